@@ -1,0 +1,116 @@
+"""Keeps the case_projections table in step with the log: inline on append, or rebuilt from scratch."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator, Sequence
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from .engine import WRITE
+from .projection import CaseState, evolve, fold, fold_key, status_of
+from .records import StoredEvent, iso, parse_iso
+from .store import row_to_event
+from .tables import case_projections as proj
+from .tables import events as events_table
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    case_id: str
+    version: int
+    state: CaseState
+    opened_at: datetime
+    updated_at: datetime
+
+
+def _encode(state: CaseState, last: tuple[str, int]) -> str:
+    return json.dumps({"state": state.to_dict(), "last": list(last)}, separators=(",", ":"))
+
+
+def _row_values(state: CaseState, version: int, last: tuple[str, int], updated_at: datetime) -> dict[str, Any]:
+    return {"version": version, "status": status_of(state), "country": state.country,
+            "origin_country": state.origin_country, "tags": json.dumps(list(state.tags)),
+            "teams": json.dumps(list(state.teams)), "state": _encode(state, last), "updated_at": updated_at}
+
+
+def decode_row(row: Any) -> CaseRow:
+    raw = json.loads(row.state)
+    return CaseRow(row.case_id, row.version, CaseState.from_dict(raw["state"]), row.opened_at, row.updated_at)
+
+
+class CaseProjections:
+    """The append hook that folds new events into the stored projection, and the readers of that table."""
+
+    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent]) -> None:
+        row = conn.execute(select(proj).where(proj.c.case_id == stream_id)).first()
+        if row is None:
+            state, last = CaseState(), None
+        else:
+            raw = json.loads(row.state)
+            state, last = CaseState.from_dict(raw["state"]), (parse_iso(raw["last"][0]), raw["last"][1])
+        needs_refold = any(e.type == "EventRetracted" or (last is not None and fold_key(e) < last) for e in appended)
+        if needs_refold:
+            everything = [row_to_event(r) for r in conn.execute(
+                select(events_table).where(events_table.c.stream_id == stream_id).order_by(events_table.c.version))]
+            state = fold(everything)
+            last = max(fold_key(e) for e in everything)
+        else:
+            for event in sorted(appended, key=fold_key):
+                state = evolve(state, event)
+                last = fold_key(event)
+        head = appended[-1]
+        values = _row_values(state, head.version, (iso(last[0]), last[1]), head.recorded_at)
+        if row is None:
+            conn.execute(insert(proj).values(case_id=stream_id, opened_at=head.recorded_at, **values))
+        else:
+            conn.execute(update(proj).where(proj.c.case_id == stream_id).values(**values))
+
+    @staticmethod
+    def get(conn: Connection, case_id: str) -> CaseRow | None:
+        row = conn.execute(select(proj).where(proj.c.case_id == case_id)).first()
+        return decode_row(row) if row else None
+
+    @staticmethod
+    def all(conn: Connection, status: str | None = None, country: str | None = None) -> Iterator[CaseRow]:
+        query = select(proj)
+        if status:
+            query = query.where(proj.c.status == status)
+        if country:
+            query = query.where((proj.c.country == country) | (proj.c.origin_country == country))
+        for row in conn.execute(query):
+            yield decode_row(row)
+
+
+def rebuild(engine: Engine, batch: int = 2000) -> int:
+    """Drop every projection row and fold each stream again from the log; returns the number of events read."""
+    count = 0
+    with engine.execution_options(**WRITE).begin() as conn:
+        conn.execute(delete(proj))
+        rows: list[dict[str, Any]] = []
+        current: list[StoredEvent] = []
+        result = conn.execution_options(yield_per=5000).execute(
+            select(events_table).order_by(events_table.c.stream_id, events_table.c.version))
+        for r in result:
+            event = row_to_event(r)
+            count += 1
+            if current and current[0].stream_id != event.stream_id:
+                rows.append(_rebuilt(current))
+                current = []
+                if len(rows) >= batch:
+                    conn.execute(insert(proj), rows)
+                    rows = []
+            current.append(event)
+        if current:
+            rows.append(_rebuilt(current))
+        if rows:
+            conn.execute(insert(proj), rows)
+    return count
+
+
+def _rebuilt(stream: list[StoredEvent]) -> dict[str, Any]:
+    state = fold(stream)
+    last = max(fold_key(e) for e in stream)
+    values = _row_values(state, stream[-1].version, (iso(last[0]), last[1]), stream[-1].recorded_at)
+    return {"case_id": stream[0].stream_id, "opened_at": stream[0].recorded_at, **values}

@@ -1,0 +1,312 @@
+"""The event catalogue: every event type, its versioned data schema, default alert severity and upcasters."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+TeamName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+MeasureBody = Literal["ECtHR", "UN_CAT", "UN_HRC", "other"]
+Severity = Literal["info", "warning", "high", "critical"]
+
+
+class EventData(BaseModel):
+    """Base of every event's data: unknown fields are refused, a short `note` is always allowed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class Person(BaseModel):
+    """The personal data of a case; it is only ever stored encrypted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: ShortText
+    aliases: list[ShortText] = Field(default_factory=list, max_length=20)
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    nationality: CountryCode | None = None
+
+
+class PersonUpdate(BaseModel):
+    """Fields of a `PersonDetailsUpdated`: only those given change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: ShortText | None = None
+    aliases: list[ShortText] | None = Field(default=None, max_length=20)
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    nationality: CountryCode | None = None
+
+
+# --- case ---
+class CaseOpened(EventData):
+    person: Person
+    country: CountryCode
+    origin_country: CountryCode | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    teams: list[TeamName] = Field(default_factory=list, max_length=50)
+    summary: LongText | None = None
+
+
+class PersonDetailsUpdated(EventData):
+    person: PersonUpdate
+
+
+class NoteAdded(EventData):
+    text: LongText
+
+
+class SourceAttached(EventData):
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)] | None = None
+    title: ShortText
+    document: ShortText | None = None
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+
+class EventRetracted(EventData):
+    event_id: UUID
+    reason: LongText
+
+
+class CaseClosed(EventData):
+    reason: LongText
+
+
+class CaseReopened(EventData):
+    reason: LongText | None = None
+
+
+class PersonalDataErased(EventData):
+    reason: LongText | None = None
+    erased_by: ShortText
+
+
+# --- detention ---
+class Detained(EventData):
+    place: ShortText | None = None
+    authority: ShortText | None = None
+
+
+class TransferredToFacility(EventData):
+    place: ShortText
+
+
+class Released(EventData):
+    conditions: ShortText | None = None
+
+
+# --- extradition ---
+class ExtraditionRequested(EventData):
+    requesting_state: CountryCode
+    charges: list[ShortText] = Field(default_factory=list, max_length=50)
+
+
+class DiplomaticAssurancesOffered(EventData):
+    by_state: CountryCode | None = None
+
+
+class ExtraditionOrdered(EventData):
+    authority: ShortText | None = None
+
+
+class ExtraditionRefused(EventData):
+    authority: ShortText | None = None
+
+
+# --- asylum ---
+class AsylumClaimLodged(EventData):
+    authority: ShortText | None = None
+
+
+class AsylumDecided(EventData):
+    outcome: Literal["granted", "refused", "inadmissible"]
+    authority: ShortText | None = None
+
+
+class ProtectionRevoked(EventData):
+    authority: ShortText | None = None
+
+
+# --- courts ---
+class HearingScheduled(EventData):
+    court: ShortText
+    kind: ShortText
+    at: AwareDatetime
+
+
+class HearingPostponed(EventData):
+    hearing_event_id: UUID
+    new_at: AwareDatetime | None = None
+
+
+class AppealFiled(EventData):
+    court: ShortText | None = None
+
+
+class AppealDecided(EventData):
+    outcome: Literal["allowed", "dismissed"]
+    court: ShortText | None = None
+
+
+class DeadlineSet(EventData):
+    kind: ShortText
+    at: AwareDatetime
+
+
+# --- removal ---
+class RemovalOrderIssued(EventData):
+    authority: ShortText | None = None
+
+
+class RemovalScheduled(EventData):
+    at: AwareDatetime | None = None
+    window_start: AwareDatetime | None = None
+    window_end: AwareDatetime | None = None
+    destination: CountryCode
+    route: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _when(self) -> "RemovalScheduled":
+        if self.at is None and (self.window_start is None or self.window_end is None):
+            raise ValueError("at, or both window_start and window_end, is required")
+        if self.at is not None and (self.window_start or self.window_end):
+            raise ValueError("give either at or window_start/window_end, not both")
+        if self.window_start and self.window_end and self.window_end <= self.window_start:
+            raise ValueError("window_end must be after window_start")
+        return self
+
+
+class RemovalCancelled(EventData):
+    reason: LongText | None = None
+
+
+# --- international ---
+class InterimMeasureRequested(EventData):
+    body: MeasureBody
+
+
+class InterimMeasureGranted(EventData):
+    body: MeasureBody
+    expires_at: AwareDatetime | None = None
+
+
+class InterimMeasureRefused(EventData):
+    body: MeasureBody
+
+
+class InterimMeasureLifted(EventData):
+    body: MeasureBody
+
+
+# --- after return ---
+class Removed(EventData):
+    method: Literal["extradited", "deported", "rendered", "other"]
+    destination: CountryCode
+
+
+class DetainedOnReturn(EventData):
+    place: ShortText | None = None
+
+
+class WhereaboutsUnknown(EventData):
+    pass
+
+
+class ContactEstablished(EventData):
+    with_whom: ShortText
+
+
+class Charged(EventData):
+    charges: list[ShortText] = Field(default_factory=list, max_length=50)
+
+
+class Sentenced(EventData):
+    term: ShortText
+
+
+class IllTreatmentReported(EventData):
+    pass
+
+
+class Deceased(EventData):
+    pass
+
+
+class Resettled(EventData):
+    country: CountryCode
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    group: str
+    model: type[EventData]
+    default_severity: Severity
+    schema_version: int = 1
+    system_only: bool = False  # appended by Vigil itself, never through POST .../events
+
+
+def _types() -> dict[str, EventType]:
+    table: list[tuple[str, type[EventData], Severity]] = [
+        ("case", CaseOpened, "info"), ("case", PersonDetailsUpdated, "info"), ("case", NoteAdded, "info"),
+        ("case", SourceAttached, "info"), ("case", EventRetracted, "warning"), ("case", CaseClosed, "info"),
+        ("case", CaseReopened, "warning"), ("case", PersonalDataErased, "info"),
+        ("detention", Detained, "high"), ("detention", TransferredToFacility, "warning"),
+        ("detention", Released, "info"),
+        ("extradition", ExtraditionRequested, "high"), ("extradition", DiplomaticAssurancesOffered, "warning"),
+        ("extradition", ExtraditionOrdered, "critical"), ("extradition", ExtraditionRefused, "info"),
+        ("asylum", AsylumClaimLodged, "info"), ("asylum", AsylumDecided, "high"),
+        ("asylum", ProtectionRevoked, "high"),
+        ("courts", HearingScheduled, "warning"), ("courts", HearingPostponed, "warning"),
+        ("courts", AppealFiled, "info"), ("courts", AppealDecided, "high"), ("courts", DeadlineSet, "warning"),
+        ("removal", RemovalOrderIssued, "high"), ("removal", RemovalScheduled, "critical"),
+        ("removal", RemovalCancelled, "warning"),
+        ("international", InterimMeasureRequested, "info"), ("international", InterimMeasureGranted, "info"),
+        ("international", InterimMeasureRefused, "high"), ("international", InterimMeasureLifted, "high"),
+        ("after_return", Removed, "critical"), ("after_return", DetainedOnReturn, "critical"),
+        ("after_return", WhereaboutsUnknown, "critical"), ("after_return", ContactEstablished, "info"),
+        ("after_return", Charged, "high"), ("after_return", Sentenced, "high"),
+        ("after_return", IllTreatmentReported, "critical"), ("after_return", Deceased, "critical"),
+        ("after_return", Resettled, "info"),
+    ]
+    system_only = {"PersonalDataErased"}
+    return {
+        model.__name__: EventType(model.__name__, group, model, severity, system_only=model.__name__ in system_only)
+        for group, model, severity in table
+    }
+
+
+EVENT_TYPES: dict[str, EventType] = _types()
+
+# (type, stored schema version) -> function turning that version's data into the next version's.
+# Empty while every type is at version 1; add an entry and bump `schema_version` when a schema changes.
+UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def upcast(type_name: str, schema_version: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Bring stored data written under an older schema version up to the current one."""
+    current = EVENT_TYPES[type_name].schema_version if type_name in EVENT_TYPES else schema_version
+    while schema_version < current:
+        data = UPCASTERS[(type_name, schema_version)](data)
+        schema_version += 1
+    return data
+
+
+def catalogue_document() -> list[dict[str, Any]]:
+    """The catalogue as served by GET /v1/event-types."""
+    return [
+        {
+            "type": t.name,
+            "group": t.group,
+            "schema_version": t.schema_version,
+            "default_severity": t.default_severity,
+            "system_only": t.system_only,
+            "schema": t.model.model_json_schema(),
+        }
+        for t in EVENT_TYPES.values()
+    ]

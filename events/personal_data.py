@@ -1,0 +1,73 @@
+"""Per-case encryption of personal data: AES-GCM data keys wrapped by the master key (crypto-shredding)."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+TOKEN_PREFIX = "v1."
+
+
+class MasterKeyError(ValueError):
+    pass
+
+
+class UndecryptableError(Exception):
+    """The data key is gone (erased) or the ciphertext does not belong to this case."""
+
+
+def parse_master_key(encoded: str) -> bytes:
+    """A master key is 32 random bytes, base64-encoded."""
+    try:
+        key = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MasterKeyError("VIGIL_MASTER_KEY is not valid base64") from exc
+    if len(key) != 32:
+        raise MasterKeyError("VIGIL_MASTER_KEY must decode to 32 bytes")
+    return key
+
+
+def new_master_key() -> str:
+    return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode("ascii")
+
+
+class PersonalDataCipher:
+    """Wraps data keys under the master key and seals the `person` object of a case with its data key."""
+
+    def __init__(self, master_key: bytes):
+        self._master = AESGCM(master_key)
+
+    def new_data_key(self, case_id: str) -> tuple[bytes, bytes]:
+        """A fresh data key and its wrapped form (what the database stores)."""
+        data_key = AESGCM.generate_key(bit_length=256)
+        nonce = os.urandom(12)
+        return data_key, nonce + self._master.encrypt(nonce, data_key, b"vigil-data-key:" + case_id.encode())
+
+    def unwrap(self, case_id: str, wrapped: bytes) -> bytes:
+        try:
+            return self._master.decrypt(wrapped[:12], wrapped[12:], b"vigil-data-key:" + case_id.encode())
+        except InvalidTag as exc:
+            raise UndecryptableError("data key does not open with this master key") from exc
+
+    @staticmethod
+    def seal(data_key: bytes, case_id: str, person: dict[str, Any]) -> str:
+        nonce = os.urandom(12)
+        plaintext = json.dumps(person, separators=(",", ":"), sort_keys=True).encode()
+        sealed = AESGCM(data_key).encrypt(nonce, plaintext, b"vigil-person:" + case_id.encode())
+        return TOKEN_PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+    @staticmethod
+    def open(data_key: bytes, case_id: str, token: str) -> dict[str, Any]:
+        if not token.startswith(TOKEN_PREFIX):
+            raise UndecryptableError("unknown personal-data token format")
+        raw = base64.b64decode(token[len(TOKEN_PREFIX):])
+        try:
+            plaintext = AESGCM(data_key).decrypt(raw[:12], raw[12:], b"vigil-person:" + case_id.encode())
+        except InvalidTag as exc:
+            raise UndecryptableError("personal data does not open with this case's key") from exc
+        return json.loads(plaintext)

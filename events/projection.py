@@ -1,0 +1,271 @@
+"""The case status projection: a pure fold of a stream's events, honouring retractions and both time axes."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Callable, Iterable, Sequence
+
+from .records import StoredEvent, iso, parse_iso
+
+# Times inside the state are UTC RFC 3339 strings in one fixed format, so they compare as text.
+Item = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseState:
+    opened: bool = False
+    country: str | None = None
+    origin_country: str | None = None
+    tags: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    summary: str | None = None
+    person_tokens: tuple[str, ...] = ()  # sealed person data: the opening one, then updates
+    personal_data_erased: bool = False
+    detained: bool = False
+    detained_place: str | None = None
+    extradition: str = "none"  # none / requested / ordered / refused
+    requesting_state: str | None = None
+    assurances_offered: bool = False
+    asylum: str = "none"  # none / pending / granted / refused / inadmissible / revoked
+    appeal_pending: bool = False
+    removal_order: bool = False
+    removal: Item | None = None  # {event_id, at?, window_start?, window_end?, destination}
+    removed: Item | None = None  # {event_id, at, method, destination, despite: [bodies]}
+    after_return: str | None = None
+    whereabouts_unknown: bool = False
+    last_contact_at: str | None = None
+    interim_measures: tuple[Item, ...] = ()  # {body, since, expires_at, event_id}
+    measures_requested: tuple[str, ...] = ()
+    hearings: tuple[Item, ...] = ()  # {event_id, court, kind, at}
+    deadlines: tuple[Item, ...] = ()  # {event_id, kind, at}
+    charged: bool = False
+    sentence: str | None = None
+    ill_treatment_reported: bool = False
+    deceased: bool = False
+    resettled_in: str | None = None
+    closed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "CaseState":
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.items() if k in known}
+        return cls(**values)
+
+
+def _utc(value: str | None) -> str | None:
+    return iso(parse_iso(value)) if value else None
+
+
+def _measures_in_force(state: CaseState, at: str) -> list[str]:
+    return [m["body"] for m in state.interim_measures
+            if m["since"] <= at and (m["expires_at"] is None or m["expires_at"] > at)]
+
+
+def _opened(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+    return replace(s, opened=True, country=d["country"], origin_country=d.get("origin_country"),
+                   tags=tuple(d.get("tags", ())), teams=tuple(d.get("teams", ())), summary=d.get("summary"),
+                   person_tokens=(d["person"],))
+
+
+def _person_updated(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+    return replace(s, person_tokens=s.person_tokens + (d["person"],))
+
+
+def _removal_scheduled(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+    removal = {"event_id": e.event_id, "at": _utc(d.get("at")), "window_start": _utc(d.get("window_start")),
+               "window_end": _utc(d.get("window_end")), "destination": d["destination"]}
+    return replace(s, removal=removal)
+
+
+def _removed(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+    at = iso(e.occurred_at)
+    removed = {"event_id": e.event_id, "at": at, "method": d["method"], "destination": d["destination"],
+               "despite": _measures_in_force(s, at)}
+    return replace(s, removed=removed, removal=None, detained=False, after_return=None)
+
+
+def _detained(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+    return replace(s, detained=True, detained_place=d.get("place"))
+
+
+def _released(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+    return replace(s, detained=False, after_return="released_at_destination" if s.removed else s.after_return)
+
+
+def _measure_granted(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+    measure = {"body": d["body"], "since": iso(e.occurred_at), "expires_at": _utc(d.get("expires_at")),
+               "event_id": e.event_id}
+    others = tuple(m for m in s.interim_measures if m["body"] != d["body"])
+    return replace(s, interim_measures=others + (measure,),
+                   measures_requested=tuple(b for b in s.measures_requested if b != d["body"]))
+
+
+def _measure_ended(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+    return replace(s, interim_measures=tuple(m for m in s.interim_measures if m["body"] != d["body"]),
+                   measures_requested=tuple(b for b in s.measures_requested if b != d["body"]))
+
+
+def _hearing_postponed(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+    target, new_at = str(d["hearing_event_id"]), _utc(d.get("new_at"))
+    return replace(s, hearings=tuple({**h, "at": new_at} if h["event_id"] == target else h for h in s.hearings))
+
+
+def _appeal_decided(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+    if d["outcome"] == "dismissed":
+        return replace(s, appeal_pending=False)
+    # An allowed appeal quashes the order or refusal it was brought against.
+    return replace(s, appeal_pending=False, removal_order=False,
+                   extradition="requested" if s.extradition == "ordered" else s.extradition,
+                   asylum="pending" if s.asylum in ("refused", "inadmissible") else s.asylum)
+
+
+def _contact(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+    at = iso(e.occurred_at)
+    last = max(at, s.last_contact_at) if s.last_contact_at else at
+    return replace(s, last_contact_at=last, whereabouts_unknown=False,
+                   after_return=None if s.after_return == "whereabouts_unknown" else s.after_return)
+
+
+def _after_return(label: str) -> Callable[[CaseState, StoredEvent, dict], CaseState]:
+    def apply(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+        return replace(s, after_return=label if s.removed else s.after_return,
+                       detained=True if label == "detained_at_destination" else s.detained)
+    return apply
+
+
+HANDLERS: dict[str, Callable[[CaseState, StoredEvent, dict], CaseState]] = {
+    "CaseOpened": _opened,
+    "PersonDetailsUpdated": _person_updated,
+    "CaseClosed": lambda s, e, d: replace(s, closed=True),
+    "CaseReopened": lambda s, e, d: replace(s, closed=False),
+    "PersonalDataErased": lambda s, e, d: replace(s, personal_data_erased=True),
+    "Detained": _detained,
+    "TransferredToFacility": lambda s, e, d: replace(s, detained=True, detained_place=d["place"]),
+    "Released": _released,
+    "ExtraditionRequested": lambda s, e, d: replace(s, extradition="requested",
+                                                     requesting_state=d["requesting_state"]),
+    "DiplomaticAssurancesOffered": lambda s, e, d: replace(s, assurances_offered=True),
+    "ExtraditionOrdered": lambda s, e, d: replace(s, extradition="ordered"),
+    "ExtraditionRefused": lambda s, e, d: replace(s, extradition="refused"),
+    "AsylumClaimLodged": lambda s, e, d: replace(s, asylum="pending"),
+    "AsylumDecided": lambda s, e, d: replace(s, asylum=d["outcome"]),
+    "ProtectionRevoked": lambda s, e, d: replace(s, asylum="revoked"),
+    "HearingScheduled": lambda s, e, d: replace(s, hearings=s.hearings + (
+        {"event_id": e.event_id, "court": d["court"], "kind": d["kind"], "at": _utc(d["at"])},)),
+    "HearingPostponed": _hearing_postponed,
+    "AppealFiled": lambda s, e, d: replace(s, appeal_pending=True),
+    "AppealDecided": _appeal_decided,
+    "DeadlineSet": lambda s, e, d: replace(s, deadlines=s.deadlines + (
+        {"event_id": e.event_id, "kind": d["kind"], "at": _utc(d["at"])},)),
+    "RemovalOrderIssued": lambda s, e, d: replace(s, removal_order=True),
+    "RemovalScheduled": _removal_scheduled,
+    "RemovalCancelled": lambda s, e, d: replace(s, removal=None),
+    "InterimMeasureRequested": lambda s, e, d: replace(
+        s, measures_requested=tuple(b for b in s.measures_requested if b != d["body"]) + (d["body"],)),
+    "InterimMeasureGranted": _measure_granted,
+    "InterimMeasureRefused": _measure_ended,
+    "InterimMeasureLifted": _measure_ended,
+    "Removed": _removed,
+    "DetainedOnReturn": _after_return("detained_at_destination"),
+    "WhereaboutsUnknown": lambda s, e, d: replace(
+        s, whereabouts_unknown=True, after_return="whereabouts_unknown" if s.removed else s.after_return),
+    "ContactEstablished": _contact,
+    "Charged": lambda s, e, d: replace(s, charged=True),
+    "Sentenced": lambda s, e, d: replace(s, sentence=d["term"],
+                                         after_return="sentenced" if s.removed else s.after_return),
+    "IllTreatmentReported": lambda s, e, d: replace(s, ill_treatment_reported=True),
+    "Deceased": lambda s, e, d: replace(s, deceased=True),
+    "Resettled": lambda s, e, d: replace(s, resettled_in=d["country"], detained=False),
+}
+
+
+def evolve(state: CaseState, event: StoredEvent) -> CaseState:
+    """Apply one event. Types without a handler (notes, sources, retractions) leave the state as it is."""
+    handler = HANDLERS.get(event.type)
+    return handler(state, event, event.data) if handler else state
+
+
+def fold_key(event: StoredEvent) -> tuple[datetime, int]:
+    return (event.occurred_at, event.version)
+
+
+def effective(events: Iterable[StoredEvent]) -> list[StoredEvent]:
+    """The events not withdrawn by an (itself unretracted) `EventRetracted`, in version order."""
+    retracted: set[str] = set()
+    kept: list[StoredEvent] = []
+    for event in sorted(events, key=lambda e: e.version, reverse=True):
+        if event.event_id in retracted:
+            continue
+        if event.type == "EventRetracted":
+            retracted.add(str(event.data["event_id"]))
+        kept.append(event)
+    kept.reverse()
+    return kept
+
+
+def fold(events: Sequence[StoredEvent], as_of: datetime | None = None,
+         known_at: datetime | None = None) -> CaseState:
+    """The case as it stood at `as_of` (by occurred_at), as known at `known_at` (by recorded_at)."""
+    known = [e for e in events if known_at is None or e.recorded_at <= known_at]
+    live = [e for e in effective(known) if as_of is None or e.occurred_at <= as_of]
+    state = CaseState()
+    for event in sorted(live, key=fold_key):
+        state = evolve(state, event)
+    return state
+
+
+def status_of(state: CaseState) -> str:
+    """The primary status, derived from the facts so that closing and reopening lose nothing."""
+    if state.closed:
+        return "closed"
+    if state.deceased:
+        return "deceased"
+    if state.resettled_in:
+        return "safe"
+    if state.removed:
+        return "removed"
+    if (state.asylum == "granted" and not state.detained
+                              and state.extradition in ("none", "refused") and not state.removal):
+        return "safe"
+    if state.removal:
+        return "removal_scheduled"
+    if state.extradition == "ordered" or state.removal_order or (
+            state.asylum in ("refused", "inadmissible", "revoked") and not state.appeal_pending):
+        return "removal_ordered"
+    if state.extradition == "requested" or state.asylum == "pending" or state.appeal_pending:
+        return "in_proceedings"
+    return "monitoring"
+
+
+def measures_in_force(state: CaseState, now: datetime) -> list[Item]:
+    at = iso(now)
+    return [m for m in state.interim_measures if m["expires_at"] is None or m["expires_at"] > at]
+
+
+def dated_items(state: CaseState) -> list[Item]:
+    """Every dated thing the case is waiting for, past or future: {kind, at, event_id, label}."""
+    items: list[Item] = []
+    for h in state.hearings:
+        if h["at"]:
+            items.append({"kind": "hearing", "at": h["at"], "event_id": h["event_id"],
+                          "label": f"{h['kind']} hearing, {h['court']}"})
+    for d in state.deadlines:
+        items.append({"kind": "deadline", "at": d["at"], "event_id": d["event_id"], "label": f"{d['kind']} deadline"})
+    if state.removal:
+        r = state.removal
+        items.append({"kind": "removal", "at": r["at"] or r["window_start"], "event_id": r["event_id"],
+                      "label": f"removal to {r['destination']}" + ("" if r["at"] else " (window opens)")})
+    for m in state.interim_measures:
+        if m["expires_at"]:
+            items.append({"kind": "measure_expiry", "at": m["expires_at"], "event_id": m["event_id"],
+                          "label": f"{m['body']} interim measure expires"})
+    return sorted(items, key=lambda i: i["at"])
+
+
+def upcoming(state: CaseState, now: datetime) -> list[Item]:
+    at = iso(now)
+    return [i for i in dated_items(state) if i["at"] > at]

@@ -1,0 +1,64 @@
+"""Plain records passed between the store, the projections and the API."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .hashchain import canonical_bytes
+
+
+def iso(value: datetime | None) -> str | None:
+    """RFC 3339 in UTC with microseconds, the one textual form of a time inside Vigil."""
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    position: int
+    event_id: str
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    occurred_at: datetime
+    date_precision: str
+    recorded_at: datetime
+    actor: str
+    data_text: str
+    source_text: str | None
+    prev_hash: str
+    hash: str
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return json.loads(self.data_text)
+
+    @property
+    def source(self) -> dict[str, Any] | None:
+        return json.loads(self.source_text) if self.source_text else None
+
+    def canonical(self) -> bytes:
+        return canonical_bytes([
+            self.event_id, self.stream_id, self.version, self.type, self.schema_version,
+            iso(self.occurred_at), self.date_precision, iso(self.recorded_at), self.actor,
+            self.data_text, self.source_text,
+        ])
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    event_id: str
+    stream_id: str
+    version: int
+    position: int
+    created: bool  # False when an idempotent retry returned the earlier result

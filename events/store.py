@@ -1,0 +1,200 @@
+"""The event store: one transaction per append, optimistic concurrency, idempotency, hash chain, commit-ordered positions."""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterable, Protocol, Sequence
+
+from sqlalchemy import Connection, Engine, and_, func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from .clock import Clock
+from .engine import WRITE
+from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chain
+from .records import AppendResult, StoredEvent
+from .tables import events as events_table
+
+APPEND_LOCK_KEY = 0x56494749  # "VIGI": the advisory lock that orders appends on PostgreSQL
+
+
+class StoreError(Exception):
+    pass
+
+
+class StreamNotFound(StoreError):
+    pass
+
+
+class ConcurrencyConflict(StoreError):
+    def __init__(self, expected: int, actual: int):
+        super().__init__(f"expected version {expected}, but the case is at version {actual}")
+        self.expected, self.actual = expected, actual
+
+
+class DuplicateMismatch(StoreError):
+    """An `event_id` or `Idempotency-Key` was reused for a different request."""
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any]  # validated and JSON-ready; personal data already sealed
+    date_precision: str = "exact"
+    source: dict[str, Any] | None = None
+    event_id: str | None = None
+
+
+class AppendHook(Protocol):
+    """Runs inside the append's transaction (projection, outbox, reminders)."""
+
+    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent]) -> None: ...
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def row_to_event(row: Any) -> StoredEvent:
+    return StoredEvent(row.position, row.event_id, row.stream_id, row.version, row.type, row.schema_version,
+                       row.occurred_at, row.date_precision, row.recorded_at, row.actor, row.data, row.source,
+                       row.prev_hash, row.hash)
+
+
+class EventStore:
+    def __init__(self, engine: Engine, clock: Clock, hooks: Iterable[AppendHook] = (),
+                 after_commit: Iterable[Callable[[Sequence[StoredEvent]], None]] = ()):
+        self.engine = engine
+        self.clock = clock
+        self.hooks = list(hooks)
+        self.after_commit = list(after_commit)
+        self._postgres = engine.dialect.name == "postgresql"
+
+    # ---- writing ----
+    def append(self, stream_id: str, new_events: Sequence[NewEvent], *, actor: str,
+               expected_version: int | None = None, idempotency_key: str | None = None,
+               new_stream: bool = False, before_insert: Callable[[Connection], None] | None = None,
+               ) -> list[AppendResult]:
+        """Append events to one stream in one transaction; an idempotent retry returns the first results."""
+        if not new_events:
+            raise ValueError("nothing to append")
+        try:
+            with self.engine.execution_options(**WRITE).begin() as conn:
+                if self._postgres:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK_KEY})
+                earlier = self._earlier_results(conn, stream_id, new_events, idempotency_key)
+                if earlier is not None:
+                    return earlier
+                head = conn.execute(
+                    select(events_table.c.version, events_table.c.hash)
+                    .where(events_table.c.stream_id == stream_id)
+                    .order_by(events_table.c.version.desc()).limit(1)
+                ).first()
+                version, prev_hash = (head.version, head.hash) if head else (0, GENESIS)
+                if new_stream and head is not None:
+                    raise ConcurrencyConflict(0, version)
+                if not new_stream and head is None:
+                    raise StreamNotFound(stream_id)
+                if expected_version is not None and expected_version != version:
+                    raise ConcurrencyConflict(expected_version, version)
+                if before_insert is not None:
+                    before_insert(conn)
+                stored = self._insert(conn, stream_id, new_events, actor, version, prev_hash, idempotency_key)
+                for hook in self.hooks:
+                    hook(conn, stream_id, stored)
+        except IntegrityError as exc:
+            # Only reachable if a writer bypassed the lock; surface it as a conflict, never a 500.
+            raise ConcurrencyConflict(expected_version or 0, -1) from exc
+        for listener in self.after_commit:
+            listener(stored)
+        return [AppendResult(e.event_id, e.stream_id, e.version, e.position, True) for e in stored]
+
+    def _insert(self, conn: Connection, stream_id: str, new_events: Sequence[NewEvent], actor: str,
+                version: int, prev_hash: str, idempotency_key: str | None) -> list[StoredEvent]:
+        recorded_at = self.clock.now()
+        stored: list[StoredEvent] = []
+        for index, new in enumerate(new_events):
+            version += 1
+            draft = StoredEvent(0, new.event_id or str(uuid.uuid4()), stream_id, version, new.type, 1,
+                                new.occurred_at, new.date_precision, recorded_at, actor, _dumps(new.data),
+                                _dumps(new.source) if new.source is not None else None, prev_hash, "")
+            digest = chain_hash(prev_hash, draft.canonical())
+            position = conn.execute(
+                events_table.insert().returning(events_table.c.position),
+                {"event_id": draft.event_id, "stream_id": stream_id, "version": version, "type": draft.type,
+                 "schema_version": draft.schema_version, "occurred_at": draft.occurred_at,
+                 "date_precision": draft.date_precision, "recorded_at": recorded_at, "actor": actor,
+                 "data": draft.data_text, "source": draft.source_text,
+                 "idempotency_key": idempotency_key if index == 0 else None,
+                 "prev_hash": prev_hash, "hash": digest},
+            ).scalar_one()
+            stored.append(StoredEvent(position, draft.event_id, stream_id, version, draft.type, 1,
+                                      draft.occurred_at, draft.date_precision, recorded_at, actor,
+                                      draft.data_text, draft.source_text, prev_hash, digest))
+            prev_hash = digest
+        return stored
+
+    def _earlier_results(self, conn: Connection, stream_id: str, new_events: Sequence[NewEvent],
+                         idempotency_key: str | None) -> list[AppendResult] | None:
+        t = events_table
+        first = None
+        if idempotency_key is not None:
+            first = conn.execute(select(t).where(t.c.idempotency_key == idempotency_key)).first()
+            if first is not None and (first.stream_id != stream_id or first.type != new_events[0].type):
+                raise DuplicateMismatch("Idempotency-Key was already used for a different request")
+        ids = [e.event_id for e in new_events if e.event_id]
+        if first is None and ids:
+            first = conn.execute(select(t).where(t.c.event_id == ids[0])).first()
+            if first is not None and (first.stream_id != stream_id or first.type != new_events[0].type):
+                raise DuplicateMismatch(f"event_id {ids[0]} already belongs to a different event")
+            if first is None and len(ids) > 1:
+                clash = conn.execute(select(t.c.event_id).where(t.c.event_id.in_(ids[1:]))).first()
+                if clash is not None:
+                    raise DuplicateMismatch(f"event_id {clash.event_id} already belongs to a different event")
+        if first is None:
+            return None
+        rows = conn.execute(
+            select(t).where(and_(t.c.stream_id == first.stream_id, t.c.version >= first.version,
+                                 t.c.version < first.version + len(new_events), t.c.recorded_at == first.recorded_at))
+            .order_by(t.c.version)
+        ).all()
+        return [AppendResult(r.event_id, r.stream_id, r.version, r.position, False) for r in rows]
+
+    # ---- reading ----
+    def read_stream(self, stream_id: str, after_version: int = 0, limit: int | None = None,
+                    conn: Connection | None = None) -> list[StoredEvent]:
+        query = (select(events_table).where(events_table.c.stream_id == stream_id,
+                                            events_table.c.version > after_version)
+                 .order_by(events_table.c.version))
+        if limit is not None:
+            query = query.limit(limit)
+        if conn is not None:
+            return [row_to_event(r) for r in conn.execute(query)]
+        with self.engine.connect() as own:
+            return [row_to_event(r) for r in own.execute(query)]
+
+    def read_all(self, after_position: int = 0, limit: int = 100, types: Sequence[str] | None = None,
+                 stream_ids: Sequence[str] | None = None) -> list[StoredEvent]:
+        query = select(events_table).where(events_table.c.position > after_position)
+        if types:
+            query = query.where(events_table.c.type.in_(list(types)))
+        if stream_ids is not None:
+            query = query.where(events_table.c.stream_id.in_(list(stream_ids)))
+        query = query.order_by(events_table.c.position).limit(limit)
+        with self.engine.connect() as conn:
+            return [row_to_event(r) for r in conn.execute(query)]
+
+    def stream_version(self, stream_id: str) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.coalesce(func.max(events_table.c.version), 0))
+                                .where(events_table.c.stream_id == stream_id)).scalar_one()
+
+    def stream_ids(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(events_table.c.stream_id).distinct()).scalars())
+
+    def verify(self, stream_id: str) -> VerifyResult:
+        links = (ChainLink(e.version, e.prev_hash, e.hash, e.canonical()) for e in self.read_stream(stream_id))
+        return verify_chain(links)

@@ -1,0 +1,96 @@
+"""Database tables (SQLAlchemy Core). Alembic migrations create them; a test keeps both in step."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+    TypeDecorator, UniqueConstraint,
+)
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, on SQLite (which has no time zones) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+events = Table(
+    "events", metadata,
+    Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False),
+    Column("stream_id", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("date_precision", String(8), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("source", Text, nullable=True),
+    Column("idempotency_key", String(200), nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("event_id", name="uq_events_event_id"),
+    UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
+    UniqueConstraint("idempotency_key", name="uq_events_idempotency_key"),
+)
+
+case_projections = Table(
+    "case_projections", metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("country", String(2), nullable=True),
+    Column("origin_country", String(2), nullable=True),
+    Column("tags", Text, nullable=False),
+    Column("teams", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_case_projections_status", "status"),
+    Index("ix_case_projections_country", "country"),
+)
+
+case_keys = Table(
+    "case_keys", metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
+)

@@ -1,0 +1,1 @@
+"""The Vigil service: settings, composition root, HTTP API, command line and demo loader."""
