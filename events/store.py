@@ -84,7 +84,7 @@ class EventStore:
             with self.engine.execution_options(**WRITE).begin() as conn:
                 if self._postgres:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK_KEY})
-                earlier = self._earlier_results(conn, stream_id, new_events, idempotency_key)
+                earlier = self._earlier_results(conn, stream_id, new_events, idempotency_key, new_stream)
                 if earlier is not None:
                     return earlier
                 head = conn.execute(
@@ -137,12 +137,14 @@ class EventStore:
         return stored
 
     def _earlier_results(self, conn: Connection, stream_id: str, new_events: Sequence[NewEvent],
-                         idempotency_key: str | None) -> list[AppendResult] | None:
+                         idempotency_key: str | None, new_stream: bool) -> list[AppendResult] | None:
         t = events_table
         first = None
         if idempotency_key is not None:
             first = conn.execute(select(t).where(t.c.idempotency_key == idempotency_key)).first()
-            if first is not None and (first.stream_id != stream_id or first.type != new_events[0].type):
+            # A new stream gets a fresh id on every try, so only the event type can tell a retry apart.
+            other_stream = first is not None and not new_stream and first.stream_id != stream_id
+            if first is not None and (other_stream or first.type != new_events[0].type):
                 raise DuplicateMismatch("Idempotency-Key was already used for a different request")
         ids = [e.event_id for e in new_events if e.event_id]
         if first is None and ids:

@@ -1,0 +1,36 @@
+"""Who is asking, and what their role and team let them see and do (checked in one place)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ROLES = ("admin", "editor", "viewer")
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: str
+    name: str
+    role: str
+    team: str
+
+    @property
+    def actor(self) -> str:
+        return f"key:{self.key_id}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def may_write(self) -> bool:
+        return self.role in ("admin", "editor")
+
+    @property
+    def sees_personal_data(self) -> bool:
+        return self.role in ("admin", "editor")
+
+    def may_see(self, teams: tuple[str, ...] | list[str]) -> bool:
+        return self.is_admin or self.team in teams
+
+
+SYSTEM = Principal("system", "Vigil", "admin", "system")

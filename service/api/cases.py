@@ -1,0 +1,114 @@
+"""Case endpoints: open, list, read, status as of a date, append and list events, verify, export."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timezone
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+
+from service.access import Principal
+from service.cases import CaseFilters, InputError
+from service.container import Container
+from service.exports import events_csv, dossier_html
+from service.schemas import AppendOut, CaseCreatedOut, CaseIn, EventIn
+
+from .deps import container, principal, writer
+
+router = APIRouter(prefix="/v1", tags=["cases"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def parse_moment(name: str, raw: str | None) -> datetime | None:
+    """A query time: RFC 3339 with offset, or a bare date meaning the end of that day in UTC."""
+    if raw is None or raw == "":
+        return None
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            return datetime.combine(date.fromisoformat(raw), time.max, tzinfo=timezone.utc)
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise InputError([{"loc": ["query", name], "msg": "not an RFC 3339 time or a YYYY-MM-DD date",
+                           "type": "datetime_parsing"}]) from None
+    if moment.tzinfo is None:
+        raise InputError([{"loc": ["query", name], "msg": "time needs a UTC offset", "type": "timezone_aware"}])
+    return moment
+
+
+def parse_if_match(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InputError([{"loc": ["header", "If-Match"], "msg": "must be the expected version number",
+                           "type": "int_parsing"}])
+    return int(value)
+
+
+@router.post("/cases", status_code=201, response_model=CaseCreatedOut)
+def open_case(body: CaseIn, response: Response, idempotency_key: IdempotencyKey = None,
+              who: Principal = Depends(writer), box: Container = Depends(container)):
+    result = box.cases.open_case(who, body, idempotency_key)
+    if not result.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Location"] = f"/v1/cases/{result.stream_id}"
+    return {"id": result.stream_id, "version": result.version, "position": result.position}
+
+
+@router.get("/cases")
+def list_cases(status: str | None = None, risk: str | None = None, country: str | None = None,
+               tag: str | None = None, q: Annotated[str | None, Query(max_length=200)] = None,
+               limit: Annotated[int, Query(ge=1, le=500)] = 50,
+               cursor: Annotated[str | None, Query(pattern=r"^\d{1,9}$")] = None,
+               who: Principal = Depends(principal), box: Container = Depends(container)):
+    filters = CaseFilters(status, risk, country.upper() if country else None, tag, q)
+    items, next_offset = box.cases.list(who, filters, limit, int(cursor or 0))
+    return {"items": items, "next_cursor": str(next_offset) if next_offset is not None else None}
+
+
+@router.get("/cases/{case_id}")
+def get_case(case_id: str, who: Principal = Depends(principal), box: Container = Depends(container)):
+    return box.cases.view(who, case_id)
+
+
+@router.get("/cases/{case_id}/status")
+def case_status(case_id: str, as_of: str | None = None, known_at: str | None = None,
+                who: Principal = Depends(principal), box: Container = Depends(container)):
+    return box.cases.status(who, case_id, parse_moment("as_of", as_of), parse_moment("known_at", known_at))
+
+
+@router.post("/cases/{case_id}/events", status_code=201, response_model=AppendOut)
+def append_event(case_id: str, body: EventIn, response: Response, idempotency_key: IdempotencyKey = None,
+                 if_match: Annotated[str | None, Header(alias="If-Match", max_length=20)] = None,
+                 who: Principal = Depends(writer), box: Container = Depends(container)):
+    result = box.cases.append(who, case_id, body, parse_if_match(if_match), idempotency_key)
+    if not result.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    response.headers["ETag"] = f'"{result.version}"'
+    return {"event_id": result.event_id, "version": result.version, "position": result.position}
+
+
+@router.get("/cases/{case_id}/events")
+def list_events(case_id: str, after_version: Annotated[int, Query(ge=0)] = 0,
+                limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+                who: Principal = Depends(principal), box: Container = Depends(container)):
+    return {"items": box.cases.events(who, case_id, after_version, limit)}
+
+
+@router.get("/cases/{case_id}/verify")
+def verify_case(case_id: str, who: Principal = Depends(principal), box: Container = Depends(container)):
+    return box.cases.verify(who, case_id)
+
+
+@router.get("/cases/{case_id}/export")
+def export_case(case_id: str, format: Literal["json", "csv", "html"] = "json",
+                who: Principal = Depends(principal), box: Container = Depends(container)):
+    dossier = box.cases.export(who, case_id)
+    disposition = {"Content-Disposition": f'attachment; filename="case-{case_id}.{format}"'}
+    if format == "csv":
+        return PlainTextResponse(events_csv(dossier["events"]), media_type="text/csv", headers=disposition)
+    if format == "html":
+        return HTMLResponse(dossier_html(dossier))
+    return JSONResponse(dossier, headers=disposition)

@@ -1,0 +1,61 @@
+"""The FastAPI app factory: routers, error shapes, body limit; everything it uses comes from the container."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from events.store import ConcurrencyConflict, DuplicateMismatch, StreamNotFound
+
+from .api import cases, feed, health
+from .body_limit import BodyLimitMiddleware
+from .cases import InputError, NotFound
+from .container import Container
+from .keys import bootstrap_admin
+
+log = logging.getLogger("vigil.api")
+
+
+def create_app(box: Container) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        bootstrap_admin(box.engine, box.clock, box.settings.bootstrap_admin_key)
+        yield
+
+    app = FastAPI(title="Vigil", version="0.1.0", lifespan=lifespan,
+                  description="Event-sourced alerting for people at risk of forced return.")
+    app.state.container = box
+    for router in (health.router, cases.router, feed.router):
+        app.include_router(router)
+    _error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=box.settings.max_body_bytes)
+    return app
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError):
+        # Never echo the input back: it may carry personal data.
+        detail = [{"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type", "")}
+                  for err in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(InputError)
+    async def bad_input(_: Request, exc: InputError):
+        return JSONResponse({"detail": exc.detail}, status_code=422)
+
+    @app.exception_handler(NotFound)
+    @app.exception_handler(StreamNotFound)
+    async def not_found(_: Request, exc: Exception):
+        return JSONResponse({"detail": "case not found"}, status_code=404)
+
+    @app.exception_handler(ConcurrencyConflict)
+    async def conflict(_: Request, exc: ConcurrencyConflict):
+        return JSONResponse({"detail": str(exc), "current_version": exc.actual}, status_code=409)
+
+    @app.exception_handler(DuplicateMismatch)
+    async def duplicate(_: Request, exc: DuplicateMismatch):
+        return JSONResponse({"detail": str(exc)}, status_code=409)

@@ -1,0 +1,255 @@
+"""The case application service: opens cases, validates and appends events, and reads cases back for a principal."""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, insert, select
+
+from events.case_projections import CaseProjections, CaseRow
+from events.catalogue import EVENT_TYPES, PersonUpdate
+from events.clock import Clock
+from events.personal_data import PersonalDataCipher, UndecryptableError
+from events.projection import CaseState, effective, fold
+from events.records import AppendResult, StoredEvent
+from events.risk import LEVELS, assess
+from events.store import EventStore, NewEvent
+from events.tables import case_keys
+
+from .access import Principal
+from .schemas import CaseIn, EventIn
+from .settings import Settings
+from .views import case_view, event_item, merge_person
+
+PERSONAL_TYPES = ("CaseOpened", "PersonDetailsUpdated")
+
+
+class InputError(Exception):
+    """Bad input, reported as 422 with a `detail` list naming each field."""
+
+    def __init__(self, detail: list[dict[str, Any]]):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(Exception):
+    pass
+
+
+def field_errors(exc: ValidationError, prefix: tuple[str, ...]) -> list[dict[str, Any]]:
+    # No `input` echoed back: it may hold personal data.
+    return [{"loc": list(prefix) + [str(p) for p in err["loc"]], "msg": err["msg"], "type": err["type"]}
+            for err in exc.errors()]
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    status: str | None = None
+    risk: str | None = None
+    country: str | None = None
+    tag: str | None = None
+    q: str | None = None
+
+
+class CaseService:
+    def __init__(self, store: EventStore, cipher: PersonalDataCipher, clock: Clock, settings: Settings):
+        self.store, self.cipher, self.clock, self.settings = store, cipher, clock, settings
+
+    # ---- writing ----
+    def open_case(self, who: Principal, body: CaseIn, idempotency_key: str | None = None,
+                  actor: str | None = None) -> AppendResult:
+        case_id = str(uuid.uuid4())
+        data_key, wrapped = self.cipher.new_data_key(case_id)
+        teams = list(body.teams or [])
+        if not who.is_admin and who.team not in teams:
+            teams.insert(0, who.team)
+        data = {"person": self.cipher.seal(data_key, case_id, body.person.model_dump(mode="json")),
+                "country": body.country, "origin_country": body.origin_country, "tags": body.tags,
+                "teams": teams, "summary": body.summary}
+        occurred_at = body.occurred_at or self.clock.now()
+
+        def store_key(conn: Connection) -> None:
+            conn.execute(insert(case_keys).values(case_id=case_id, wrapped_key=wrapped, created_at=self.clock.now()))
+
+        event = NewEvent("CaseOpened", occurred_at, data, body.date_precision)
+        return self.store.append(case_id, [event], actor=actor or who.actor, new_stream=True,
+                                 idempotency_key=idempotency_key, before_insert=store_key)[0]
+
+    def prepare(self, case_id: str, body: EventIn) -> NewEvent:
+        """Validate an event against its type's schema and seal any personal data in it."""
+        kind = EVENT_TYPES.get(body.type)
+        if kind is None:
+            raise InputError([{"loc": ["body", "type"], "msg": f"unknown event type '{body.type}'",
+                               "type": "unknown_event_type"}])
+        if kind.system_only or kind.name == "CaseOpened":
+            why = "is recorded by Vigil itself" if kind.system_only else "is appended by POST /v1/cases"
+            raise InputError([{"loc": ["body", "type"], "msg": f"{kind.name} {why}", "type": "not_appendable"}])
+        try:
+            parsed = kind.model.model_validate(body.data)
+        except ValidationError as exc:
+            raise InputError(field_errors(exc, ("body", "data"))) from None
+        data = parsed.model_dump(mode="json", exclude_none=True)
+        if kind.name == "PersonDetailsUpdated":
+            data["person"] = self._seal(case_id, PersonUpdate.model_validate(body.data["person"]))
+        source = body.source.model_dump(exclude_none=True) if body.source else None
+        return NewEvent(kind.name, body.occurred_at, data, body.date_precision, source,
+                        str(body.event_id) if body.event_id else None)
+
+    def append(self, who: Principal, case_id: str, body: EventIn, expected_version: int | None = None,
+               idempotency_key: str | None = None) -> AppendResult:
+        self.require_case(who, case_id)
+        event = self.prepare(case_id, body)
+        if event.type in ("EventRetracted", "HearingPostponed"):
+            self._check_target(case_id, event)
+        return self.store.append(case_id, [event], actor=who.actor, expected_version=expected_version,
+                                 idempotency_key=idempotency_key)[0]
+
+    def _check_target(self, case_id: str, event: NewEvent) -> None:
+        field = "event_id" if event.type == "EventRetracted" else "hearing_event_id"
+        target = str(event.data[field])
+        found = next((e for e in self.store.read_stream(case_id) if e.event_id == target), None)
+        if found is None or (field == "hearing_event_id" and found.type != "HearingScheduled"):
+            what = "an event of this case" if field == "event_id" else "a HearingScheduled event of this case"
+            raise InputError([{"loc": ["body", "data", field], "msg": f"{target} is not {what}",
+                               "type": "unknown_target"}])
+
+    def _seal(self, case_id: str, person: PersonUpdate) -> str:
+        with self.store.engine.connect() as conn:
+            key = self._data_key(conn, case_id)
+        if key is None:
+            raise InputError([{"loc": ["body", "data", "person"], "msg": "personal data of this case was erased",
+                               "type": "erased"}])
+        return self.cipher.seal(key, case_id, person.model_dump(mode="json", exclude_none=True))
+
+    # ---- reading ----
+    def require_case(self, who: Principal, case_id: str) -> CaseRow:
+        """The case's projection row, or NotFound if it does not exist or this principal may not see it."""
+        with self.store.engine.connect() as conn:
+            row = CaseProjections.get(conn, case_id)
+        if row is None or not who.may_see(row.state.teams):
+            raise NotFound(case_id)
+        return row
+
+    def view(self, who: Principal, case_id: str) -> dict[str, Any]:
+        row = self.require_case(who, case_id)
+        return self._view(who, case_id, row.version, row.state, self.clock.now())
+
+    def status(self, who: Principal, case_id: str, as_of: datetime | None, known_at: datetime | None
+               ) -> dict[str, Any]:
+        self.require_case(who, case_id)
+        events = self.store.read_stream(case_id)
+        state = fold(events, as_of=as_of, known_at=known_at)
+        moment = as_of or known_at or self.clock.now()
+        version = max((e.version for e in events if known_at is None or e.recorded_at <= known_at), default=0)
+        view = self._view(who, case_id, version, state, moment)
+        view["as_of"] = as_of.isoformat() if as_of else None
+        view["known_at"] = known_at.isoformat() if known_at else None
+        return view
+
+    def _view(self, who: Principal, case_id: str, version: int, state: CaseState, now: datetime) -> dict[str, Any]:
+        person = self.person(case_id, state) if who.sees_personal_data else None
+        return case_view(case_id, version, state, now, self.settings.contact_overdue_after,
+                         person, who.sees_personal_data)
+
+    def person(self, case_id: str, state: CaseState) -> dict[str, Any] | None:
+        with self.store.engine.connect() as conn:
+            key = self._data_key(conn, case_id)
+        if key is None or not state.person_tokens:
+            return None
+        try:
+            return merge_person([self.cipher.open(key, case_id, t) for t in state.person_tokens])
+        except UndecryptableError:
+            return None
+
+    def _data_key(self, conn: Connection, case_id: str) -> bytes | None:
+        wrapped = conn.execute(select(case_keys.c.wrapped_key).where(case_keys.c.case_id == case_id)).scalar()
+        return self.cipher.unwrap(case_id, wrapped) if wrapped is not None else None
+
+    def list(self, who: Principal, filters: CaseFilters, limit: int = 50, offset: int = 0
+             ) -> tuple[list[dict[str, Any]], int | None]:
+        now = self.clock.now()
+        overdue = self.settings.contact_overdue_after
+        with self.store.engine.connect() as conn:
+            rows = [r for r in CaseProjections.all(conn, filters.status, filters.country) if who.may_see(r.state.teams)]
+        if filters.tag:
+            rows = [r for r in rows if filters.tag in r.state.tags]
+        ranked = []
+        for row in rows:
+            risk = assess(row.state, now, overdue)
+            if filters.risk and risk.level != filters.risk:
+                continue
+            ranked.append((row, risk))
+        if filters.q:
+            ranked = [(r, k) for r, k in ranked if self._matches(who, r, filters.q.casefold())]
+        views = [self._view(who, r.case_id, r.version, r.state, now) for r, _ in ranked]
+        views.sort(key=lambda v: (-LEVELS.index(v["risk"]["level"]),
+                                  v["next_deadline"]["at"] if v["next_deadline"] else "9999", v["id"]))
+        page = views[offset:offset + limit]
+        return page, (offset + limit if offset + limit < len(views) else None)
+
+    def _matches(self, who: Principal, row: CaseRow, needle: str) -> bool:
+        haystack = [row.state.summary or "", " ".join(row.state.tags), row.state.country or "",
+                    row.state.origin_country or ""]
+        if who.sees_personal_data:
+            person = self.person(row.case_id, row.state) or {}
+            haystack += [person.get("name", ""), " ".join(person.get("aliases", []))]
+        return any(needle in text.casefold() for text in haystack)
+
+    def events(self, who: Principal, case_id: str, after_version: int = 0, limit: int | None = None
+               ) -> list[dict[str, Any]]:
+        self.require_case(who, case_id)
+        everything = self.store.read_stream(case_id)
+        retracted_by = retractions(everything)
+        person = self._person_opener(who, case_id)
+        return [event_item(e, person(e), retracted_by.get(e.event_id))
+                for e in everything if e.version > after_version][:limit]
+
+    def _person_opener(self, who: Principal, case_id: str):
+        """A function giving an event's data with personal data opened, or marked redacted or erased."""
+        key = None
+        if who.sees_personal_data:
+            with self.store.engine.connect() as conn:
+                key = self._data_key(conn, case_id)
+
+        def open_data(event: StoredEvent) -> dict[str, Any]:
+            data = event.data
+            if event.type in PERSONAL_TYPES:
+                if key is None:
+                    data["person"] = {"redacted": True} if not who.sees_personal_data else {"erased": True}
+                else:
+                    data["person"] = self.cipher.open(key, case_id, data["person"])
+            return data
+        return open_data
+
+    def feed(self, who: Principal, after: int, limit: int, types: list[str] | None) -> list[dict[str, Any]]:
+        """The global feed for integrations; personal data never appears in it."""
+        stream_ids = None
+        if not who.is_admin:
+            with self.store.engine.connect() as conn:
+                stream_ids = [r.case_id for r in CaseProjections.all(conn) if who.may_see(r.state.teams)]
+        items = []
+        for event in self.store.read_all(after, limit, types, stream_ids):
+            data = event.data
+            if event.type in PERSONAL_TYPES:
+                data["person"] = {"redacted": True}
+            items.append(event_item(event, data, None))
+        return items
+
+    def verify(self, who: Principal, case_id: str) -> dict[str, Any]:
+        self.require_case(who, case_id)
+        return self.store.verify(case_id).as_dict()
+
+    def export(self, who: Principal, case_id: str) -> dict[str, Any]:
+        return {"case": self.view(who, case_id), "events": self.events(who, case_id),
+                "verify": self.store.verify(case_id).as_dict(), "alerts": [], "deliveries": [],
+                "exported_at": self.clock.now().isoformat()}
+
+
+def retractions(events: list[StoredEvent]) -> dict[str, str]:
+    """Which event (by id) each effective retraction withdrew: {retracted event_id: retracting event_id}."""
+    live = effective(events)
+    return {str(e.data["event_id"]): e.event_id for e in live if e.type == "EventRetracted"}

@@ -1,0 +1,162 @@
+"""The `vigil` command line: serve, demo, database upgrade, keys, verify, projection rebuild, export."""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Optional
+
+import typer
+
+from events.case_projections import rebuild
+from events.clock import SystemClock
+from events.engine import make_engine
+from events.migrations import upgrade
+from events.personal_data import new_master_key
+
+from .access import ROLES, SYSTEM
+from .settings import Settings, load_settings
+
+app = typer.Typer(help="Vigil: event-sourced alerting for people at risk of forced return.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+projections_app = typer.Typer(help="Projections.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(projections_app, name="projections")
+
+
+def _engine(settings: Settings):
+    return make_engine(settings.database_url)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the latest migration."""
+    engine = _engine(load_settings())
+    upgrade(engine)
+    typer.echo("database at head")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the API (migrating the database first)."""
+    _serve(load_settings(), host, port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from .app import create_app
+    from .container import build_container
+
+    upgrade(_engine(settings))
+    box = build_container(settings)
+    uvicorn.run(create_app(box), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000,
+         serve_after: bool = typer.Option(True, "--serve/--no-serve", help="start the API after loading")) -> None:
+    """Create a master key if needed, load the real cases from the seed documents, print an admin key, serve."""
+    from .container import build_container
+    from .demo import load_demo
+    from .keys import create_key
+
+    settings = load_settings()
+    if not settings.master_key and not settings.master_key_file.exists():
+        settings.master_key_file.write_text(new_master_key() + "\n")
+        settings.master_key_file.chmod(0o600)
+        typer.echo(f"created master key file {settings.master_key_file} (keep it safe, never commit it)")
+    upgrade(_engine(settings))
+    box = build_container(settings)
+    loaded = load_demo(box, settings.seeds_dir)
+    typer.echo(f"demo data: {loaded} cases loaded" if loaded else "demo data: already loaded")
+    key = create_key(box.engine, box.clock, "admin", "rapid-response", "demo admin")
+    box.close()
+    typer.echo(f"admin API key (shown once): {key}")
+    typer.echo(f"API docs: http://{host}:{port}/docs")
+    if serve_after:
+        _serve(settings, host, port)
+
+
+@keys_app.command("create")
+def keys_create(role: str = typer.Option(..., help="|".join(ROLES)), team: str = typer.Option(...),
+                name: str = typer.Option(...)) -> None:
+    """Create an API key; the key alone is printed on the last line."""
+    from .keys import create_key
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"must be one of {', '.join(ROLES)}", param_hint="--role")
+    typer.echo(f"created {role} key for team {team} (shown once):")
+    typer.echo(create_key(_engine(load_settings()), SystemClock(), role, team, name))
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (never the keys themselves)."""
+    from .keys import list_keys
+
+    for key in list_keys(_engine(load_settings())):
+        typer.echo(f"{key['id']}  {key['prefix']}…  {key['role']:<6}  {key['team']:<16}  "
+                   f"{'revoked' if key['revoked'] else 'active '}  {key['name']}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke an API key by id."""
+    from .keys import revoke_key
+
+    if not revoke_key(_engine(load_settings()), SystemClock(), key_id):
+        typer.echo(f"no active key {key_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id}")
+
+
+@app.command()
+def verify(case: Optional[str] = typer.Option(None, "--case", help="one case id; all cases if omitted")) -> None:
+    """Recompute hash chains; exit 1 naming the first bad version of any broken case."""
+    from events.store import EventStore
+
+    store = EventStore(_engine(load_settings()), SystemClock())
+    broken = 0
+    ids = [case] if case else store.stream_ids()
+    for stream_id in ids:
+        result = store.verify(stream_id)
+        if result.events == 0:
+            typer.echo(f"{stream_id}: no such case", err=True)
+            broken += 1
+        elif not result.ok:
+            typer.echo(f"{stream_id}: BROKEN at version {result.bad_version}: {result.reason}")
+            broken += 1
+        elif case:
+            typer.echo(f"{stream_id}: ok, {result.events} events, head {result.head}")
+    typer.echo(f"{len(ids) - broken} of {len(ids)} cases verified")
+    if broken:
+        raise typer.Exit(1)
+
+
+@projections_app.command("rebuild")
+def projections_rebuild() -> None:
+    """Fold every case again from the event log."""
+    count = rebuild(_engine(load_settings()))
+    typer.echo(f"rebuilt projections from {count} events")
+
+
+@app.command()
+def export(case: str = typer.Option(..., "--case"), format: str = typer.Option("json", "--format")) -> None:
+    """Write a case's whole history (the dossier) to stdout as json, csv or html."""
+    from .cases import NotFound
+    from .container import build_container
+    from .exports import dossier_html, events_csv
+
+    if format not in ("json", "csv", "html"):
+        raise typer.BadParameter("must be json, csv or html", param_hint="--format")
+    box = build_container(load_settings())
+    try:
+        dossier = box.cases.export(SYSTEM, case)
+    except NotFound:
+        typer.echo(f"no such case {case}", err=True)
+        raise typer.Exit(1)
+    out = {"json": lambda: json.dumps(dossier, indent=2, ensure_ascii=False),
+           "csv": lambda: events_csv(dossier["events"]), "html": lambda: dossier_html(dossier)}[format]()
+    sys.stdout.write(out + ("\n" if not out.endswith("\n") else ""))

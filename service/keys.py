@@ -1,0 +1,68 @@
+"""API keys: made once, printed once, stored only as a SHA-256 hash."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from events.clock import Clock
+from events.tables import api_keys
+
+from .access import ROLES, Principal
+
+KEY_PREFIX = "vgl_"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_key(engine: Engine, clock: Clock, role: str, team: str, name: str, key: str | None = None) -> str:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    key = key or KEY_PREFIX + secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        conn.execute(insert(api_keys).values(id=str(uuid.uuid4()), name=name, role=role, team=team,
+                                             key_hash=hash_key(key), prefix=key[:8], created_at=clock.now()))
+    return key
+
+
+def authenticate(engine: Engine, key: str) -> Principal | None:
+    """The principal for a presented key, or None if it is unknown or revoked (callers say nothing more)."""
+    digest = hash_key(key)
+    with engine.connect() as conn:
+        row = conn.execute(select(api_keys).where(api_keys.c.key_hash == digest)).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
+        return None
+    return Principal(row.id, row.name, row.role, row.team)
+
+
+def list_keys(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at)).all()
+    return [{"id": r.id, "name": r.name, "role": r.role, "team": r.team, "prefix": r.prefix,
+             "created_at": r.created_at.isoformat(), "revoked": r.revoked_at is not None} for r in rows]
+
+
+def revoke_key(engine: Engine, clock: Clock, key_id: str) -> bool:
+    with engine.begin() as conn:
+        done = conn.execute(update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                            .values(revoked_at=clock.now()))
+    return done.rowcount == 1
+
+
+def bootstrap_admin(engine: Engine, clock: Clock, key: str | None) -> bool:
+    """Create the VIGIL_BOOTSTRAP_ADMIN_KEY admin if no active admin key exists yet."""
+    if not key:
+        return False
+    with engine.connect() as conn:
+        exists = conn.execute(select(api_keys.c.id).where(api_keys.c.role == "admin",
+                                                          api_keys.c.revoked_at.is_(None))).first()
+    if exists:
+        return False
+    create_key(engine, clock, "admin", "admin", "bootstrap admin", key)
+    return True

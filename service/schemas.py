@@ -1,0 +1,53 @@
+"""Request bodies of the case API (validated by FastAPI; event `data` is validated per type afterwards)."""
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from typing_extensions import Annotated
+
+from events.catalogue import CountryCode, LongText, Person, ShortText, Tag, TeamName
+
+DatePrecision = Literal["exact", "day", "month", "year"]
+
+
+class SourceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)] | None = None
+    title: ShortText | None = None
+    reliability: Annotated[str, StringConstraints(max_length=50)] | None = None
+
+
+class CaseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person: Person
+    country: CountryCode
+    origin_country: CountryCode | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    teams: list[TeamName] | None = Field(default=None, max_length=50)
+    summary: LongText | None = None
+    occurred_at: AwareDatetime | None = None
+    date_precision: DatePrecision = "exact"
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Annotated[str, StringConstraints(max_length=64)]
+    occurred_at: AwareDatetime
+    date_precision: DatePrecision = "exact"
+    data: dict[str, Any] = Field(default_factory=dict)
+    source: SourceIn | None = None
+    event_id: UUID | None = None
+
+
+class AppendOut(BaseModel):
+    event_id: str
+    version: int
+    position: int
+
+
+class CaseCreatedOut(BaseModel):
+    id: str
+    version: int
+    position: int

@@ -1,0 +1,34 @@
+"""Typed settings from the environment (`VIGIL_` prefix) or a `.env` file, built by a function and passed in."""
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./vigil.db"
+    bootstrap_admin_key: str | None = Field(default=None, repr=False)
+    master_key: str | None = Field(default=None, repr=False)
+    master_key_file: Path = Path("./vigil_master.key")
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_from: str = "vigil@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_starttls: bool = False
+    webhook_allow_private_networks: bool = False
+    scheduler_tick_seconds: float = 15
+    contact_overdue_after: timedelta = timedelta(days=2)
+    run_worker: bool = True
+    max_body_bytes: int = 1_048_576
+    seeds_dir: Path = Path("../shared/seeds")
+
+
+def load_settings(**overrides) -> Settings:
+    return Settings(**overrides)
