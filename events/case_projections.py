@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
@@ -50,16 +50,12 @@ class CaseProjections:
         else:
             raw = json.loads(row.state)
             state, last = CaseState.from_dict(raw["state"]), (parse_iso(raw["last"][0]), raw["last"][1])
-        needs_refold = any(e.type == "EventRetracted" or (last is not None and fold_key(e) < last) for e in appended)
-        if needs_refold:
-            everything = [row_to_event(r) for r in conn.execute(
+
+        def whole_stream() -> list[StoredEvent]:
+            return [row_to_event(r) for r in conn.execute(
                 select(events_table).where(events_table.c.stream_id == stream_id).order_by(events_table.c.version))]
-            state = fold(everything)
-            last = max(fold_key(e) for e in everything)
-        else:
-            for event in sorted(appended, key=fold_key):
-                state = evolve(state, event)
-                last = fold_key(event)
+
+        state, last = advance(state, last, appended, whole_stream)
         head = appended[-1]
         values = _row_values(state, head.version, (iso(last[0]), last[1]), head.recorded_at)
         if row is None:
@@ -81,6 +77,19 @@ class CaseProjections:
             query = query.where((proj.c.country == country) | (proj.c.origin_country == country))
         for row in conn.execute(query):
             yield decode_row(row)
+
+
+def advance(state: CaseState, last: tuple[datetime, int] | None, appended: Sequence[StoredEvent],
+            whole_stream: Callable[[], list[StoredEvent]]) -> tuple[CaseState, tuple[datetime, int]]:
+    """Fold newly appended events into a projection; refold the whole stream when an event lands in the past
+    of what was folded (a late report) or withdraws one (a retraction)."""
+    if any(e.type == "EventRetracted" or (last is not None and fold_key(e) < last) for e in appended):
+        everything = whole_stream()
+        return fold(everything), max(fold_key(e) for e in everything)
+    for event in sorted(appended, key=fold_key):
+        state = evolve(state, event)
+        last = fold_key(event)
+    return state, last
 
 
 def rebuild(engine: Engine, batch: int = 2000) -> int:

@@ -1,0 +1,207 @@
+"""One store contract, run against SQLite and PostgreSQL alike."""
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from events.case_projections import CaseProjections
+from events.store import ConcurrencyConflict, DuplicateMismatch, EventStore, NewEvent, StreamNotFound
+from events.tables import case_projections, events
+
+T0 = datetime(2023, 11, 1, tzinfo=timezone.utc)
+
+
+def opened(**extra) -> NewEvent:
+    return NewEvent("CaseOpened", T0, {"person": "v1.sealed", "country": "FR", "origin_country": "UZ",
+                                       "tags": [], "teams": ["t"]}, **extra)
+
+
+def note(text_: str = "n", **extra) -> NewEvent:
+    return NewEvent("NoteAdded", T0, {"text": text_}, **extra)
+
+
+@pytest.fixture
+def store(engine, clock):
+    return EventStore(engine, clock, hooks=[CaseProjections()])
+
+
+def count(engine, stream_id: str | None = None) -> int:
+    with engine.connect() as conn:
+        query = select(events.c.position)
+        if stream_id:
+            query = query.where(events.c.stream_id == stream_id)
+        return len(conn.execute(query).all())
+
+
+def test_versions_are_gap_free_and_positions_increase(store):
+    sid = str(uuid.uuid4())
+    store.append(sid, [opened()], actor="a", new_stream=True)
+    results = store.append(sid, [note("1"), note("2")], actor="a")
+    results += store.append(sid, [note("3")], actor="a", expected_version=3)
+    stream = store.read_stream(sid)
+    assert [e.version for e in stream] == [1, 2, 3, 4]
+    positions = [e.position for e in stream]
+    assert positions == sorted(positions) and len(set(positions)) == 4
+    assert [r.version for r in results] == [2, 3, 4]
+
+
+def test_wrong_expected_version_is_a_conflict_and_appends_nothing(store, engine):
+    sid = str(uuid.uuid4())
+    store.append(sid, [opened()], actor="a", new_stream=True)
+    store.append(sid, [note()], actor="a", expected_version=1)
+    with pytest.raises(ConcurrencyConflict) as info:
+        store.append(sid, [note()], actor="a", expected_version=1)
+    assert info.value.actual == 2
+    assert count(engine, sid) == 2
+
+
+def test_two_writers_with_the_same_expected_version_one_wins(store, engine):
+    sid = str(uuid.uuid4())
+    store.append(sid, [opened()], actor="a", new_stream=True)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def write(label: str) -> None:
+        barrier.wait()
+        try:
+            store.append(sid, [note(label)], actor=label, expected_version=1)
+            outcomes.append("won")
+        except ConcurrencyConflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=write, args=(name,)) for name in ("x", "y")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "won"]
+    assert count(engine, sid) == 2
+
+
+def test_unknown_stream_and_reopened_stream_are_refused(store):
+    with pytest.raises(StreamNotFound):
+        store.append(str(uuid.uuid4()), [note()], actor="a")
+    sid = str(uuid.uuid4())
+    store.append(sid, [opened()], actor="a", new_stream=True)
+    with pytest.raises(ConcurrencyConflict):
+        store.append(sid, [opened()], actor="a", new_stream=True)
+
+
+def test_idempotency_key_returns_first_result_and_appends_nothing(store, engine):
+    sid = str(uuid.uuid4())
+    store.append(sid, [opened()], actor="a", new_stream=True)
+    first = store.append(sid, [note("once")], actor="a", idempotency_key="k-1")[0]
+    again = store.append(sid, [note("once")], actor="a", idempotency_key="k-1")[0]
+    assert (again.event_id, again.version, again.position) == (first.event_id, first.version, first.position)
+    assert first.created and not again.created
+    assert count(engine, sid) == 2
+    with pytest.raises(DuplicateMismatch):
+        other = str(uuid.uuid4())
+        store.append(other, [opened()], actor="a", new_stream=True)
+        store.append(other, [note()], actor="a", idempotency_key="k-1")
+
+
+def test_event_id_makes_a_retry_idempotent(store, engine):
+    sid = str(uuid.uuid4())
+    store.append(sid, [opened()], actor="a", new_stream=True)
+    event_id = str(uuid.uuid4())
+    first = store.append(sid, [note(event_id=event_id)], actor="a")[0]
+    again = store.append(sid, [note(event_id=event_id)], actor="a")[0]
+    assert again.position == first.position and not again.created
+    assert count(engine, sid) == 2
+    with pytest.raises(DuplicateMismatch):
+        store.append(sid, [NewEvent("Detained", T0, {}, event_id=event_id)], actor="a")
+
+
+def test_new_stream_idempotency_key_returns_the_first_stream(store, engine):
+    first = store.append(str(uuid.uuid4()), [opened()], actor="a", new_stream=True, idempotency_key="open-1")[0]
+    again = store.append(str(uuid.uuid4()), [opened()], actor="a", new_stream=True, idempotency_key="open-1")[0]
+    assert again.stream_id == first.stream_id
+    assert count(engine) == 1
+
+
+@pytest.mark.parametrize("statement", ["UPDATE events SET actor = 'mallory'", "DELETE FROM events"])
+def test_events_table_refuses_update_and_delete(store, engine, statement):
+    sid = str(uuid.uuid4())
+    store.append(sid, [opened(), note()], actor="a", new_stream=True)
+    with pytest.raises(DBAPIError) as info:
+        with engine.begin() as conn:
+            conn.execute(text(statement))
+    assert "append-only" in str(info.value)
+    assert count(engine, sid) == 2
+    with engine.connect() as conn:
+        assert set(conn.execute(select(events.c.actor)).scalars()) == {"a"}
+
+
+def _drop_triggers(engine) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP TRIGGER events_no_update ON events"))
+        else:
+            conn.execute(text("DROP TRIGGER events_no_update"))
+            conn.execute(text("DROP TRIGGER events_no_delete"))
+
+
+def test_verify_passes_then_names_the_edited_version(store, engine):
+    sid = str(uuid.uuid4())
+    store.append(sid, [opened(), note("a"), note("b"), note("c")], actor="a", new_stream=True)
+    assert store.verify(sid).as_dict() == {"ok": True, "events": 4, "head": store.read_stream(sid)[-1].hash}
+    _drop_triggers(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE events SET data = :d WHERE stream_id = :s AND version = 3"),
+                     {"d": '{"text":"forged"}', "s": sid})
+    result = store.verify(sid)
+    assert not result.ok and result.bad_version == 3 and "hash" in result.reason
+
+
+def test_verify_finds_a_deleted_event(store, engine):
+    sid = str(uuid.uuid4())
+    store.append(sid, [opened(), note("a"), note("b")], actor="a", new_stream=True)
+    _drop_triggers(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM events WHERE stream_id = :s AND version = 2"), {"s": sid})
+    result = store.verify(sid)
+    assert not result.ok and result.bad_version == 2
+
+
+def test_verify_finds_a_recomputed_hash_that_breaks_the_link(store, engine):
+    """An attacker who rewrites an event and its own hash still breaks the next event's link."""
+    from events.hashchain import chain_hash
+
+    sid = str(uuid.uuid4())
+    store.append(sid, [opened(), note("a"), note("b")], actor="a", new_stream=True)
+    victim = store.read_stream(sid)[1]
+    forged = victim.__class__(**{**victim.__dict__, "data_text": '{"text":"forged"}'})
+    _drop_triggers(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE events SET data = :d, hash = :h WHERE event_id = :e"),
+                     {"d": forged.data_text, "h": chain_hash(forged.prev_hash, forged.canonical()),
+                      "e": victim.event_id})
+    result = store.verify(sid)
+    assert not result.ok and result.bad_version == 3 and "link" in result.reason
+
+
+def test_a_failing_hook_leaves_nothing_half_written(engine, clock):
+    def explode(conn, stream_id, appended):
+        raise RuntimeError("outbox unavailable")
+
+    store = EventStore(engine, clock, hooks=[CaseProjections(), explode])
+    with pytest.raises(RuntimeError):
+        store.append(str(uuid.uuid4()), [opened()], actor="a", new_stream=True)
+    assert count(engine) == 0
+    with engine.connect() as conn:
+        assert conn.execute(select(case_projections.c.case_id)).first() is None
+
+
+def test_projection_is_updated_in_the_append_transaction(store, engine):
+    sid = str(uuid.uuid4())
+    store.append(sid, [opened()], actor="a", new_stream=True)
+    store.append(sid, [NewEvent("Detained", T0, {"place": "Nice"})], actor="a")
+    with engine.connect() as conn:
+        row = CaseProjections.get(conn, sid)
+    assert row.version == 2 and row.state.detained and row.state.detained_place == "Nice"

@@ -1,0 +1,73 @@
+"""Starts a throwaway PostgreSQL server for the tests (as the postgres user when run as root)."""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+
+
+def _bin_dir() -> str | None:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    return candidates[0] if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class PostgresServer:
+    base_url: str  # postgresql+psycopg://postgres@127.0.0.1:PORT/
+    port: int
+    datadir: str
+    bin_dir: str
+    as_root: bool
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess:
+        cmd = list(args)
+        if self.as_root:
+            cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        return subprocess.run(cmd, check=True, capture_output=True, text=True)
+
+    def stop(self) -> None:
+        try:
+            self._run(f"{self.bin_dir}/pg_ctl", "-D", self.datadir, "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(os.path.dirname(self.datadir), ignore_errors=True)
+
+    def url(self, database: str) -> str:
+        return f"{self.base_url}{database}"
+
+
+def start_postgres() -> PostgresServer:
+    bin_dir = _bin_dir()
+    if bin_dir is None:
+        raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql")
+    as_root = os.geteuid() == 0
+    root = tempfile.mkdtemp(prefix="vigil-pg-")
+    datadir = os.path.join(root, "data")
+    if as_root:
+        shutil.chown(root, "postgres", "postgres")
+    port = _free_port()
+    server = PostgresServer(f"postgresql+psycopg://postgres@127.0.0.1:{port}/", port, datadir, bin_dir, as_root)
+    server._run(f"{bin_dir}/initdb", "-D", datadir, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                "--no-sync")
+    # fsync off: tests need a real server, not durability; benchmarks start their own with fsync on.
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off " \
+              f"-c full_page_writes=off -c max_connections=200"
+    server._run(f"{bin_dir}/pg_ctl", "-D", datadir, "-o", options, "-l", os.path.join(root, "log"), "-w", "start")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("PostgreSQL did not start")
