@@ -1,0 +1,103 @@
+"""Risk levels and their plain-words reasons for the situations domain.md names."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from events.projection import fold, status_of, upcoming
+from events.records import StoredEvent
+from events.risk import assess
+
+NOW = datetime(2023, 11, 14, 9, 0, tzinfo=timezone.utc)
+
+
+def case(*events: tuple) -> list[StoredEvent]:
+    """A stream from (type, data, occurred_at[, event_id]) tuples, appended in the order given."""
+    out = [StoredEvent(1, str(uuid.uuid4()), "s", 1, "CaseOpened", 1, NOW - timedelta(days=400), "exact",
+                       NOW - timedelta(days=400), "a", json.dumps({"person": "v1.x", "country": "FR",
+                                                                   "teams": []}), None, "", "")]
+    for version, (kind, data, at, *given_id) in enumerate(events, start=2):
+        out.append(StoredEvent(version, given_id[0] if given_id else str(uuid.uuid4()), "s", version, kind, 1, at, "exact", at, "a",
+                               json.dumps(data), None, "", ""))
+    return out
+
+
+def days(n: float) -> datetime:
+    return NOW + timedelta(days=n)
+
+
+def test_removal_within_72h_despite_interim_measure_is_critical():
+    state = fold(case(("Detained", {}, days(-30)), ("InterimMeasureGranted", {"body": "ECtHR"}, days(-20)),
+                      ("RemovalScheduled", {"at": (NOW + timedelta(hours=31)).isoformat(), "destination": "UZ"},
+                       days(-1))))
+    risk = assess(state, NOW)
+    assert risk.level == "critical"
+    assert risk.reasons[0] == "removal to UZ scheduled in 31 h despite ECtHR interim measure"
+    assert status_of(state) == "removal_scheduled"
+
+
+def test_removal_far_off_is_high_and_becomes_critical_inside_72h():
+    state = fold(case(("RemovalScheduled", {"at": days(10).isoformat(), "destination": "UZ"}, days(-1))))
+    assert assess(state, NOW).level == "high"
+    assert assess(state, days(7.5)).level == "critical"
+
+
+def test_removal_window_open_now_is_critical():
+    state = fold(case(("RemovalScheduled", {"window_start": days(-1).isoformat(), "window_end": days(5).isoformat(),
+                                            "destination": "TM"}, days(-2))))
+    assert "removal window to TM is open now" in assess(state, NOW).reasons
+
+
+def test_removed_despite_measure_and_without_contact():
+    state = fold(case(("InterimMeasureGranted", {"body": "ECtHR"}, days(-30)),
+                      ("Removed", {"method": "deported", "destination": "UZ"}, days(-1))))
+    assert assess(state, NOW).reasons == ["deported to UZ on 2023-11-13 despite ECtHR interim measure"]
+    later = assess(state, days(1.5))
+    assert "no contact since removal on 2023-11-13" in later.reasons
+
+
+def test_contact_after_removal_clears_the_overdue_reason():
+    state = fold(case(("Removed", {"method": "extradited", "destination": "UZ"}, days(-10)),
+                      ("ContactEstablished", {"with_whom": "mother"}, days(-9))))
+    risk = assess(state, NOW)
+    assert risk.level == "elevated" and status_of(state) == "removed"
+
+
+def test_whereabouts_unknown_ill_treatment_and_death_are_critical():
+    for kind in ("WhereaboutsUnknown", "IllTreatmentReported", "Deceased"):
+        assert assess(fold(case((kind, {}, days(-1)))), NOW).level == "critical"
+
+
+def test_detained_with_extradition_request_is_high():
+    state = fold(case(("Detained", {}, days(-5)), ("ExtraditionRequested", {"requesting_state": "UZ"}, days(-4))))
+    assert assess(state, NOW).reasons == ["detained with extradition request pending"]
+
+
+def test_hearing_within_72h_is_high_and_listed_upcoming():
+    at = NOW + timedelta(hours=20)
+    state = fold(case(("AsylumClaimLodged", {}, days(-5)),
+                      ("HearingScheduled", {"court": "CNDA", "kind": "asylum", "at": at.isoformat()}, days(-4))))
+    risk = assess(state, NOW)
+    assert risk.level == "high" and risk.reasons == ["asylum hearing, CNDA in 20 h"]
+    assert [i["kind"] for i in upcoming(state, NOW)] == ["hearing"]
+    assert assess(state, days(2)).level == "elevated"  # the hearing has passed; proceedings still pending
+
+
+def test_postponed_hearing_moves():
+    hearing_id = str(uuid.uuid4())
+    state = fold(case(("HearingScheduled", {"court": "c", "kind": "appeal", "at": days(1).isoformat()}, days(-4),
+                       hearing_id),
+                      ("HearingPostponed", {"hearing_event_id": hearing_id, "new_at": days(20).isoformat()},
+                       days(-1))))
+    assert upcoming(state, NOW)[0]["at"].startswith(days(20).strftime("%Y-%m-%d"))
+    assert assess(state, NOW).level == "monitoring"
+
+
+def test_safe_closed_and_nothing_pending():
+    assert assess(fold(case(("Resettled", {"country": "SE"}, days(-1)))), NOW).level == "resolved"
+    assert assess(fold(case(("CaseClosed", {"reason": "x"}, days(-1)))), NOW).level == "resolved"
+    assert assess(fold(case()), NOW).level == "monitoring"
+    reopened = fold(case(("AsylumClaimLodged", {}, days(-9)), ("CaseClosed", {"reason": "x"}, days(-8)),
+                         ("CaseReopened", {}, days(-7))))
+    assert status_of(reopened) == "in_proceedings"
