@@ -99,8 +99,8 @@ def rebuild(engine: Engine, batch: int = 2000) -> int:
         conn.execute(delete(proj))
         rows: list[dict[str, Any]] = []
         current: list[StoredEvent] = []
-        result = conn.execution_options(yield_per=5000).execute(
-            select(events_table).order_by(events_table.c.stream_id, events_table.c.version))
+        result = conn.execute(select(events_table).order_by(events_table.c.stream_id, events_table.c.version)
+                              .execution_options(yield_per=5000))
         for r in result:
             event = row_to_event(r)
             count += 1

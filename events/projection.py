@@ -66,9 +66,10 @@ def _measures_in_force(state: CaseState, at: str) -> list[str]:
 
 
 def _opened(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+    # Events dated before the opening (history reported later) may already be folded: keep them.
     return replace(s, opened=True, country=d["country"], origin_country=d.get("origin_country"),
                    tags=tuple(d.get("tags", ())), teams=tuple(d.get("teams", ())), summary=d.get("summary"),
-                   person_tokens=(d["person"],))
+                   person_tokens=(d["person"],) + s.person_tokens)
 
 
 def _person_updated(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
