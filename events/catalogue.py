@@ -2,11 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Callable, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+def _plausible_year(value: datetime) -> datetime:
+    # Also keeps UTC conversion from overflowing at the ends of the calendar.
+    if not 1900 <= value.year <= 2200:
+        raise ValueError("must be between the years 1900 and 2200")
+    return value
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible_year)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
@@ -136,12 +145,12 @@ class ProtectionRevoked(EventData):
 class HearingScheduled(EventData):
     court: ShortText
     kind: ShortText
-    at: AwareDatetime
+    at: Moment
 
 
 class HearingPostponed(EventData):
     hearing_event_id: UUID
-    new_at: AwareDatetime | None = None
+    new_at: Moment | None = None
 
 
 class AppealFiled(EventData):
@@ -155,7 +164,7 @@ class AppealDecided(EventData):
 
 class DeadlineSet(EventData):
     kind: ShortText
-    at: AwareDatetime
+    at: Moment
 
 
 # --- removal ---
@@ -164,9 +173,9 @@ class RemovalOrderIssued(EventData):
 
 
 class RemovalScheduled(EventData):
-    at: AwareDatetime | None = None
-    window_start: AwareDatetime | None = None
-    window_end: AwareDatetime | None = None
+    at: Moment | None = None
+    window_start: Moment | None = None
+    window_end: Moment | None = None
     destination: CountryCode
     route: ShortText | None = None
 
@@ -192,7 +201,7 @@ class InterimMeasureRequested(EventData):
 
 class InterimMeasureGranted(EventData):
     body: MeasureBody
-    expires_at: AwareDatetime | None = None
+    expires_at: Moment | None = None
 
 
 class InterimMeasureRefused(EventData):

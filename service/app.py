@@ -15,6 +15,7 @@ from .body_limit import BodyLimitMiddleware
 from .cases import InputError, NotFound
 from .container import Container
 from .keys import bootstrap_admin
+from .request_log import RequestLogMiddleware
 
 log = logging.getLogger("vigil.api")
 
@@ -32,6 +33,7 @@ def create_app(box: Container) -> FastAPI:
         app.include_router(router)
     _error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=box.settings.max_body_bytes)
+    app.add_middleware(RequestLogMiddleware)
     return app
 
 

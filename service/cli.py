@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from typing import Optional
 
@@ -49,9 +50,11 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     from .app import create_app
     from .container import build_container
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     upgrade(_engine(settings))
     box = build_container(settings)
-    uvicorn.run(create_app(box), host=host, port=port, log_level="info")
+    # uvicorn's own access log prints query strings, which can carry a searched name: ours does not.
+    uvicorn.run(create_app(box), host=host, port=port, log_level="info", access_log=False)
 
 
 @app.command()

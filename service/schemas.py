@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import Annotated
 
-from events.catalogue import CountryCode, LongText, Person, ShortText, Tag, TeamName
+from events.catalogue import CountryCode, LongText, Moment, Person, ShortText, Tag, TeamName
 
 DatePrecision = Literal["exact", "day", "month", "year"]
 
@@ -27,14 +27,14 @@ class CaseIn(BaseModel):
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     teams: list[TeamName] | None = Field(default=None, max_length=50)
     summary: LongText | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Moment | None = None
     date_precision: DatePrecision = "exact"
 
 
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Annotated[str, StringConstraints(max_length=64)]
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     date_precision: DatePrecision = "exact"
     data: dict[str, Any] = Field(default_factory=dict)
     source: SourceIn | None = None

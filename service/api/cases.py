@@ -34,6 +34,9 @@ def parse_moment(name: str, raw: str | None) -> datetime | None:
                            "type": "datetime_parsing"}]) from None
     if moment.tzinfo is None:
         raise InputError([{"loc": ["query", name], "msg": "time needs a UTC offset", "type": "timezone_aware"}])
+    if not 1900 <= moment.year <= 2200:
+        raise InputError([{"loc": ["query", name], "msg": "must be between the years 1900 and 2200",
+                           "type": "value_error"}])
     return moment
 
 

@@ -98,6 +98,13 @@ def test_append_events_changes_status_and_risk(client):
       "data": {"event_id": str(uuid.uuid4()), "reason": "typo"}}, ["body", "data", "event_id"]),
     ({"type": "Detained", "occurred_at": "2023-11-01T00:00:00Z", "data": {}, "date_precision": "week"},
      ["body", "date_precision"]),
+    ({"type": "Detained", "occurred_at": "0001-01-01T00:00:00+05:00", "data": {}}, ["body", "occurred_at"]),
+    ({"type": "DeadlineSet", "occurred_at": "2023-11-01T00:00:00Z",
+      "data": {"kind": "appeal", "at": "9999-12-31T23:59:59-05:00"}}, ["body", "data", "at"]),
+    ({"type": "NoteAdded", "occurred_at": "2023-11-01T00:00:00Z", "data": {"text": "x" * 5001}},
+     ["body", "data", "text"]),
+    ({"type": "RemovalScheduled", "occurred_at": "2023-11-01T00:00:00Z", "data": {"destination": "UZ"}},
+     ["body", "data"]),
 ])
 def test_bad_event_input_is_422_naming_the_field_and_appends_nothing(client, payload, loc):
     case_id = open_case(client)
@@ -181,6 +188,8 @@ def test_status_as_of_and_known_at(client, clock):
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "as_of"]
     naive = client.get(f"/v1/cases/{case_id}/status", params={"known_at": "2023-11-01T00:00:00"})
     assert naive.status_code == 422
+    ancient = client.get(f"/v1/cases/{case_id}/status", params={"as_of": "0001-01-01T00:00:00+05:00"})
+    assert ancient.status_code == 422 and ancient.json()["detail"][0]["loc"] == ["query", "as_of"]
 
 
 def test_list_sorted_by_risk_with_filters_and_cursor(client):

@@ -14,9 +14,9 @@ pytestmark = pytest.mark.skipif(not SEEDS.exists(), reason="../shared/seeds is n
 
 
 @pytest.fixture
-def sqlite_only(db_url):
-    if not db_url.startswith("sqlite"):
-        pytest.skip("demo loading is database-independent; checked on SQLite")
+def db_url(sqlite_url):
+    """Demo loading does not depend on the database; it is checked on SQLite."""
+    return sqlite_url
 
 
 def test_every_locator_resolves_to_text_in_its_document():
@@ -31,7 +31,7 @@ def test_seed_file_holds_no_resolved_name():
         assert resolve(SEEDS, case["person"]["name"]) not in raw
 
 
-def test_demo_loads_verifies_and_tells_the_akhmedov_story(sqlite_only, box):
+def test_demo_loads_verifies_and_tells_the_akhmedov_story(box):
     loaded = load_demo(box, SEEDS)
     assert loaded == len(seed_spec()["cases"]) >= 40
     assert load_demo(box, SEEDS) == 0  # a second run loads nothing twice
@@ -51,7 +51,7 @@ def test_demo_loads_verifies_and_tells_the_akhmedov_story(sqlite_only, box):
     assert removed["occurred_at"].startswith("2023-11-15") and removed["data"]["method"] == "deported"
 
 
-def test_the_32_detainees_carry_no_invented_individual_removal(sqlite_only, box):
+def test_the_32_detainees_carry_no_invented_individual_removal(box):
     load_demo(box, SEEDS)
     group, _ = box.cases.list(SYSTEM, CaseFilters(tag="kazakhstan-32"), limit=500)
     assert len(group) == 32

@@ -54,3 +54,18 @@ def test_name_is_not_stored_in_postgres(postgres_url, clock, client_factory=None
         assert stored and not any("Zarina" in row[0] for row in stored)
         assert conn.execute(text("SELECT count(*) FROM events WHERE data LIKE '%Zarina%'")).scalar() == 0
     box.close()
+
+
+def test_logs_of_a_full_scenario_hold_no_name(client, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    case_id = client.post("/v1/cases", json={"person": {"name": NAME}, "country": "TR"}).json()["id"]
+    client.get("/v1/cases", params={"q": "Zarina"})
+    client.get(f"/v1/cases/{case_id}")
+    client.get(f"/v1/cases/{case_id}/export", params={"format": "html"})
+    client.post("/v1/cases", json={"person": {"name": NAME, "birth_year": "Zarina"}, "country": "TR"})
+    client.post(f"/v1/cases/{case_id}/events", json={"type": "PersonDetailsUpdated", "occurred_at": "2024-01-01",
+                                                     "data": {"person": {"name": NAME, "extra": NAME}}})
+    assert any(r.name == "vigil.requests" for r in caplog.records)
+    assert "Zarina" not in caplog.text
