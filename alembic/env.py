@@ -2,6 +2,7 @@
 from alembic import context
 
 from events.engine import make_engine
+import notifications.tables  # noqa: F401 - registers the alerting tables on the metadata
 from events.tables import metadata
 
 config = context.config

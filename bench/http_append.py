@@ -75,12 +75,18 @@ def start_server(workdir: str) -> Server:
     raise RuntimeError("vigil serve did not become ready")
 
 
-def open_cases(base: str, n: int) -> list[str]:
+def open_cases(base: str, n: int, opened_at: str | None = EVENT["occurred_at"]) -> list[str]:
+    """Open n cases. By default each case is opened at the same `occurred_at` as the events appended to it, so
+    every append is in time order; with opened_at=None the case is opened "now" and every event dated 2024 is
+    a late report (see the module docstring)."""
     headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    body = {"person": {"name": "Bench Person"}, "country": "KZ"}
+    if opened_at is not None:
+        body["occurred_at"] = opened_at
     ids = []
     with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
         for _ in range(n):
-            r = client.post("/v1/cases", json={"person": {"name": "Bench Person"}, "country": "KZ"})
+            r = client.post("/v1/cases", json=body)
             r.raise_for_status()
             ids.append(r.json()["id"])
     return ids

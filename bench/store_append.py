@@ -66,8 +66,8 @@ def vigil_run(url: str, streams: int, per_stream: int, check: Callable | None = 
                 else:
                     store.append(stream_id, [NewEvent("NoteAdded", now, NOTE_DATA)], actor="bench")
         elapsed = time.perf_counter() - start
+        from sqlalchemy import text
         with engine.connect() as conn:
-            from sqlalchemy import text
             stored = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
             projected = conn.execute(text("SELECT count(*) FROM case_projections")).scalar_one()
         assert stored == streams * per_stream and projected == streams, (stored, projected)

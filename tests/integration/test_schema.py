@@ -4,6 +4,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import notifications.tables  # noqa: F401
 from events.tables import metadata
 
 

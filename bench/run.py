@@ -1,0 +1,361 @@
+"""Runs every Vigil benchmark and rewrites bench/results.md.
+
+    .venv/bin/python -m bench.run            # the full run (about 5-8 minutes on 2 cores)
+    .venv/bin/python -m bench.run --quick    # a smoke run with tiny sizes (results go to bench/results-quick.md)
+
+Each measure is repeated (5 times by default) and the median is reported with the individual runs; where a
+peer exists (the `eventsourcing` library) it is measured in the same process, on the same kind of database,
+in the same place, interleaved run by run with ours (the order rotates every repeat), so drift hits both.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shlex
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .common import Row, ensure_psycopg_pool, fresh_dir, machine_facts, median, percentile
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+
+@dataclass
+class Sizes:
+    repeats: int
+    streams: int
+    per_stream: int
+    rebuild_cases: int
+    rebuild_per_case: int
+    http_clients: int
+    http_per_client: int
+    paced_rate: float
+    paced_seconds: float
+    paced_repeats: int
+    late_per_client: int
+
+
+FULL = Sizes(repeats=5, streams=200, per_stream=10, rebuild_cases=2000, rebuild_per_case=100, http_clients=8,
+             http_per_client=250, paced_rate=300, paced_seconds=5, paced_repeats=3, late_per_client=100)
+QUICK = Sizes(repeats=2, streams=20, per_stream=5, rebuild_cases=40, rebuild_per_case=50, http_clients=8,
+              http_per_client=20, paced_rate=300, paced_seconds=1, paced_repeats=1, late_per_client=10)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def code_fingerprint() -> str:
+    """SHA-256 over the measured source (events/, service/, alembic/versions/), to tell which code ran."""
+    h = hashlib.sha256()
+    for folder in ("events", "service", "alembic/versions"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            h.update(str(path.relative_to(REPO)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- store append
+def bench_store_sqlite(sz: Sizes, notes: list[str]) -> list[Row]:
+    from . import store_append as sa
+
+    runs: dict[str, list[float]] = {"ours": [], "peer": [], "app": []}
+    seen: dict = {}
+    jobs = {"ours": lambda: sa.sqlite_vigil(sz.streams, sz.per_stream, seen),
+            "peer": lambda: sa.sqlite_peer(sz.streams, sz.per_stream, seen),
+            "app": lambda: sa.sqlite_peer(sz.streams, sz.per_stream, seen, application=True)}
+    names = list(jobs)
+    for i in range(sz.repeats):
+        order = names[i % 3:] + names[:i % 3]
+        for name in order:
+            runs[name].append(jobs[name]())
+        log(f"  sqlite append run {i + 1}: " + ", ".join(f"{n} {runs[n][-1]:.0f}/s" for n in names))
+    notes.append(f"SQLite pragmas read back from the connections: ours {seen.get('ours')}, "
+                 f"peer {seen.get('peer')} (synchronous 2 = FULL).")
+    ours, peer, app = (median(runs[n]) for n in names)
+    n = sz.streams * sz.per_stream
+    return [
+        Row(f"SQLite, {n} events ({sz.streams} streams x {sz.per_stream}), 1 event/txn", ours, peer, "events/s",
+            ">= 1.0x peer", ours >= peer, runs["ours"], runs["peer"],
+            "peer = SQLiteAggregateRecorder.insert_events"),
+        Row("  (info) same, peer = SQLiteApplicationRecorder.insert_events (adds notification ids)", ours, app,
+            "events/s", "info", None, runs["ours"], runs["app"]),
+    ]
+
+
+def bench_store_pg(sz: Sizes, server, notes: list[str]) -> list[Row]:
+    from . import store_append as sa
+
+    runs: dict[str, list[float]] = {"ours": [], "peer": [], "app": []}
+    jobs = {"ours": lambda i: sa.pg_vigil(server, sz.streams, sz.per_stream, f"bench_ours_{i}"),
+            "peer": lambda i: sa.pg_peer(server, sz.streams, sz.per_stream, f"bench_peer_{i}"),
+            "app": lambda i: sa.pg_peer(server, sz.streams, sz.per_stream, f"bench_app_{i}", application=True)}
+    names = list(jobs)
+    for i in range(sz.repeats):
+        order = names[i % 3:] + names[:i % 3]
+        for name in order:
+            runs[name].append(jobs[name](i))
+        log(f"  postgres append run {i + 1}: " + ", ".join(f"{n} {runs[n][-1]:.0f}/s" for n in names))
+    ours, peer, app = (median(runs[n]) for n in names)
+    n = sz.streams * sz.per_stream
+    return [
+        Row(f"PostgreSQL, {n} events ({sz.streams} streams x {sz.per_stream}), 1 event/txn", ours, peer,
+            "events/s", ">= 1.0x peer", ours >= peer, runs["ours"], runs["peer"],
+            "peer = PostgresAggregateRecorder.insert_events"),
+        Row("  (info) same, peer = PostgresApplicationRecorder.insert_events (table lock + notification ids)",
+            ours, app, "events/s", "info", None, runs["ours"], runs["app"]),
+    ]
+
+
+# ---------------------------------------------------------------- rebuild
+def bench_rebuild(sz: Sizes, notes: list[str]) -> list[Row]:
+    from . import rebuild as rb
+
+    total = sz.rebuild_cases * sz.rebuild_per_case
+    with fresh_dir("rebuild") as d:
+        log(f"  loading {total} events ({sz.rebuild_cases} cases x {sz.rebuild_per_case}) ...")
+        engine, load_rate = rb.load(f"sqlite:///{d}/bench.db", sz.rebuild_cases, sz.rebuild_per_case)
+        size_mb = os.path.getsize(f"{d}/bench.db") / 1e6
+        try:
+            runs = []
+            for i in range(sz.repeats):
+                runs.append(rb.rebuild_once(engine, total))
+                log(f"  rebuild run {i + 1}: {runs[-1]:.0f} events/s")
+        finally:
+            engine.dispose()
+    ours = median(runs)
+    notes.append(f"Rebuild database: {total} events, {sz.rebuild_cases} cases, {size_mb:.0f} MB SQLite file "
+                 f"(WAL, synchronous=FULL as Vigil sets it); the mix of event types is in bench/workload.py.")
+    return [
+        Row(f"rebuild(engine), SQLite, {total} events / {sz.rebuild_cases} cases", ours, None, "events/s",
+            ">= 100,000 events/s", ours >= 100_000, runs),
+        Row(f"  (info) loading them: store.append, {sz.rebuild_per_case} events per transaction, one case each",
+            load_rate, None, "events/s", "info (bulk-import target 50,000/s is for POST /v1/import)", None,
+            [load_rate]),
+    ]
+
+
+# ---------------------------------------------------------------- HTTP
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_http(sz: Sizes, notes: list[str]) -> list[Row]:
+    from . import http_append as ha
+
+    rows: list[Row] = []
+    with fresh_dir("http") as d:
+        server = ha.start_server(d)
+        try:
+            ids = ha.open_cases(server.base, sz.http_clients)
+            ha.saturated(server.base, ids, max(5, sz.http_per_client // 10))  # warm-up
+            rates, p50s, p99s, errors, cpu = [], [], [], 0, []
+            for i in range(sz.repeats):
+                c0, w0, p0 = _cpu_seconds(server.proc.pid), time.monotonic(), time.process_time()
+                rate, lat, err = ha.saturated(server.base, ids, sz.http_per_client)
+                wall = time.monotonic() - w0
+                cpu.append(((_cpu_seconds(server.proc.pid) - c0) / wall, (time.process_time() - p0) / wall))
+                rates.append(rate)
+                p50s.append(percentile(lat, 50) * 1000)
+                p99s.append(percentile(lat, 99) * 1000)
+                errors += err
+                log(f"  http saturated run {i + 1}: {rate:.0f} events/s, p50 {p50s[-1]:.1f} ms, "
+                    f"p99 {p99s[-1]:.1f} ms, {err} errors")
+            n = sz.http_clients * sz.http_per_client
+            rows += [
+                Row(f"{sz.http_clients} clients, back to back, {n} POSTs/run: throughput", median(rates), None,
+                    "events/s", ">= 1,000 events/s", median(rates) >= 1000 and errors == 0, rates,
+                    note=f"{errors} non-201 responses"),
+                Row("  latency p50 (median of runs)", median(p50s), None, "ms", "info", None, p50s),
+                Row("  latency p99 (median of runs)", median(p99s), None, "ms", "info", None, p99s),
+            ]
+            notes.append("CPU use during the saturated runs (1.0 = one core), median: server "
+                         f"{median([c[0] for c in cpu]):.2f}, client (this process) {median([c[1] for c in cpu]):.2f}.")
+
+            one_rate, one_lat, one_err = ha.saturated(server.base, ids[:1], sz.http_per_client)
+            log(f"  http 1 client: {one_rate:.0f} events/s, p50 {percentile(one_lat, 50) * 1000:.1f} ms")
+            rows.append(Row("  (info) 1 client, back to back: throughput", one_rate, None, "events/s", "info",
+                            None, [one_rate]))
+            rows.append(Row("  (info) 1 client: latency p50 / p99", percentile(one_lat, 50) * 1000, None, "ms",
+                            f"p99 {percentile(one_lat, 99) * 1000:.1f} ms", None))
+
+            achieved, p99_sched, p50_sched, p99_service = [], [], [], []
+            for i in range(sz.paced_repeats):
+                got, from_schedule, service, err = ha.paced(server.base, ids, sz.paced_rate, sz.paced_seconds)
+                errors += err
+                achieved.append(got)
+                p50_sched.append(percentile(from_schedule, 50) * 1000)
+                p99_sched.append(percentile(from_schedule, 99) * 1000)
+                p99_service.append(percentile(service, 99) * 1000)
+                log(f"  http paced run {i + 1}: {got:.0f}/s achieved, p50 {p50_sched[-1]:.1f} ms, "
+                    f"p99 {p99_sched[-1]:.1f} ms (service-time p99 {p99_service[-1]:.1f} ms)")
+            rate = sz.paced_rate
+            rows += [
+                Row(f"paced {rate:.0f} events/s over {sz.http_clients} clients, {sz.paced_seconds:.0f} s/run: "
+                    "p99 from scheduled send", median(p99_sched), None, "ms", "< 50 ms",
+                    median(p99_sched) < 50 and median(achieved) >= 0.95 * rate, p99_sched),
+                Row("  p50 from scheduled send", median(p50_sched), None, "ms", "info", None, p50_sched),
+                Row("  p99 service time (send -> response, ignores queueing)", median(p99_service), None, "ms",
+                    "info", None, p99_service),
+                Row("  rate achieved", median(achieved), None, "events/s", f"{rate:.0f}", None, achieved),
+            ]
+
+            # The request bodies exactly as first written for this benchmark: case opened "now" (no occurred_at),
+            # events dated 2024-01-01, so every event lands in the past of the case and is a late report.
+            late_ids = ha.open_cases(server.base, sz.http_clients, opened_at=None)
+            late_rate, late_lat, late_err = ha.saturated(server.base, late_ids, sz.late_per_client)
+            log(f"  http late-report variant: {late_rate:.0f} events/s, p99 {percentile(late_lat, 99) * 1000:.1f} ms")
+            rows.append(Row(f"  (info) {sz.http_clients} clients, every event a late report (case opened now, "
+                            f"events dated 2024), streams 1 -> {sz.late_per_client + 1} events", late_rate, None,
+                            "events/s", f"p99 {percentile(late_lat, 99) * 1000:.0f} ms", None, [late_rate],
+                            note=f"{late_err} non-201 responses"))
+        finally:
+            server.stop()
+    return rows
+
+
+# ---------------------------------------------------------------- report
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "ms":
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"
+
+
+def table(rows: list[Row]) -> str:
+    out = ["| measure | ours (median) | peer (median) | ours / peer | unit | target | result |",
+           "| --- | ---: | ---: | ---: | --- | --- | --- |"]
+    for r in rows:
+        ratio = f"{r.ratio:.2f}x" if r.ratio is not None else "—"
+        result = "info" if r.passed is None else ("**PASS**" if r.passed else "**FAIL**")
+        out.append(f"| {r.measure} | {fmt(r.ours, r.unit)} | {fmt(r.peer, r.unit)} | {ratio} | {r.unit} | "
+                   f"{r.target} | {result} |")
+    runs = []
+    for r in rows:
+        if len(r.runs) > 1 or r.peer_runs:
+            line = f"- {r.measure.strip()}: ours " + ", ".join(fmt(v, r.unit) for v in r.runs)
+            if r.peer_runs:
+                line += "; peer " + ", ".join(fmt(v, r.unit) for v in r.peer_runs)
+            if r.note:
+                line += f" ({r.note})"
+            runs.append(line)
+        elif r.note:
+            runs.append(f"- {r.measure.strip()}: {r.note}")
+    return "\n".join(out) + ("\n\nIndividual runs:\n\n" + "\n".join(runs) if runs else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run")
+    parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "http"])
+    parser.add_argument("--output", type=Path, default=None)
+    args = parser.parse_args(argv)
+    sz = QUICK if args.quick else FULL
+    output = args.output or HERE / ("results-quick.md" if args.quick else "results.md")
+    command = "cd /work/main && .venv/bin/python -m bench.run" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
+    started = time.monotonic()
+    sections: list[tuple[str, list[Row], list[str]]] = []
+    problems: list[str] = []
+    pg_info: dict[str, str] = {}
+    psycopg_pool_note = ""
+
+    def section(title: str, fn, *fn_args) -> None:
+        notes: list[str] = []
+        log(title)
+        try:
+            rows = fn(*fn_args, notes)
+        except Exception:  # noqa: BLE001 - one failed measure must not lose the others
+            problems.append(f"{title}: failed\n\n```\n{traceback.format_exc()}```")
+            log(f"  FAILED: {traceback.format_exc().splitlines()[-1]}")
+            rows = []
+        sections.append((title, rows, notes))
+
+    if "sqlite" not in args.skip:
+        section("1a. Store append, one event per transaction: SQLite (file under /tmp, fresh per run)",
+                bench_store_sqlite, sz)
+    if "postgres" not in args.skip:
+        server = None
+        try:
+            psycopg_pool_note = ensure_psycopg_pool()
+            from .pg import start_durable_postgres
+            server = start_durable_postgres()
+            pg_info = server.settings()
+            section("1b. Store append, one event per transaction: PostgreSQL (throwaway durable server, fresh "
+                    "database per run)", bench_store_pg, sz, server)
+        except Exception:  # noqa: BLE001
+            problems.append(f"PostgreSQL could not be benchmarked:\n\n```\n{traceback.format_exc()}```")
+        finally:
+            if server is not None:
+                server.stop()
+    if "rebuild" not in args.skip:
+        section("2. Projection rebuild from the log (SQLite)", bench_rebuild, sz)
+    if "http" not in args.skip:
+        section("3. HTTP appends through the API (`vigil serve`, uvicorn, SQLite file)", bench_http, sz)
+
+    elapsed = time.monotonic() - started
+    facts = machine_facts(pg_info.get("server_version"))
+    lines = [
+        "# Vigil benchmark results" + (" (QUICK smoke run: tiny sizes, not results)" if args.quick else ""),
+        "",
+        f"Written by `bench/run.py` on {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}; "
+        f"the whole run took {elapsed / 60:.1f} min.",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Code measured: sha256 of events/, service/, alembic/versions/ sources = `{code_fingerprint()}`.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "| --- | --- |",
+        *[f"| {k} | {v} |" for k, v in facts.items()],
+        "",
+        "## How the comparison is made fair",
+        "",
+        f"- Every measure is run {sz.repeats} times (paced HTTP: {sz.paced_repeats}); the table shows medians, "
+        "the individual runs follow each table. Ours and the peer run in the same process, interleaved run by "
+        "run (the order rotates), on the same kind of database in the same place (a fresh file under /tmp, or a "
+        "fresh database on the same server), with the same number of events and the same stream layout.",
+        "- The peer is the `eventsourcing` library's barest per-event append: "
+        "`SQLiteAggregateRecorder.insert_events([one StoredEvent])` / "
+        "`PostgresAggregateRecorder.insert_events([one StoredEvent])`: one INSERT per transaction, no aggregate, "
+        "no mapper, no notification id. Its application recorder (which also assigns the global notification id, "
+        "the counterpart of Vigil's position) is shown as information.",
+        "- Ours is the full `EventStore.append` with the `CaseProjections` hook: stream-head read, event insert "
+        "with its SHA-256 hash-chain link, projection fold + upsert, one transaction (PostgreSQL: plus the "
+        "advisory lock), through Vigil's own `make_engine` (so its connection settings and pool, "
+        "including `pool_pre_ping` on PostgreSQL, are what is measured). Vigil has no outbox table yet, so "
+        "none is written.",
+        "- SQLite durability, identical on both sides: `journal_mode=WAL`, `synchronous=FULL`. Vigil sets both "
+        "in `make_engine`; eventsourcing switches the file to WAL itself and leaves `synchronous` at the build "
+        "default (FULL here), and the benchmark sets `PRAGMA synchronous=FULL` on each of its connections "
+        "anyway. Both are read back from the live connections and asserted before timing.",
+        "- PostgreSQL durability, identical on both sides (one server, started by the benchmark, "
+        f"`bench/pg.py`): " + (", ".join(f"{k}={v}" for k, v in pg_info.items() if k != "server_version")
+                                or "not run") + ". Both connect over TCP to 127.0.0.1; a CHECKPOINT runs "
+        "after the schema is created and before timing on both sides.",
+        "- Schema creation, engine/connection set-up and data generation are outside the timed part.",
+    ]
+    if psycopg_pool_note:
+        lines.append(f"- eventsourcing's PostgreSQL recorders need `psycopg_pool`: {psycopg_pool_note}.")
+    for title, rows, notes in sections:
+        lines += ["", f"## {title}", "", table(rows) if rows else "(failed, see Problems)"]
+        if notes:
+            lines += [""] + [f"- {n}" for n in notes]
+    if problems:
+        lines += ["", "## Problems", ""] + [p + "\n" for p in problems]
+    output.write_text("\n".join(lines) + "\n")
+    log(f"wrote {output} ({elapsed / 60:.1f} min)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""What every channel shares: rendered requests, send outcomes, and HTTP status classification."""
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, Union
+
+import httpx
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from ..message import AlertMessage
+from ..retry import parse_retry_after
+
+
+@dataclass(frozen=True)
+class Delivered:
+    status_code: int | None = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    error: str
+    status_code: int | None = None
+    after: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    error: str
+    status_code: int | None = None
+    disable_subscription: bool = False
+
+
+Outcome = Union[Delivered, Retry, Failed]
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    url: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    secret_parts: tuple[str, ...] = ()  # substrings of the URL never to be shown (tokens)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def shown_url(self) -> str:
+        url = self.url
+        for part in self.secret_parts:
+            url = url.replace(part, "***")
+        return url
+
+
+def json_request(method: str, url: str, payload: dict[str, Any], headers: dict[str, str] | None = None,
+                 secret_parts: tuple[str, ...] = ()) -> HttpRequest:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return HttpRequest(method, url, body, {"content-type": "application/json", **(headers or {})}, secret_parts)
+
+
+def classify(status_code: int, headers: httpx.Headers | dict[str, str], now: datetime,
+             accepted: range = range(200, 300)) -> Outcome:
+    """Only 2xx is success; 410 disables the subscription; anything else is retried (honouring Retry-After)."""
+    if status_code in accepted:
+        return Delivered(status_code)
+    if status_code == 410:
+        return Failed("410 Gone: the receiver asked to stop; subscription disabled", 410, True)
+    return Retry(f"HTTP {status_code}", status_code, parse_retry_after(headers.get("retry-after"), now))
+
+
+async def send_http(client: httpx.AsyncClient, request: HttpRequest, now: datetime, timeout: float = 10.0) -> Outcome:
+    try:
+        response = await client.request(request.method, request.url, content=request.body, headers=request.headers,
+                                        timeout=timeout, follow_redirects=False)
+    except httpx.TimeoutException as exc:
+        return Retry(_scrub(f"timeout: {type(exc).__name__}", request))
+    except httpx.HTTPError as exc:
+        return Retry(_scrub(f"{type(exc).__name__}: {exc}", request))
+    return classify(response.status_code, response.headers, now)
+
+
+def _scrub(error: str, request: HttpRequest) -> str:
+    error = error.replace(request.url, request.shown_url())
+    for part in request.secret_parts:
+        error = error.replace(part, "***")
+    return error[:500]
+
+
+# ---- text rendering shared by the chat channels ----
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<@])")
+
+
+def slack_escape(text: Any) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markdown_escape(text: Any) -> str:
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def html_escape(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+@lru_cache(maxsize=1)
+def templates() -> Environment:
+    env = Environment(loader=PackageLoader("notifications", "templates"), undefined=StrictUndefined,
+                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    return env
+
+
+def render_text(message: AlertMessage, escape, link, limit: int) -> str:
+    """The alert as text, with user-supplied text escaped for the target markup and cut to the channel's limit."""
+    text = templates().get_template("alert.txt.j2").render(m=message, esc=escape, link=link).strip()
+    return truncate(text, limit)
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,32 @@
+"""Microsoft Teams Workflows webhook: a message with one Adaptive Card; 202 counts as accepted."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..message import AlertMessage
+from .base import HttpRequest, json_request, truncate
+from .config import TeamsChannel
+
+
+def render(channel: TeamsChannel, message: AlertMessage, secret: str, now: datetime) -> HttpRequest:
+    facts = [{"title": "Severity", "value": message.severity + (" (late)" if message.late else "")},
+             {"title": "Rule", "value": message.rule}]
+    if message.case_id:
+        facts.append({"title": "Case", "value": message.case_id})
+    if message.person_name:
+        facts.append({"title": "Person", "value": message.person_name})
+    if message.occurred_at:
+        facts.append({"title": "Occurred", "value": message.occurred_at.strftime("%Y-%m-%d %H:%M UTC")})
+    if message.due_at:
+        facts.append({"title": "Due", "value": message.due_at.strftime("%Y-%m-%d %H:%M UTC")})
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard", "version": "1.4",
+        "body": [{"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": True,
+                  "text": truncate(f"{message.heading}: {message.title}", 500)},
+                 {"type": "FactSet", "facts": facts}],
+        "actions": ([{"type": "Action.OpenUrl", "title": "Open case", "url": message.case_url}]
+                    if message.case_url else []),
+    }
+    payload = {"type": "message", "attachments": [
+        {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
+    return json_request("POST", channel.url, payload)

@@ -1,0 +1,61 @@
+"""The message every channel renders: an alert (or test) with its case link, free of personal data by default."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from events.records import iso
+
+HEADINGS = {"raised": "Alert", "escalated": "Escalated: not acknowledged", "withdrawn": "Withdrawn", "test": "Test"}
+WEBHOOK_TYPES = {"raised": "alert.raised", "escalated": "alert.escalated", "withdrawn": "alert.withdrawn",
+                 "test": "test"}
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    kind: str  # raised / escalated / withdrawn / test
+    delivery_id: str
+    alert_id: str | None
+    rule: str
+    severity: str
+    title: str
+    case_id: str | None
+    case_url: str | None
+    event_id: str | None
+    event_type: str | None
+    occurred_at: datetime | None
+    due_at: datetime | None
+    late: bool
+    person_name: str | None = None  # only when the subscription has include_personal_data
+
+    @property
+    def heading(self) -> str:
+        return HEADINGS[self.kind]
+
+    def webhook_body(self, now: datetime) -> dict[str, Any]:
+        return {"type": WEBHOOK_TYPES[self.kind], "id": self.alert_id or self.delivery_id, "timestamp": iso(now),
+                "data": {"alert_id": self.alert_id, "rule": self.rule, "severity": self.severity,
+                         "title": self.title, "case_id": self.case_id, "case_url": self.case_url,
+                         "event_id": self.event_id, "event_type": self.event_type,
+                         "occurred_at": iso(self.occurred_at), "due_at": iso(self.due_at), "late": self.late,
+                         **({"person": {"name": self.person_name}} if self.person_name else {})}}
+
+
+def test_message(delivery_id: str) -> AlertMessage:
+    return AlertMessage("test", delivery_id, None, "test", "info", "Test message from Vigil: this channel works",
+                        None, None, None, None, None, None, False)
+
+
+def sample_message(kind: str = "raised") -> AlertMessage:
+    """A made-up alert for previews (no real case, no real person)."""
+    from datetime import timezone
+    return AlertMessage(kind, "00000000-0000-4000-8000-000000000000", "00000000-0000-4000-8000-000000000001",
+                        "event.RemovalScheduled", "critical", "Removal to UZ scheduled for 2030-01-15 06:00",
+                        "00000000-0000-4000-8000-000000000002", "http://127.0.0.1:8000/cases/00000000-0000-4000-8000-000000000002",
+                        "00000000-0000-4000-8000-000000000003", "RemovalScheduled",
+                        datetime(2030, 1, 12, 9, 0, tzinfo=timezone.utc), None, False)
+
+
+def without_person(message: AlertMessage) -> AlertMessage:
+    return replace(message, person_name=None)

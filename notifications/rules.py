@@ -1,0 +1,76 @@
+"""Alert rules (pure): which alerts an appended event raises, with severity and a title free of personal data."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from events.catalogue import EVENT_TYPES
+from events.projection import CaseState
+from events.records import StoredEvent, iso
+from events.risk import BODY_NAMES
+
+SEVERITIES = ("info", "warning", "high", "critical")
+
+
+@dataclass(frozen=True)
+class AlertDraft:
+    rule: str
+    severity: str
+    title: str
+    event_id: str | None
+    dedupe_key: str
+    due_at: datetime | None = None
+    late: bool = False
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity)
+
+
+def event_title(event: StoredEvent) -> str:
+    """A short, plain description built from non-personal fields only."""
+    d = event.data
+    words = {
+        "Detained": lambda: "Detained" + (f" in {d['place']}" if d.get("place") else ""),
+        "ExtraditionRequested": lambda: f"Extradition requested by {d['requesting_state']}",
+        "ExtraditionOrdered": lambda: "Extradition ordered",
+        "RemovalScheduled": lambda: f"Removal to {d['destination']} scheduled for "
+                                    f"{(d.get('at') or d.get('window_start'))[:16].replace('T', ' ')}",
+        "Removed": lambda: f"Removed ({d['method']}) to {d['destination']}",
+        "InterimMeasureGranted": lambda: f"{BODY_NAMES.get(d['body'], d['body'])} interim measure granted",
+        "InterimMeasureLifted": lambda: f"{BODY_NAMES.get(d['body'], d['body'])} interim measure lifted",
+        "AsylumDecided": lambda: f"Asylum decision: {d['outcome']}",
+        "AppealDecided": lambda: f"Appeal {d['outcome']}",
+        "HearingScheduled": lambda: f"{d['kind']} hearing set for {d['at'][:16].replace('T', ' ')}",
+        "DetainedOnReturn": lambda: "Detained on return",
+        "WhereaboutsUnknown": lambda: "Whereabouts unknown",
+        "Resettled": lambda: f"Resettled in {d['country']}",
+    }
+    make = words.get(event.type)
+    return (make() if make else _spaced(event.type))[:300]
+
+
+def _spaced(name: str) -> str:
+    out = "".join(" " + c.lower() if c.isupper() else c for c in name).strip()
+    return out[:1].upper() + out[1:]
+
+
+def alerts_for(event: StoredEvent, after: CaseState) -> list[AlertDraft]:
+    """Alerts raised by one appended event, judged on the case as it stands after the event."""
+    kind = EVENT_TYPES.get(event.type)
+    if kind is None or kind.system_only or event.type == "EventRetracted":
+        return []
+    drafts = [AlertDraft(f"event.{event.type}", kind.default_severity, event_title(event), event.event_id,
+                         f"event:{event.event_id}")]
+    breach = None
+    at = iso(event.occurred_at)
+    if event.type == "Removed" and after.removed and after.removed["event_id"] == event.event_id:
+        breach = after.removed["despite"]
+    elif event.type == "RemovalScheduled" and after.removal and after.removal["event_id"] == event.event_id:
+        breach = [m["body"] for m in after.interim_measures if m["expires_at"] is None or m["expires_at"] > at]
+    if breach:
+        bodies = " and ".join(BODY_NAMES.get(b, b) for b in breach)
+        what = "Removal carried out" if event.type == "Removed" else "Removal scheduled"
+        drafts.append(AlertDraft("breach.interim_measure", "critical", f"{what} despite {bodies} interim measure",
+                                 event.event_id, f"breach:{event.event_id}"))
+    return drafts

@@ -1,0 +1,80 @@
+"""Tables of the alerting side: subscriptions, alerts, the delivery outbox and every attempt."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text, UniqueConstraint
+
+from events.tables import UTCDateTime, metadata
+
+subscriptions = Table(
+    "subscriptions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("all_teams", Boolean, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("channel", Text, nullable=False),  # sealed: URLs and tokens are secrets
+    Column("escalate_to", Text, nullable=True),  # sealed
+    Column("secret", Text, nullable=False),  # sealed whsec_ signing secret
+    Column("filter", Text, nullable=False),
+    Column("reminders", Text, nullable=False),
+    Column("escalate_after_seconds", Integer, nullable=True),
+    Column("include_personal_data", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("disabled_at", UTCDateTime, nullable=True),
+    Column("disabled_reason", String(300), nullable=True),
+    Column("deleted_at", UTCDateTime, nullable=True),
+)
+
+alerts = Table(
+    "alerts", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("rule", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # open / acknowledged / withdrawn
+    Column("case_id", String(36), nullable=False),
+    Column("event_id", String(36), nullable=True),
+    Column("title", String(300), nullable=False),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=True),
+    Column("late", Boolean, nullable=False),
+    Column("dedupe_key", String(200), nullable=False),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("acknowledged_by", String(100), nullable=True),
+    Column("withdrawn_at", UTCDateTime, nullable=True),
+    UniqueConstraint("dedupe_key", name="uq_alerts_dedupe_key"),
+    Index("ix_alerts_case_id", "case_id"),
+    Index("ix_alerts_event_id", "event_id"),
+)
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", String(36), primary_key=True),  # the webhook-id: the same on every retry
+    Column("alert_id", String(36), nullable=True),  # none for test messages
+    Column("subscription_id", String(36), nullable=False),
+    Column("kind", String(16), nullable=False),  # raised / escalated / withdrawn / test
+    Column("target", String(16), nullable=False),  # channel / escalation
+    Column("state", String(16), nullable=False),  # pending / delivered / failed / dead
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("first_attempt_at", UTCDateTime, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    UniqueConstraint("alert_id", "subscription_id", "kind", name="uq_deliveries_alert_id"),
+    Index("ix_deliveries_due", "state", "next_attempt_at"),
+    Index("ix_deliveries_subscription_id", "subscription_id"),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", String(36), nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),  # delivered / retry / failed
+    Column("status_code", Integer, nullable=True),
+    Column("error", String(500), nullable=True),
+    Index("ix_delivery_attempts_delivery_id", "delivery_id"),
+)
