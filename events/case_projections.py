@@ -43,7 +43,7 @@ def decode_row(row: Any) -> CaseRow:
 class CaseProjections:
     """The append hook that folds new events into the stored projection, and the readers of that table."""
 
-    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent]) -> None:
+    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent], context=None) -> None:
         row = conn.execute(select(proj).where(proj.c.case_id == stream_id)).first()
         if row is None:
             state, last = CaseState(), None

@@ -71,3 +71,16 @@ class PersonalDataCipher:
         except InvalidTag as exc:
             raise UndecryptableError("personal data does not open with this case's key") from exc
         return json.loads(plaintext)
+
+    def seal_secret(self, value: str, context: str) -> str:
+        """Seal a service secret (a webhook URL, a bot token) under the master key, bound to `context`."""
+        nonce = os.urandom(12)
+        sealed = self._master.encrypt(nonce, value.encode(), b"vigil-secret:" + context.encode())
+        return TOKEN_PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+    def open_secret(self, token: str, context: str) -> str:
+        raw = base64.b64decode(token[len(TOKEN_PREFIX):])
+        try:
+            return self._master.decrypt(raw[:12], raw[12:], b"vigil-secret:" + context.encode()).decode()
+        except InvalidTag as exc:
+            raise UndecryptableError("secret does not open with this master key") from exc

@@ -47,10 +47,16 @@ class NewEvent:
     event_id: str | None = None
 
 
+@dataclass(frozen=True)
+class AppendContext:
+    quiet: bool = False  # a bulk import of history: projections yes, alerts no
+
+
 class AppendHook(Protocol):
     """Runs inside the append's transaction (projection, outbox, reminders)."""
 
-    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent]) -> None: ...
+    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent],
+                 context: AppendContext) -> None: ...
 
 
 def _dumps(value: Any) -> str:
@@ -76,7 +82,7 @@ class EventStore:
     def append(self, stream_id: str, new_events: Sequence[NewEvent], *, actor: str,
                expected_version: int | None = None, idempotency_key: str | None = None,
                new_stream: bool = False, before_insert: Callable[[Connection], None] | None = None,
-               ) -> list[AppendResult]:
+               quiet: bool = False) -> list[AppendResult]:
         """Append events to one stream in one transaction; an idempotent retry returns the first results."""
         if not new_events:
             raise ValueError("nothing to append")
@@ -102,8 +108,9 @@ class EventStore:
                 if before_insert is not None:
                     before_insert(conn)
                 stored = self._insert(conn, stream_id, new_events, actor, version, prev_hash, idempotency_key)
+                context = AppendContext(quiet=quiet)
                 for hook in self.hooks:
-                    hook(conn, stream_id, stored)
+                    hook(conn, stream_id, stored, context)
         except IntegrityError as exc:
             # Only reachable if a writer bypassed the lock; surface it as a conflict, never a 500.
             raise ConcurrencyConflict(expected_version or 0, -1) from exc

@@ -1,6 +1,7 @@
 """The FastAPI app factory: routers, error shapes, body limit; everything it uses comes from the container."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 
@@ -10,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from events.store import ConcurrencyConflict, DuplicateMismatch, StreamNotFound
 
-from .api import cases, feed, health
+from .api import alerts, cases, feed, health
 from .body_limit import BodyLimitMiddleware
 from .cases import InputError, NotFound
 from .container import Container
@@ -20,16 +21,23 @@ from .request_log import RequestLogMiddleware
 log = logging.getLogger("vigil.api")
 
 
-def create_app(box: Container) -> FastAPI:
+def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
+    run_worker = box.settings.run_worker if run_worker is None else run_worker
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         bootstrap_admin(box.engine, box.clock, box.settings.bootstrap_admin_key)
+        stop = asyncio.Event()
+        task = asyncio.create_task(box.worker.run_forever(stop)) if run_worker else None
         yield
+        stop.set()
+        if task:
+            await task
 
     app = FastAPI(title="Vigil", version="0.1.0", lifespan=lifespan,
                   description="Event-sourced alerting for people at risk of forced return.")
     app.state.container = box
-    for router in (health.router, cases.router, feed.router):
+    for router in (health.router, cases.router, feed.router, alerts.router):
         app.include_router(router)
     _error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=box.settings.max_body_bytes)

@@ -1,7 +1,8 @@
-"""The composition root: builds the engine, clock, cipher, store and case service once, and hands them on."""
+"""The composition root: builds the engine, clock, cipher, store, services and worker once, and hands them on."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Callable
 
 from sqlalchemy import Engine
@@ -11,7 +12,12 @@ from events.clock import Clock, SystemClock
 from events.engine import make_engine
 from events.personal_data import MasterKeyError, PersonalDataCipher, parse_master_key
 from events.store import EventStore
+from notifications.channels.email import SmtpSettings
+from notifications.outbox import Outbox
+from notifications.subscriptions import Subscriptions
+from notifications.worker import DeliveryWorker
 
+from .alerts import AlertService
 from .cases import CaseService
 from .settings import Settings
 
@@ -23,6 +29,10 @@ class Container:
     clock: Clock
     store: EventStore
     cases: CaseService
+    subscriptions: Subscriptions
+    alerts: AlertService
+    worker: DeliveryWorker
+    smtp: SmtpSettings
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -41,10 +51,29 @@ def read_master_key(settings: Settings) -> bytes:
         f"no master key: set VIGIL_MASTER_KEY or create {settings.master_key_file} (vigil demo makes one)")
 
 
-def build_container(settings: Settings, clock: Clock | None = None, engine: Engine | None = None) -> Container:
+def smtp_settings(settings: Settings) -> SmtpSettings:
+    return SmtpSettings(settings.smtp_host, settings.smtp_port, settings.smtp_from, settings.smtp_user,
+                        settings.smtp_password, settings.smtp_starttls)
+
+
+def build_container(settings: Settings, clock: Clock | None = None, engine: Engine | None = None,
+                    transport=None) -> Container:
     clock = clock or SystemClock()
     engine = engine or make_engine(settings.database_url)
     cipher = PersonalDataCipher(read_master_key(settings))
-    store = EventStore(engine, clock, hooks=[CaseProjections()])
+    store = EventStore(engine, clock, hooks=[CaseProjections(), Outbox(clock)])
     cases = CaseService(store, cipher, clock, settings)
-    return Container(settings, engine, clock, store, cases)
+    subs = Subscriptions(engine, cipher, clock)
+    smtp = smtp_settings(settings)
+
+    def person_name(case_id: str) -> str | None:
+        with engine.connect() as conn:
+            row = CaseProjections.get(conn, case_id)
+        person = cases.person(case_id, row.state) if row else None
+        return person.get("name") if person else None
+
+    worker = DeliveryWorker(engine, clock, subs, settings.public_url, smtp, person_name,
+                            lease=timedelta(seconds=settings.delivery_lease_seconds),
+                            poll_seconds=settings.worker_poll_seconds, transport=transport)
+    store.after_commit.append(worker.wake)
+    return Container(settings, engine, clock, store, cases, subs, AlertService(engine, clock), worker, smtp)

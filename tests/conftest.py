@@ -88,7 +88,7 @@ def clock():
 @pytest.fixture
 def settings(db_url, tmp_path):
     return Settings(_env_file=None, database_url=db_url, master_key=new_master_key(),
-                    bootstrap_admin_key=ADMIN_KEY, master_key_file=tmp_path / "no.key")
+                    bootstrap_admin_key=ADMIN_KEY, master_key_file=tmp_path / "no.key", run_worker=False)
 
 
 @pytest.fixture

@@ -187,7 +187,7 @@ def test_verify_finds_a_recomputed_hash_that_breaks_the_link(store, engine):
 
 
 def test_a_failing_hook_leaves_nothing_half_written(engine, clock):
-    def explode(conn, stream_id, appended):
+    def explode(conn, stream_id, appended, context):
         raise RuntimeError("outbox unavailable")
 
     store = EventStore(engine, clock, hooks=[CaseProjections(), explode])

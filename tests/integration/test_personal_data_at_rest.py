@@ -19,7 +19,7 @@ def test_name_is_in_no_byte_of_the_sqlite_files(sqlite_url, clock, tmp_path):
     from service.settings import Settings
 
     settings = Settings(_env_file=None, database_url=sqlite_url, master_key=new_master_key(),
-                        bootstrap_admin_key="k")
+                        bootstrap_admin_key="k", run_worker=False)
     box = build_container(settings, clock=clock)
     with TestClient(create_app(box), headers={"Authorization": "Bearer k"}) as client:
         case_id = client.post("/v1/cases", json={"person": {"name": NAME, "aliases": ["Z. T."]},
@@ -44,7 +44,7 @@ def test_name_is_not_stored_in_postgres(postgres_url, clock, client_factory=None
     from service.settings import Settings
 
     settings = Settings(_env_file=None, database_url=postgres_url, master_key=new_master_key(),
-                        bootstrap_admin_key="k")
+                        bootstrap_admin_key="k", run_worker=False)
     box = build_container(settings, clock=clock)
     with TestClient(create_app(box), headers={"Authorization": "Bearer k"}) as client:
         client.post("/v1/cases", json={"person": {"name": NAME}, "country": "TR"})

@@ -1,0 +1,167 @@
+"""Subscriptions: who is told what, through which channel; channel secrets sealed under the master key."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from sqlalchemy import Engine, insert, select, update
+
+from events.catalogue import EVENT_TYPES, CountryCode, Severity, ShortText, Tag
+from events.clock import Clock
+from events.personal_data import PersonalDataCipher
+
+from .channels.config import Channel
+from .durations import format_duration, parse_duration
+from .tables import subscriptions
+
+DEFAULT_REMINDERS = ["PT72H", "PT24H", "PT2H"]
+CHANNEL = TypeAdapter(Channel)
+
+
+def _duration(text: str) -> str:
+    if parse_duration(text) <= timedelta(0):
+        raise ValueError("must be longer than zero")
+    return text
+
+
+def _event_type(name: str) -> str:
+    if name not in EVENT_TYPES:
+        raise ValueError(f"unknown event type '{name}'")
+    return name
+
+
+IsoDuration = Annotated[str, AfterValidator(_duration)]
+
+
+class FilterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    case_ids: list[UUID] = Field(default_factory=list, max_length=1000)
+    countries: list[CountryCode] = Field(default_factory=list, max_length=300)
+    tags: list[Tag] = Field(default_factory=list, max_length=100)
+    event_types: list[Annotated[str, AfterValidator(_event_type)]] = Field(default_factory=list, max_length=100)
+    min_severity: Severity | None = None
+
+
+class SubscriptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: ShortText
+    channel: Channel
+    filter: FilterIn = Field(default_factory=FilterIn)
+    reminders: list[IsoDuration] = Field(default_factory=lambda: list(DEFAULT_REMINDERS), max_length=10)
+    escalate_after: IsoDuration | None = None
+    escalate_to: Channel | None = None
+    include_personal_data: bool = False
+
+    @model_validator(mode="after")
+    def _escalation(self) -> "SubscriptionIn":
+        if self.escalate_after and self.escalate_to is None:
+            raise ValueError("escalate_to is required when escalate_after is given")
+        return self
+
+
+@dataclass(frozen=True)
+class SubscriptionRecord:
+    """A subscription as the delivery worker needs it, secrets opened."""
+    id: str
+    name: str
+    channel: Any
+    escalate_to: Any | None
+    secret: str
+    include_personal_data: bool
+    escalate_after: timedelta | None
+    reminders: list[timedelta]
+    active: bool = True
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(os.urandom(24)).decode()
+
+
+def public_channel(channel: dict[str, Any]) -> dict[str, Any]:
+    """A channel with its secrets hidden: URLs show only scheme and host, tokens never."""
+    shown: dict[str, Any] = {"kind": channel["kind"]}
+    for key, value in channel.items():
+        if key in ("url", "homeserver", "api_base"):
+            scheme, _, rest = value.partition("://")
+            shown[key] = f"{scheme}://{rest.split('/')[0]}/…"
+        elif key in ("room_id", "chat_id", "to"):
+            shown[key] = value
+    return shown
+
+
+class Subscriptions:
+    def __init__(self, engine: Engine, cipher: PersonalDataCipher, clock: Clock):
+        self.engine, self.cipher, self.clock = engine, cipher, clock
+
+    def create(self, body: SubscriptionIn, team: str, all_teams: bool, created_by: str) -> dict[str, Any]:
+        sub_id, secret = str(uuid.uuid4()), new_secret()
+        channel = body.channel.model_dump()
+        escalate_to = body.escalate_to.model_dump() if body.escalate_to else None
+        values = {
+            "id": sub_id, "name": body.name, "team": team, "all_teams": all_teams, "kind": channel["kind"],
+            "channel": self.cipher.seal_secret(json.dumps(channel), sub_id),
+            "escalate_to": self.cipher.seal_secret(json.dumps(escalate_to), sub_id) if escalate_to else None,
+            "secret": self.cipher.seal_secret(secret, sub_id),
+            "filter": body.filter.model_dump_json(),
+            "reminders": json.dumps(body.reminders),
+            "escalate_after_seconds": int(parse_duration(body.escalate_after).total_seconds())
+            if body.escalate_after else None,
+            "include_personal_data": body.include_personal_data, "created_at": self.clock.now(),
+            "created_by": created_by,
+        }
+        with self.engine.begin() as conn:
+            conn.execute(insert(subscriptions).values(**values))
+        return {**self.get(sub_id), "secret": secret}
+
+    def get(self, sub_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(subscriptions).where(subscriptions.c.id == sub_id,
+                                                           subscriptions.c.deleted_at.is_(None))).first()
+        return self._public(row) if row else None
+
+    def list(self, team: str | None) -> list[dict[str, Any]]:
+        query = select(subscriptions).where(subscriptions.c.deleted_at.is_(None)).order_by(subscriptions.c.created_at)
+        if team is not None:
+            query = query.where(subscriptions.c.team == team)
+        with self.engine.connect() as conn:
+            return [self._public(r) for r in conn.execute(query)]
+
+    def delete(self, sub_id: str) -> bool:
+        with self.engine.begin() as conn:
+            done = conn.execute(update(subscriptions).where(subscriptions.c.id == sub_id,
+                                                            subscriptions.c.deleted_at.is_(None))
+                                .values(deleted_at=self.clock.now()))
+        return done.rowcount == 1
+
+    def record(self, sub_id: str) -> SubscriptionRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(subscriptions).where(subscriptions.c.id == sub_id)).first()
+        if row is None:
+            return None
+        return SubscriptionRecord(
+            row.id, row.name, CHANNEL.validate_python(json.loads(self.cipher.open_secret(row.channel, row.id))),
+            CHANNEL.validate_python(json.loads(self.cipher.open_secret(row.escalate_to, row.id)))
+            if row.escalate_to else None,
+            self.cipher.open_secret(row.secret, row.id), row.include_personal_data,
+            timedelta(seconds=row.escalate_after_seconds) if row.escalate_after_seconds else None,
+            [parse_duration(r) for r in json.loads(row.reminders)],
+            row.disabled_at is None and row.deleted_at is None)
+
+    def _public(self, row) -> dict[str, Any]:
+        channel = json.loads(self.cipher.open_secret(row.channel, row.id))
+        escalate_to = json.loads(self.cipher.open_secret(row.escalate_to, row.id)) if row.escalate_to else None
+        return {"id": row.id, "name": row.name, "team": row.team, "all_teams": row.all_teams,
+                "channel": public_channel(channel), "filter": json.loads(row.filter),
+                "reminders": json.loads(row.reminders),
+                "escalate_after": format_duration(timedelta(seconds=row.escalate_after_seconds))
+                if row.escalate_after_seconds else None,
+                "escalate_to": public_channel(escalate_to) if escalate_to else None,
+                "include_personal_data": row.include_personal_data, "created_at": row.created_at.isoformat(),
+                "disabled": row.disabled_at is not None, "disabled_reason": row.disabled_reason}

@@ -1,0 +1,121 @@
+"""The alerts application service: subscriptions by team, the alert inbox, acknowledgement, deliveries and replay."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from events.case_projections import CaseProjections
+from events.clock import Clock
+from events.engine import WRITE
+from notifications.tables import alerts, deliveries, delivery_attempts, subscriptions
+
+from .access import Principal
+from .cases import NotFound
+
+
+class Forbidden(Exception):
+    pass
+
+
+class Conflict(Exception):
+    pass
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+class AlertService:
+    def __init__(self, engine: Engine, clock: Clock):
+        self.engine, self.clock = engine, clock
+
+    def _visible_case_ids(self, who: Principal) -> set[str] | None:
+        if who.is_admin:
+            return None
+        with self.engine.connect() as conn:
+            return {r.case_id for r in CaseProjections.all(conn) if who.may_see(r.state.teams)}
+
+    def list_alerts(self, who: Principal, case_id: str | None = None, state: str | None = None,
+                    severity: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        query = select(alerts).order_by(alerts.c.raised_at.desc()).limit(limit)
+        for column, value in ((alerts.c.case_id, case_id), (alerts.c.state, state), (alerts.c.severity, severity)):
+            if value:
+                query = query.where(column == value)
+        visible = self._visible_case_ids(who)
+        if visible is not None:
+            query = query.where(alerts.c.case_id.in_(visible))
+        with self.engine.connect() as conn:
+            return [self.alert_view(r) for r in conn.execute(query)]
+
+    @staticmethod
+    def alert_view(row) -> dict[str, Any]:
+        return {"id": row.id, "rule": row.rule, "severity": row.severity, "state": row.state, "case_id": row.case_id,
+                "event_id": row.event_id, "title": row.title, "raised_at": _iso(row.raised_at),
+                "due_at": _iso(row.due_at), "late": row.late, "acknowledged_at": _iso(row.acknowledged_at),
+                "acknowledged_by": row.acknowledged_by, "withdrawn_at": _iso(row.withdrawn_at)}
+
+    def acknowledge(self, who: Principal, alert_id: str) -> dict[str, Any]:
+        with self.engine.execution_options(**WRITE).begin() as conn:
+            row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+            visible = self._visible_case_ids(who)
+            if row is None or (visible is not None and row.case_id not in visible):
+                raise NotFound(alert_id)
+            if row.state == "open":
+                conn.execute(update(alerts).where(alerts.c.id == alert_id, alerts.c.state == "open")
+                             .values(state="acknowledged", acknowledged_at=self.clock.now(),
+                                     acknowledged_by=who.actor))
+            row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).one()
+        return self.alert_view(row)
+
+    def _subscription_scope(self, who: Principal):
+        query = select(subscriptions.c.id)
+        return None if who.is_admin else query.where(subscriptions.c.team == who.team)
+
+    def list_deliveries(self, who: Principal, alert_id: str | None = None, subscription_id: str | None = None,
+                        state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        query = select(deliveries).order_by(deliveries.c.created_at.desc()).limit(limit)
+        for column, value in ((deliveries.c.alert_id, alert_id), (deliveries.c.subscription_id, subscription_id),
+                              (deliveries.c.state, state)):
+            if value:
+                query = query.where(column == value)
+        scope = self._subscription_scope(who)
+        if scope is not None:
+            query = query.where(deliveries.c.subscription_id.in_(scope))
+        with self.engine.connect() as conn:
+            return [self.delivery_view(r) for r in conn.execute(query)]
+
+    def delivery(self, who: Principal, delivery_id: str, with_attempts: bool = True) -> dict[str, Any]:
+        query = select(deliveries).where(deliveries.c.id == delivery_id)
+        scope = self._subscription_scope(who)
+        if scope is not None:
+            query = query.where(deliveries.c.subscription_id.in_(scope))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+            if row is None:
+                raise NotFound(delivery_id)
+            view = self.delivery_view(row)
+            if with_attempts:
+                view["attempt_log"] = [
+                    {"attempted_at": _iso(a.attempted_at), "outcome": a.outcome, "status_code": a.status_code,
+                     "error": a.error, "duration_ms": a.duration_ms}
+                    for a in conn.execute(select(delivery_attempts).where(delivery_attempts.c.delivery_id == row.id)
+                                          .order_by(delivery_attempts.c.id))]
+        return view
+
+    @staticmethod
+    def delivery_view(row) -> dict[str, Any]:
+        return {"id": row.id, "alert_id": row.alert_id, "subscription_id": row.subscription_id, "kind": row.kind,
+                "target": row.target, "state": row.state, "attempts": row.attempts,
+                "next_attempt_at": _iso(row.next_attempt_at), "last_error": row.last_error,
+                "created_at": _iso(row.created_at), "delivered_at": _iso(row.delivered_at)}
+
+    def replay(self, who: Principal, delivery_id: str) -> dict[str, Any]:
+        self.delivery(who, delivery_id, with_attempts=False)
+        now = self.clock.now()
+        with self.engine.execution_options(**WRITE).begin() as conn:
+            done = conn.execute(update(deliveries).where(deliveries.c.id == delivery_id, deliveries.c.state == "dead")
+                                .values(state="pending", next_attempt_at=now, first_attempt_at=None, lease_until=None))
+        if done.rowcount != 1:
+            raise Conflict("only a dead delivery can be retried")
+        return self.delivery(who, delivery_id)

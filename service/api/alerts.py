@@ -1,0 +1,125 @@
+"""Subscriptions, alerts, deliveries and channel previews."""
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, ConfigDict
+
+from notifications import channels
+from notifications.channels.base import HttpRequest
+from notifications.channels.config import Channel
+from notifications.message import sample_message
+from notifications.subscriptions import SubscriptionIn, new_secret
+from service.access import Principal
+from service.cases import NotFound
+from service.container import Container
+
+from .deps import container, principal, writer
+
+router = APIRouter(prefix="/v1", tags=["alerts"])
+AlertState = Literal["open", "acknowledged", "withdrawn"]
+DeliveryState = Literal["pending", "delivered", "failed", "dead"]
+SeverityName = Literal["info", "warning", "high", "critical"]
+
+
+def _own_subscription(box: Container, who: Principal, sub_id: str) -> dict:
+    sub = box.subscriptions.get(sub_id)
+    if sub is None or not (who.is_admin or sub["team"] == who.team):
+        raise HTTPException(404, "subscription not found")
+    return sub
+
+
+@router.post("/subscriptions", status_code=201)
+def create_subscription(body: SubscriptionIn, who: Principal = Depends(writer), box: Container = Depends(container)):
+    if body.include_personal_data and not who.is_admin:
+        raise HTTPException(403, "only an admin may turn on include_personal_data")
+    return box.subscriptions.create(body, who.team, who.is_admin, who.actor)
+
+
+@router.get("/subscriptions")
+def list_subscriptions(who: Principal = Depends(principal), box: Container = Depends(container)):
+    return {"items": box.subscriptions.list(None if who.is_admin else who.team)}
+
+
+@router.get("/subscriptions/{sub_id}")
+def get_subscription(sub_id: str, who: Principal = Depends(principal), box: Container = Depends(container)):
+    return _own_subscription(box, who, sub_id)
+
+
+@router.delete("/subscriptions/{sub_id}", status_code=204)
+def delete_subscription(sub_id: str, who: Principal = Depends(writer), box: Container = Depends(container)):
+    _own_subscription(box, who, sub_id)
+    box.subscriptions.delete(sub_id)
+
+
+@router.post("/subscriptions/{sub_id}/test")
+async def test_subscription(sub_id: str, who: Principal = Depends(writer), box: Container = Depends(container)):
+    await asyncio.to_thread(_own_subscription, box, who, sub_id)
+    claimed = await asyncio.to_thread(box.worker.claim_test, sub_id, box.clock.now())
+    await box.worker.deliver(claimed)
+    return await asyncio.to_thread(box.alerts.delivery, who, claimed.id)
+
+
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: Channel
+    kind: Literal["raised", "escalated", "withdrawn", "test"] = "raised"
+
+
+@router.post("/channels/preview")
+def preview_channel(body: PreviewIn, who: Principal = Depends(principal), box: Container = Depends(container)):
+    """What a message to this channel would look like (a made-up alert), without sending anything."""
+    now = box.clock.now()
+    rendered = channels.render(body.channel, sample_message(body.kind), new_secret(), now, box.smtp)
+    if isinstance(rendered, HttpRequest):
+        headers = {k: v for k, v in rendered.headers.items() if k != "authorization"}
+        return {"kind": body.channel.kind, "method": rendered.method, "url": rendered.shown_url(),
+                "headers": headers, "body": rendered.json()}
+    return {"kind": "email", "subject": rendered["Subject"], "to": rendered["To"],
+            "text": rendered.get_body(("plain",)).get_content(), "html": rendered.get_body(("html",)).get_content()}
+
+
+@router.get("/alerts")
+def list_alerts(case_id: str | None = None, state: AlertState | None = None, severity: SeverityName | None = None,
+                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                who: Principal = Depends(principal), box: Container = Depends(container)):
+    return {"items": box.alerts.list_alerts(who, case_id, state, severity, limit)}
+
+
+@router.post("/alerts/{alert_id}/ack")
+def acknowledge(alert_id: str, who: Principal = Depends(writer), box: Container = Depends(container)):
+    try:
+        return box.alerts.acknowledge(who, alert_id)
+    except NotFound:
+        raise HTTPException(404, "alert not found") from None
+
+
+@router.get("/deliveries")
+def list_deliveries(alert_id: str | None = None, subscription_id: str | None = None,
+                    state: DeliveryState | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+                    who: Principal = Depends(principal), box: Container = Depends(container)):
+    return {"items": box.alerts.list_deliveries(who, alert_id, subscription_id, state, limit)}
+
+
+@router.get("/deliveries/{delivery_id}")
+def get_delivery(delivery_id: str, who: Principal = Depends(principal), box: Container = Depends(container)):
+    try:
+        return box.alerts.delivery(who, delivery_id)
+    except NotFound:
+        raise HTTPException(404, "delivery not found") from None
+
+
+@router.post("/deliveries/{delivery_id}/retry")
+def retry_delivery(delivery_id: str, who: Principal = Depends(writer), box: Container = Depends(container)):
+    from service.alerts import Conflict
+
+    try:
+        view = box.alerts.replay(who, delivery_id)
+    except NotFound:
+        raise HTTPException(404, "delivery not found") from None
+    except Conflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    box.worker.wake()
+    return view
