@@ -42,8 +42,9 @@ def raise_alert(conn: Connection, case_id: str, case: CaseState, draft: AlertDra
     inserted = conn.execute(_insert(conn, alerts).values(
         id=alert_id, rule=draft.rule, severity=draft.severity, state="open", case_id=case_id,
         event_id=draft.event_id, title=draft.title, raised_at=now, due_at=draft.due_at, late=draft.late,
-        dedupe_key=draft.dedupe_key).on_conflict_do_nothing(index_elements=["dedupe_key"]))
-    if inserted.rowcount == 0:
+        dedupe_key=draft.dedupe_key).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(alerts.c.id)).first()
+    if inserted is None:  # raised before (same dedupe key)
         return 0
     rows = [{"id": str(uuid.uuid4()), "alert_id": alert_id, "subscription_id": sub_id, "kind": "raised",
              "target": "channel", "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now}

@@ -48,12 +48,13 @@ class DeliveryWorker:
     def __init__(self, engine: Engine, clock: Clock, subs: Subscriptions, public_url: str, smtp: SmtpSettings,
                  person_name: Callable[[str], str | None], batch: int = 200, concurrency: int = 64,
                  lease: timedelta = timedelta(seconds=60), poll_seconds: float = 1.0,
-                 rng: random.Random | None = None, transport: httpx.AsyncBaseTransport | None = None):
+                 rng: random.Random | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                 send_timeout: float = 10.0):
         self.engine, self.clock, self.subs = engine, clock, subs
         self.public_url, self.smtp, self.person_name = public_url.rstrip("/"), smtp, person_name
         self.batch, self.lease, self.poll_seconds = batch, lease, poll_seconds
         self.rng = rng or random.Random()
-        self._semaphore = asyncio.Semaphore(concurrency)
+        self.concurrency, self.send_timeout = concurrency, send_timeout
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -127,8 +128,9 @@ class DeliveryWorker:
                 done = conn.execute(insert_(deliveries).values(
                     id=str(uuid.uuid4()), alert_id=row.alert_id, subscription_id=row.subscription_id,
                     kind="escalated", target="escalation", state="pending", attempts=0, created_at=now,
-                    next_attempt_at=now).on_conflict_do_nothing(index_elements=["alert_id", "subscription_id", "kind"]))
-                queued += done.rowcount
+                    next_attempt_at=now).on_conflict_do_nothing(index_elements=["alert_id", "subscription_id", "kind"])
+                    .returning(deliveries.c.id)).first()
+                queued += done is not None
         return queued
 
     def _message(self, claimed: Claimed, include_person: bool) -> AlertMessage:
@@ -156,7 +158,7 @@ class DeliveryWorker:
                 channel = sub.escalate_to if claimed.target == "escalation" else sub.channel
                 message = await asyncio.to_thread(self._message, claimed, sub.include_personal_data)
                 rendered = channels.render(channel, message, sub.secret, now, self.smtp)
-                outcome = await channels.send(self.client, rendered, now, self.smtp)
+                outcome = await channels.send(self.client, rendered, now, self.smtp, self.send_timeout)
         except Exception as exc:  # a bug or outage while preparing: recorded and retried, never swallowed
             log.exception("delivery %s could not be prepared", claimed.id)
             outcome = Retry(f"internal error: {type(exc).__name__}")
@@ -170,14 +172,15 @@ class DeliveryWorker:
                                              limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
         return self._client
 
-    async def _bounded(self, claimed: Claimed) -> str:
-        async with self._semaphore:
+    async def _bounded(self, semaphore: asyncio.Semaphore, claimed: Claimed) -> str:
+        async with semaphore:
             return await self.deliver(claimed)
 
     async def run_once(self) -> int:
         """Claim and send one batch of due deliveries; returns how many were attempted."""
+        semaphore = asyncio.Semaphore(self.concurrency)
         claimed = await asyncio.to_thread(self.claim, self.clock.now())
-        results = await asyncio.gather(*(self._bounded(c) for c in claimed), return_exceptions=True)
+        results = await asyncio.gather(*(self._bounded(semaphore, c) for c in claimed), return_exceptions=True)
         for c, result in zip(claimed, results):
             if isinstance(result, BaseException):  # recording itself failed: the lease expires and it is retried
                 log.error("delivery %s: attempt not recorded (%s); will retry after lease", c.id, result)

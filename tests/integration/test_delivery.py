@@ -1,0 +1,264 @@
+"""Alerts delivered to a real local HTTP receiver: signatures, retries, 410, 429, dead and replay, escalation."""
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from standardwebhooks import Webhook
+
+from events.clock import ManualClock
+from service.keys import create_key
+
+from ..receiver import Receiver
+
+
+@pytest.fixture
+def clock():
+    # Standard Webhooks receivers check the timestamp against their own clock: start at the real now.
+    return ManualClock(datetime.now(timezone.utc), tick=timedelta(milliseconds=1))
+
+
+@pytest.fixture
+def receiver():
+    with Receiver() as running:
+        yield running
+
+
+def drain(box) -> int:
+    async def once() -> int:
+        try:
+            return await box.worker.run_once()
+        finally:
+            await box.worker.aclose()
+    return asyncio.run(once())
+
+
+def subscribe(client, url, everything=False, **extra) -> dict:
+    """A webhook subscription; unless told otherwise it hears only of removals, to keep counts simple."""
+    if not everything:
+        extra.setdefault("filter", {"event_types": ["Removed"]})
+    response = client.post("/v1/subscriptions", json={"name": "team", "channel": {"kind": "webhook", "url": url},
+                                                      **extra})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def open_case(client, **extra) -> str:
+    return client.post("/v1/cases", json={"person": {"name": "Delivery Person"}, "country": "FR",
+                                          "origin_country": "UZ", **extra}).json()["id"]
+
+
+def append(client, case_id, type_, data=None, occurred_at="2026-11-01T10:00:00Z"):
+    response = client.post(f"/v1/cases/{case_id}/events", json={"type": type_, "occurred_at": occurred_at,
+                                                               "data": data or {}})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+REMOVED = {"method": "deported", "destination": "UZ"}
+
+
+def deliveries(client, **params) -> list[dict]:
+    return client.get("/v1/deliveries", params=params).json()["items"]
+
+
+def test_signed_webhook_verified_by_the_reference_package(client, box, receiver):
+    sub = subscribe(client, receiver.url("/hook"), everything=True)
+    case_id = open_case(client)
+    append(client, case_id, "InterimMeasureGranted", {"body": "ECtHR"}, "2026-10-01T00:00:00Z")
+    append(client, case_id, "Removed", REMOVED)
+    assert drain(box) == 4  # CaseOpened, InterimMeasureGranted, Removed, and the breach of the measure
+    got = receiver.at("/hook")
+    assert len(got) == 4
+    bodies = {}
+    for request in got:
+        payload = Webhook(sub["secret"]).verify(request.body, request.headers)  # raises if the signature is wrong
+        bodies[payload["data"]["rule"]] = (payload, request.headers["webhook-id"])
+    assert set(bodies) == {"event.CaseOpened", "event.InterimMeasureGranted", "event.Removed",
+                           "breach.interim_measure"}
+    breach, webhook_id = bodies["breach.interim_measure"]
+    assert breach["type"] == "alert.raised" and breach["data"]["severity"] == "critical"
+    assert breach["data"]["case_id"] == case_id and breach["data"]["event_type"] == "Removed"
+    assert breach["data"]["case_url"].endswith(f"/cases/{case_id}")
+    assert webhook_id in {d["id"] for d in deliveries(client, state="delivered")}
+    assert all(b"Delivery Person" not in r.body for r in got)
+    with pytest.raises(Exception):
+        Webhook("whsec_" + "A" * 32).verify(got[0].body, got[0].headers)
+
+
+def test_filters_choose_which_alerts_a_subscription_gets(client, box, receiver):
+    subscribe(client, receiver.url("/critical-kz"), filter={"min_severity": "critical", "countries": ["KZ"]})
+    subscribe(client, receiver.url("/tagged"), filter={"tags": ["watch"], "event_types": ["Detained"]})
+    in_france = open_case(client, tags=["watch"])
+    in_kazakhstan = open_case(client, country="KZ")
+    append(client, in_france, "Detained")
+    append(client, in_kazakhstan, "Detained")  # high: below the first subscription's minimum
+    append(client, in_kazakhstan, "Removed", REMOVED)
+    drain(box)
+    assert [json.loads(r.body)["data"]["case_id"] for r in receiver.at("/tagged")] == [in_france]
+    assert [json.loads(r.body)["data"]["rule"] for r in receiver.at("/critical-kz")] == ["event.Removed"]
+
+
+def test_retry_then_success_keeps_the_webhook_id(client, box, receiver, clock):
+    subscribe(client, receiver.url("/flaky"))
+    receiver.script("/flaky", 500, 200)
+    append(client, open_case(client), "Removed", REMOVED)
+    drain(box)
+    [failed] = deliveries(client)
+    assert failed["state"] == "failed" and failed["attempts"] == 1 and failed["last_error"] == "HTTP 500"
+    assert drain(box) == 0  # not due yet
+    clock.advance(timedelta(seconds=10))
+    drain(box)
+    [done] = deliveries(client)
+    assert done["state"] == "delivered" and done["attempts"] == 2
+    ids = {r.headers["webhook-id"] for r in receiver.at("/flaky")}
+    assert ids == {done["id"]} and len(receiver.at("/flaky")) == 2
+    log = client.get(f"/v1/deliveries/{done['id']}").json()["attempt_log"]
+    assert [(a["outcome"], a["status_code"]) for a in log] == [("retry", 500), ("delivered", 200)]
+
+
+def test_429_honours_retry_after(client, box, receiver, clock):
+    subscribe(client, receiver.url("/busy"))
+    receiver.script("/busy", (429, {"Retry-After": "120"}), 200)
+    append(client, open_case(client), "Removed", REMOVED)
+    before = clock.now()
+    drain(box)
+    [waiting] = deliveries(client)
+    assert datetime.fromisoformat(waiting["next_attempt_at"]) >= before + timedelta(seconds=120)
+    clock.advance(timedelta(seconds=60))
+    assert drain(box) == 0
+    clock.advance(timedelta(seconds=70))
+    assert drain(box) == 1 and deliveries(client)[0]["state"] == "delivered"
+
+
+def test_410_disables_the_subscription(client, box, receiver):
+    sub = subscribe(client, receiver.url("/gone"))
+    receiver.script("/gone", 410)
+    case_id = open_case(client)
+    append(client, case_id, "Removed", REMOVED)
+    drain(box)
+    [dead] = deliveries(client)
+    assert dead["state"] == "dead" and "410" in dead["last_error"]
+    assert client.get(f"/v1/subscriptions/{sub['id']}").json()["disabled"] is True
+    append(client, case_id, "WhereaboutsUnknown")
+    assert drain(box) == 0 and len(deliveries(client)) == 1
+
+
+def test_dead_after_a_day_then_replayed(client, box, receiver, clock):
+    subscribe(client, receiver.url("/down"))
+    receiver.script("/down", 503)
+    append(client, open_case(client), "Removed", REMOVED)
+    for _ in range(60):
+        drain(box)
+        [delivery] = deliveries(client)
+        if delivery["state"] == "dead":
+            break
+        clock.set(datetime.fromisoformat(delivery["next_attempt_at"]) + timedelta(seconds=1))
+    assert delivery["state"] == "dead" and 20 <= delivery["attempts"] <= 40
+    receiver.script("/down", 200)
+    replayed = client.post(f"/v1/deliveries/{delivery['id']}/retry")
+    assert replayed.status_code == 200 and replayed.json()["state"] == "pending"
+    assert client.post(f"/v1/deliveries/{delivery['id']}/retry").status_code == 409
+    drain(box)
+    assert deliveries(client)[0]["state"] == "delivered"
+    assert {r.headers["webhook-id"] for r in receiver.at("/down")} == {delivery["id"]}
+
+
+def test_bad_receivers_are_recorded_and_the_worker_goes_on(client, box, receiver):
+    box.worker.send_timeout = 0.5
+    for path, answer in (("/hang", "hang"), ("/close", "close"), ("/garbage", "garbage"), ("/fine", 200)):
+        receiver.script(path, answer)
+        subscribe(client, receiver.url(path))
+    append(client, open_case(client), "Removed", REMOVED)
+    assert drain(box) == 4
+    states = {d["subscription_id"]: d for d in deliveries(client)}
+    subs = client.get("/v1/subscriptions").json()["items"]  # in creation order: hang, close, garbage, fine
+    outcome = [states[s["id"]] for s in subs]
+    assert [d["state"] for d in outcome] == ["failed", "failed", "failed", "delivered"]
+    assert "timeout" in outcome[0]["last_error"]
+    assert all(d["last_error"] for d in outcome[:3])
+
+
+def test_acknowledged_alerts_do_not_escalate_and_open_ones_do(client, box, receiver, clock):
+    subscribe(client, receiver.url("/primary"), escalate_after="PT30M",
+              escalate_to={"kind": "webhook", "url": receiver.url("/escalation")})
+    acked_case, open_case_id = open_case(client), open_case(client)
+    append(client, acked_case, "Removed", REMOVED)
+    append(client, open_case_id, "Removed", REMOVED)
+    drain(box)
+    acked_alert = client.get("/v1/alerts", params={"case_id": acked_case}).json()["items"][0]
+    acked = client.post(f"/v1/alerts/{acked_alert['id']}/ack")
+    assert acked.status_code == 200 and acked.json()["state"] == "acknowledged"
+    clock.advance(timedelta(minutes=20))
+    assert box.worker.escalate_due(clock.now()) == 0
+    clock.advance(timedelta(minutes=11))
+    assert box.worker.escalate_due(clock.now()) == 1
+    assert box.worker.escalate_due(clock.now()) == 0  # once only
+    drain(box)
+    [escalated] = [json.loads(r.body) for r in receiver.at("/escalation")]
+    assert escalated["type"] == "alert.escalated" and escalated["data"]["case_id"] == open_case_id
+
+
+def test_retraction_sends_withdrawn_notices(client, box, receiver):
+    subscribe(client, receiver.url("/hook"))
+    case_id = open_case(client)
+    wrong = append(client, case_id, "Removed", REMOVED)
+    drain(box)
+    append(client, case_id, "EventRetracted", {"event_id": wrong["event_id"], "reason": "misreported"})
+    drain(box)
+    types = [json.loads(r.body)["type"] for r in receiver.at("/hook")]
+    assert types == ["alert.raised", "alert.withdrawn"]
+    assert client.get("/v1/alerts", params={"case_id": case_id}).json()["items"][0]["state"] == "withdrawn"
+
+
+def test_test_message_and_preview(client, box, receiver):
+    sub = subscribe(client, receiver.url("/hook"))
+    response = client.post(f"/v1/subscriptions/{sub['id']}/test")
+    assert response.status_code == 200 and response.json()["state"] == "delivered"
+    [request] = receiver.at("/hook")
+    assert Webhook(sub["secret"]).verify(request.body, request.headers)["type"] == "test"
+    preview = client.post("/v1/channels/preview", json={"channel": {"kind": "slack", "url":
+                                                                    "https://hooks.slack.com/services/T0/B0/SECRET"}})
+    assert preview.status_code == 200 and "SECRET" not in preview.text
+    assert preview.json()["body"]["blocks"][0]["type"] == "header"
+    assert receiver.at("/hook") == [request]  # preview sent nothing
+
+
+def test_personal_data_only_where_an_admin_enabled_it(client, box, receiver):
+    subscribe(client, receiver.url("/with-name"), include_personal_data=True)
+    subscribe(client, receiver.url("/without"))
+    editor = create_key(box.engine, box.clock, "editor", "lyon", "editor")
+    refused = client.post("/v1/subscriptions", headers={"Authorization": f"Bearer {editor}"},
+                          json={"name": "x", "channel": {"kind": "webhook", "url": receiver.url("/x")},
+                                "include_personal_data": True})
+    assert refused.status_code == 403
+    append(client, open_case(client), "Removed", REMOVED)
+    drain(box)
+    assert b"Delivery Person" in receiver.at("/with-name")[0].body
+    assert b"Delivery Person" not in receiver.at("/without")[0].body
+
+
+@pytest.mark.parametrize("body, loc", [
+    ({"name": "x", "channel": {"kind": "pigeon", "url": "https://x.org"}}, ["body", "channel"]),
+    ({"name": "x", "channel": {"kind": "webhook", "url": "not a url"}}, ["body", "channel", "webhook", "url"]),
+    ({"name": "x", "channel": {"kind": "webhook", "url": "ftp://x.org/a"}}, ["body", "channel", "webhook", "url"]),
+    ({"name": "x", "channel": {"kind": "email", "to": ["nobody"]}}, ["body", "channel", "email", "to", "0"]),
+    ({"name": "x", "channel": {"kind": "webhook", "url": "https://x.org"}, "filter": {"event_types": ["Nope"]}},
+     ["body", "filter", "event_types", "0"]),
+    ({"name": "x", "channel": {"kind": "webhook", "url": "https://x.org"}, "filter": {"min_severity": "dire"}},
+     ["body", "filter", "min_severity"]),
+    ({"name": "x", "channel": {"kind": "webhook", "url": "https://x.org"}, "reminders": ["72 hours"]},
+     ["body", "reminders", "0"]),
+    ({"name": "x", "channel": {"kind": "webhook", "url": "https://x.org"}, "reminders": ["PT0H"]},
+     ["body", "reminders", "0"]),
+    ({"name": "x", "channel": {"kind": "webhook", "url": "https://x.org"}, "reminders": ["PT1H"] * 11},
+     ["body", "reminders"]),
+    ({"name": "x", "channel": {"kind": "webhook", "url": "https://x.org"}, "escalate_after": "PT1H"}, ["body"]),
+])
+def test_bad_subscription_input_names_the_field(client, body, loc):
+    response = client.post("/v1/subscriptions", json=body)
+    assert response.status_code == 422, response.text
+    assert any(d["loc"] == loc for d in response.json()["detail"]), response.json()
+    assert client.get("/v1/subscriptions").json()["items"] == []
