@@ -52,9 +52,9 @@ def log(msg: str) -> None:
 
 
 def code_fingerprint() -> str:
-    """SHA-256 over the measured source (events/, service/, alembic/versions/), to tell which code ran."""
+    """SHA-256 over the measured source (events/, service/, notifications/, alembic/versions/): which code ran."""
     h = hashlib.sha256()
-    for folder in ("events", "service", "alembic/versions"):
+    for folder in ("events", "service", "notifications", "alembic/versions"):
         for path in sorted((REPO / folder).rglob("*.py")):
             h.update(str(path.relative_to(REPO)).encode())
             h.update(path.read_bytes())
@@ -65,52 +65,66 @@ def code_fingerprint() -> str:
 def bench_store_sqlite(sz: Sizes, notes: list[str]) -> list[Row]:
     from . import store_append as sa
 
-    runs: dict[str, list[float]] = {"ours": [], "peer": [], "app": []}
     seen: dict = {}
     jobs = {"ours": lambda: sa.sqlite_vigil(sz.streams, sz.per_stream, seen),
             "peer": lambda: sa.sqlite_peer(sz.streams, sz.per_stream, seen),
             "app": lambda: sa.sqlite_peer(sz.streams, sz.per_stream, seen, application=True)}
+    if sa.outbox_available():
+        jobs["outbox"] = lambda: sa.sqlite_vigil(sz.streams, sz.per_stream, seen, outbox=True)
     names = list(jobs)
+    runs: dict[str, list[float]] = {n: [] for n in names}
     for i in range(sz.repeats):
-        order = names[i % 3:] + names[:i % 3]
+        order = names[i % len(names):] + names[:i % len(names)]
         for name in order:
             runs[name].append(jobs[name]())
         log(f"  sqlite append run {i + 1}: " + ", ".join(f"{n} {runs[n][-1]:.0f}/s" for n in names))
     notes.append(f"SQLite pragmas read back from the connections: ours {seen.get('ours')}, "
                  f"peer {seen.get('peer')} (synchronous 2 = FULL).")
-    ours, peer, app = (median(runs[n]) for n in names)
+    ours, peer, app = (median(runs[n]) for n in ("ours", "peer", "app"))
     n = sz.streams * sz.per_stream
-    return [
-        Row(f"SQLite, {n} events ({sz.streams} streams x {sz.per_stream}), 1 event/txn", ours, peer, "events/s",
-            ">= 1.0x peer", ours >= peer, runs["ours"], runs["peer"],
+    rows = [
+        Row(f"SQLite, {n} events ({sz.streams} streams x {sz.per_stream}), 1 event/txn: event + hash + projection",
+            ours, peer, "events/s", ">= 1.0x peer", ours >= peer, runs["ours"], runs["peer"],
             "peer = SQLiteAggregateRecorder.insert_events"),
-        Row("  (info) same, peer = SQLiteApplicationRecorder.insert_events (adds notification ids)", ours, app,
-            "events/s", "info", None, runs["ours"], runs["app"]),
     ]
+    if "outbox" in runs:
+        outbox = median(runs["outbox"])
+        rows.append(Row("  same, + Outbox hook (event + hash + projection + outbox, as the container wires it)",
+                        outbox, peer, "events/s", ">= 1.0x peer", outbox >= peer, runs["outbox"], runs["peer"]))
+    rows.append(Row("  (info) ours (projection only) vs peer = SQLiteApplicationRecorder.insert_events "
+                    "(adds notification ids)", ours, app, "events/s", "info", None, [], runs["app"]))
+    return rows
 
 
 def bench_store_pg(sz: Sizes, server, notes: list[str]) -> list[Row]:
     from . import store_append as sa
 
-    runs: dict[str, list[float]] = {"ours": [], "peer": [], "app": []}
     jobs = {"ours": lambda i: sa.pg_vigil(server, sz.streams, sz.per_stream, f"bench_ours_{i}"),
             "peer": lambda i: sa.pg_peer(server, sz.streams, sz.per_stream, f"bench_peer_{i}"),
             "app": lambda i: sa.pg_peer(server, sz.streams, sz.per_stream, f"bench_app_{i}", application=True)}
+    if sa.outbox_available():
+        jobs["outbox"] = lambda i: sa.pg_vigil(server, sz.streams, sz.per_stream, f"bench_outbox_{i}", outbox=True)
     names = list(jobs)
+    runs: dict[str, list[float]] = {n: [] for n in names}
     for i in range(sz.repeats):
-        order = names[i % 3:] + names[:i % 3]
+        order = names[i % len(names):] + names[:i % len(names)]
         for name in order:
             runs[name].append(jobs[name](i))
         log(f"  postgres append run {i + 1}: " + ", ".join(f"{n} {runs[n][-1]:.0f}/s" for n in names))
-    ours, peer, app = (median(runs[n]) for n in names)
+    ours, peer, app = (median(runs[n]) for n in ("ours", "peer", "app"))
     n = sz.streams * sz.per_stream
-    return [
-        Row(f"PostgreSQL, {n} events ({sz.streams} streams x {sz.per_stream}), 1 event/txn", ours, peer,
-            "events/s", ">= 1.0x peer", ours >= peer, runs["ours"], runs["peer"],
+    rows = [
+        Row(f"PostgreSQL, {n} events ({sz.streams} streams x {sz.per_stream}), 1 event/txn: event + hash + "
+            "projection", ours, peer, "events/s", ">= 1.0x peer", ours >= peer, runs["ours"], runs["peer"],
             "peer = PostgresAggregateRecorder.insert_events"),
-        Row("  (info) same, peer = PostgresApplicationRecorder.insert_events (table lock + notification ids)",
-            ours, app, "events/s", "info", None, runs["ours"], runs["app"]),
     ]
+    if "outbox" in runs:
+        outbox = median(runs["outbox"])
+        rows.append(Row("  same, + Outbox hook (event + hash + projection + outbox, as the container wires it)",
+                        outbox, peer, "events/s", ">= 1.0x peer", outbox >= peer, runs["outbox"], runs["peer"]))
+    rows.append(Row("  (info) ours (projection only) vs peer = PostgresApplicationRecorder.insert_events "
+                    "(table lock + notification ids)", ours, app, "events/s", "info", None, [], runs["app"]))
+    return rows
 
 
 # ---------------------------------------------------------------- rebuild
@@ -243,9 +257,12 @@ def table(rows: list[Row]) -> str:
     runs = []
     for r in rows:
         if len(r.runs) > 1 or r.peer_runs:
-            line = f"- {r.measure.strip()}: ours " + ", ".join(fmt(v, r.unit) for v in r.runs)
+            parts = []
+            if r.runs:
+                parts.append("ours " + ", ".join(fmt(v, r.unit) for v in r.runs))
             if r.peer_runs:
-                line += "; peer " + ", ".join(fmt(v, r.unit) for v in r.peer_runs)
+                parts.append("peer " + ", ".join(fmt(v, r.unit) for v in r.peer_runs))
+            line = f"- {r.measure.strip()}: " + "; ".join(parts)
             if r.note:
                 line += f" ({r.note})"
             runs.append(line)
@@ -264,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     output = args.output or (Path("/tmp/vigil-bench-results-quick.md") if args.quick else HERE / "results.md")
     command = "cd /work/main && .venv/bin/python -m bench.run" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
     started = time.monotonic()
+    fingerprint_before = code_fingerprint()
+    load_before = os.getloadavg()
     sections: list[tuple[str, list[Row], list[str]]] = []
     problems: list[str] = []
     pg_info: dict[str, str] = {}
@@ -303,6 +322,12 @@ def main(argv: list[str] | None = None) -> int:
         section("3. HTTP appends through the API (`vigil serve`, uvicorn, SQLite file)", bench_http, sz)
 
     elapsed = time.monotonic() - started
+    fingerprint_after = code_fingerprint()
+    load_after = os.getloadavg()
+    if fingerprint_after != fingerprint_before:
+        problems.append(f"The measured source changed while the benchmark ran (fingerprint {fingerprint_before} "
+                        f"at the start, {fingerprint_after} at the end): other people are editing the code, so "
+                        "the sections may have measured different versions of it.")
     facts = machine_facts(pg_info.get("server_version"))
     lines = [
         "# Vigil benchmark results" + (" (QUICK smoke run: tiny sizes, not results)" if args.quick else ""),
@@ -312,13 +337,17 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Command: `{command}`",
         "",
-        f"Code measured: sha256 of events/, service/, alembic/versions/ sources = `{code_fingerprint()}`.",
+        f"Code measured: sha256 of the events/, service/, notifications/, alembic/versions/ sources = "
+        f"`{fingerprint_before}`" + (" (unchanged during the run)." if fingerprint_after == fingerprint_before
+                                     else f" at the start, `{fingerprint_after}` at the end (changed!)."),
         "",
         "## Machine",
         "",
         "| | |",
         "| --- | --- |",
         *[f"| {k} | {v} |" for k, v in facts.items()],
+        f"| load average (1/5/15 min) | at start {' / '.join(f'{x:.2f}' for x in load_before)}; at end "
+        f"{' / '.join(f'{x:.2f}' for x in load_after)} (the machine may be shared with other test runs) |",
         "",
         "## How the comparison is made fair",
         "",
@@ -334,8 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         "- Ours is the full `EventStore.append` with the `CaseProjections` hook: stream-head read, event insert "
         "with its SHA-256 hash-chain link, projection fold + upsert, one transaction (PostgreSQL: plus the "
         "advisory lock), through Vigil's own `make_engine` (so its connection settings and pool, "
-        "including `pool_pre_ping` on PostgreSQL, are what is measured). Vigil has no outbox table yet, so "
-        "none is written.",
+        "including `pool_pre_ping` on PostgreSQL, are what is measured). A second row adds the `Outbox` hook "
+        "(alerts + deliveries in the same transaction; no subscriptions exist, so it writes no delivery), "
+        "which is how service/container.py wires the store.",
         "- SQLite durability, identical on both sides: `journal_mode=WAL`, `synchronous=FULL`. Vigil sets both "
         "in `make_engine`; eventsourcing switches the file to WAL itself and leaves `synchronous` at the build "
         "default (FULL here), and the benchmark sets `PRAGMA synchronous=FULL` on each of its connections "

@@ -4,7 +4,8 @@ Workload (same for every system): `streams` streams x `per_stream` events, appen
 (version 1 of every stream, then version 2, ...), each event in its own transaction, on a fresh
 database per run.
 
-* ours: `EventStore.append` with the `CaseProjections` hook: reads the stream head, inserts the event with
+* ours: `EventStore.append` with the `CaseProjections` hook (and, in a second variant, also the `Outbox` hook
+  from notifications/outbox.py, as service/container.py wires the store): reads the stream head, inserts the event with
   its SHA-256 hash-chain link, and folds + upserts the case projection row, all in one transaction.
   (PostgreSQL: plus the advisory lock that orders appends.) The first event of each stream is a
   `CaseOpened` (new_stream=True), the rest are `NoteAdded`.
@@ -41,9 +42,28 @@ def _topic(version: int) -> str:
 
 
 # ---------------------------------------------------------------- ours
-def vigil_run(url: str, streams: int, per_stream: int, check: Callable | None = None) -> float:
-    """Events per second for Vigil's full append on a fresh database at `url` (schema created untimed)."""
+def outbox_available() -> bool:
+    try:
+        from notifications.outbox import Outbox  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def make_hooks(clock, outbox: bool) -> list:
+    """The append hooks: the case projection, plus the alert outbox as service/container.py wires it."""
     from events.case_projections import CaseProjections
+
+    hooks = [CaseProjections()]
+    if outbox:
+        from notifications.outbox import Outbox
+        hooks.append(Outbox(clock))
+    return hooks
+
+
+def vigil_run(url: str, streams: int, per_stream: int, check: Callable | None = None, outbox: bool = False
+              ) -> float:
+    """Events per second for Vigil's full append on a fresh database at `url` (schema created untimed)."""
     from events.clock import SystemClock
     from events.engine import make_engine
     from events.migrations import upgrade
@@ -54,7 +74,8 @@ def vigil_run(url: str, streams: int, per_stream: int, check: Callable | None = 
         upgrade(engine)
         if check is not None:
             check(engine)
-        store = EventStore(engine, SystemClock(), hooks=[CaseProjections()])
+        clock = SystemClock()
+        store = EventStore(engine, clock, hooks=make_hooks(clock, outbox))
         ids = [str(uuid.uuid4()) for _ in range(streams)]
         start = time.perf_counter()
         for version in range(1, per_stream + 1):
@@ -125,13 +146,13 @@ def es_sqlite_pragmas(datastore) -> dict:
     return {"journal_mode": mode, "synchronous": sync}
 
 
-def sqlite_vigil(streams: int, per_stream: int, seen: dict) -> float:
+def sqlite_vigil(streams: int, per_stream: int, seen: dict, outbox: bool = False) -> float:
     def check(engine):
         seen["ours"] = pragmas = sqlite_vigil_pragmas(engine)
         assert pragmas == SQLITE_PRAGMAS, pragmas
 
     with fresh_dir("sqlite-vigil") as d:
-        return vigil_run(f"sqlite:///{d}/bench.db", streams, per_stream, check)
+        return vigil_run(f"sqlite:///{d}/bench.db", streams, per_stream, check, outbox)
 
 
 def sqlite_peer(streams: int, per_stream: int, seen: dict, application: bool = False) -> float:
@@ -154,11 +175,11 @@ def sqlite_peer(streams: int, per_stream: int, seen: dict, application: bool = F
 
 
 # ---------------------------------------------------------------- PostgreSQL
-def pg_vigil(server, streams: int, per_stream: int, name: str) -> float:
+def pg_vigil(server, streams: int, per_stream: int, name: str, outbox: bool = False) -> float:
     server.create_database(name)
     try:
         return vigil_run(server.sqlalchemy_url(name), streams, per_stream,
-                         check=lambda engine: server.checkpoint())
+                         check=lambda engine: server.checkpoint(), outbox=outbox)
     finally:
         server.drop_database(name)
 

@@ -190,6 +190,7 @@ class DeliveryWorker:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         listener = self._start_listener(stop) if self._postgres else None
+        stopper = asyncio.create_task(self._wake_when(stop))
         try:
             while not stop.is_set():
                 try:
@@ -204,9 +205,14 @@ class DeliveryWorker:
                 except asyncio.TimeoutError:
                     pass
         finally:
+            stopper.cancel()
             if listener:
                 listener.join(timeout=5)
             await self.aclose()
+
+    async def _wake_when(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._wake.set()
 
     def wake(self, *_args) -> None:
         """Called after a commit, from any thread: start sending now rather than at the next poll."""

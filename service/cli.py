@@ -58,6 +58,31 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
 
 @app.command()
+def worker() -> None:
+    """Run the delivery worker only (run several against PostgreSQL; they share the outbox without duplicates)."""
+    import asyncio
+    import signal
+
+    from .container import build_container
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings()
+    upgrade(_engine(settings))
+    box = build_container(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await box.worker.run_forever(stop)
+
+    typer.echo("delivery worker running")
+    asyncio.run(main())
+    box.close()
+
+
+@app.command()
 def demo(host: str = "127.0.0.1", port: int = 8000,
          serve_after: bool = typer.Option(True, "--serve/--no-serve", help="start the API after loading")) -> None:
     """Create a master key if needed, load the real cases from the seed documents, print an admin key, serve."""

@@ -1,0 +1,168 @@
+"""Every channel kind: email through a real SMTP server, chat services (which cannot run here) through respx."""
+from __future__ import annotations
+
+import asyncio
+import email
+import json
+from email import policy
+
+import httpx
+import pytest
+import respx
+from aiosmtpd.controller import Controller
+
+from notifications.channels.email import SmtpSettings
+
+from .test_delivery import REMOVED, append, clock, drain, open_case  # noqa: F401 - clock: real-now fixture
+
+
+@pytest.fixture
+def db_url(sqlite_url):
+    """Rendering and sending do not depend on the database: these run on SQLite."""
+    return sqlite_url
+
+
+class Inbox:
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_inbox():
+    import socket
+
+    with socket.socket() as probe:  # the controller checks itself on start, so it needs a real port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def test_email_is_multipart_text_and_html(client, box, smtp_inbox):
+    inbox, port = smtp_inbox
+    box.smtp = box.worker.smtp = SmtpSettings("127.0.0.1", port, "alerts@vigil.example")
+    response = client.post("/v1/subscriptions", json={"name": "mail", "channel": {"kind": "email",
+                                                      "to": ["desk@ngo.example", "lawyer@ngo.example"]}})
+    assert response.status_code == 201
+    case_id = open_case(client)
+    append(client, case_id, "Removed", REMOVED)
+    drain(box)
+    subjects = [m["Subject"] for m in inbox.messages]
+    assert "[Vigil critical] Alert: Removed (deported) to UZ" in subjects
+    message = next(m for m in inbox.messages if "Removed" in m["Subject"])
+    assert message["To"] == "desk@ngo.example, lawyer@ngo.example" and message.is_multipart()
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert f"/cases/{case_id}" in text and f'href="http://127.0.0.1:8000/cases/{case_id}"' in html
+    assert "Delivery Person" not in message.as_string()
+
+
+def test_email_to_a_server_that_is_down_is_retried(client, box):
+    box.smtp = box.worker.smtp = SmtpSettings("127.0.0.1", 1, "alerts@vigil.example", timeout=2)
+    client.post("/v1/subscriptions", json={"name": "mail", "channel": {"kind": "email", "to": ["a@ngo.example"]},
+                                           "filter": {"event_types": ["Removed"]}})
+    append(client, open_case(client), "Removed", REMOVED)
+    drain(box)
+    [delivery] = client.get("/v1/deliveries").json()["items"]
+    assert delivery["state"] == "failed" and "ConnectionRefused" in delivery["last_error"]
+
+
+CHAT = {
+    "slack": {"kind": "slack", "url": "https://hooks.slack.com/services/T000/B000/XXXX"},
+    "mattermost": {"kind": "mattermost", "url": "https://chat.ngo.example/hooks/abc123"},
+    "teams": {"kind": "teams", "url": "https://prod-00.westeurope.logic.azure.com/workflows/abc/triggers/manual"},
+    "discord": {"kind": "discord", "url": "https://discord.com/api/webhooks/123/tok"},
+    "matrix": {"kind": "matrix", "homeserver": "https://matrix.ngo.example", "room_id": "!room:ngo.example",
+               "access_token": "syt_secret"},
+    "telegram": {"kind": "telegram", "bot_token": "123:ABC", "chat_id": "-1001"},
+}
+
+
+def _deliver_to(client, box, kind, status=200) -> tuple[httpx.Request, str]:
+    client.post("/v1/subscriptions", json={"name": kind, "channel": CHAT[kind], "filter": {"event_types": ["Removed"]}})
+    case_id = open_case(client)
+    append(client, case_id, "Removed", REMOVED)
+    with respx.mock(assert_all_mocked=True) as mock:
+        route = mock.route(host__regex=r".*").respond(status)
+        drain(box)
+    assert route.call_count == 1
+    return route.calls.last.request, case_id
+
+
+def test_slack_payload(client, box):
+    request, case_id = _deliver_to(client, box, "slack")
+    body = json.loads(request.content)
+    assert request.url == CHAT["slack"]["url"] and set(body) == {"text", "blocks"}
+    assert body["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "Alert [critical]"}}
+    section = body["blocks"][1]
+    assert section["type"] == "section" and section["text"]["type"] == "mrkdwn"
+    assert f"<http://127.0.0.1:8000/cases/{case_id}|{case_id}>" in section["text"]["text"]
+
+
+def test_mattermost_payload(client, box):
+    request, case_id = _deliver_to(client, box, "mattermost")
+    body = json.loads(request.content)
+    assert set(body) == {"text", "attachments"} and body["attachments"][0]["color"] == "#D00000"
+    assert f"[{case_id}](http://127.0.0.1:8000/cases/{case_id})" in body["text"]
+
+
+def test_teams_payload_and_202(client, box):
+    request, case_id = _deliver_to(client, box, "teams", status=202)
+    body = json.loads(request.content)
+    assert body["type"] == "message"
+    [attachment] = body["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert card["type"] == "AdaptiveCard" and card["actions"][0]["url"].endswith(case_id)
+    assert client.get("/v1/deliveries").json()["items"][0]["state"] == "delivered"
+
+
+def test_discord_payload_never_mentions(client, box):
+    request, _ = _deliver_to(client, box, "discord")
+    body = json.loads(request.content)
+    assert body["allowed_mentions"] == {"parse": []} and len(body["content"]) <= 2000
+    assert body["embeds"][0]["color"] == 0xD00000
+
+
+def test_matrix_put_uses_delivery_id_as_transaction(client, box):
+    request, _ = _deliver_to(client, box, "matrix")
+    [delivery] = client.get("/v1/deliveries").json()["items"]
+    assert request.method == "PUT"
+    assert request.url.path == f"/_matrix/client/v3/rooms/!room:ngo.example/send/m.room.message/{delivery['id']}"
+    assert request.headers["authorization"] == "Bearer syt_secret"
+    body = json.loads(request.content)
+    assert body["msgtype"] == "m.text" and body["format"] == "org.matrix.custom.html"
+
+
+def test_telegram_payload_escapes_html(client, box):
+    request, _ = _deliver_to(client, box, "telegram")
+    assert str(request.url) == "https://api.telegram.org/bot123:ABC/sendMessage"
+    body = json.loads(request.content)
+    assert body["chat_id"] == "-1001" and body["parse_mode"] == "HTML" and len(body["text"]) <= 4096
+
+
+def test_user_text_is_escaped_for_each_markup():
+    from datetime import datetime, timezone
+
+    from notifications.channels import render
+    from notifications.channels.config import DiscordChannel, SlackChannel, TelegramChannel
+    from notifications.message import sample_message
+    from dataclasses import replace
+
+    hostile = replace(sample_message(), title="<script>@everyone *bold* & <b>x</b>", person_name="<i>n</i>")
+    now = datetime.now(timezone.utc)
+    slack = render(SlackChannel(kind="slack", url="https://h.example/x"), hostile, "", now, SmtpSettings()).json()
+    assert "<script>" not in slack["blocks"][1]["text"]["text"] and "&lt;script&gt;" in slack["blocks"][1]["text"]["text"]
+    telegram = render(TelegramChannel(kind="telegram", bot_token="1:a", chat_id="1"), hostile, "", now,
+                      SmtpSettings()).json()
+    assert "<b>x</b>" not in telegram["text"] and "&lt;b&gt;x&lt;/b&gt;" in telegram["text"]
+    discord = render(DiscordChannel(kind="discord", url="https://d.example/x"), hostile, "", now,
+                     SmtpSettings()).json()
+    assert "\\*bold\\*" in discord["embeds"][0]["description"] and "\\@everyone" in discord["content"]

@@ -1,0 +1,24 @@
+"""The in-process worker is woken by the commit itself, not by a slow poll."""
+from __future__ import annotations
+
+import time
+
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+
+from ..receiver import Receiver
+from .test_delivery import REMOVED, append, clock, open_case, subscribe  # noqa: F401 - clock: real-now fixture
+from .test_worker_processes import wait_for
+
+
+def test_an_append_is_delivered_at_once_by_the_serving_process(box):
+    box.worker.poll_seconds = 60  # only the wake-up after commit can deliver within the test's patience
+    with Receiver() as receiver, TestClient(create_app(box, run_worker=True),
+                                            headers={"Authorization": "Bearer test-admin-key"}) as client:
+        subscribe(client, receiver.url("/hook"))
+        case_id = open_case(client)
+        started = time.monotonic()
+        append(client, case_id, "Removed", REMOVED)
+        wait_for(lambda: receiver.at("/hook"), timeout=5)
+        assert time.monotonic() - started < 5

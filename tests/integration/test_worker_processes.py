@@ -1,0 +1,106 @@
+"""Real `vigil worker` processes: killed mid-send and restarted, and three sharing one PostgreSQL outbox."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from notifications.tables import deliveries
+
+from ..receiver import Receiver
+from .test_delivery import REMOVED, append, clock, open_case, subscribe  # noqa: F401 - clock: real-now fixture
+
+VIGIL = str(Path(sys.executable).parent / "vigil")
+
+
+def start_worker(settings, lease_seconds: float) -> subprocess.Popen:
+    env = {**os.environ, "VIGIL_DATABASE_URL": settings.database_url, "VIGIL_MASTER_KEY": settings.master_key,
+           "VIGIL_DELIVERY_LEASE_SECONDS": str(lease_seconds), "VIGIL_WORKER_POLL_SECONDS": "0.2"}
+    worker = subprocess.Popen([VIGIL, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert "delivery worker running" in worker.stdout.readline()  # started, schema checked
+    return worker
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:
+    """Waits on other processes (not on a clock the test could move)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the workers")
+        time.sleep(0.1)
+
+
+def states(box) -> Counter:
+    with box.engine.connect() as conn:
+        return Counter(conn.execute(select(deliveries.c.state)).scalars())
+
+
+def delivery_ids(box) -> set[str]:
+    with box.engine.connect() as conn:
+        return set(conn.execute(select(deliveries.c.id)).scalars())
+
+
+def test_worker_killed_mid_send_loses_nothing_and_keeps_webhook_ids(client, box, settings):
+    with Receiver() as receiver:
+        receiver.script("/hook", "hang")  # every request hangs: the worker is killed with all of them in flight
+        subscribe(client, receiver.url("/hook"))
+        for _ in range(10):
+            append(client, open_case(client), "Removed", REMOVED)
+        worker = start_worker(settings, lease_seconds=2)
+        try:
+            wait_for(lambda: len({r.headers["webhook-id"] for r in receiver.at("/hook")}) == 10)
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+        in_flight = {r.headers["webhook-id"] for r in receiver.at("/hook")}
+        assert states(box) == Counter({"pending": 10})  # nothing was recorded as sent
+        for _ in range(5):  # and more arrive while no worker runs
+            append(client, open_case(client), "Removed", REMOVED)
+        receiver.script("/hook", 200)
+        worker = start_worker(settings, lease_seconds=2)
+        try:
+            wait_for(lambda: states(box) == Counter({"delivered": 15}))
+        finally:
+            worker.terminate()
+            worker.wait(timeout=10)
+        received = Counter(r.headers["webhook-id"] for r in receiver.at("/hook"))
+        assert set(received) == delivery_ids(box)  # every delivery arrived under its own id
+        assert in_flight <= set(received) and all(received[i] == 2 for i in in_flight)  # resent, same id
+
+
+@pytest.mark.postgres
+def test_three_workers_on_postgres_send_each_delivery_once(postgres_url, clock, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from events.personal_data import new_master_key
+    from service.app import create_app
+    from service.container import build_container
+    from service.settings import Settings
+
+    settings = Settings(_env_file=None, database_url=postgres_url, master_key=new_master_key(),
+                        bootstrap_admin_key="k", run_worker=False)
+    box = build_container(settings, clock=clock)
+    with Receiver() as receiver, TestClient(create_app(box), headers={"Authorization": "Bearer k"}) as client:
+        for _ in range(20):
+            subscribe(client, receiver.url("/hook"))
+        workers = [start_worker(settings, lease_seconds=30) for _ in range(3)]
+        try:
+            for _ in range(10):
+                append(client, open_case(client), "Removed", REMOVED)
+            wait_for(lambda: states(box) == Counter({"delivered": 200}))
+        finally:
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.wait(timeout=10)
+        received = Counter(r.headers["webhook-id"] for r in receiver.at("/hook"))
+        assert len(received) == 200 and set(received.values()) == {1}
+        assert set(received) == delivery_ids(box)
+    box.close()
