@@ -51,14 +51,37 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def code_fingerprint() -> str:
-    """SHA-256 over the measured source (events/, service/, notifications/, alembic/versions/): which code ran."""
+SOURCE_DIRS = ("events", "service", "notifications", "alembic")
+
+
+def code_fingerprint(root: Path = REPO) -> str:
+    """SHA-256 over the measured source (events/, service/, notifications/, alembic/): which code ran."""
     h = hashlib.sha256()
-    for folder in ("events", "service", "notifications", "alembic/versions"):
-        for path in sorted((REPO / folder).rglob("*.py")):
-            h.update(str(path.relative_to(REPO)).encode())
-            h.update(path.read_bytes())
+    for folder in SOURCE_DIRS:
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(str(path.relative_to(root)).encode())
+                h.update(path.read_bytes())
     return h.hexdigest()[:16]
+
+
+def snapshot_source() -> Path:
+    """Copy Vigil's source to /tmp and import it from there (this process and `vigil serve` via PYTHONPATH),
+    so one run measures one version of the code even while others edit the working tree."""
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="vigil-bench-src-", dir="/tmp"))
+    for folder in SOURCE_DIRS:
+        if (REPO / folder).exists():
+            shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("events", "service", "notifications"):
+        assert name not in sys.modules, f"{name} imported before the snapshot"
+    sys.path.insert(0, str(root))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+    import events
+    assert Path(events.__file__).resolve().is_relative_to(root), events.__file__
+    return root
 
 
 # ---------------------------------------------------------------- store append
@@ -276,12 +299,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run")
     parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "http"])
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--no-snapshot", action="store_true",
+                        help="import Vigil from the working tree instead of a copy taken at the start")
     args = parser.parse_args(argv)
     sz = QUICK if args.quick else FULL
     output = args.output or (Path("/tmp/vigil-bench-results-quick.md") if args.quick else HERE / "results.md")
     command = "cd /work/main && .venv/bin/python -m bench.run" + (" " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "")
     started = time.monotonic()
     fingerprint_before = code_fingerprint()
+    snapshot = None if args.no_snapshot else snapshot_source()
+    if snapshot is not None:
+        log(f"measuring a snapshot of the source taken now: {snapshot} ({fingerprint_before})")
     load_before = os.getloadavg()
     sections: list[tuple[str, list[Row], list[str]]] = []
     problems: list[str] = []
@@ -324,7 +352,11 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     fingerprint_after = code_fingerprint()
     load_after = os.getloadavg()
-    if fingerprint_after != fingerprint_before:
+    if snapshot is not None:
+        assert code_fingerprint(snapshot) == fingerprint_before
+        import shutil
+        shutil.rmtree(snapshot, ignore_errors=True)
+    elif fingerprint_after != fingerprint_before:
         problems.append(f"The measured source changed while the benchmark ran (fingerprint {fingerprint_before} "
                         f"at the start, {fingerprint_after} at the end): other people are editing the code, so "
                         "the sections may have measured different versions of it.")
@@ -337,9 +369,13 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Command: `{command}`",
         "",
-        f"Code measured: sha256 of the events/, service/, notifications/, alembic/versions/ sources = "
-        f"`{fingerprint_before}`" + (" (unchanged during the run)." if fingerprint_after == fingerprint_before
-                                     else f" at the start, `{fingerprint_after}` at the end (changed!)."),
+        "Code measured: sha256 of the events/, service/, notifications/, alembic/ sources = "
+        f"`{fingerprint_before}`, "
+        + ("copied to /tmp at the start and imported from there by the whole run (store, rebuild and the "
+           "`vigil serve` process), so every section measured the same code"
+           + (" (the working tree changed during the run: now " + f"`{fingerprint_after}`)."
+              if fingerprint_after != fingerprint_before else ".")
+           if snapshot is not None else "imported from the working tree (--no-snapshot)."),
         "",
         "## Machine",
         "",

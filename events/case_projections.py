@@ -16,6 +16,16 @@ from .tables import case_projections as proj
 from .tables import events as events_table
 
 
+INSERT_PROJECTION = (
+    "INSERT INTO case_projections (case_id, version, status, country, origin_country, tags, teams, state, "
+    "opened_at, updated_at) VALUES (:case_id, :version, :status, :country, :origin_country, :tags, :teams, :state, "
+    ":opened_at, :updated_at)")
+UPDATE_PROJECTION = (
+    "UPDATE case_projections SET version = :version, status = :status, country = :country, "
+    "origin_country = :origin_country, tags = :tags, teams = :teams, state = :state, updated_at = :updated_at "
+    "WHERE case_id = :case_id")
+
+
 @dataclass(frozen=True)
 class CaseRow:
     case_id: str
@@ -43,25 +53,28 @@ def decode_row(row: Any) -> CaseRow:
 class CaseProjections:
     """The append hook that folds new events into the stored projection, and the readers of that table."""
 
-    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent], context=None) -> None:
-        row = conn.execute(select(proj).where(proj.c.case_id == stream_id)).first()
+    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent], context) -> None:
+        raw = context.raw
+        row = raw.one("SELECT state FROM case_projections WHERE case_id = :c", {"c": stream_id})
         if row is None:
             state, last = CaseState(), None
         else:
-            raw = json.loads(row.state)
-            state, last = CaseState.from_dict(raw["state"]), (parse_iso(raw["last"][0]), raw["last"][1])
+            stored = json.loads(row[0])
+            state, last = CaseState.from_dict(stored["state"]), (parse_iso(stored["last"][0]), stored["last"][1])
 
         def whole_stream() -> list[StoredEvent]:
             return [row_to_event(r) for r in conn.execute(
                 select(events_table).where(events_table.c.stream_id == stream_id).order_by(events_table.c.version))]
 
         state, last = advance(state, last, appended, whole_stream)
+        context.states[stream_id] = state
         head = appended[-1]
         values = _row_values(state, head.version, (iso(last[0]), last[1]), head.recorded_at)
+        values.update(case_id=stream_id, updated_at=raw.time(head.recorded_at))
         if row is None:
-            conn.execute(insert(proj).values(case_id=stream_id, opened_at=head.recorded_at, **values))
+            raw.run(INSERT_PROJECTION, {**values, "opened_at": values["updated_at"]})
         else:
-            conn.execute(update(proj).where(proj.c.case_id == stream_id).values(**values))
+            raw.run(UPDATE_PROJECTION, values)
 
     @staticmethod
     def get(conn: Connection, case_id: str) -> CaseRow | None:

@@ -13,7 +13,9 @@ def iso(value: datetime | None) -> str | None:
     """RFC 3339 in UTC with microseconds, the one textual form of a time inside Vigil."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = value.astimezone(timezone.utc).replace(tzinfo=None)
+    text = utc.isoformat()
+    return (text if utc.microsecond else text + ".000000") + "Z"
 
 
 def parse_iso(value: str | None) -> datetime | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
@@ -12,11 +12,20 @@ from sqlalchemy.exc import IntegrityError
 
 from .clock import Clock
 from .engine import WRITE
+from .fastsql import Raw
 from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chain
 from .records import AppendResult, StoredEvent
 from .tables import events as events_table
 
 APPEND_LOCK_KEY = 0x56494749  # "VIGI": the advisory lock that orders appends on PostgreSQL
+
+
+INSERT_EVENT = (
+    "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, date_precision, "
+    "recorded_at, actor, data, source, idempotency_key, prev_hash, hash) VALUES (:event_id, :stream_id, :version, "
+    ":type, :schema_version, :occurred_at, :date_precision, :recorded_at, :actor, :data, :source, "
+    ":idempotency_key, :prev_hash, :hash) RETURNING position"
+)
 
 
 class StoreError(Exception):
@@ -47,9 +56,12 @@ class NewEvent:
     event_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class AppendContext:
+    """Shared by the hooks of one append: the fast statement runner and what earlier hooks worked out."""
+    raw: Raw
     quiet: bool = False  # a bulk import of history: projections yes, alerts no
+    states: dict[str, Any] = field(default_factory=dict)  # stream id -> CaseState after the append
 
 
 class AppendHook(Protocol):
@@ -77,6 +89,8 @@ class EventStore:
         self.hooks = list(hooks)
         self.after_commit = list(after_commit)
         self._postgres = engine.dialect.name == "postgresql"
+        self._writer = engine.execution_options(**WRITE)
+        self._integrity_errors = (IntegrityError, engine.dialect.dbapi.IntegrityError)
 
     # ---- writing ----
     def append(self, stream_id: str, new_events: Sequence[NewEvent], *, actor: str,
@@ -87,18 +101,17 @@ class EventStore:
         if not new_events:
             raise ValueError("nothing to append")
         try:
-            with self.engine.execution_options(**WRITE).begin() as conn:
+            with self._writer.begin() as conn:
+                raw = Raw(conn)
                 if self._postgres:
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK_KEY})
-                earlier = self._earlier_results(conn, stream_id, new_events, idempotency_key, new_stream)
-                if earlier is not None:
-                    return earlier
-                head = conn.execute(
-                    select(events_table.c.version, events_table.c.hash)
-                    .where(events_table.c.stream_id == stream_id)
-                    .order_by(events_table.c.version.desc()).limit(1)
-                ).first()
-                version, prev_hash = (head.version, head.hash) if head else (0, GENESIS)
+                    raw.run("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK_KEY})
+                if idempotency_key is not None or any(e.event_id for e in new_events):
+                    earlier = self._earlier_results(conn, stream_id, new_events, idempotency_key, new_stream)
+                    if earlier is not None:
+                        return earlier
+                head = raw.one("SELECT version, hash FROM events WHERE stream_id = :s ORDER BY version DESC LIMIT 1",
+                               {"s": stream_id})
+                version, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
                 if new_stream and head is not None:
                     raise ConcurrencyConflict(0, version)
                 if not new_stream and head is None:
@@ -107,18 +120,18 @@ class EventStore:
                     raise ConcurrencyConflict(expected_version, version)
                 if before_insert is not None:
                     before_insert(conn)
-                stored = self._insert(conn, stream_id, new_events, actor, version, prev_hash, idempotency_key)
-                context = AppendContext(quiet=quiet)
+                stored = self._insert(raw, stream_id, new_events, actor, version, prev_hash, idempotency_key)
+                context = AppendContext(raw, quiet=quiet)
                 for hook in self.hooks:
                     hook(conn, stream_id, stored, context)
-        except IntegrityError as exc:
+        except self._integrity_errors as exc:
             # Only reachable if a writer bypassed the lock; surface it as a conflict, never a 500.
             raise ConcurrencyConflict(expected_version or 0, -1) from exc
         for listener in self.after_commit:
             listener(stored)
         return [AppendResult(e.event_id, e.stream_id, e.version, e.position, True) for e in stored]
 
-    def _insert(self, conn: Connection, stream_id: str, new_events: Sequence[NewEvent], actor: str,
+    def _insert(self, raw: Raw, stream_id: str, new_events: Sequence[NewEvent], actor: str,
                 version: int, prev_hash: str, idempotency_key: str | None) -> list[StoredEvent]:
         recorded_at = self.clock.now()
         stored: list[StoredEvent] = []
@@ -128,15 +141,13 @@ class EventStore:
                                 new.occurred_at, new.date_precision, recorded_at, actor, _dumps(new.data),
                                 _dumps(new.source) if new.source is not None else None, prev_hash, "")
             digest = chain_hash(prev_hash, draft.canonical())
-            position = conn.execute(
-                events_table.insert().returning(events_table.c.position),
-                {"event_id": draft.event_id, "stream_id": stream_id, "version": version, "type": draft.type,
-                 "schema_version": draft.schema_version, "occurred_at": draft.occurred_at,
-                 "date_precision": draft.date_precision, "recorded_at": recorded_at, "actor": actor,
-                 "data": draft.data_text, "source": draft.source_text,
-                 "idempotency_key": idempotency_key if index == 0 else None,
-                 "prev_hash": prev_hash, "hash": digest},
-            ).scalar_one()
+            position = raw.one(INSERT_EVENT, {
+                "event_id": draft.event_id, "stream_id": stream_id, "version": version, "type": draft.type,
+                "schema_version": draft.schema_version, "occurred_at": raw.time(draft.occurred_at),
+                "date_precision": draft.date_precision, "recorded_at": raw.time(recorded_at), "actor": actor,
+                "data": draft.data_text, "source": draft.source_text,
+                "idempotency_key": idempotency_key if index == 0 else None, "prev_hash": prev_hash, "hash": digest,
+            })[0]
             stored.append(StoredEvent(position, draft.event_id, stream_id, version, draft.type, 1,
                                       draft.occurred_at, draft.date_precision, recorded_at, actor,
                                       draft.data_text, draft.source_text, prev_hash, digest))

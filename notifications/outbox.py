@@ -12,46 +12,58 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from events.case_projections import CaseProjections
 from events.clock import Clock
+from events.fastsql import Raw
 from events.projection import CaseState
 from events.records import StoredEvent
 from events.store import AppendContext
 
 from .matching import Audience, Filter, matches
-from .rules import AlertDraft, alerts_for
+from .rules import AlertDraft, alerts_for, severity_rank
 from .tables import alerts, deliveries, subscriptions
 
 NOTIFY_CHANNEL = "vigil_outbox"
+ALWAYS_RAISED = "high"  # alerts this severe reach the inbox even when no subscription matches
 
 
 def _insert(conn: Connection, table):
     return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
-def active_audiences(conn: Connection) -> list[tuple[str, Audience]]:
-    rows = conn.execute(select(subscriptions.c.id, subscriptions.c.team, subscriptions.c.all_teams,
-                               subscriptions.c.filter)
-                        .where(subscriptions.c.deleted_at.is_(None), subscriptions.c.disabled_at.is_(None)))
-    return [(r.id, Audience(r.team, r.all_teams, Filter.from_dict(json.loads(r.filter)))) for r in rows]
+def active_audiences(raw: Raw) -> list[tuple[str, Audience]]:
+    rows = raw.all("SELECT id, team, all_teams, filter FROM subscriptions "
+                   "WHERE deleted_at IS NULL AND disabled_at IS NULL")
+    return [(r[0], Audience(r[1], bool(r[2]), Filter.from_dict(json.loads(r[3])))) for r in rows]
 
 
-def raise_alert(conn: Connection, case_id: str, case: CaseState, draft: AlertDraft, event_type: str | None,
+INSERT_ALERT = (
+    "INSERT INTO alerts (id, rule, severity, state, case_id, event_id, title, raised_at, due_at, late, dedupe_key) "
+    "VALUES (:id, :rule, :severity, 'open', :case_id, :event_id, :title, :raised_at, :due_at, :late, :dedupe_key) "
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id")
+INSERT_DELIVERY = (
+    "INSERT INTO deliveries (id, alert_id, subscription_id, kind, target, state, attempts, created_at, "
+    "next_attempt_at) VALUES (:id, :alert_id, :subscription_id, 'raised', 'channel', 'pending', 0, :now, :now)")
+
+
+def raise_alert(raw: Raw, case_id: str, case: CaseState, draft: AlertDraft, event_type: str | None,
                 audiences: Sequence[tuple[str, Audience]], now: datetime,
                 only: set[str] | None = None) -> int:
     """Insert the alert (once per dedupe key) and a pending delivery per matching subscription."""
+    targets = [sub_id for sub_id, audience in audiences
+               if (only is None or sub_id in only) and matches(audience, case_id, case, draft.severity, event_type)]
+    if not targets and severity_rank(draft.severity) < severity_rank(ALWAYS_RAISED):
+        return 0  # minor news nobody subscribed to stays out of the inbox
     alert_id = str(uuid.uuid4())
-    inserted = conn.execute(_insert(conn, alerts).values(
-        id=alert_id, rule=draft.rule, severity=draft.severity, state="open", case_id=case_id,
-        event_id=draft.event_id, title=draft.title, raised_at=now, due_at=draft.due_at, late=draft.late,
-        dedupe_key=draft.dedupe_key).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(alerts.c.id)).first()
+    inserted = raw.one(INSERT_ALERT, {
+        "id": alert_id, "rule": draft.rule, "severity": draft.severity, "case_id": case_id,
+        "event_id": draft.event_id, "title": draft.title, "raised_at": raw.time(now), "due_at": raw.time(draft.due_at),
+        "late": draft.late, "dedupe_key": draft.dedupe_key})
     if inserted is None:  # raised before (same dedupe key)
         return 0
-    rows = [{"id": str(uuid.uuid4()), "alert_id": alert_id, "subscription_id": sub_id, "kind": "raised",
-             "target": "channel", "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now}
-            for sub_id, audience in audiences
-            if (only is None or sub_id in only) and matches(audience, case_id, case, draft.severity, event_type)]
+    when = raw.time(now)
+    rows = [{"id": str(uuid.uuid4()), "alert_id": alert_id, "subscription_id": sub_id, "now": when}
+            for sub_id in targets]
     if rows:
-        conn.execute(deliveries.insert(), rows)
+        raw.many(INSERT_DELIVERY, rows)
     return len(rows)
 
 
@@ -88,7 +100,9 @@ class Outbox:
                  context: AppendContext) -> None:
         if context.quiet:
             return
-        row = CaseProjections.get(conn, stream_id)
+        state = context.states.get(stream_id)
+        if state is None:
+            state = CaseProjections.get(conn, stream_id).state
         now = self.clock.now()
         audiences = None
         created = 0
@@ -96,9 +110,9 @@ class Outbox:
             if event.type == "EventRetracted":
                 created += withdraw(conn, str(event.data["event_id"]), now)
                 continue
-            for draft in alerts_for(event, row.state):
+            for draft in alerts_for(event, state):
                 if audiences is None:
-                    audiences = active_audiences(conn)
-                created += raise_alert(conn, stream_id, row.state, draft, event.type, audiences, now)
+                    audiences = active_audiences(context.raw)
+                created += raise_alert(context.raw, stream_id, state, draft, event.type, audiences, now)
         if created:
             notify(conn)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, insert, select
 from events.case_projections import CaseProjections, CaseRow
 from events.catalogue import EVENT_TYPES, PersonUpdate
 from events.clock import Clock
+from events.fastsql import Raw
 from events.personal_data import PersonalDataCipher, UndecryptableError
 from events.projection import CaseState, effective, fold
 from events.records import AppendResult, StoredEvent
@@ -101,7 +102,7 @@ class CaseService:
 
     def append(self, who: Principal, case_id: str, body: EventIn, expected_version: int | None = None,
                idempotency_key: str | None = None) -> AppendResult:
-        self.require_case(who, case_id)
+        self.require_access(who, case_id)
         event = self.prepare(case_id, body)
         if event.type in ("EventRetracted", "HearingPostponed"):
             self._check_target(case_id, event)
@@ -133,6 +134,13 @@ class CaseService:
         if row is None or not who.may_see(row.state.teams):
             raise NotFound(case_id)
         return row
+
+    def require_access(self, who: Principal, case_id: str) -> None:
+        """Like require_case, reading only the case's teams (the append path needs no more)."""
+        with self.store.engine.connect() as conn:
+            row = Raw(conn).one("SELECT teams FROM case_projections WHERE case_id = :c", {"c": case_id})
+        if row is None or not who.may_see(json.loads(row[0])):
+            raise NotFound(case_id)
 
     def view(self, who: Principal, case_id: str) -> dict[str, Any]:
         row = self.require_case(who, case_id)

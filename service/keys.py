@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from events.clock import Clock
+from events.fastsql import Raw
 from events.tables import api_keys
 
 from .access import ROLES, Principal
@@ -35,10 +36,11 @@ def authenticate(engine: Engine, key: str) -> Principal | None:
     """The principal for a presented key, or None if it is unknown or revoked (callers say nothing more)."""
     digest = hash_key(key)
     with engine.connect() as conn:
-        row = conn.execute(select(api_keys).where(api_keys.c.key_hash == digest)).first()
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, digest):
+        row = Raw(conn).one("SELECT id, name, role, team, key_hash, revoked_at FROM api_keys WHERE key_hash = :h",
+                            {"h": digest})
+    if row is None or row[5] is not None or not hmac.compare_digest(row[4], digest):
         return None
-    return Principal(row.id, row.name, row.role, row.team)
+    return Principal(row[0], row[1], row[2], row[3])
 
 
 def list_keys(engine: Engine) -> list[dict[str, Any]]:

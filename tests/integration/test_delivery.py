@@ -262,3 +262,13 @@ def test_bad_subscription_input_names_the_field(client, body, loc):
     assert response.status_code == 422, response.text
     assert any(d["loc"] == loc for d in response.json()["detail"]), response.json()
     assert client.get("/v1/subscriptions").json()["items"] == []
+
+
+def test_inbox_holds_serious_alerts_always_and_minor_ones_only_when_subscribed(client, box, receiver):
+    case_id = open_case(client)
+    append(client, case_id, "NoteAdded", {"text": "called the lawyer"})
+    append(client, case_id, "Detained")
+    assert [a["rule"] for a in client.get("/v1/alerts").json()["items"]] == ["event.Detained"]
+    subscribe(client, receiver.url("/notes"), filter={"event_types": ["NoteAdded"]})
+    append(client, case_id, "NoteAdded", {"text": "hearing moved"})
+    assert [a["rule"] for a in client.get("/v1/alerts").json()["items"]] == ["event.NoteAdded", "event.Detained"]

@@ -1,0 +1,70 @@
+"""Pre-written SQL for the append hot path, run on the driver connection inside SQLAlchemy's transaction.
+
+Building SQLAlchemy statements costs more than the database work on each append; these strings are written
+once per dialect. Times are stored exactly as SQLAlchemy's own types store them, so both readers agree.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import Connection
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@lru_cache(maxsize=256)
+def for_dialect(sql: str, postgres: bool) -> str:
+    """SQL written with `:name` parameters, in the driver's own parameter style."""
+    return _NAMED.sub(r"%(\1)s", sql) if postgres else sql
+
+
+def db_time(value: datetime, postgres: bool) -> Any:
+    """A time as SQLAlchemy's UTCDateTime would bind it (SQLite: naive UTC text with microseconds)."""
+    utc = value.astimezone(timezone.utc)
+    if postgres:
+        return utc
+    text = utc.replace(tzinfo=None).isoformat(" ")  # isoformat is several times cheaper than strftime
+    return text if utc.microsecond else text + ".000000"
+
+
+class Raw:
+    """Executes pre-written statements on the DBAPI connection behind a SQLAlchemy Connection."""
+
+    def __init__(self, conn: Connection):
+        self.postgres = conn.dialect.name == "postgresql"
+        self._driver = conn.connection.driver_connection
+
+    def time(self, value: datetime | None) -> Any:
+        return None if value is None else db_time(value, self.postgres)
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None):
+        cursor = self._driver.cursor()
+        cursor.execute(for_dialect(sql, self.postgres), params or {})
+        return cursor
+
+    def one(self, sql: str, params: Mapping[str, Any] | None = None):
+        cursor = self.execute(sql, params)
+        try:
+            return cursor.fetchone()
+        finally:
+            cursor.close()
+
+    def all(self, sql: str, params: Mapping[str, Any] | None = None) -> list:
+        cursor = self.execute(sql, params)
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def run(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self.execute(sql, params).close()
+
+    def many(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        cursor = self._driver.cursor()
+        try:
+            cursor.executemany(for_dialect(sql, self.postgres), list(rows))
+        finally:
+            cursor.close()
