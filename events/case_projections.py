@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from .engine import WRITE
+from .fastsql import Raw
 from .projection import CaseState, evolve, fold, fold_key, status_of
 from .records import StoredEvent, iso, parse_iso
 from .store import row_to_event
@@ -105,34 +106,55 @@ def advance(state: CaseState, last: tuple[datetime, int] | None, appended: Seque
     return state, last
 
 
+REBUILD_QUERY = ("SELECT stream_id, version, event_id, type, occurred_at, recorded_at, data FROM events "
+                 "ORDER BY stream_id, version")
+
+
+def _utc(value) -> datetime:
+    if isinstance(value, datetime):  # PostgreSQL hands back aware datetimes
+        return value.astimezone(timezone.utc)
+    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)  # SQLite: naive UTC text
+
+
 def rebuild(engine: Engine, batch: int = 2000) -> int:
     """Drop every projection row and fold each stream again from the log; returns the number of events read."""
     count = 0
     with engine.execution_options(**WRITE).begin() as conn:
-        conn.execute(delete(proj))
+        raw = Raw(conn)
+        raw.run("DELETE FROM case_projections")
         rows: list[dict[str, Any]] = []
         current: list[StoredEvent] = []
-        result = conn.execute(select(events_table).order_by(events_table.c.stream_id, events_table.c.version)
-                              .execution_options(yield_per=5000))
-        for r in result:
-            event = row_to_event(r)
-            count += 1
-            if current and current[0].stream_id != event.stream_id:
-                rows.append(_rebuilt(current))
-                current = []
-                if len(rows) >= batch:
-                    conn.execute(insert(proj), rows)
-                    rows = []
-            current.append(event)
+        cursor = raw.execute(REBUILD_QUERY) if not raw.postgres else _server_cursor(conn)
+        while chunk := cursor.fetchmany(5000):
+            for stream_id, version, event_id, type_, occurred_at, recorded_at, data in chunk:
+                if current and current[0].stream_id != stream_id:
+                    rows.append(_rebuilt(current, raw))
+                    current = []
+                    if len(rows) >= batch:
+                        raw.many(INSERT_PROJECTION, rows)
+                        rows = []
+                current.append(StoredEvent(0, event_id, stream_id, version, type_, 1, _utc(occurred_at), "",
+                                           _utc(recorded_at), "", data, None, "", ""))
+                count += 1
+        cursor.close()
         if current:
-            rows.append(_rebuilt(current))
+            rows.append(_rebuilt(current, raw))
         if rows:
-            conn.execute(insert(proj), rows)
+            raw.many(INSERT_PROJECTION, rows)
     return count
 
 
-def _rebuilt(stream: list[StoredEvent]) -> dict[str, Any]:
+def _server_cursor(conn: Connection):
+    """A named (server-side) cursor, so PostgreSQL streams the log instead of sending it all at once."""
+    cursor = conn.connection.driver_connection.cursor(name="vigil_rebuild")
+    cursor.execute(REBUILD_QUERY)
+    return cursor
+
+
+def _rebuilt(stream: list[StoredEvent], raw: Raw) -> dict[str, Any]:
     state = fold(stream)
     last = max(fold_key(e) for e in stream)
     values = _row_values(state, stream[-1].version, (iso(last[0]), last[1]), stream[-1].recorded_at)
-    return {"case_id": stream[0].stream_id, "opened_at": stream[0].recorded_at, **values}
+    values.update(case_id=stream[0].stream_id, updated_at=raw.time(stream[-1].recorded_at),
+                  opened_at=raw.time(stream[0].recorded_at))
+    return values
