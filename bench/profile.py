@@ -30,6 +30,7 @@ SKIP = re.compile(r"<frozen |importlib|<built-in method builtins.exec>|^bench/|c
 
 def _short(func: tuple[str, int, str]) -> str:
     path, line, name = func
+    path = re.sub(r"^/tmp/vigil-bench-src-[^/]+/", "", path)
     for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
         if marker in path:
             path = path.split(marker, 1)[1]
@@ -184,9 +185,15 @@ def profile_http() -> str:
 
 
 def main() -> int:
+    from .run import code_fingerprint, snapshot_source
+
+    fingerprint = code_fingerprint()
+    snapshot = snapshot_source()
     parts = ["# Where the time goes (profiles)", "",
-             "Written by `.venv/bin/python -m bench.profile`. Short runs under a profiler: read the shares, not "
-             "the absolute rates. Import machinery and context-manager plumbing are left out of the tables.", ""]
+             f"Written by `.venv/bin/python -m bench.profile` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+             f", code fingerprint `{fingerprint}` (a snapshot, as in bench/run.py). Short runs under a profiler: "
+             "read the shares, not the absolute rates. Import machinery and context-manager plumbing are left out "
+             "of the cumulative tables.", ""]
     for title, fn in (("Store append, SQLite (cProfile, 2,000 appends, 1 event each)", profile_store_sqlite),
                       ("Store append, PostgreSQL (cProfile, 2,000 appends, 1 event each)", profile_store_pg),
                       ("Projection rebuild (cProfile, 30,000 events)", profile_rebuild),
@@ -198,6 +205,7 @@ def main() -> int:
             body = f"failed: {exc!r}"
         parts += [f"## {title}", "", body, ""]
     (HERE / "profile.md").write_text("\n".join(parts))
+    shutil.rmtree(snapshot, ignore_errors=True)
     print(f"wrote {HERE / 'profile.md'}")
     return 0
 

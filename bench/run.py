@@ -193,32 +193,49 @@ def bench_http(sz: Sizes, notes: list[str]) -> list[Row]:
         try:
             ids = ha.open_cases(server.base, sz.http_clients)
             ha.saturated(server.base, ids, max(5, sz.http_per_client // 10))  # warm-up
-            rates, p50s, p99s, errors, cpu = [], [], [], 0, []
+            ha.saturated(server.base, ids, max(5, sz.http_per_client // 10), raw=True)
+            stats: dict[str, dict[str, list]] = {k: {"rate": [], "p50": [], "p99": [], "cpu": []}
+                                                 for k in ("httpx", "raw")}
+            errors = 0
             for i in range(sz.repeats):
-                c0, w0, p0 = _cpu_seconds(server.proc.pid), time.monotonic(), time.process_time()
-                rate, lat, err = ha.saturated(server.base, ids, sz.http_per_client)
-                wall = time.monotonic() - w0
-                cpu.append(((_cpu_seconds(server.proc.pid) - c0) / wall, (time.process_time() - p0) / wall))
-                rates.append(rate)
-                p50s.append(percentile(lat, 50) * 1000)
-                p99s.append(percentile(lat, 99) * 1000)
-                errors += err
-                log(f"  http saturated run {i + 1}: {rate:.0f} events/s, p50 {p50s[-1]:.1f} ms, "
-                    f"p99 {p99s[-1]:.1f} ms, {err} errors")
+                for kind in (("httpx", "raw") if i % 2 == 0 else ("raw", "httpx")):
+                    c0, w0, p0 = _cpu_seconds(server.proc.pid), time.monotonic(), time.process_time()
+                    rate, lat, err = ha.saturated(server.base, ids, sz.http_per_client, raw=kind == "raw")
+                    wall = time.monotonic() - w0
+                    st = stats[kind]
+                    st["cpu"].append(((_cpu_seconds(server.proc.pid) - c0) / wall,
+                                      (time.process_time() - p0) / wall))
+                    st["rate"].append(rate)
+                    st["p50"].append(percentile(lat, 50) * 1000)
+                    st["p99"].append(percentile(lat, 99) * 1000)
+                    errors += err
+                    log(f"  http saturated run {i + 1} ({kind}): {rate:.0f} events/s, p50 {st['p50'][-1]:.1f} ms, "
+                        f"p99 {st['p99'][-1]:.1f} ms, {err} errors")
             n = sz.http_clients * sz.http_per_client
-            rows += [
-                Row(f"{sz.http_clients} clients, back to back, {n} POSTs/run: throughput", median(rates), None,
-                    "events/s", ">= 1,000 events/s", median(rates) >= 1000 and errors == 0, rates,
-                    note=f"{errors} non-201 responses"),
-                Row("  latency p50 (median of runs)", median(p50s), None, "ms", "info", None, p50s),
-                Row("  latency p99 (median of runs)", median(p99s), None, "ms", "info", None, p99s),
-            ]
-            notes.append("CPU use during the saturated runs (1.0 = one core), median: server "
-                         f"{median([c[0] for c in cpu]):.2f}, client (this process) {median([c[1] for c in cpu]):.2f}.")
+            for kind, label in (("httpx", "httpx.AsyncClient"), ("raw", "minimal raw HTTP/1.1 client")):
+                st = stats[kind]
+                rows += [
+                    Row(f"{sz.http_clients} clients ({label}), back to back, {n} POSTs/run: throughput",
+                        median(st["rate"]), None, "events/s", ">= 1,000 events/s",
+                        median(st["rate"]) >= 1000 and errors == 0, st["rate"], note=f"{errors} non-201 responses"),
+                    Row(f"  latency p50, {label} (median of runs)", median(st["p50"]), None, "ms", "info", None,
+                        st["p50"]),
+                    Row(f"  latency p99, {label} (median of runs)", median(st["p99"]), None, "ms", "info", None,
+                        st["p99"]),
+                ]
+                notes.append(f"CPU use during the saturated runs with the {label} (1.0 = one core), median: server "
+                             f"{median([c[0] for c in st['cpu']]):.2f}, client (the benchmark process) "
+                             f"{median([c[1] for c in st['cpu']]):.2f}.")
+            for raw, label in ((False, "httpx.AsyncClient"), (True, "minimal raw HTTP/1.1 client")):
+                rate, cpu_per_request = ha.noop_ceiling(server.base, sz.http_clients, sz.http_per_client, raw)
+                log(f"  no-op ceiling ({label}): {rate:.0f} requests/s, client CPU {cpu_per_request * 1000:.2f} ms/req")
+                rows.append(Row(f"  (info) ceiling: GET /healthz (no database), {sz.http_clients} clients, {label}",
+                                rate, None, "requests/s", "info", None, [rate],
+                                note=f"client CPU {cpu_per_request * 1000:.2f} ms per request"))
 
             one_rate, one_lat, one_err = ha.saturated(server.base, ids[:1], sz.http_per_client)
             log(f"  http 1 client: {one_rate:.0f} events/s, p50 {percentile(one_lat, 50) * 1000:.1f} ms")
-            rows.append(Row("  (info) 1 client, back to back: throughput", one_rate, None, "events/s", "info",
+            rows.append(Row("  (info) 1 client (httpx), back to back: throughput", one_rate, None, "events/s", "info",
                             None, [one_rate]))
             rows.append(Row("  (info) 1 client: latency p50", percentile(one_lat, 50) * 1000, None, "ms", "info",
                             None))
@@ -237,7 +254,7 @@ def bench_http(sz: Sizes, notes: list[str]) -> list[Row]:
                     f"p99 {p99_sched[-1]:.1f} ms (service-time p99 {p99_service[-1]:.1f} ms)")
             rate = sz.paced_rate
             rows += [
-                Row(f"paced {rate:.0f} events/s over {sz.http_clients} clients, {sz.paced_seconds:.0f} s/run: "
+                Row(f"paced {rate:.0f} events/s over {sz.http_clients} clients (httpx), {sz.paced_seconds:.0f} s/run: "
                     "p99 from scheduled send", median(p99_sched), None, "ms", "< 50 ms",
                     median(p99_sched) < 50 and median(achieved) >= 0.95 * rate, p99_sched),
                 Row("  p50 from scheduled send", median(p50_sched), None, "ms", "info", None, p50_sched),
@@ -251,7 +268,7 @@ def bench_http(sz: Sizes, notes: list[str]) -> list[Row]:
             late_ids = ha.open_cases(server.base, sz.http_clients, opened_at=None)
             late_rate, late_lat, late_err = ha.saturated(server.base, late_ids, sz.late_per_client)
             log(f"  http late-report variant: {late_rate:.0f} events/s, p99 {percentile(late_lat, 99) * 1000:.1f} ms")
-            rows.append(Row(f"  (info) {sz.http_clients} clients, every event a late report (case opened now, "
+            rows.append(Row(f"  (info) {sz.http_clients} clients (httpx), every event a late report (case opened now, "
                             f"events dated 2024), streams 1 -> {sz.late_per_client + 1} events", late_rate, None,
                             "events/s", "info", None, [late_rate], note=f"{late_err} non-201 responses"))
             rows.append(Row("  (info) same: latency p99", percentile(late_lat, 99) * 1000, None, "ms", "info", None))

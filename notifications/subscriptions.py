@@ -5,7 +5,6 @@ import base64
 import json
 import os
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -64,20 +63,6 @@ class SubscriptionIn(BaseModel):
         if self.escalate_after and self.escalate_to is None:
             raise ValueError("escalate_to is required when escalate_after is given")
         return self
-
-
-@dataclass(frozen=True)
-class SubscriptionRecord:
-    """A subscription as the delivery worker needs it, secrets opened."""
-    id: str
-    name: str
-    channel: Any
-    escalate_to: Any | None
-    secret: str
-    include_personal_data: bool
-    escalate_after: timedelta | None
-    reminders: list[timedelta]
-    active: bool = True
 
 
 def new_secret() -> str:
@@ -140,19 +125,10 @@ class Subscriptions:
                                 .values(deleted_at=self.clock.now()))
         return done.rowcount == 1
 
-    def record(self, sub_id: str) -> SubscriptionRecord | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(subscriptions).where(subscriptions.c.id == sub_id)).first()
-        if row is None:
-            return None
-        return SubscriptionRecord(
-            row.id, row.name, CHANNEL.validate_python(json.loads(self.cipher.open_secret(row.channel, row.id))),
-            CHANNEL.validate_python(json.loads(self.cipher.open_secret(row.escalate_to, row.id)))
-            if row.escalate_to else None,
-            self.cipher.open_secret(row.secret, row.id), row.include_personal_data,
-            timedelta(seconds=row.escalate_after_seconds) if row.escalate_after_seconds else None,
-            [parse_duration(r) for r in json.loads(row.reminders)],
-            row.disabled_at is None and row.deleted_at is None)
+    def open_channel(self, sub_id: str, sealed_channel: str, sealed_secret: str) -> tuple[Any, str]:
+        """A claimed delivery's channel (or escalation channel) and signing secret, opened."""
+        channel = CHANNEL.validate_python(json.loads(self.cipher.open_secret(sealed_channel, sub_id)))
+        return channel, self.cipher.open_secret(sealed_secret, sub_id)
 
     def _public(self, row) -> dict[str, Any]:
         channel = json.loads(self.cipher.open_secret(row.channel, row.id))

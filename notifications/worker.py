@@ -1,4 +1,4 @@
-"""The delivery worker: claims due deliveries, renders and sends them, and records every attempt."""
+"""The delivery worker: sends claimed deliveries concurrently, records every attempt, never waits on a slow one."""
 from __future__ import annotations
 
 import asyncio
@@ -6,199 +6,128 @@ import logging
 import random
 import threading
 import time
-import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Callable
 
 import httpx
-from sqlalchemy import Engine, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine
 
 from events.clock import Clock
-from events.engine import WRITE
-from events.tables import events as events_table
 
 from . import channels
-from .channels.base import Delivered, Failed, Outcome, Retry
+from .channels.base import Failed, Outcome, Retry
 from .channels.email import SmtpSettings
+from .delivery_store import Attempt, Claimed, DeliveryStore
 from .message import AlertMessage, test_message
 from .outbox import NOTIFY_CHANNEL
-from .retry import next_attempt
 from .subscriptions import Subscriptions
-from .tables import alerts, deliveries, delivery_attempts, subscriptions
 
 log = logging.getLogger("vigil.worker")
-
-
-@dataclass(frozen=True)
-class Claimed:
-    id: str
-    alert_id: str | None
-    subscription_id: str
-    kind: str
-    target: str
-    attempts: int
-    first_attempt_at: datetime | None
-    lease_until: datetime
+ESCALATION_CHECK = timedelta(seconds=1)
 
 
 class DeliveryWorker:
     def __init__(self, engine: Engine, clock: Clock, subs: Subscriptions, public_url: str, smtp: SmtpSettings,
-                 person_name: Callable[[str], str | None], batch: int = 200, concurrency: int = 64,
+                 person_name: Callable[[str], str | None], batch: int = 200, concurrency: int = 200,
                  lease: timedelta = timedelta(seconds=60), poll_seconds: float = 1.0,
                  rng: random.Random | None = None, transport: httpx.AsyncBaseTransport | None = None,
                  send_timeout: float = 10.0):
+        self.store = DeliveryStore(engine, lease, rng)
         self.engine, self.clock, self.subs = engine, clock, subs
         self.public_url, self.smtp, self.person_name = public_url.rstrip("/"), smtp, person_name
-        self.batch, self.lease, self.poll_seconds = batch, lease, poll_seconds
-        self.rng = rng or random.Random()
-        self.concurrency, self.send_timeout = concurrency, send_timeout
+        self.batch, self.concurrency, self.poll_seconds = batch, concurrency, poll_seconds
+        self.send_timeout = send_timeout
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._postgres = engine.dialect.name == "postgresql"
 
-    # ---- claiming and recording (blocking; run in a thread) ----
-    def claim(self, now: datetime) -> list[Claimed]:
-        lease_until = now + self.lease
-        query = (select(deliveries.c.id, deliveries.c.alert_id, deliveries.c.subscription_id, deliveries.c.kind,
-                        deliveries.c.target, deliveries.c.attempts, deliveries.c.first_attempt_at)
-                 .where(deliveries.c.state.in_(("pending", "failed")), deliveries.c.next_attempt_at <= now,
-                        or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until <= now))
-                 .order_by(deliveries.c.next_attempt_at).limit(self.batch))
-        if self._postgres:
-            query = query.with_for_update(skip_locked=True)
-        with self.engine.execution_options(**WRITE).begin() as conn:
-            rows = conn.execute(query).all()
-            if rows:
-                conn.execute(update(deliveries).where(deliveries.c.id.in_([r.id for r in rows]))
-                             .values(lease_until=lease_until))
-        return [Claimed(r.id, r.alert_id, r.subscription_id, r.kind, r.target, r.attempts, r.first_attempt_at,
-                        lease_until) for r in rows]
+    def escalate_due(self, now) -> int:
+        return self.store.escalate_due(now)
 
-    def record(self, claimed: Claimed, attempted_at: datetime, duration_ms: int, outcome: Outcome) -> str:
-        """Store the attempt and the delivery's next state; returns that state."""
-        first = claimed.first_attempt_at or attempted_at
-        values: dict = {"attempts": claimed.attempts + 1, "first_attempt_at": first, "lease_until": None}
-        if isinstance(outcome, Delivered):
-            values.update(state="delivered", delivered_at=attempted_at, next_attempt_at=None, last_error=None)
-        elif isinstance(outcome, Failed):
-            values.update(state="dead", next_attempt_at=None, last_error=outcome.error)
-        else:
-            when = next_attempt(claimed.attempts + 1, first, attempted_at, outcome.after, self.rng)
-            values.update(state="failed" if when else "dead", next_attempt_at=when, last_error=outcome.error)
-        label = {Delivered: "delivered", Failed: "failed", Retry: "retry"}[type(outcome)]
-        with self.engine.execution_options(**WRITE).begin() as conn:
-            conn.execute(insert(delivery_attempts).values(
-                delivery_id=claimed.id, attempted_at=attempted_at, duration_ms=duration_ms, outcome=label,
-                status_code=getattr(outcome, "status_code", None), error=getattr(outcome, "error", None)))
-            conn.execute(update(deliveries).where(deliveries.c.id == claimed.id,
-                                                  deliveries.c.lease_until == claimed.lease_until).values(**values))
-            if isinstance(outcome, Failed) and outcome.disable_subscription:
-                conn.execute(update(subscriptions).where(subscriptions.c.id == claimed.subscription_id)
-                             .values(disabled_at=attempted_at, disabled_reason=outcome.error[:300]))
-        return values["state"]
+    def claim_test(self, subscription_id: str, now) -> Claimed:
+        return self.store.claim_test(subscription_id, now)
 
-    def claim_test(self, subscription_id: str, now: datetime) -> Claimed:
-        """A test delivery, created already claimed so that it is sent right now by the caller."""
-        claimed = Claimed(str(uuid.uuid4()), None, subscription_id, "test", "channel", 0, None, now + self.lease)
-        with self.engine.execution_options(**WRITE).begin() as conn:
-            conn.execute(insert(deliveries).values(
-                id=claimed.id, alert_id=None, subscription_id=subscription_id, kind="test", target="channel",
-                state="pending", attempts=0, created_at=now, next_attempt_at=now, lease_until=claimed.lease_until))
-        return claimed
+    # ---- one attempt ----
+    def _message(self, c: Claimed) -> AlertMessage:
+        if c.alert is None:
+            return test_message(c.id)
+        a = c.alert
+        person = self.person_name(a["case_id"]) if c.include_personal_data else None
+        return AlertMessage(c.kind, c.id, c.alert_id, a["rule"], a["severity"], a["title"], a["case_id"],
+                            f"{self.public_url}/cases/{a['case_id']}", a["event_id"], a["event_type"],
+                            a["occurred_at"], a["due_at"], bool(a["late"]), person)
 
-    def escalate_due(self, now: datetime) -> int:
-        """Queue an escalation for each open critical alert left unacknowledged past its subscription's limit."""
-        query = (select(deliveries.c.alert_id, deliveries.c.subscription_id, alerts.c.raised_at,
-                        subscriptions.c.escalate_after_seconds)
-                 .join(alerts, alerts.c.id == deliveries.c.alert_id)
-                 .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
-                 .where(deliveries.c.kind == "raised", alerts.c.state == "open", alerts.c.severity == "critical",
-                        subscriptions.c.escalate_after_seconds.is_not(None), subscriptions.c.deleted_at.is_(None)))
-        queued = 0
-        with self.engine.execution_options(**WRITE).begin() as conn:
-            insert_ = pg_insert if self._postgres else sqlite_insert
-            for row in conn.execute(query).all():
-                if row.raised_at + timedelta(seconds=row.escalate_after_seconds) > now:
-                    continue
-                done = conn.execute(insert_(deliveries).values(
-                    id=str(uuid.uuid4()), alert_id=row.alert_id, subscription_id=row.subscription_id,
-                    kind="escalated", target="escalation", state="pending", attempts=0, created_at=now,
-                    next_attempt_at=now).on_conflict_do_nothing(index_elements=["alert_id", "subscription_id", "kind"])
-                    .returning(deliveries.c.id)).first()
-                queued += done is not None
-        return queued
-
-    def _message(self, claimed: Claimed, include_person: bool) -> AlertMessage:
-        if claimed.alert_id is None:
-            return test_message(claimed.id)
-        with self.engine.connect() as conn:
-            alert = conn.execute(select(alerts).where(alerts.c.id == claimed.alert_id)).one()
-            event = conn.execute(select(events_table.c.type, events_table.c.occurred_at)
-                                 .where(events_table.c.event_id == alert.event_id)).first() if alert.event_id else None
-        return AlertMessage(claimed.kind, claimed.id, alert.id, alert.rule, alert.severity, alert.title, alert.case_id,
-                            f"{self.public_url}/cases/{alert.case_id}", alert.event_id,
-                            event.type if event else None, event.occurred_at if event else None, alert.due_at,
-                            alert.late, self.person_name(alert.case_id) if include_person else None)
-
-    # ---- sending ----
-    async def deliver(self, claimed: Claimed) -> str:
-        """Render and send one claimed delivery and record the attempt; never lets a failure pass unrecorded."""
+    async def attempt(self, c: Claimed) -> Attempt:
+        """Render and send one delivery; any failure becomes a recorded outcome, never an escaped exception."""
         now = self.clock.now()
         started = time.perf_counter()
         try:
-            sub = await asyncio.to_thread(self.subs.record, claimed.subscription_id)
-            if sub is None or not sub.active:
+            sealed = c.sealed_escalate_to if c.target == "escalation" else c.sealed_channel
+            if not c.subscription_active or sealed is None:
                 outcome: Outcome = Failed("subscription deleted or disabled")
             else:
-                channel = sub.escalate_to if claimed.target == "escalation" else sub.channel
-                message = await asyncio.to_thread(self._message, claimed, sub.include_personal_data)
-                rendered = channels.render(channel, message, sub.secret, now, self.smtp)
+                channel, secret = self.subs.open_channel(c.subscription_id, sealed, c.sealed_secret)
+                message = await asyncio.to_thread(self._message, c) if c.include_personal_data else self._message(c)
+                rendered = channels.render(channel, message, secret, now, self.smtp)
                 outcome = await channels.send(self.client, rendered, now, self.smtp, self.send_timeout)
-        except Exception as exc:  # a bug or outage while preparing: recorded and retried, never swallowed
-            log.exception("delivery %s could not be prepared", claimed.id)
+        except Exception as exc:  # a bug or outage while preparing: recorded and retried
+            log.exception("delivery %s could not be prepared", c.id)
             outcome = Retry(f"internal error: {type(exc).__name__}")
-        duration = int((time.perf_counter() - started) * 1000)
-        return await asyncio.to_thread(self.record, claimed, now, duration, outcome)
+        return Attempt(c, now, int((time.perf_counter() - started) * 1000), outcome)
+
+    async def deliver(self, c: Claimed) -> str:
+        """Send one delivery now and record it (the test endpoint)."""
+        attempt = await self.attempt(c)
+        return (await asyncio.to_thread(self.store.record, [attempt]))[0]
 
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
             self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=False,
-                                             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50))
+                                             limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
         return self._client
 
-    async def _bounded(self, semaphore: asyncio.Semaphore, claimed: Claimed) -> str:
-        async with semaphore:
-            return await self.deliver(claimed)
-
+    # ---- batches (tests and tools) ----
     async def run_once(self) -> int:
-        """Claim and send one batch of due deliveries; returns how many were attempted."""
-        semaphore = asyncio.Semaphore(self.concurrency)
-        claimed = await asyncio.to_thread(self.claim, self.clock.now())
-        results = await asyncio.gather(*(self._bounded(semaphore, c) for c in claimed), return_exceptions=True)
-        for c, result in zip(claimed, results):
-            if isinstance(result, BaseException):  # recording itself failed: the lease expires and it is retried
-                log.error("delivery %s: attempt not recorded (%s); will retry after lease", c.id, result)
+        """Claim one batch, send it, and record it before returning; returns how many were attempted."""
+        claimed = await asyncio.to_thread(self.store.claim, self.clock.now(), self.batch)
+        if claimed:
+            attempts = await asyncio.gather(*(self.attempt(c) for c in claimed))
+            await asyncio.to_thread(self.store.record, attempts)
         return len(claimed)
 
+    # ---- the long-running loop ----
     async def run_forever(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        results: asyncio.Queue = asyncio.Queue()
+        inflight: set[asyncio.Task] = set()
         listener = self._start_listener(stop) if self._postgres else None
         stopper = asyncio.create_task(self._wake_when(stop))
+        recorder = asyncio.create_task(self._record_from(results))
+        next_escalation = self.clock.now()
         try:
             while not stop.is_set():
+                more = False
                 try:
-                    await asyncio.to_thread(self.escalate_due, self.clock.now())
-                    if await self.run_once() >= self.batch:
-                        continue
-                except Exception:  # database down: log, wait, go on (nothing is lost: state is in the rows)
+                    now = self.clock.now()
+                    if now >= next_escalation:
+                        await asyncio.to_thread(self.store.escalate_due, now)
+                        next_escalation = now + ESCALATION_CHECK
+                    room = min(self.batch, self.concurrency - len(inflight))
+                    if room > 0:
+                        claimed = await asyncio.to_thread(self.store.claim, now, room)
+                        for c in claimed:
+                            task = asyncio.create_task(self._send_to(c, results))
+                            inflight.add(task)
+                            task.add_done_callback(lambda t: self._released(t, inflight))
+                        more = len(claimed) == room
+                except Exception:  # database down: log, wait, go on (the rows keep the state)
                     log.exception("delivery loop iteration failed")
+                if more:
+                    continue
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
@@ -206,9 +135,38 @@ class DeliveryWorker:
                     pass
         finally:
             stopper.cancel()
+            if inflight:  # give sends a moment; unrecorded ones are retried once their lease runs out
+                _, pending = await asyncio.wait(inflight, timeout=2)
+                for task in pending:
+                    task.cancel()
+            await results.put(None)
+            await recorder
             if listener:
                 listener.join(timeout=5)
             await self.aclose()
+
+    async def _send_to(self, c: Claimed, results: asyncio.Queue) -> None:
+        await results.put(await self.attempt(c))
+
+    def _released(self, task: asyncio.Task, inflight: set) -> None:
+        inflight.discard(task)
+        if len(inflight) < self.concurrency // 2 and self._wake is not None:
+            self._wake.set()  # room for more: claim again without waiting for the poll
+
+    async def _record_from(self, results: asyncio.Queue) -> None:
+        """Write attempts as they come, many per transaction."""
+        done = False
+        while not done:
+            batch = [await results.get()]
+            while not results.empty() and len(batch) < 500:
+                batch.append(results.get_nowait())
+            done = None in batch
+            attempts = [a for a in batch if a is not None]
+            if attempts:
+                try:
+                    await asyncio.to_thread(self.store.record, attempts)
+                except Exception:  # leases expire and the deliveries are sent again: at least once, never lost
+                    log.exception("could not record %d attempts; they will be retried", len(attempts))
 
     async def _wake_when(self, stop: asyncio.Event) -> None:
         await stop.wait()

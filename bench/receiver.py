@@ -1,0 +1,55 @@
+"""A fast local webhook receiver for the delivery benchmarks (uvicorn, asyncio): verifies and timestamps arrivals.
+
+Run: python -m bench.receiver PORT. POST /_secret sets the secret to verify with; GET /_results returns
+{"arrivals": {event_id: [monotonic seconds, ...]}, "verified": n, "bad": n}.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from standardwebhooks import Webhook
+
+state = {"arrivals": {}, "verified": 0, "bad": 0, "webhook": None}
+
+
+async def _body(receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = await _body(receive)
+    arrived = time.monotonic()
+    path = scope["path"]
+    answer = b""
+    if path == "/_secret":
+        state["webhook"] = Webhook(body.decode())
+    elif path == "/_results":
+        answer = json.dumps({k: v for k, v in state.items() if k != "webhook"}).encode()
+    else:
+        payload = json.loads(body)
+        state["arrivals"].setdefault(payload["data"]["event_id"] or "test", []).append(arrived)
+        if state["webhook"] is not None:
+            headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+            try:
+                state["webhook"].verify(body, headers)
+                state["verified"] += 1
+            except Exception:  # noqa: BLE001 - counted
+                state["bad"] += 1
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]})
+    await send({"type": "http.response.body", "body": answer})
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False, backlog=4096)

@@ -1,0 +1,169 @@
+"""The outbox's database side for the worker: claim due deliveries with all they need, record attempts in batches."""
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from events.engine import WRITE
+from events.tables import events as events_table
+
+from .channels.base import Delivered, Failed, Outcome, Retry
+from .retry import next_attempt
+from .tables import alerts, deliveries, delivery_attempts, subscriptions
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A leased delivery with everything needed to send it (channel secrets still sealed)."""
+    id: str
+    alert_id: str | None
+    subscription_id: str
+    kind: str
+    target: str
+    attempts: int
+    first_attempt_at: datetime | None
+    lease_until: datetime
+    subscription_active: bool = True
+    sealed_channel: str | None = None
+    sealed_escalate_to: str | None = None
+    sealed_secret: str | None = None
+    include_personal_data: bool = False
+    alert: dict | None = None  # rule, severity, title, case_id, event_id, due_at, late, event_type, occurred_at
+
+
+@dataclass(frozen=True)
+class Attempt:
+    claimed: Claimed
+    attempted_at: datetime
+    duration_ms: int
+    outcome: Outcome
+
+
+CLAIM_COLUMNS = (
+    deliveries.c.id, deliveries.c.alert_id, deliveries.c.subscription_id, deliveries.c.kind, deliveries.c.target,
+    deliveries.c.attempts, deliveries.c.first_attempt_at,
+    subscriptions.c.disabled_at, subscriptions.c.deleted_at, subscriptions.c.channel.label("sealed_channel"),
+    subscriptions.c.escalate_to.label("sealed_escalate_to"), subscriptions.c.secret.label("sealed_secret"),
+    subscriptions.c.include_personal_data,
+    alerts.c.rule, alerts.c.severity, alerts.c.title, alerts.c.case_id, alerts.c.event_id, alerts.c.due_at,
+    alerts.c.late, events_table.c.type.label("event_type"), events_table.c.occurred_at,
+)
+
+
+class DeliveryStore:
+    def __init__(self, engine: Engine, lease: timedelta, rng: random.Random | None = None):
+        self.engine, self.lease, self.rng = engine, lease, rng or random.Random()
+        self._writer = engine.execution_options(**WRITE)
+        self._postgres = engine.dialect.name == "postgresql"
+
+    def claim(self, now: datetime, limit: int) -> list[Claimed]:
+        """Lease up to `limit` due deliveries (SKIP LOCKED on PostgreSQL, so workers never share one)."""
+        due = (select(deliveries.c.id)
+               .where(deliveries.c.state.in_(("pending", "failed")), deliveries.c.next_attempt_at <= now,
+                      or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until <= now))
+               .order_by(deliveries.c.next_attempt_at).limit(limit))
+        if self._postgres:
+            due = due.with_for_update(skip_locked=True)
+        lease_until = now + self.lease
+        with self._writer.begin() as conn:
+            ids = list(conn.execute(due).scalars())
+            if not ids:
+                return []
+            conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(lease_until=lease_until))
+            rows = conn.execute(
+                select(*CLAIM_COLUMNS)
+                .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+                .outerjoin(alerts, alerts.c.id == deliveries.c.alert_id)
+                .outerjoin(events_table, events_table.c.event_id == alerts.c.event_id)
+                .where(deliveries.c.id.in_(ids))).all()
+        return [self._claimed(r, lease_until) for r in rows]
+
+    @staticmethod
+    def _claimed(r, lease_until: datetime) -> Claimed:
+        alert = None
+        if r.alert_id is not None:
+            alert = {"rule": r.rule, "severity": r.severity, "title": r.title, "case_id": r.case_id,
+                     "event_id": r.event_id, "due_at": r.due_at, "late": r.late, "event_type": r.event_type,
+                     "occurred_at": r.occurred_at}
+        return Claimed(r.id, r.alert_id, r.subscription_id, r.kind, r.target, r.attempts, r.first_attempt_at,
+                       lease_until, r.disabled_at is None and r.deleted_at is None, r.sealed_channel,
+                       r.sealed_escalate_to, r.sealed_secret, r.include_personal_data, alert)
+
+    def claim_test(self, subscription_id: str, now: datetime) -> Claimed:
+        """A test delivery, created already leased so that the caller sends it right now."""
+        delivery_id = str(uuid.uuid4())
+        with self._writer.begin() as conn:
+            conn.execute(insert(deliveries).values(
+                id=delivery_id, alert_id=None, subscription_id=subscription_id, kind="test", target="channel",
+                state="pending", attempts=0, created_at=now, next_attempt_at=now, lease_until=now + self.lease))
+            rows = conn.execute(select(*CLAIM_COLUMNS)
+                                .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+                                .outerjoin(alerts, alerts.c.id == deliveries.c.alert_id)
+                                .outerjoin(events_table, events_table.c.event_id == alerts.c.event_id)
+                                .where(deliveries.c.id == delivery_id)).all()
+        return self._claimed(rows[0], now + self.lease)
+
+    def record(self, attempts: Sequence[Attempt]) -> list[str]:
+        """Store attempts and each delivery's next state in one transaction; returns the states."""
+        out: list[str] = []
+        with self._writer.begin() as conn:
+            conn.execute(insert(delivery_attempts), [
+                {"delivery_id": a.claimed.id, "attempted_at": a.attempted_at, "duration_ms": a.duration_ms,
+                 "outcome": {Delivered: "delivered", Failed: "failed", Retry: "retry"}[type(a.outcome)],
+                 "status_code": getattr(a.outcome, "status_code", None), "error": getattr(a.outcome, "error", None)}
+                for a in attempts])
+            for a in attempts:
+                values = self._next_state(a)
+                conn.execute(update(deliveries).where(deliveries.c.id == a.claimed.id,
+                                                      deliveries.c.lease_until == a.claimed.lease_until)
+                             .values(**values))
+                if isinstance(a.outcome, Failed) and a.outcome.disable_subscription:
+                    conn.execute(update(subscriptions).where(subscriptions.c.id == a.claimed.subscription_id)
+                                 .values(disabled_at=a.attempted_at, disabled_reason=a.outcome.error[:300]))
+                out.append(values["state"])
+        return out
+
+    def _next_state(self, a: Attempt) -> dict:
+        c, outcome = a.claimed, a.outcome
+        first = c.first_attempt_at or a.attempted_at
+        values: dict = {"attempts": c.attempts + 1, "first_attempt_at": first, "lease_until": None}
+        if isinstance(outcome, Delivered):
+            values.update(state="delivered", delivered_at=a.attempted_at, next_attempt_at=None, last_error=None)
+        elif isinstance(outcome, Failed):
+            values.update(state="dead", next_attempt_at=None, last_error=outcome.error)
+        else:
+            when = next_attempt(c.attempts + 1, first, a.attempted_at, outcome.after, self.rng)
+            values.update(state="failed" if when else "dead", next_attempt_at=when, last_error=outcome.error)
+        return values
+
+    def escalate_due(self, now: datetime) -> int:
+        """Queue an escalation for each open critical alert left unacknowledged past its subscription's limit."""
+        query = (select(deliveries.c.alert_id, deliveries.c.subscription_id, alerts.c.raised_at,
+                        subscriptions.c.escalate_after_seconds)
+                 .join(alerts, alerts.c.id == deliveries.c.alert_id)
+                 .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+                 .where(deliveries.c.kind == "raised", alerts.c.state == "open", alerts.c.severity == "critical",
+                        subscriptions.c.escalate_after_seconds.is_not(None), subscriptions.c.deleted_at.is_(None)))
+        insert_ = pg_insert if self._postgres else sqlite_insert
+        queued = 0
+        with self.engine.connect() as conn:
+            candidates = [r for r in conn.execute(query).all()
+                          if r.raised_at + timedelta(seconds=r.escalate_after_seconds) <= now]
+        if not candidates:
+            return 0
+        with self._writer.begin() as conn:
+            for row in candidates:
+                done = conn.execute(insert_(deliveries).values(
+                    id=str(uuid.uuid4()), alert_id=row.alert_id, subscription_id=row.subscription_id,
+                    kind="escalated", target="escalation", state="pending", attempts=0, created_at=now,
+                    next_attempt_at=now).on_conflict_do_nothing(index_elements=["alert_id", "subscription_id", "kind"])
+                    .returning(deliveries.c.id)).first()
+                queued += done is not None
+        return queued
