@@ -314,7 +314,7 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run")
-    parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "http"])
+    parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "http", "delivery"])
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--no-snapshot", action="store_true",
                         help="import Vigil from the working tree instead of a copy taken at the start")
@@ -365,6 +365,14 @@ def main(argv: list[str] | None = None) -> int:
         section("2. Projection rebuild from the log (SQLite)", bench_rebuild, sz)
     if "http" not in args.skip:
         section("3. HTTP appends through the API (`vigil serve`, uvicorn, SQLite file)", bench_http, sz)
+    delivery_text = ""
+    if "delivery" not in args.skip:
+        log("4. Delivery latency and fan-out")
+        try:
+            from .delivery import main as delivery_main
+            delivery_text = delivery_main(quick=args.quick)
+        except Exception:  # noqa: BLE001
+            problems.append(f"Delivery benchmark failed:\n\n```\n{traceback.format_exc()}```")
 
     elapsed = time.monotonic() - started
     fingerprint_after = code_fingerprint()
@@ -415,8 +423,8 @@ def main(argv: list[str] | None = None) -> int:
         "the counterpart of Vigil's position) is shown as information.",
         "- Ours is the full `EventStore.append` with the `CaseProjections` hook: stream-head read, event insert "
         "with its SHA-256 hash-chain link, projection fold + upsert, one transaction (PostgreSQL: plus the "
-        "advisory lock), through Vigil's own `make_engine` (so its connection settings and pool, "
-        "including `pool_pre_ping` on PostgreSQL, are what is measured). A second row adds the `Outbox` hook "
+        "advisory lock), through Vigil's own `make_engine` (so its connection settings and pool "
+        "are what is measured). A second row adds the `Outbox` hook "
         "(alerts + deliveries in the same transaction; no subscriptions exist, so it writes no delivery), "
         "which is how service/container.py wires the store.",
         "- SQLite durability, identical on both sides: `journal_mode=WAL`, `synchronous=FULL`. Vigil sets both "
@@ -435,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["", f"## {title}", "", table(rows) if rows else "(failed, see Problems)"]
         if notes:
             lines += [""] + [f"- {n}" for n in notes]
+    if delivery_text:
+        lines += ["", delivery_text]
     if problems:
         lines += ["", "## Problems", ""] + [p + "\n" for p in problems]
     output.write_text("\n".join(lines) + "\n")

@@ -8,9 +8,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from .engine import WRITE
+from .engine import writing
 from .fastsql import Raw
-from .projection import CaseState, evolve, fold, fold_key, status_of
+from .projection import HANDLERS, CaseState, evolve, fold, fold_key, status_of
 from .records import StoredEvent, iso, parse_iso
 from .store import row_to_event
 from .tables import case_projections as proj
@@ -97,12 +97,14 @@ def advance(state: CaseState, last: tuple[datetime, int] | None, appended: Seque
             whole_stream: Callable[[], list[StoredEvent]]) -> tuple[CaseState, tuple[datetime, int]]:
     """Fold newly appended events into a projection; refold the whole stream when an event lands in the past
     of what was folded (a late report) or withdraws one (a retraction)."""
-    if any(e.type == "EventRetracted" or (last is not None and fold_key(e) < last) for e in appended):
+    # A late event only changes the story if it carries state (a note dated in the past changes nothing).
+    if any(e.type == "EventRetracted" or (last is not None and fold_key(e) < last and e.type in HANDLERS)
+           for e in appended):
         everything = whole_stream()
         return fold(everything), max(fold_key(e) for e in everything)
     for event in sorted(appended, key=fold_key):
         state = evolve(state, event)
-        last = fold_key(event)
+        last = max(last, fold_key(event)) if last is not None else fold_key(event)
     return state, last
 
 
@@ -119,7 +121,7 @@ def _utc(value) -> datetime:
 def rebuild(engine: Engine, batch: int = 2000) -> int:
     """Drop every projection row and fold each stream again from the log; returns the number of events read."""
     count = 0
-    with engine.execution_options(**WRITE).begin() as conn:
+    with writing(engine) as conn:
         raw = Raw(conn)
         raw.run("DELETE FROM case_projections")
         rows: list[dict[str, Any]] = []

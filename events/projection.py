@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 
@@ -56,6 +56,25 @@ class CaseState:
         return cls(**values)
 
 
+class Draft:
+    """A mutable working copy of CaseState: a fold assigns fields here and freezes once at the end."""
+
+    __slots__ = tuple(f.name for f in dataclasses.fields(CaseState))
+
+    def __init__(self, state: CaseState):
+        for name in self.__slots__:
+            setattr(self, name, getattr(state, name))
+
+    def freeze(self) -> CaseState:
+        return CaseState(**{name: getattr(self, name) for name in self.__slots__})
+
+
+def _set(draft: Draft, **changes) -> Draft:
+    for name, value in changes.items():
+        setattr(draft, name, value)
+    return draft
+
+
 def _utc(value: str | None) -> str | None:
     return iso(parse_iso(value)) if value else None
 
@@ -67,59 +86,59 @@ def _measures_in_force(state: CaseState, at: str) -> list[str]:
 
 def _opened(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     # Events dated before the opening (history reported later) may already be folded: keep them.
-    return replace(s, opened=True, country=d["country"], origin_country=d.get("origin_country"),
+    return _set(s, opened=True, country=d["country"], origin_country=d.get("origin_country"),
                    tags=tuple(d.get("tags", ())), teams=tuple(d.get("teams", ())), summary=d.get("summary"),
                    person_tokens=(d["person"],) + s.person_tokens)
 
 
 def _person_updated(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-    return replace(s, person_tokens=s.person_tokens + (d["person"],))
+    return _set(s, person_tokens=s.person_tokens + (d["person"],))
 
 
 def _removal_scheduled(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     removal = {"event_id": e.event_id, "at": _utc(d.get("at")), "window_start": _utc(d.get("window_start")),
                "window_end": _utc(d.get("window_end")), "destination": d["destination"]}
-    return replace(s, removal=removal)
+    return _set(s, removal=removal)
 
 
 def _removed(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     at = iso(e.occurred_at)
     removed = {"event_id": e.event_id, "at": at, "method": d["method"], "destination": d["destination"],
                "despite": _measures_in_force(s, at)}
-    return replace(s, removed=removed, removal=None, detained=False, after_return=None)
+    return _set(s, removed=removed, removal=None, detained=False, after_return=None)
 
 
 def _detained(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-    return replace(s, detained=True, detained_place=d.get("place"))
+    return _set(s, detained=True, detained_place=d.get("place"))
 
 
 def _released(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-    return replace(s, detained=False, after_return="released_at_destination" if s.removed else s.after_return)
+    return _set(s, detained=False, after_return="released_at_destination" if s.removed else s.after_return)
 
 
 def _measure_granted(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     measure = {"body": d["body"], "since": iso(e.occurred_at), "expires_at": _utc(d.get("expires_at")),
                "event_id": e.event_id}
     others = tuple(m for m in s.interim_measures if m["body"] != d["body"])
-    return replace(s, interim_measures=others + (measure,),
+    return _set(s, interim_measures=others + (measure,),
                    measures_requested=tuple(b for b in s.measures_requested if b != d["body"]))
 
 
 def _measure_ended(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-    return replace(s, interim_measures=tuple(m for m in s.interim_measures if m["body"] != d["body"]),
+    return _set(s, interim_measures=tuple(m for m in s.interim_measures if m["body"] != d["body"]),
                    measures_requested=tuple(b for b in s.measures_requested if b != d["body"]))
 
 
 def _hearing_postponed(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     target, new_at = str(d["hearing_event_id"]), _utc(d.get("new_at"))
-    return replace(s, hearings=tuple({**h, "at": new_at} if h["event_id"] == target else h for h in s.hearings))
+    return _set(s, hearings=tuple({**h, "at": new_at} if h["event_id"] == target else h for h in s.hearings))
 
 
 def _appeal_decided(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     if d["outcome"] == "dismissed":
-        return replace(s, appeal_pending=False)
+        return _set(s, appeal_pending=False)
     # An allowed appeal quashes the order or refusal it was brought against.
-    return replace(s, appeal_pending=False, removal_order=False,
+    return _set(s, appeal_pending=False, removal_order=False,
                    extradition="requested" if s.extradition == "ordered" else s.extradition,
                    asylum="pending" if s.asylum in ("refused", "inadmissible") else s.asylum)
 
@@ -127,13 +146,13 @@ def _appeal_decided(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
 def _contact(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     at = iso(e.occurred_at)
     last = max(at, s.last_contact_at) if s.last_contact_at else at
-    return replace(s, last_contact_at=last, whereabouts_unknown=False,
+    return _set(s, last_contact_at=last, whereabouts_unknown=False,
                    after_return=None if s.after_return == "whereabouts_unknown" else s.after_return)
 
 
 def _after_return(label: str) -> Callable[[CaseState, StoredEvent, dict], CaseState]:
     def apply(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-        return replace(s, after_return=label if s.removed else s.after_return,
+        return _set(s, after_return=label if s.removed else s.after_return,
                        detained=True if label == "detained_at_destination" else s.detained)
     return apply
 
@@ -141,53 +160,58 @@ def _after_return(label: str) -> Callable[[CaseState, StoredEvent, dict], CaseSt
 HANDLERS: dict[str, Callable[[CaseState, StoredEvent, dict], CaseState]] = {
     "CaseOpened": _opened,
     "PersonDetailsUpdated": _person_updated,
-    "CaseClosed": lambda s, e, d: replace(s, closed=True),
-    "CaseReopened": lambda s, e, d: replace(s, closed=False),
-    "PersonalDataErased": lambda s, e, d: replace(s, personal_data_erased=True),
+    "CaseClosed": lambda s, e, d: _set(s, closed=True),
+    "CaseReopened": lambda s, e, d: _set(s, closed=False),
+    "PersonalDataErased": lambda s, e, d: _set(s, personal_data_erased=True),
     "Detained": _detained,
-    "TransferredToFacility": lambda s, e, d: replace(s, detained=True, detained_place=d["place"]),
+    "TransferredToFacility": lambda s, e, d: _set(s, detained=True, detained_place=d["place"]),
     "Released": _released,
-    "ExtraditionRequested": lambda s, e, d: replace(s, extradition="requested",
+    "ExtraditionRequested": lambda s, e, d: _set(s, extradition="requested",
                                                      requesting_state=d["requesting_state"]),
-    "DiplomaticAssurancesOffered": lambda s, e, d: replace(s, assurances_offered=True),
-    "ExtraditionOrdered": lambda s, e, d: replace(s, extradition="ordered"),
-    "ExtraditionRefused": lambda s, e, d: replace(s, extradition="refused"),
-    "AsylumClaimLodged": lambda s, e, d: replace(s, asylum="pending"),
-    "AsylumDecided": lambda s, e, d: replace(s, asylum=d["outcome"]),
-    "ProtectionRevoked": lambda s, e, d: replace(s, asylum="revoked"),
-    "HearingScheduled": lambda s, e, d: replace(s, hearings=s.hearings + (
+    "DiplomaticAssurancesOffered": lambda s, e, d: _set(s, assurances_offered=True),
+    "ExtraditionOrdered": lambda s, e, d: _set(s, extradition="ordered"),
+    "ExtraditionRefused": lambda s, e, d: _set(s, extradition="refused"),
+    "AsylumClaimLodged": lambda s, e, d: _set(s, asylum="pending"),
+    "AsylumDecided": lambda s, e, d: _set(s, asylum=d["outcome"]),
+    "ProtectionRevoked": lambda s, e, d: _set(s, asylum="revoked"),
+    "HearingScheduled": lambda s, e, d: _set(s, hearings=s.hearings + (
         {"event_id": e.event_id, "court": d["court"], "kind": d["kind"], "at": _utc(d["at"])},)),
     "HearingPostponed": _hearing_postponed,
-    "AppealFiled": lambda s, e, d: replace(s, appeal_pending=True),
+    "AppealFiled": lambda s, e, d: _set(s, appeal_pending=True),
     "AppealDecided": _appeal_decided,
-    "DeadlineSet": lambda s, e, d: replace(s, deadlines=s.deadlines + (
+    "DeadlineSet": lambda s, e, d: _set(s, deadlines=s.deadlines + (
         {"event_id": e.event_id, "kind": d["kind"], "at": _utc(d["at"])},)),
-    "RemovalOrderIssued": lambda s, e, d: replace(s, removal_order=True),
+    "RemovalOrderIssued": lambda s, e, d: _set(s, removal_order=True),
     "RemovalScheduled": _removal_scheduled,
-    "RemovalCancelled": lambda s, e, d: replace(s, removal=None),
-    "InterimMeasureRequested": lambda s, e, d: replace(
+    "RemovalCancelled": lambda s, e, d: _set(s, removal=None),
+    "InterimMeasureRequested": lambda s, e, d: _set(
         s, measures_requested=tuple(b for b in s.measures_requested if b != d["body"]) + (d["body"],)),
     "InterimMeasureGranted": _measure_granted,
     "InterimMeasureRefused": _measure_ended,
     "InterimMeasureLifted": _measure_ended,
     "Removed": _removed,
     "DetainedOnReturn": _after_return("detained_at_destination"),
-    "WhereaboutsUnknown": lambda s, e, d: replace(
+    "WhereaboutsUnknown": lambda s, e, d: _set(
         s, whereabouts_unknown=True, after_return="whereabouts_unknown" if s.removed else s.after_return),
     "ContactEstablished": _contact,
-    "Charged": lambda s, e, d: replace(s, charged=True),
-    "Sentenced": lambda s, e, d: replace(s, sentence=d["term"],
+    "Charged": lambda s, e, d: _set(s, charged=True),
+    "Sentenced": lambda s, e, d: _set(s, sentence=d["term"],
                                          after_return="sentenced" if s.removed else s.after_return),
-    "IllTreatmentReported": lambda s, e, d: replace(s, ill_treatment_reported=True),
-    "Deceased": lambda s, e, d: replace(s, deceased=True),
-    "Resettled": lambda s, e, d: replace(s, resettled_in=d["country"], detained=False),
+    "IllTreatmentReported": lambda s, e, d: _set(s, ill_treatment_reported=True),
+    "Deceased": lambda s, e, d: _set(s, deceased=True),
+    "Resettled": lambda s, e, d: _set(s, resettled_in=d["country"], detained=False),
 }
 
 
 def evolve(state: CaseState, event: StoredEvent) -> CaseState:
     """Apply one event. Types without a handler (notes, sources, retractions) leave the state as it is."""
     handler = HANDLERS.get(event.type)
-    return handler(state, event, event.data) if handler else state
+    if handler is None:
+        return state
+    return handler(Draft(state), event, event.data).freeze()
+
+
+EMPTY = CaseState()
 
 
 def fold_key(event: StoredEvent) -> tuple[datetime, int]:
@@ -213,10 +237,12 @@ def fold(events: Sequence[StoredEvent], as_of: datetime | None = None,
     """The case as it stood at `as_of` (by occurred_at), as known at `known_at` (by recorded_at)."""
     known = [e for e in events if known_at is None or e.recorded_at <= known_at]
     live = [e for e in effective(known) if as_of is None or e.occurred_at <= as_of]
-    state = CaseState()
+    draft = Draft(EMPTY)
     for event in sorted(live, key=fold_key):
-        state = evolve(state, event)
-    return state
+        handler = HANDLERS.get(event.type)
+        if handler is not None:
+            handler(draft, event, event.data)
+    return draft.freeze()
 
 
 def status_of(state: CaseState) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, and_, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from .clock import Clock
-from .engine import WRITE
+from .engine import writing
 from .fastsql import Raw
 from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chain
 from .records import AppendResult, StoredEvent
@@ -89,7 +89,6 @@ class EventStore:
         self.hooks = list(hooks)
         self.after_commit = list(after_commit)
         self._postgres = engine.dialect.name == "postgresql"
-        self._writer = engine.execution_options(**WRITE)
         self._integrity_errors = (IntegrityError, engine.dialect.dbapi.IntegrityError)
 
     # ---- writing ----
@@ -101,7 +100,7 @@ class EventStore:
         if not new_events:
             raise ValueError("nothing to append")
         try:
-            with self._writer.begin() as conn:
+            with writing(self.engine) as conn:
                 raw = Raw(conn)
                 if self._postgres:
                     raw.run("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK_KEY})

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from events.engine import WRITE
+from events.engine import writing
 from events.tables import events as events_table
 
 from .channels.base import Delivered, Failed, Outcome, Retry
@@ -60,7 +60,6 @@ CLAIM_COLUMNS = (
 class DeliveryStore:
     def __init__(self, engine: Engine, lease: timedelta, rng: random.Random | None = None):
         self.engine, self.lease, self.rng = engine, lease, rng or random.Random()
-        self._writer = engine.execution_options(**WRITE)
         self._postgres = engine.dialect.name == "postgresql"
 
     def claim(self, now: datetime, limit: int) -> list[Claimed]:
@@ -72,7 +71,7 @@ class DeliveryStore:
         if self._postgres:
             due = due.with_for_update(skip_locked=True)
         lease_until = now + self.lease
-        with self._writer.begin() as conn:
+        with writing(self.engine) as conn:
             ids = list(conn.execute(due).scalars())
             if not ids:
                 return []
@@ -99,7 +98,7 @@ class DeliveryStore:
     def claim_test(self, subscription_id: str, now: datetime) -> Claimed:
         """A test delivery, created already leased so that the caller sends it right now."""
         delivery_id = str(uuid.uuid4())
-        with self._writer.begin() as conn:
+        with writing(self.engine) as conn:
             conn.execute(insert(deliveries).values(
                 id=delivery_id, alert_id=None, subscription_id=subscription_id, kind="test", target="channel",
                 state="pending", attempts=0, created_at=now, next_attempt_at=now, lease_until=now + self.lease))
@@ -113,7 +112,7 @@ class DeliveryStore:
     def record(self, attempts: Sequence[Attempt]) -> list[str]:
         """Store attempts and each delivery's next state in one transaction; returns the states."""
         out: list[str] = []
-        with self._writer.begin() as conn:
+        with writing(self.engine) as conn:
             conn.execute(insert(delivery_attempts), [
                 {"delivery_id": a.claimed.id, "attempted_at": a.attempted_at, "duration_ms": a.duration_ms,
                  "outcome": {Delivered: "delivered", Failed: "failed", Retry: "retry"}[type(a.outcome)],
@@ -158,7 +157,7 @@ class DeliveryStore:
                           if r.raised_at + timedelta(seconds=r.escalate_after_seconds) <= now]
         if not candidates:
             return 0
-        with self._writer.begin() as conn:
+        with writing(self.engine) as conn:
             for row in candidates:
                 done = conn.execute(insert_(deliveries).values(
                     id=str(uuid.uuid4()), alert_id=row.alert_id, subscription_id=row.subscription_id,

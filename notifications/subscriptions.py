@@ -14,6 +14,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from events.catalogue import EVENT_TYPES, CountryCode, Severity, ShortText, Tag
 from events.clock import Clock
+from events.engine import writing
 from events.personal_data import PersonalDataCipher
 
 from .channels.config import Channel
@@ -101,7 +102,7 @@ class Subscriptions:
             "include_personal_data": body.include_personal_data, "created_at": self.clock.now(),
             "created_by": created_by,
         }
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             conn.execute(insert(subscriptions).values(**values))
         return {**self.get(sub_id), "secret": secret}
 
@@ -119,7 +120,7 @@ class Subscriptions:
             return [self._public(r) for r in conn.execute(query)]
 
     def delete(self, sub_id: str) -> bool:
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             done = conn.execute(update(subscriptions).where(subscriptions.c.id == sub_id,
                                                             subscriptions.c.deleted_at.is_(None))
                                 .values(deleted_at=self.clock.now()))

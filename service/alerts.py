@@ -7,7 +7,7 @@ from sqlalchemy import Engine, select, update
 
 from events.case_projections import CaseProjections
 from events.clock import Clock
-from events.engine import WRITE
+from events.engine import writing
 from notifications.tables import alerts, deliveries, delivery_attempts, subscriptions
 
 from .access import Principal
@@ -56,7 +56,7 @@ class AlertService:
                 "acknowledged_by": row.acknowledged_by, "withdrawn_at": _iso(row.withdrawn_at)}
 
     def acknowledge(self, who: Principal, alert_id: str) -> dict[str, Any]:
-        with self.engine.execution_options(**WRITE).begin() as conn:
+        with writing(self.engine) as conn:
             row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
             visible = self._visible_case_ids(who)
             if row is None or (visible is not None and row.case_id not in visible):
@@ -113,7 +113,7 @@ class AlertService:
     def replay(self, who: Principal, delivery_id: str) -> dict[str, Any]:
         self.delivery(who, delivery_id, with_attempts=False)
         now = self.clock.now()
-        with self.engine.execution_options(**WRITE).begin() as conn:
+        with writing(self.engine) as conn:
             done = conn.execute(update(deliveries).where(deliveries.c.id == delivery_id, deliveries.c.state == "dead")
                                 .values(state="pending", next_attempt_at=now, first_attempt_at=None, lease_until=None))
         if done.rowcount != 1:

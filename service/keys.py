@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from events.clock import Clock
+from events.engine import writing
 from events.fastsql import Raw
 from events.tables import api_keys
 
@@ -26,7 +27,7 @@ def create_key(engine: Engine, clock: Clock, role: str, team: str, name: str, ke
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     key = key or KEY_PREFIX + secrets.token_urlsafe(32)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(insert(api_keys).values(id=str(uuid.uuid4()), name=name, role=role, team=team,
                                              key_hash=hash_key(key), prefix=key[:8], created_at=clock.now()))
     return key
@@ -51,7 +52,7 @@ def list_keys(engine: Engine) -> list[dict[str, Any]]:
 
 
 def revoke_key(engine: Engine, clock: Clock, key_id: str) -> bool:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         done = conn.execute(update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
                             .values(revoked_at=clock.now()))
     return done.rowcount == 1
