@@ -126,21 +126,24 @@ def rebuild(engine: Engine, batch: int = 2000) -> int:
         raw.run("DELETE FROM case_projections")
         rows: list[dict[str, Any]] = []
         current: list[StoredEvent] = []
+        recorded: list = []  # raw recorded_at of the stream's events: only the first and last are needed
         cursor = raw.execute(REBUILD_QUERY) if not raw.postgres else _server_cursor(conn)
         while chunk := cursor.fetchmany(5000):
             for stream_id, version, event_id, type_, occurred_at, recorded_at, data in chunk:
                 if current and current[0].stream_id != stream_id:
-                    rows.append(_rebuilt(current, raw))
-                    current = []
+                    rows.append(_rebuilt(current, _utc(recorded[0]), _utc(recorded[-1]), raw))
+                    current, recorded = [], []
                     if len(rows) >= batch:
                         raw.many(INSERT_PROJECTION, rows)
                         rows = []
+                # recorded_at is left empty: a rebuild folds everything known, it never asks "known when".
                 current.append(StoredEvent(0, event_id, stream_id, version, type_, 1, _utc(occurred_at), "",
-                                           _utc(recorded_at), "", data, None, "", ""))
+                                           None, "", data, None, "", ""))
+                recorded.append(recorded_at)
                 count += 1
         cursor.close()
         if current:
-            rows.append(_rebuilt(current, raw))
+            rows.append(_rebuilt(current, _utc(recorded[0]), _utc(recorded[-1]), raw))
         if rows:
             raw.many(INSERT_PROJECTION, rows)
     return count
@@ -153,10 +156,9 @@ def _server_cursor(conn: Connection):
     return cursor
 
 
-def _rebuilt(stream: list[StoredEvent], raw: Raw) -> dict[str, Any]:
+def _rebuilt(stream: list[StoredEvent], opened_at: datetime, updated_at: datetime, raw: Raw) -> dict[str, Any]:
     state = fold(stream)
     last = max(fold_key(e) for e in stream)
-    values = _row_values(state, stream[-1].version, (iso(last[0]), last[1]), stream[-1].recorded_at)
-    values.update(case_id=stream[0].stream_id, updated_at=raw.time(stream[-1].recorded_at),
-                  opened_at=raw.time(stream[0].recorded_at))
+    values = _row_values(state, stream[-1].version, (iso(last[0]), last[1]), updated_at)
+    values.update(case_id=stream[0].stream_id, updated_at=raw.time(updated_at), opened_at=raw.time(opened_at))
     return values

@@ -28,7 +28,7 @@ ESCALATION_CHECK = timedelta(seconds=1)
 
 class DeliveryWorker:
     def __init__(self, engine: Engine, clock: Clock, subs: Subscriptions, public_url: str, smtp: SmtpSettings,
-                 person_name: Callable[[str], str | None], batch: int = 200, concurrency: int = 200,
+                 person_name: Callable[[str], str | None], batch: int = 100, concurrency: int = 16,
                  lease: timedelta = timedelta(seconds=60), poll_seconds: float = 1.0,
                  rng: random.Random | None = None, transport: httpx.AsyncBaseTransport | None = None,
                  send_timeout: float = 10.0):
@@ -86,7 +86,7 @@ class DeliveryWorker:
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
             self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=False,
-                                             limits=httpx.Limits(max_connections=200, max_keepalive_connections=100))
+                                             limits=httpx.Limits(max_connections=16, max_keepalive_connections=16))
         return self._client
 
     # ---- batches (tests and tools) ----

@@ -44,13 +44,20 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     _serve(load_settings(), host, port)
 
 
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # httpx logs each request's full URL at INFO: webhook URLs and bot tokens are secrets.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def _serve(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from .app import create_app
     from .container import build_container
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     upgrade(_engine(settings))
     box = build_container(settings)
     # uvicorn's own access log prints query strings, which can carry a searched name: ours does not.
@@ -65,7 +72,7 @@ def worker() -> None:
 
     from .container import build_container
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     settings = load_settings()
     upgrade(_engine(settings))
     box = build_container(settings)

@@ -166,3 +166,38 @@ def test_user_text_is_escaped_for_each_markup():
     discord = render(DiscordChannel(kind="discord", url="https://d.example/x"), hostile, "", now,
                      SmtpSettings()).json()
     assert "\\*bold\\*" in discord["embeds"][0]["description"] and "\\@everyone" in discord["content"]
+
+
+def test_email_with_smtp_auth(client, box):
+    import socket
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox, logins = Inbox(), []
+
+    def authenticator(server, session, envelope, mechanism, data):
+        logins.append((mechanism, data.login, data.password) if isinstance(data, LoginPassword) else mechanism)
+        return AuthResult(success=isinstance(data, LoginPassword) and data.password == b"s3cret")
+
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_required=True, auth_require_tls=False)
+    controller.start()
+    try:
+        box.smtp = box.worker.smtp = SmtpSettings("127.0.0.1", port, "alerts@vigil.example", "desk", "s3cret")
+        client.post("/v1/subscriptions", json={"name": "mail", "channel": {"kind": "email", "to": ["a@ngo.example"]},
+                                               "filter": {"event_types": ["Removed"]}})
+        append(client, open_case(client), "Removed", REMOVED)
+        drain(box)
+        assert len(inbox.messages) == 1 and logins and logins[0][1:] == (b"desk", b"s3cret")
+        box.smtp = box.worker.smtp = SmtpSettings("127.0.0.1", port, "alerts@vigil.example", "desk", "wrong",
+                                                  timeout=3)
+        append(client, open_case(client), "Removed", REMOVED)
+        drain(box)
+        failed = [d for d in client.get("/v1/deliveries").json()["items"] if d["state"] == "failed"]
+        # The refusal (a 535, or this server hanging up) is recorded and retried; nothing was accepted.
+        assert len(failed) == 1 and failed[0]["last_error"] and len(inbox.messages) == 1
+    finally:
+        controller.stop()

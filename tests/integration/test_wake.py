@@ -22,3 +22,18 @@ def test_an_append_is_delivered_at_once_by_the_serving_process(box):
         append(client, case_id, "Removed", REMOVED)
         wait_for(lambda: receiver.at("/hook"), timeout=5)
         assert time.monotonic() - started < 5
+
+
+def test_a_hanging_receiver_does_not_hold_up_other_teams(box):
+    box.worker.send_timeout = 20  # the hanging send stays in flight for the whole test
+    with Receiver() as receiver, TestClient(create_app(box, run_worker=True),
+                                            headers={"Authorization": "Bearer test-admin-key"}) as client:
+        receiver.script("/stuck", "hang")
+        subscribe(client, receiver.url("/stuck"))
+        subscribe(client, receiver.url("/fine"))
+        append(client, open_case(client), "Removed", REMOVED)
+        wait_for(lambda: receiver.at("/fine") and receiver.at("/stuck"), timeout=5)
+        append(client, open_case(client), "Removed", REMOVED)  # while the first send to /stuck still hangs
+        wait_for(lambda: len(receiver.at("/fine")) == 2, timeout=5)
+        states = sorted(d["state"] for d in client.get("/v1/deliveries").json()["items"])
+        assert states.count("delivered") == 2
