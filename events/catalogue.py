@@ -3,10 +3,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from typing import Annotated, Any, Callable, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"'{name}' is not an IANA time zone such as Europe/Paris") from exc
+    return name
+
+
+TimeZoneName = Annotated[str, StringConstraints(max_length=64), AfterValidator(_time_zone)]
+
 
 def _plausible_year(value: datetime) -> datetime:
     # Also keeps UTC conversion from overflowing at the ends of the calendar.
@@ -60,6 +72,7 @@ class CaseOpened(EventData):
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     teams: list[TeamName] = Field(default_factory=list, max_length=50)
     summary: LongText | None = None
+    timezone: TimeZoneName | None = None  # where the case's dates happen: reminders show local time too
 
 
 class PersonDetailsUpdated(EventData):

@@ -20,6 +20,7 @@ class CaseState:
     tags: tuple[str, ...] = ()
     teams: tuple[str, ...] = ()
     summary: str | None = None
+    timezone: str | None = None
     person_tokens: tuple[str, ...] = ()  # sealed person data: the opening one, then updates
     personal_data_erased: bool = False
     detained: bool = False
@@ -88,7 +89,7 @@ def _opened(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     # Events dated before the opening (history reported later) may already be folded: keep them.
     return _set(s, opened=True, country=d["country"], origin_country=d.get("origin_country"),
                    tags=tuple(d.get("tags", ())), teams=tuple(d.get("teams", ())), summary=d.get("summary"),
-                   person_tokens=(d["person"],) + s.person_tokens)
+                timezone=d.get("timezone"), person_tokens=(d["person"],) + s.person_tokens)
 
 
 def _person_updated(s: CaseState, e: StoredEvent, d: dict) -> CaseState:

@@ -78,3 +78,22 @@ delivery_attempts = Table(
     Column("error", String(500), nullable=True),
     Index("ix_delivery_attempts_delivery_id", "delivery_id"),
 )
+
+reminders = Table(
+    "reminders", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("case_id", String(36), nullable=False),
+    Column("kind", String(32), nullable=False),  # hearing / deadline / removal / measure_expiry / contact_overdue
+    Column("item_event_id", String(36), nullable=False),  # the event that set the date
+    Column("item_type", String(64), nullable=False),
+    Column("item_at", UTCDateTime, nullable=False),  # the dated moment (contact_overdue: the removal)
+    Column("offset_seconds", Integer, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("is_last", Boolean, nullable=False),
+    Column("state", String(16), nullable=False),  # pending / sent / skipped / cancelled
+    Column("fired_at", UTCDateTime, nullable=True),
+    Column("late", Boolean, nullable=False),
+    Column("note", String(200), nullable=True),
+    Index("ix_reminders_due", "state", "due_at"),
+    Index("ix_reminders_case_id", "case_id"),
+)

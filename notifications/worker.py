@@ -23,7 +23,6 @@ from .outbox import NOTIFY_CHANNEL
 from .subscriptions import Subscriptions
 
 log = logging.getLogger("vigil.worker")
-ESCALATION_CHECK = timedelta(seconds=1)
 
 
 class DeliveryWorker:
@@ -107,15 +106,11 @@ class DeliveryWorker:
         listener = self._start_listener(stop) if self._postgres else None
         stopper = asyncio.create_task(self._wake_when(stop))
         recorder = asyncio.create_task(self._record_from(results))
-        next_escalation = self.clock.now()
         try:
             while not stop.is_set():
                 more = False
                 try:
                     now = self.clock.now()
-                    if now >= next_escalation:
-                        await asyncio.to_thread(self.store.escalate_due, now)
-                        next_escalation = now + ESCALATION_CHECK
                     room = min(self.batch, self.concurrency - len(inflight))
                     if room > 0:
                         claimed = await asyncio.to_thread(self.store.claim, now, room)

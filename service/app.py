@@ -17,6 +17,7 @@ from .cases import InputError, NotFound
 from .container import Container
 from .keys import bootstrap_admin
 from .request_log import RequestLogMiddleware
+from .scheduler import start_scheduler
 
 log = logging.getLogger("vigil.api")
 
@@ -29,8 +30,11 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
         bootstrap_admin(box.engine, box.clock, box.settings.bootstrap_admin_key)
         stop = asyncio.Event()
         task = asyncio.create_task(box.worker.run_forever(stop)) if run_worker else None
+        scheduler = start_scheduler(box) if run_worker else None
         yield
         stop.set()
+        if scheduler:
+            scheduler.shutdown(wait=True)
         if task:
             await task
 

@@ -71,6 +71,8 @@ class CaseService:
         data = {"person": self.cipher.seal(data_key, case_id, body.person.model_dump(mode="json")),
                 "country": body.country, "origin_country": body.origin_country, "tags": body.tags,
                 "teams": teams, "summary": body.summary}
+        if body.timezone:
+            data["timezone"] = body.timezone
         occurred_at = body.occurred_at or self.clock.now()
 
         def store_key(conn: Connection) -> None:

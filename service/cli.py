@@ -66,11 +66,12 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
 @app.command()
 def worker() -> None:
-    """Run the delivery worker only (run several against PostgreSQL; they share the outbox without duplicates)."""
+    """Run the delivery worker and scheduler tick only (run several against PostgreSQL: no duplicates, no leader)."""
     import asyncio
     import signal
 
     from .container import build_container
+    from .scheduler import start_scheduler
 
     configure_logging()
     settings = load_settings()
@@ -82,9 +83,14 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await box.worker.run_forever(stop)
+        scheduler = start_scheduler(box)
+        typer.echo("delivery worker running", err=False)
+        sys.stdout.flush()
+        try:
+            await box.worker.run_forever(stop)
+        finally:
+            scheduler.shutdown(wait=True)
 
-    typer.echo("delivery worker running")
     asyncio.run(main())
     box.close()
 

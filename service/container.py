@@ -14,6 +14,7 @@ from events.personal_data import MasterKeyError, PersonalDataCipher, parse_maste
 from events.store import EventStore
 from notifications.channels.email import SmtpSettings
 from notifications.outbox import Outbox
+from notifications.reminders import ReminderPlanner, Ticker
 from notifications.subscriptions import Subscriptions
 from notifications.worker import DeliveryWorker
 
@@ -33,6 +34,8 @@ class Container:
     alerts: AlertService
     worker: DeliveryWorker
     smtp: SmtpSettings
+    planner: ReminderPlanner
+    ticker: Ticker
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -61,7 +64,8 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     clock = clock or SystemClock()
     engine = engine or make_engine(settings.database_url)
     cipher = PersonalDataCipher(read_master_key(settings))
-    store = EventStore(engine, clock, hooks=[CaseProjections(), Outbox(clock)])
+    planner = ReminderPlanner(clock, settings.contact_overdue_after)
+    store = EventStore(engine, clock, hooks=[CaseProjections(), Outbox(clock), planner])
     cases = CaseService(store, cipher, clock, settings)
     subs = Subscriptions(engine, cipher, clock)
     smtp = smtp_settings(settings)
@@ -76,4 +80,6 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                             lease=timedelta(seconds=settings.delivery_lease_seconds),
                             poll_seconds=settings.worker_poll_seconds, transport=transport)
     store.after_commit.append(worker.wake)
-    return Container(settings, engine, clock, store, cases, subs, AlertService(engine, clock), worker, smtp)
+    ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, worker.wake)
+    return Container(settings, engine, clock, store, cases, subs, AlertService(engine, clock), worker, smtp,
+                     planner, ticker)

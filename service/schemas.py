@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import Annotated
 
-from events.catalogue import CountryCode, LongText, Moment, Person, ShortText, Tag, TeamName
+from events.catalogue import CountryCode, LongText, Moment, Person, ShortText, Tag, TeamName, TimeZoneName
 
 DatePrecision = Literal["exact", "day", "month", "year"]
 
@@ -27,6 +27,7 @@ class CaseIn(BaseModel):
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     teams: list[TeamName] | None = Field(default=None, max_length=50)
     summary: LongText | None = None
+    timezone: TimeZoneName | None = None
     occurred_at: Moment | None = None
     date_precision: DatePrecision = "exact"
 

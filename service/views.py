@@ -37,6 +37,7 @@ def case_view(case_id: str, version: int, state: CaseState, now: datetime, conta
         "tags": list(state.tags),
         "teams": list(state.teams),
         "summary": state.summary,
+        "timezone": state.timezone,
         "personal_data_erased": state.personal_data_erased,
         "as_at": iso(now),
     }

@@ -35,7 +35,9 @@ def _own_subscription(box: Container, who: Principal, sub_id: str) -> dict:
 def create_subscription(body: SubscriptionIn, who: Principal = Depends(writer), box: Container = Depends(container)):
     if body.include_personal_data and not who.is_admin:
         raise HTTPException(403, "only an admin may turn on include_personal_data")
-    return box.subscriptions.create(body, who.team, who.is_admin, who.actor)
+    created = box.subscriptions.create(body, who.team, who.is_admin, who.actor)
+    box.planner.replan_all(box.engine)  # its reminder offsets may be new
+    return created
 
 
 @router.get("/subscriptions")
@@ -52,6 +54,7 @@ def get_subscription(sub_id: str, who: Principal = Depends(principal), box: Cont
 def delete_subscription(sub_id: str, who: Principal = Depends(writer), box: Container = Depends(container)):
     _own_subscription(box, who, sub_id)
     box.subscriptions.delete(sub_id)
+    box.planner.replan_all(box.engine)
 
 
 @router.post("/subscriptions/{sub_id}/test")

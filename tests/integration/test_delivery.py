@@ -50,7 +50,9 @@ def open_case(client, **extra) -> str:
                                           "origin_country": "UZ", **extra}).json()["id"]
 
 
-def append(client, case_id, type_, data=None, occurred_at="2026-11-01T10:00:00Z"):
+def append(client, case_id, type_, data=None, occurred_at=None):
+    """Dated now unless told otherwise (an old removal would also bring contact-overdue alerts)."""
+    occurred_at = occurred_at or datetime.now(timezone.utc).isoformat()
     response = client.post(f"/v1/cases/{case_id}/events", json={"type": type_, "occurred_at": occurred_at,
                                                                "data": data or {}})
     assert response.status_code == 201, response.text

@@ -1,0 +1,117 @@
+"""Reminder rules (pure): which reminders a case needs, what to do with due ones, and how to word them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Iterable
+from zoneinfo import ZoneInfo
+
+from .projection import CaseState, dated_items, status_of
+from .records import parse_iso
+
+DAY = timedelta(days=1)
+SOURCE_TYPES = {"hearing": "HearingScheduled", "deadline": "DeadlineSet", "removal": "RemovalScheduled",
+                "measure_expiry": "InterimMeasureGranted", "contact_overdue": "Removed"}
+# Events that can change a case's dated items or its contact watch; others leave reminders untouched.
+AFFECTING = {"HearingScheduled", "HearingPostponed", "DeadlineSet", "RemovalScheduled", "RemovalCancelled", "Removed",
+             "InterimMeasureGranted", "InterimMeasureLifted", "InterimMeasureRefused", "ContactEstablished",
+             "EventRetracted", "CaseClosed", "CaseReopened", "Deceased", "Resettled", "CaseOpened"}
+
+
+@dataclass(frozen=True)
+class Planned:
+    kind: str
+    item_event_id: str
+    item_at: datetime
+    offset: timedelta
+    due_at: datetime
+    is_last: bool
+
+    @property
+    def key(self) -> tuple[str, str, datetime, int]:
+        return (self.kind, self.item_event_id, self.item_at, int(self.offset.total_seconds()))
+
+
+def plan(state: CaseState, offsets: Iterable[timedelta], contact_overdue_after: timedelta) -> list[Planned]:
+    """Every reminder the case calls for, whether or not its moment has passed (the caller decides)."""
+    ordered = sorted(set(offsets), reverse=True)
+    out: list[Planned] = []
+    if status_of(state) in ("closed", "deceased"):
+        return out
+    for item in dated_items(state):
+        at = parse_iso(item["at"])
+        out += [Planned(item["kind"], item["event_id"], at, offset, at - offset, offset == ordered[-1])
+                for offset in ordered]
+    removed = state.removed
+    contact_after = removed and state.last_contact_at and state.last_contact_at >= removed["at"]
+    if removed and not contact_after and not state.resettled_in:
+        at = parse_iso(removed["at"])
+        out.append(Planned("contact_overdue", removed["event_id"], at, timedelta(0), at + contact_overdue_after, True))
+    return out
+
+
+@dataclass(frozen=True)
+class Due:
+    """A due reminder row as the tick sees it."""
+    id: str
+    kind: str
+    item_event_id: str
+    item_at: datetime
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Decision:
+    id: str
+    action: str  # fire / skip
+    late: bool = False
+    note: str | None = None
+
+
+def decide(due: list[Due], now: datetime, grace: timedelta) -> list[Decision]:
+    """Fire the newest due reminder of each date if that date is still ahead; skip the rest, saying why.
+
+    After downtime several reminders of one date may be due at once: only the latest fires, so a restart never
+    sends a storm of stale reminders. A reminder fired more than `grace` after its moment is marked late.
+    """
+    out: list[Decision] = []
+    groups: dict[tuple[str, str, datetime], list[Due]] = {}
+    for row in due:
+        groups.setdefault((row.kind, row.item_event_id, row.item_at), []).append(row)
+    for (kind, _, item_at), rows in groups.items():
+        rows.sort(key=lambda r: r.due_at)
+        newest = rows[-1]
+        for row in rows[:-1]:
+            out.append(Decision(row.id, "skip", note="a later reminder for the same date was due too"))
+        if kind != "contact_overdue" and item_at <= now:
+            out.append(Decision(newest.id, "skip", note="the date had passed when the reminder came due"))
+        else:
+            out.append(Decision(newest.id, "fire", late=now - newest.due_at > grace))
+    return out
+
+
+def next_contact_check(due_at: datetime, now: datetime) -> datetime:
+    """Contact overdue repeats daily; after downtime the next one is the first daily moment still ahead."""
+    missed = max(0, int((now - due_at) / DAY))
+    return due_at + DAY * (missed + 1)
+
+
+def local_and_utc(moment: datetime, zone: str | None) -> str:
+    utc = moment.astimezone(timezone.utc)
+    if not zone:
+        return utc.strftime("%Y-%m-%d %H:%M UTC")
+    local = moment.astimezone(ZoneInfo(zone))
+    return f"{local.strftime('%Y-%m-%d %H:%M %Z')} ({zone}; {utc.strftime('%H:%M UTC')})"
+
+
+def _until(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{round(hours)} h" if hours < 72 else f"{round(hours / 24)} days"
+
+
+def title(kind: str, label: str | None, item_at: datetime, now: datetime, zone: str | None) -> str:
+    if kind == "contact_overdue":
+        return f"No contact since removal on {local_and_utc(item_at, zone)}"
+    what = {"hearing": "Hearing", "deadline": "Deadline", "removal": "Removal",
+            "measure_expiry": "Interim measure expires"}[kind]
+    return f"{what} in {_until(item_at - now)}: {local_and_utc(item_at, zone)}" + (f" ({label})" if label else "")

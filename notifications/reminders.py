@@ -1,0 +1,157 @@
+"""Reminder rows: planned in the append's transaction, fired by the scheduler tick through the outbox."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Sequence
+
+from sqlalchemy import Connection, Engine
+
+from events.case_projections import CaseProjections
+from events.clock import Clock
+from events.engine import writing
+from events.fastsql import Raw
+from events.projection import CaseState
+from events.records import StoredEvent
+from events.reminders import AFFECTING, SOURCE_TYPES, Due, decide, next_contact_check, plan, title
+from events.store import AppendContext
+
+from .durations import parse_duration
+from .outbox import active_audiences, notify, raise_alert
+from .rules import AlertDraft
+from .subscriptions import DEFAULT_REMINDERS
+
+DEFAULT_OFFSETS = [parse_duration(d) for d in DEFAULT_REMINDERS]
+INSERT_REMINDER = (
+    "INSERT INTO reminders (id, case_id, kind, item_event_id, item_type, item_at, offset_seconds, due_at, is_last, "
+    "state, late) VALUES (:id, :case_id, :kind, :item_event_id, :item_type, :item_at, :offset_seconds, :due_at, "
+    ":is_last, 'pending', :late)")
+
+
+def _utc(value) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
+
+
+def subscription_offsets(raw: Raw) -> dict[str, set[int]]:
+    """Each active subscription's reminder offsets, in seconds."""
+    rows = raw.all("SELECT id, reminders FROM subscriptions WHERE deleted_at IS NULL AND disabled_at IS NULL")
+    return {r[0]: {int(parse_duration(o).total_seconds()) for o in json.loads(r[1])} for r in rows}
+
+
+def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timedelta], now: datetime,
+              contact_overdue_after: timedelta) -> None:
+    """Make the case's pending reminders match its dates: moved or cancelled dates drop theirs, new ones get theirs."""
+    planned = {p.key: p for p in plan(state, offsets, contact_overdue_after)}
+    pending = raw.all("SELECT id, kind, item_event_id, item_at, offset_seconds FROM reminders "
+                      "WHERE case_id = :c AND state = 'pending'", {"c": case_id})
+    existing = {(r[1], r[2], _utc(r[3]), r[4]): r[0] for r in pending}
+    for key, reminder_id in existing.items():
+        if key not in planned:
+            raw.run("UPDATE reminders SET state = 'cancelled', note = :n, fired_at = :t WHERE id = :i",
+                    {"n": "the date moved, or the case no longer needs it", "t": raw.time(now), "i": reminder_id})
+    rows = [{"id": str(uuid.uuid4()), "case_id": case_id, "kind": p.kind, "item_event_id": p.item_event_id,
+             "item_type": SOURCE_TYPES[p.kind], "item_at": raw.time(p.item_at),
+             "offset_seconds": int(p.offset.total_seconds()), "due_at": raw.time(p.due_at), "is_last": p.is_last,
+             "late": False}
+            for key, p in planned.items()
+            # A reminder whose moment passed before the date was known is not created (contact watch always is).
+            if key not in existing and (p.due_at > now or p.kind == "contact_overdue")]
+    if rows:
+        raw.many(INSERT_REMINDER, rows)
+
+
+def offsets_in_use(raw: Raw) -> list[timedelta]:
+    used = {timedelta(seconds=s) for offsets in subscription_offsets(raw).values() for s in offsets}
+    return sorted(used | set(DEFAULT_OFFSETS), reverse=True)
+
+
+class ReminderPlanner:
+    """Append hook: recompute the case's reminders when an event touches its dates."""
+
+    def __init__(self, clock: Clock, contact_overdue_after: timedelta):
+        self.clock, self.contact_overdue_after = clock, contact_overdue_after
+
+    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent],
+                 context: AppendContext) -> None:
+        if context.quiet or not any(e.type in AFFECTING for e in appended):
+            return
+        state = context.states.get(stream_id) or CaseProjections.get(conn, stream_id).state
+        reconcile(context.raw, stream_id, state, offsets_in_use(context.raw), self.clock.now(),
+                  self.contact_overdue_after)
+
+    def replan_all(self, engine: Engine) -> int:
+        """After subscriptions change, the offsets in use may have too: plan every case again."""
+        with writing(engine) as conn:
+            raw = Raw(conn)
+            offsets = offsets_in_use(raw)
+            rows = list(CaseProjections.all(conn))
+            for row in rows:
+                reconcile(raw, row.case_id, row.state, offsets, self.clock.now(), self.contact_overdue_after)
+        return len(rows)
+
+
+class Ticker:
+    """The scheduler's job: fire due reminders and contact checks, queue due escalations. Any number may run."""
+
+    def __init__(self, engine: Engine, clock: Clock, tick_seconds: float, escalate, wake):
+        self.engine, self.clock, self.escalate, self.wake = engine, clock, escalate, wake
+        self.grace = timedelta(seconds=max(60.0, 2 * tick_seconds))
+        self._postgres = engine.dialect.name == "postgresql"
+
+    def tick(self) -> dict[str, int]:
+        now = self.clock.now()
+        fired = self.fire_due(now)
+        escalated = self.escalate(now)
+        if fired or escalated:
+            self.wake()
+        return {"fired": fired, "escalated": escalated}
+
+    def fire_due(self, now: datetime, limit: int = 500) -> int:
+        query = ("SELECT id, case_id, kind, item_event_id, item_type, item_at, offset_seconds, due_at, is_last "
+                 "FROM reminders WHERE state = 'pending' AND due_at <= :now ORDER BY due_at LIMIT :limit")
+        with self.engine.connect() as conn:  # cheap look first: most ticks find nothing due
+            raw = Raw(conn)
+            if not raw.one(query.replace(":limit", "1"), {"now": raw.time(now)}):
+                return 0
+        with writing(self.engine) as conn:
+            raw = Raw(conn)
+            rows = raw.all(query + (" FOR UPDATE SKIP LOCKED" if self._postgres else ""),
+                           {"now": raw.time(now), "limit": limit})
+            by_id = {r[0]: r for r in rows}
+            decisions = decide([Due(r[0], r[2], r[3], _utc(r[5]), _utc(r[7])) for r in rows], now, self.grace)
+            audiences = offsets = None
+            states: dict[str, CaseState] = {}
+            fired = 0
+            for decision in decisions:
+                r = by_id[decision.id]
+                if decision.action == "skip":
+                    raw.run("UPDATE reminders SET state = 'skipped', note = :n, fired_at = :t WHERE id = :i",
+                            {"n": decision.note, "t": raw.time(now), "i": r[0]})
+                    continue
+                if audiences is None:
+                    audiences, offsets = active_audiences(raw), subscription_offsets(raw)
+                case_id, kind, item_at, offset = r[1], r[2], _utc(r[5]), r[6]
+                if case_id not in states:
+                    states[case_id] = CaseProjections.get(conn, case_id).state
+                state = states[case_id]
+                contact = kind == "contact_overdue"
+                draft = AlertDraft("contact.overdue" if contact else f"reminder.{kind}",
+                                   "critical" if contact or r[8] else "high",
+                                   title(kind, None, item_at, now, state.timezone), r[3], f"reminder:{r[0]}",
+                                   None if contact else item_at, decision.late)
+                only = None if contact else {s for s, o in offsets.items() if offset in o}
+                raise_alert(raw, case_id, state, draft, r[4], audiences, now, only)
+                raw.run("UPDATE reminders SET state = 'sent', fired_at = :t, late = :l WHERE id = :i",
+                        {"t": raw.time(now), "l": decision.late, "i": r[0]})
+                if contact:  # again every day until contact is established
+                    raw.run(INSERT_REMINDER, {
+                        "id": str(uuid.uuid4()), "case_id": case_id, "kind": kind, "item_event_id": r[3],
+                        "item_type": r[4], "item_at": raw.time(item_at), "offset_seconds": 0,
+                        "due_at": raw.time(next_contact_check(_utc(r[7]), now)), "is_last": True, "late": False})
+                fired += 1
+            if fired:
+                notify(conn)
+        return fired

@@ -1,0 +1,22 @@
+"""APScheduler runs one interval job, the tick; the database decides what is due (no in-memory jobs)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from apscheduler.events import EVENT_JOB_ERROR
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from .container import Container
+
+log = logging.getLogger("vigil.scheduler")
+
+
+def start_scheduler(box: Container) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=timezone.utc)
+    scheduler.add_job(box.ticker.tick, "interval", seconds=box.settings.scheduler_tick_seconds, id="tick",
+                      max_instances=1, coalesce=True, misfire_grace_time=None,
+                      next_run_time=datetime.now(timezone.utc))  # catch up at once after downtime
+    scheduler.add_listener(lambda e: log.error("scheduler tick failed: %r", e.exception), EVENT_JOB_ERROR)
+    scheduler.start()
+    return scheduler
