@@ -314,7 +314,7 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run")
-    parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "http", "delivery"])
+    parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "http", "delivery", "tick"])
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--no-snapshot", action="store_true",
                         help="import Vigil from the working tree instead of a copy taken at the start")
@@ -373,6 +373,13 @@ def main(argv: list[str] | None = None) -> int:
             delivery_text = delivery_main(quick=args.quick)
         except Exception:  # noqa: BLE001
             problems.append(f"Delivery benchmark failed:\n\n```\n{traceback.format_exc()}```")
+    if "tick" not in args.skip:
+        log("5. Scheduler tick")
+        try:
+            from .tick import main as tick_main
+            delivery_text += "\n\n" + tick_main(quick=args.quick)
+        except Exception:  # noqa: BLE001
+            problems.append(f"Tick benchmark failed:\n\n```\n{traceback.format_exc()}```")
 
     elapsed = time.monotonic() - started
     fingerprint_after = code_fingerprint()

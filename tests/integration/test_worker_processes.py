@@ -20,9 +20,10 @@ from .test_delivery import REMOVED, append, clock, open_case, subscribe  # noqa:
 VIGIL = str(Path(sys.executable).parent / "vigil")
 
 
-def start_worker(settings, lease_seconds: float) -> subprocess.Popen:
+def start_worker(settings, lease_seconds: float, tick_seconds: float = 15) -> subprocess.Popen:
     env = {**os.environ, "VIGIL_DATABASE_URL": settings.database_url, "VIGIL_MASTER_KEY": settings.master_key,
-           "VIGIL_DELIVERY_LEASE_SECONDS": str(lease_seconds), "VIGIL_WORKER_POLL_SECONDS": "0.2"}
+           "VIGIL_DELIVERY_LEASE_SECONDS": str(lease_seconds), "VIGIL_WORKER_POLL_SECONDS": "0.2",
+           "VIGIL_SCHEDULER_TICK_SECONDS": str(tick_seconds)}
     worker = subprocess.Popen([VIGIL, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert "delivery worker running" in worker.stdout.readline()  # started, schema checked
     return worker
@@ -103,4 +104,47 @@ def test_three_workers_on_postgres_send_each_delivery_once(postgres_url, clock, 
         received = Counter(r.headers["webhook-id"] for r in receiver.at("/hook"))
         assert len(received) == 200 and set(received.values()) == {1}
         assert set(received) == delivery_ids(box)
+    box.close()
+
+
+@pytest.mark.postgres
+def test_three_ticking_processes_send_each_reminder_once(postgres_url, clock):
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    from fastapi.testclient import TestClient
+
+    from events.personal_data import new_master_key
+    from notifications.tables import reminders
+    from service.app import create_app
+    from service.container import build_container
+    from service.settings import Settings
+
+    settings = Settings(_env_file=None, database_url=postgres_url, master_key=new_master_key(),
+                        bootstrap_admin_key="k", run_worker=False)
+    box = build_container(settings, clock=clock)
+    with Receiver() as receiver, TestClient(create_app(box), headers={"Authorization": "Bearer k"}) as client:
+        subscribe(client, receiver.url("/hook"), filter={"event_types": ["HearingScheduled"]}, reminders=["PT1H"])
+        workers = [start_worker(settings, lease_seconds=30, tick_seconds=0.2) for _ in range(3)]
+        try:
+            hearing_at = datetime.now(timezone.utc) + timedelta(hours=1, seconds=4)  # its 1 h reminder: in 4 s
+            for _ in range(20):
+                case_id = open_case(client)
+                append(client, case_id, "HearingScheduled", {"court": "c", "kind": "appeal",
+                                                             "at": hearing_at.isoformat()})
+
+            def all_sent() -> bool:
+                with box.engine.connect() as conn:
+                    left = conn.execute(select(reminders.c.id).where(reminders.c.state != "sent")).first()
+                return left is None and states(box) == Counter({"delivered": 40})  # 20 events + 20 reminders
+            wait_for(all_sent)
+        finally:
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.wait(timeout=10)
+        rules = Counter(json.loads(r.body)["data"]["rule"] for r in receiver.at("/hook"))
+        alerts = Counter(json.loads(r.body)["id"] for r in receiver.at("/hook"))
+        assert rules == Counter({"event.HearingScheduled": 20, "reminder.hearing": 20})
+        assert set(alerts.values()) == {1}
     box.close()
