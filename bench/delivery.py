@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -99,7 +100,7 @@ def latency_run(rate: float, seconds: float) -> dict:
                     time.sleep(pause)
                 t0 = time.monotonic()
                 answer = client.post(f"/v1/cases/{case_id}/events", json={
-                    "type": "Detained", "occurred_at": "2026-01-01T00:00:00Z", "data": {"place": "Almaty"}})
+                    "type": "Detained", "occurred_at": datetime.now(timezone.utc).isoformat(), "data": {"place": "Almaty"}})
                 sent[answer.json()["event_id"]] = t0
             deadline = time.monotonic() + 30
             while len((got := receiver.results())["arrivals"]) < count and time.monotonic() < deadline:
@@ -128,7 +129,7 @@ def fanout_run(subscriptions: int) -> dict:
             case_id = client.post("/v1/cases", json={"person": {"name": "Bench Person"}, "country": "KZ"}).json()["id"]
             t0 = time.monotonic()
             event_id = client.post(f"/v1/cases/{case_id}/events", json={
-                "type": "Removed", "occurred_at": "2026-01-01T00:00:00Z",
+                "type": "Removed", "occurred_at": datetime.now(timezone.utc).isoformat(),
                 "data": {"method": "deported", "destination": "UZ"}}).json()["event_id"]
             deadline = time.monotonic() + 60
             while len(arrivals := receiver.results()["arrivals"].get(event_id, [])) < subscriptions \

@@ -57,6 +57,15 @@ CLAIM_COLUMNS = (
 )
 
 
+def _with_context(ids: list[str]):
+    """Deliveries with their subscription, alert and source event: all a message needs, in one query."""
+    return (select(*CLAIM_COLUMNS)
+            .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+            .outerjoin(alerts, alerts.c.id == deliveries.c.alert_id)
+            .outerjoin(events_table, events_table.c.event_id == alerts.c.event_id)
+            .where(deliveries.c.id.in_(ids)))
+
+
 class DeliveryStore:
     def __init__(self, engine: Engine, lease: timedelta, rng: random.Random | None = None):
         self.engine, self.lease, self.rng = engine, lease, rng or random.Random()
@@ -76,12 +85,7 @@ class DeliveryStore:
             if not ids:
                 return []
             conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(lease_until=lease_until))
-            rows = conn.execute(
-                select(*CLAIM_COLUMNS)
-                .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
-                .outerjoin(alerts, alerts.c.id == deliveries.c.alert_id)
-                .outerjoin(events_table, events_table.c.event_id == alerts.c.event_id)
-                .where(deliveries.c.id.in_(ids))).all()
+            rows = conn.execute(_with_context(ids)).all()
         return [self._claimed(r, lease_until) for r in rows]
 
     @staticmethod
@@ -102,11 +106,7 @@ class DeliveryStore:
             conn.execute(insert(deliveries).values(
                 id=delivery_id, alert_id=None, subscription_id=subscription_id, kind="test", target="channel",
                 state="pending", attempts=0, created_at=now, next_attempt_at=now, lease_until=now + self.lease))
-            rows = conn.execute(select(*CLAIM_COLUMNS)
-                                .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
-                                .outerjoin(alerts, alerts.c.id == deliveries.c.alert_id)
-                                .outerjoin(events_table, events_table.c.event_id == alerts.c.event_id)
-                                .where(deliveries.c.id == delivery_id)).all()
+            rows = conn.execute(_with_context([delivery_id])).all()
         return self._claimed(rows[0], now + self.lease)
 
     def record(self, attempts: Sequence[Attempt]) -> list[str]:
