@@ -106,6 +106,8 @@ def local_and_utc(moment: datetime, zone: str | None) -> str:
 
 def _until(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
+    if hours < 1:
+        return f"{max(1, round(hours * 60))} min"
     return f"{round(hours)} h" if hours < 72 else f"{round(hours / 24)} days"
 
 

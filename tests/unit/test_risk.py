@@ -101,3 +101,12 @@ def test_safe_closed_and_nothing_pending():
     reopened = fold(case(("AsylumClaimLodged", {}, days(-9)), ("CaseClosed", {"reason": "x"}, days(-8)),
                          ("CaseReopened", {}, days(-7))))
     assert status_of(reopened) == "in_proceedings"
+
+
+def test_reminder_titles_show_local_and_utc_time_and_a_readable_countdown():
+    from events.reminders import title
+
+    at = datetime(2027, 3, 29, 7, 0, tzinfo=timezone.utc)
+    assert title("hearing", None, at, at - timedelta(minutes=10), "Europe/Paris") == \
+        "Hearing in 10 min: 2027-03-29 09:00 CEST (Europe/Paris; 07:00 UTC)"
+    assert title("removal", None, at, at - timedelta(days=4), None) == "Removal in 4 days: 2027-03-29 07:00 UTC"
