@@ -30,12 +30,12 @@ class DeliveryWorker:
                  person_name: Callable[[str], str | None], batch: int = 100, concurrency: int = 16,
                  lease: timedelta = timedelta(seconds=60), poll_seconds: float = 1.0,
                  rng: random.Random | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                 send_timeout: float = 10.0):
+                 send_timeout: float = 10.0, allow_private_networks: bool = False):
         self.store = DeliveryStore(engine, lease, rng)
         self.engine, self.clock, self.subs = engine, clock, subs
         self.public_url, self.smtp, self.person_name = public_url.rstrip("/"), smtp, person_name
         self.batch, self.concurrency, self.poll_seconds = batch, concurrency, poll_seconds
-        self.send_timeout = send_timeout
+        self.send_timeout, self.allow_private_networks = send_timeout, allow_private_networks
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -70,7 +70,8 @@ class DeliveryWorker:
                 channel, secret = self.subs.open_channel(c.subscription_id, sealed, c.sealed_secret)
                 message = await asyncio.to_thread(self._message, c) if c.include_personal_data else self._message(c)
                 rendered = channels.render(channel, message, secret, now, self.smtp)
-                outcome = await channels.send(self.client, rendered, now, self.smtp, self.send_timeout)
+                outcome = await channels.send(self.client, rendered, now, self.smtp, self.send_timeout,
+                                              self.allow_private_networks)
         except Exception as exc:  # a bug or outage while preparing: recorded and retried
             log.exception("delivery %s could not be prepared", c.id)
             outcome = Retry(f"internal error: {type(exc).__name__}")

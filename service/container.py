@@ -78,7 +78,8 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
 
     worker = DeliveryWorker(engine, clock, subs, settings.public_url, smtp, person_name,
                             lease=timedelta(seconds=settings.delivery_lease_seconds),
-                            poll_seconds=settings.worker_poll_seconds, transport=transport)
+                            poll_seconds=settings.worker_poll_seconds, transport=transport,
+                            allow_private_networks=settings.webhook_allow_private_networks)
     store.after_commit.append(worker.wake)
     ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, worker.wake)
     return Container(settings, engine, clock, store, cases, subs, AlertService(engine, clock), worker, smtp,

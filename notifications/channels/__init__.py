@@ -25,10 +25,10 @@ def render(channel, message: AlertMessage, secret: str, now: datetime, smtp: Smt
 
 
 async def send(client: httpx.AsyncClient, rendered: HttpRequest | EmailMessage, now: datetime,
-               smtp: SmtpSettings, timeout: float = 10.0) -> Outcome:
+               smtp: SmtpSettings, timeout: float = 10.0, allow_private: bool = False) -> Outcome:
     if isinstance(rendered, EmailMessage):
         return await email.send(rendered, smtp)
-    return await send_http(client, rendered, now, timeout)
+    return await send_http(client, rendered, now, timeout, allow_private)
 
 
 __all__ = ["Channel", "KINDS", "render", "send", "classify", "SmtpSettings", "HttpRequest"]

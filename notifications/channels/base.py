@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from ..message import AlertMessage
 from ..retry import parse_retry_after
+from ..ssrf import TargetRefused, check_url_async
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,15 @@ def classify(status_code: int, headers: httpx.Headers | dict[str, str], now: dat
     return Retry(f"HTTP {status_code}", status_code, parse_retry_after(headers.get("retry-after"), now))
 
 
-async def send_http(client: httpx.AsyncClient, request: HttpRequest, now: datetime, timeout: float = 10.0) -> Outcome:
+async def send_http(client: httpx.AsyncClient, request: HttpRequest, now: datetime, timeout: float = 10.0,
+                    allow_private: bool = False) -> Outcome:
+    if not allow_private:
+        try:
+            await check_url_async(request.url)
+        except TargetRefused as exc:
+            return Failed(_scrub(f"refused: {exc}", request))
+        except OSError as exc:  # DNS down or the name gone for now: try again later
+            return Retry(_scrub(f"DNS: {exc}", request))
     try:
         response = await client.request(request.method, request.url, content=request.body, headers=request.headers,
                                         timeout=timeout, follow_redirects=False)

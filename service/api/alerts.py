@@ -13,12 +13,27 @@ from notifications.channels.config import Channel
 from notifications.message import sample_message
 from notifications.subscriptions import SubscriptionIn, new_secret
 from service.access import Principal
-from service.cases import NotFound
+from service.cases import InputError, NotFound
+from notifications.ssrf import TargetRefused, check_url
 from service.container import Container
 
 from .deps import container, principal, writer
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
+URL_FIELDS = ("url", "homeserver", "api_base")
+
+
+def refuse_internal_targets(body: SubscriptionIn) -> None:
+    """422 naming the field whose URL resolves to an internal address (or does not resolve)."""
+    for where, channel in (("channel", body.channel), ("escalate_to", body.escalate_to)):
+        for field in URL_FIELDS:
+            url = getattr(channel, field, None) if channel is not None else None
+            if url:
+                try:
+                    check_url(url)
+                except TargetRefused as exc:
+                    raise InputError([{"loc": ["body", where, field], "msg": str(exc),
+                                       "type": "target_refused"}]) from None
 AlertState = Literal["open", "acknowledged", "withdrawn"]
 DeliveryState = Literal["pending", "delivered", "failed", "dead"]
 SeverityName = Literal["info", "warning", "high", "critical"]
@@ -35,6 +50,8 @@ def _own_subscription(box: Container, who: Principal, sub_id: str) -> dict:
 def create_subscription(body: SubscriptionIn, who: Principal = Depends(writer), box: Container = Depends(container)):
     if body.include_personal_data and not who.is_admin:
         raise HTTPException(403, "only an admin may turn on include_personal_data")
+    if not box.settings.webhook_allow_private_networks:
+        refuse_internal_targets(body)
     created = box.subscriptions.create(body, who.team, who.is_admin, who.actor)
     box.planner.replan_all(box.engine)  # its reminder offsets may be new
     return created

@@ -23,7 +23,7 @@ VIGIL = str(Path(sys.executable).parent / "vigil")
 def start_worker(settings, lease_seconds: float, tick_seconds: float = 15) -> subprocess.Popen:
     env = {**os.environ, "VIGIL_DATABASE_URL": settings.database_url, "VIGIL_MASTER_KEY": settings.master_key,
            "VIGIL_DELIVERY_LEASE_SECONDS": str(lease_seconds), "VIGIL_WORKER_POLL_SECONDS": "0.2",
-           "VIGIL_SCHEDULER_TICK_SECONDS": str(tick_seconds)}
+           "VIGIL_SCHEDULER_TICK_SECONDS": str(tick_seconds), "VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"}
     worker = subprocess.Popen([VIGIL, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert "delivery worker running" in worker.stdout.readline()  # started, schema checked
     return worker
@@ -86,7 +86,7 @@ def test_three_workers_on_postgres_send_each_delivery_once(postgres_url, clock, 
     from service.settings import Settings
 
     settings = Settings(_env_file=None, database_url=postgres_url, master_key=new_master_key(),
-                        bootstrap_admin_key="k", run_worker=False)
+                        bootstrap_admin_key="k", run_worker=False, webhook_allow_private_networks=True)
     box = build_container(settings, clock=clock)
     with Receiver() as receiver, TestClient(create_app(box), headers={"Authorization": "Bearer k"}) as client:
         for _ in range(20):
@@ -121,7 +121,7 @@ def test_three_ticking_processes_send_each_reminder_once(postgres_url, clock):
     from service.settings import Settings
 
     settings = Settings(_env_file=None, database_url=postgres_url, master_key=new_master_key(),
-                        bootstrap_admin_key="k", run_worker=False)
+                        bootstrap_admin_key="k", run_worker=False, webhook_allow_private_networks=True)
     box = build_container(settings, clock=clock)
     with Receiver() as receiver, TestClient(create_app(box), headers={"Authorization": "Bearer k"}) as client:
         subscribe(client, receiver.url("/hook"), filter={"event_types": ["HearingScheduled"]}, reminders=["PT1H"])
