@@ -54,6 +54,7 @@ def _sqlite_engine(url: str, **kwargs) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")  # an erased data key must not linger in free pages
         cursor.close()
 
     @event.listens_for(engine, "begin")

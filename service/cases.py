@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from events.case_projections import CaseProjections, CaseRow
 from events.catalogue import EVENT_TYPES, PersonUpdate
@@ -39,6 +39,20 @@ class InputError(Exception):
 
 class NotFound(Exception):
     pass
+
+
+class AlreadyErased(Exception):
+    pass
+
+
+def purge_deleted_rows(engine) -> None:
+    """Push deleted bytes out of the files: SQLite's WAL is folded in and truncated, PostgreSQL vacuums."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    else:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM case_keys")
 
 
 def field_errors(exc: ValidationError, prefix: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -127,6 +141,22 @@ class CaseService:
             raise InputError([{"loc": ["body", "data", "person"], "msg": "personal data of this case was erased",
                                "type": "erased"}])
         return self.cipher.seal(key, case_id, person.model_dump(mode="json", exclude_none=True))
+
+    def erase(self, who: Principal, case_id: str, reason: str | None) -> AppendResult:
+        """Crypto-shred the person's data: destroy the case's data key and record who did it and why."""
+        self.require_access(who, case_id)
+        with self.store.engine.connect() as conn:
+            if self._data_key(conn, case_id) is None:
+                raise AlreadyErased(case_id)
+
+        def destroy_key(conn: Connection) -> None:
+            conn.execute(delete(case_keys).where(case_keys.c.case_id == case_id))
+
+        data = {"erased_by": who.actor, **({"reason": reason} if reason else {})}
+        result = self.store.append(case_id, [NewEvent("PersonalDataErased", self.clock.now(), data)],
+                                   actor=who.actor, before_insert=destroy_key)[0]
+        purge_deleted_rows(self.store.engine)
+        return result
 
     # ---- reading ----
     def require_case(self, who: Principal, case_id: str) -> CaseRow:

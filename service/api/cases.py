@@ -5,16 +5,17 @@ import re
 from datetime import date, datetime, time, timezone
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from pydantic import BaseModel, ConfigDict, StringConstraints
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from service.access import Principal
-from service.cases import CaseFilters, InputError
+from service.cases import AlreadyErased, CaseFilters, InputError
 from service.container import Container
 from service.exports import events_csv, dossier_html
 from service.schemas import AppendOut, CaseCreatedOut, CaseIn, EventIn
 
-from .deps import container, principal, writer
+from .deps import admin, container, principal, writer
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 
@@ -103,6 +104,22 @@ def list_events(case_id: str, after_version: Annotated[int, Query(ge=0)] = 0,
 @router.get("/cases/{case_id}/verify")
 def verify_case(case_id: str, who: Principal = Depends(principal), box: Container = Depends(container)):
     return box.cases.verify(who, case_id)
+
+
+class EraseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+@router.post("/cases/{case_id}/erase")
+def erase_case(case_id: str, body: EraseIn | None = None, who: Principal = Depends(admin),
+               box: Container = Depends(container)):
+    """Crypto-shred the person's data; the history and its hashes stay verifiable."""
+    try:
+        result = box.cases.erase(who, case_id, body.reason if body else None)
+    except AlreadyErased:
+        raise HTTPException(409, "personal data of this case was already erased") from None
+    return {"event_id": result.event_id, "version": result.version, "position": result.position}
 
 
 @router.get("/cases/{case_id}/export")

@@ -1,0 +1,46 @@
+"""Erasure by crypto-shredding: the person's data becomes unreadable everywhere, the history stays verifiable."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from events.tables import case_keys
+from service.keys import create_key
+
+NAME = "Erasable Testperson"
+
+
+def test_erase_shreds_the_person_and_keeps_history_verifiable(client, box, engine):
+    case_id = client.post("/v1/cases", json={"person": {"name": NAME, "aliases": ["E. T."]},
+                                             "country": "FR"}).json()["id"]
+    client.post(f"/v1/cases/{case_id}/events", json={"type": "Detained", "occurred_at": "2026-01-01T00:00:00Z",
+                                                     "data": {"place": "Lyon"}})
+    with engine.connect() as conn:
+        wrapped = conn.execute(select(case_keys.c.wrapped_key).where(case_keys.c.case_id == case_id)).scalar_one()
+    editor = create_key(box.engine, box.clock, "editor", "lyon", "editor")
+    assert client.post(f"/v1/cases/{case_id}/erase", headers={"Authorization": f"Bearer {editor}"}).status_code == 403
+
+    erased = client.post(f"/v1/cases/{case_id}/erase", json={"reason": "the family asked"})
+    assert erased.status_code == 200 and erased.json()["version"] == 3
+    assert client.post(f"/v1/cases/{case_id}/erase").status_code == 409
+
+    view = client.get(f"/v1/cases/{case_id}").json()
+    assert view["person"] is None and view["personal_data_erased"] is True and view["detained"] is True
+    events = client.get(f"/v1/cases/{case_id}/events").json()["items"]
+    assert events[0]["data"]["person"] == {"erased": True}
+    assert events[-1]["type"] == "PersonalDataErased" and events[-1]["data"]["reason"] == "the family asked"
+    assert events[-1]["data"]["erased_by"].startswith("key:")
+    assert client.get(f"/v1/cases/{case_id}/verify").json()["ok"] is True
+    for fmt in ("json", "csv", "html"):
+        assert NAME not in client.get(f"/v1/cases/{case_id}/export", params={"format": fmt}).text
+    update = client.post(f"/v1/cases/{case_id}/events", json={
+        "type": "PersonDetailsUpdated", "occurred_at": "2026-02-01T00:00:00Z", "data": {"person": {"name": "New"}}})
+    assert update.status_code == 422
+
+    with engine.connect() as conn:
+        assert conn.execute(select(case_keys).where(case_keys.c.case_id == case_id)).first() is None
+    if engine.dialect.name == "sqlite":  # the destroyed key is in no byte of the database files
+        db_file = Path(engine.url.database)
+        for path in db_file.parent.glob(db_file.name + "*"):
+            assert wrapped not in path.read_bytes(), path
