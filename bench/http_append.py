@@ -55,7 +55,7 @@ def start_server(workdir: str) -> Server:
     vigil = Path(sys.executable).parent / "vigil"
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
     env.update({"VIGIL_DATABASE_URL": f"sqlite:///{workdir}/vigil.db", "VIGIL_MASTER_KEY": new_master_key(),
-                "VIGIL_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "VIGIL_RUN_WORKER": "false"})
+                "VIGIL_RATE_LIMIT_PER_MINUTE": "0", "VIGIL_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "VIGIL_RUN_WORKER": "false"})
     log_path = os.path.join(workdir, "server.log")
     log = open(log_path, "w")
     proc = subprocess.Popen([str(vigil), "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=workdir,

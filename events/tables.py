@@ -94,3 +94,18 @@ api_keys = Table(
     Column("revoked_at", UTCDateTime, nullable=True),
     UniqueConstraint("key_hash", name="uq_api_keys_key_hash"),
 )
+
+access_log = Table(
+    "access_log", metadata,
+    Column("position", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("case_id", String(36), nullable=True),
+    Column("path", String(300), nullable=False),
+    Column("client", String(64), nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_access_log_case_id", "case_id"),
+)

