@@ -71,3 +71,17 @@ def test_a_name_that_moves_to_an_internal_address_is_refused_at_send_time(client
     drain(guarded)
     [delivery] = client.get("/v1/deliveries").json()["items"]
     assert delivery["state"] == "dead" and "loopback" in delivery["last_error"]
+
+
+def test_redirects_are_never_followed(client, box):
+    from ..receiver import Receiver
+
+    with Receiver() as receiver:
+        receiver.script("/hook", (302, {"Location": receiver.url("/internal")}))
+        client.post("/v1/subscriptions", json={"name": "x", "channel": {"kind": "webhook", "url": receiver.url("/hook")},
+                                               "filter": {"event_types": ["Removed"]}})
+        append(client, open_case(client), "Removed", REMOVED)
+        drain(box)
+        assert receiver.at("/internal") == [] and len(receiver.at("/hook")) == 1
+    [delivery] = client.get("/v1/deliveries").json()["items"]
+    assert delivery["state"] == "failed" and delivery["last_error"] == "HTTP 302"
