@@ -83,6 +83,12 @@ class CaseProjections:
         return decode_row(row) if row else None
 
     @staticmethod
+    def visible_ids(conn: Connection, team: str) -> list[str]:
+        """Cases a team may see, read from the teams column alone (no state is decoded)."""
+        rows = Raw(conn).all("SELECT case_id, teams FROM case_projections")
+        return [case_id for case_id, teams in rows if team in json.loads(teams)]
+
+    @staticmethod
     def all(conn: Connection, status: str | None = None, country: str | None = None) -> Iterator[CaseRow]:
         query = select(proj)
         if status:

@@ -34,7 +34,7 @@ class AlertService:
         if who.is_admin:
             return None
         with self.engine.connect() as conn:
-            return {r.case_id for r in CaseProjections.all(conn) if who.may_see(r.state.teams)}
+            return set(CaseProjections.visible_ids(conn, who.team))
 
     def list_alerts(self, who: Principal, case_id: str | None = None, state: str | None = None,
                     severity: str | None = None, limit: int = 100) -> list[dict[str, Any]]:

@@ -270,7 +270,7 @@ class CaseService:
         stream_ids = None
         if not who.is_admin:
             with self.store.engine.connect() as conn:
-                stream_ids = [r.case_id for r in CaseProjections.all(conn) if who.may_see(r.state.teams)]
+                stream_ids = CaseProjections.visible_ids(conn, who.team)
         items = []
         for event in self.store.read_all(after, limit, types, stream_ids):
             data = event.data
