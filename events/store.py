@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
-from sqlalchemy import Connection, Engine, and_, func, select, text
+from sqlalchemy import Connection, Engine, and_, select
 from sqlalchemy.exc import IntegrityError
 
 from .clock import Clock
@@ -204,11 +204,6 @@ class EventStore:
         query = query.order_by(events_table.c.position).limit(limit)
         with self.engine.connect() as conn:
             return [row_to_event(r) for r in conn.execute(query)]
-
-    def stream_version(self, stream_id: str) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.coalesce(func.max(events_table.c.version), 0))
-                                .where(events_table.c.stream_id == stream_id)).scalar_one()
 
     def stream_ids(self) -> list[str]:
         with self.engine.connect() as conn:

@@ -1,7 +1,7 @@
 """The message every channel renders: an alert (or test) with its case link, free of personal data by default."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -55,7 +55,3 @@ def sample_message(kind: str = "raised") -> AlertMessage:
                         "00000000-0000-4000-8000-000000000002", "http://127.0.0.1:8000/cases/00000000-0000-4000-8000-000000000002",
                         "00000000-0000-4000-8000-000000000003", "RemovalScheduled",
                         datetime(2030, 1, 12, 9, 0, tzinfo=timezone.utc), None, False)
-
-
-def without_person(message: AlertMessage) -> AlertMessage:
-    return replace(message, person_name=None)
