@@ -28,17 +28,20 @@ def world(client, box):
         body = {"person": {"name": "Matrix Person"}, "country": "NO"}
         return client.post("/v1/cases", json=body, headers=as_(team_key)).json()["id"]
 
+    subs = {}
+    for name, key in (("own", keys["editor"]), ("other", oslo_editor)):
+        subs[name] = client.post("/v1/subscriptions", headers=as_(key), json={
+            "name": name, "channel": {"kind": "webhook", "url": "http://127.0.0.1:9/x"},
+            "filter": {"event_types": ["Detained"]}}).json()["id"]
     own, other = case(keys["editor"]), case(oslo_editor)
     for case_id in (own, other):
         client.post(f"/v1/cases/{case_id}/events", headers=as_(keys["admin"]), json={
             "type": "Detained", "occurred_at": "2026-01-01T00:00:00Z", "data": {}})
-    subs = {}
-    for name, key in (("own", keys["editor"]), ("other", oslo_editor)):
-        subs[name] = client.post("/v1/subscriptions", headers=as_(key), json={
-            "name": name, "channel": {"kind": "webhook", "url": "http://127.0.0.1:9/x"}}).json()["id"]
     alerts = {a["case_id"]: a["id"] for a in client.get("/v1/alerts").json()["items"]}
+    deliveries = {d["subscription_id"]: d["id"] for d in client.get("/v1/deliveries").json()["items"]}
     return {"keys": keys, "as": as_, "case": {"own": own, "other": other}, "sub": subs,
-            "alert": {"own": alerts[own], "other": alerts[other]}}
+            "alert": {"own": alerts[own], "other": alerts[other]},
+            "delivery": {"own": deliveries[subs["own"]], "other": deliveries[subs["other"]]}}
 
 
 # (name, method, path, body, expected status by (role, scope))
@@ -74,6 +77,11 @@ MATRIX = [
     ("list alerts", "GET", "/v1/alerts", None, _same(200)),
     ("acknowledge", "POST", "/v1/alerts/{alert}/ack", None, _scoped(200, viewer=403)),
     ("deliveries", "GET", "/v1/deliveries", None, _same(200)),
+    ("read delivery", "GET", "/v1/deliveries/{delivery}", None, _scoped(200)),
+    ("replay delivery", "POST", "/v1/deliveries/{delivery}/retry", None, _scoped(409, viewer=403)),  # not dead
+    ("test message", "POST", "/v1/subscriptions/{sub}/test", None, _scoped(200, viewer=403)),
+    ("verify access log", "GET", "/v1/access-log/verify", None,
+     {**_same(403), ("admin", "own"): 200, ("admin", "other"): 200}),
     ("preview", "POST", "/v1/channels/preview", {"channel": {"kind": "teams", "url": "https://x.example/"}},
      _same(200)),
     ("access log", "GET", "/v1/access-log", None, {**_same(403), ("admin", "own"): 200, ("admin", "other"): 200}),
@@ -84,7 +92,8 @@ MATRIX = [
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("scope", ("own", "other"))
 def test_role_and_team_matrix(client, world, name, method, path, body, expected, role, scope):
-    url = path.format(case=world["case"][scope], sub=world["sub"][scope], alert=world["alert"][scope])
+    url = path.format(case=world["case"][scope], sub=world["sub"][scope], alert=world["alert"][scope],
+                      delivery=world["delivery"][scope])
     response = client.request(method, url, headers={**world["as"](world["keys"][role]),
                                                     "content-type": "application/json"},
                               content=json.dumps(body) if body is not None else None)
