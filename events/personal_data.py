@@ -8,7 +8,9 @@ import os
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 TOKEN_PREFIX = "v1."
 
@@ -41,6 +43,12 @@ class PersonalDataCipher:
 
     def __init__(self, master_key: bytes):
         self._master = AESGCM(master_key)
+        self._master_key = master_key
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A separate 32-byte key for another use (such as signing cookies), derived with HKDF."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                    info=b"vigil:" + purpose.encode()).derive(self._master_key)
 
     def new_data_key(self, case_id: str) -> tuple[bytes, bytes]:
         """A fresh data key and its wrapped form (what the database stores)."""

@@ -106,7 +106,7 @@ def _removed(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     at = iso(e.occurred_at)
     removed = {"event_id": e.event_id, "at": at, "method": d["method"], "destination": d["destination"],
                "despite": _measures_in_force(s, at)}
-    return _set(s, removed=removed, removal=None, detained=False, after_return=None)
+    return _set(s, removed=removed, removal=None, detained=False, detained_place=None, after_return=None)
 
 
 def _detained(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
@@ -153,8 +153,10 @@ def _contact(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
 
 def _after_return(label: str) -> Callable[[CaseState, StoredEvent, dict], CaseState]:
     def apply(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-        return _set(s, after_return=label if s.removed else s.after_return,
-                       detained=True if label == "detained_at_destination" else s.detained)
+        if label == "detained_at_destination":
+            return _set(s, after_return=label if s.removed else s.after_return, detained=True,
+                        detained_place=d.get("place"))
+        return _set(s, after_return=label if s.removed else s.after_return)
     return apply
 
 

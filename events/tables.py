@@ -109,3 +109,14 @@ access_log = Table(
     Column("hash", String(64), nullable=False),
     Index("ix_access_log_case_id", "case_id"),
 )
+
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie's random token; the token is never stored
+    Column("key_id", String(36), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_web_sessions_expires_at", "expires_at"),
+)

@@ -68,6 +68,27 @@ class AlertService:
             row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).one()
         return self.alert_view(row)
 
+    def for_case(self, who: Principal, case_id: str) -> list[dict[str, Any]]:
+        """A case's alerts, newest first, each with the deliveries this principal may see and whom they reached."""
+        found = self.list_alerts(who, case_id=case_id, limit=1000)
+        if not found:
+            return found
+        query = (select(deliveries, subscriptions.c.name.label("subscription_name"),
+                        subscriptions.c.kind.label("channel_kind"))
+                 .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+                 .where(deliveries.c.alert_id.in_([a["id"] for a in found]))
+                 .order_by(deliveries.c.created_at))
+        scope = self._subscription_scope(who)
+        if scope is not None:
+            query = query.where(deliveries.c.subscription_id.in_(scope))
+        reached: dict[str, list[dict[str, Any]]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                reached.setdefault(row.alert_id, []).append(
+                    {**self.delivery_view(row), "subscription_name": row.subscription_name,
+                     "channel_kind": row.channel_kind})
+        return [{**a, "deliveries": reached.get(a["id"], [])} for a in found]
+
     def _subscription_scope(self, who: Principal):
         query = select(subscriptions.c.id)
         return None if who.is_admin else query.where(subscriptions.c.team == who.team)

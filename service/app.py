@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from events.store import ConcurrencyConflict, DuplicateMismatch, StreamNotFound
 
@@ -18,6 +19,9 @@ from .container import Container
 from .keys import bootstrap_admin
 from .request_log import RequestLogMiddleware
 from .scheduler import start_scheduler
+from .security_headers import SecurityHeadersMiddleware
+from .web import pages
+from .web.auth import PageError, SignInRequired, signin_redirect
 
 log = logging.getLogger("vigil.api")
 
@@ -41,10 +45,13 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
     app = FastAPI(title="Vigil", version="0.1.0", lifespan=lifespan,
                   description="Event-sourced alerting for people at risk of forced return.")
     app.state.container = box
-    for router in (health.router, cases.router, feed.router, alerts.router, audit.router):
+    for router in (health.router, cases.router, feed.router, alerts.router, audit.router, pages.router):
         app.include_router(router)
+    app.mount("/static", StaticFiles(packages=[("service", "static")]), name="static")
     _error_handlers(app)
+    _page_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=box.settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestLogMiddleware)
     return app
 
@@ -73,3 +80,14 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DuplicateMismatch)
     async def duplicate(_: Request, exc: DuplicateMismatch):
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+
+def _page_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def sign_in(_: Request, exc: SignInRequired):
+        return RedirectResponse(signin_redirect(exc.next_path), status_code=303)
+
+    @app.exception_handler(PageError)
+    async def page_error(request: Request, exc: PageError):
+        return pages.templates.TemplateResponse(request, "error.html", {"status": exc.status, "message": exc.message},
+                                                status_code=exc.status, headers=exc.headers)

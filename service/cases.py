@@ -283,9 +283,13 @@ class CaseService:
         self.require_case(who, case_id)
         return self.store.verify(case_id).as_dict()
 
-    def export(self, who: Principal, case_id: str) -> dict[str, Any]:
+    def export(self, who: Principal, case_id: str, alerts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The whole dossier; `alerts` (with their deliveries) come from the alert service."""
+        alerts = alerts or []
         return {"case": self.view(who, case_id), "events": self.events(who, case_id),
-                "verify": self.store.verify(case_id).as_dict(), "alerts": [], "deliveries": [],
+                "verify": self.store.verify(case_id).as_dict(),
+                "alerts": [{k: v for k, v in a.items() if k != "deliveries"} for a in alerts],
+                "deliveries": [d for a in alerts for d in a.get("deliveries", [])],
                 "exported_at": self.clock.now().isoformat()}
 
 

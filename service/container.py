@@ -24,6 +24,7 @@ from .alerts import AlertService
 from .rate_limit import RateLimiter
 from .cases import CaseService
 from .settings import Settings
+from .web.sessions import SessionStore
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Container:
     ticker: Ticker
     access_log: AccessLog
     rate_limiter: RateLimiter
+    sessions: SessionStore
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -95,4 +97,5 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     store.after_commit.append(worker.wake)
     ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, worker.wake)
     return Container(settings, engine, clock, store, cases, subs, AlertService(engine, clock), worker, smtp,
-                     planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute))
+                     planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute),
+                     SessionStore(engine, clock, cipher.derive_key("session-cookie")))

@@ -13,6 +13,7 @@ from notifications.channels.config import Channel
 from notifications.message import sample_message
 from notifications.subscriptions import SubscriptionIn, new_secret
 from service.access import Principal
+from service.alerts import Conflict, Forbidden
 from service.cases import InputError, NotFound
 from notifications.ssrf import TargetRefused, check_url
 from service.container import Container
@@ -46,15 +47,31 @@ def _own_subscription(box: Container, who: Principal, sub_id: str) -> dict:
     return sub
 
 
-@router.post("/subscriptions", status_code=201)
-def create_subscription(body: SubscriptionIn, who: Principal = Depends(writer), box: Container = Depends(container)):
+def subscribe(box: Container, who: Principal, body: SubscriptionIn) -> dict:
+    """Create a subscription for this principal's team (shared by the API and the dashboard)."""
     if body.include_personal_data and not who.is_admin:
-        raise HTTPException(403, "only an admin may turn on include_personal_data")
+        raise Forbidden("only an admin may turn on include_personal_data")
     if not box.settings.webhook_allow_private_networks:
         refuse_internal_targets(body)
     created = box.subscriptions.create(body, who.team, who.is_admin, who.actor)
     box.planner.replan_all(box.engine)  # its reminder offsets may be new
     return created
+
+
+async def send_test(box: Container, who: Principal, sub_id: str) -> dict:
+    """Send a test message through a subscription now; the delivery, with its attempt."""
+    await asyncio.to_thread(_own_subscription, box, who, sub_id)
+    claimed = await asyncio.to_thread(box.worker.claim_test, sub_id, box.clock.now())
+    await box.worker.deliver(claimed)
+    return await asyncio.to_thread(box.alerts.delivery, who, claimed.id)
+
+
+@router.post("/subscriptions", status_code=201)
+def create_subscription(body: SubscriptionIn, who: Principal = Depends(writer), box: Container = Depends(container)):
+    try:
+        return subscribe(box, who, body)
+    except Forbidden as exc:
+        raise HTTPException(403, str(exc)) from None
 
 
 @router.get("/subscriptions")
@@ -76,10 +93,7 @@ def delete_subscription(sub_id: str, who: Principal = Depends(writer), box: Cont
 
 @router.post("/subscriptions/{sub_id}/test")
 async def test_subscription(sub_id: str, who: Principal = Depends(writer), box: Container = Depends(container)):
-    await asyncio.to_thread(_own_subscription, box, who, sub_id)
-    claimed = await asyncio.to_thread(box.worker.claim_test, sub_id, box.clock.now())
-    await box.worker.deliver(claimed)
-    return await asyncio.to_thread(box.alerts.delivery, who, claimed.id)
+    return await send_test(box, who, sub_id)
 
 
 class PreviewIn(BaseModel):
@@ -133,8 +147,6 @@ def get_delivery(delivery_id: str, who: Principal = Depends(principal), box: Con
 
 @router.post("/deliveries/{delivery_id}/retry")
 def retry_delivery(delivery_id: str, who: Principal = Depends(writer), box: Container = Depends(container)):
-    from service.alerts import Conflict
-
     try:
         view = box.alerts.replay(who, delivery_id)
     except NotFound:

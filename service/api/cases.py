@@ -126,7 +126,7 @@ def erase_case(case_id: str, body: EraseIn | None = None, who: Principal = Depen
 @router.get("/cases/{case_id}/export")
 def export_case(case_id: str, format: Literal["json", "csv", "html"] = "json",
                 who: Principal = Depends(readable_case("export")), box: Container = Depends(container)):
-    dossier = box.cases.export(who, case_id)
+    dossier = box.cases.export(who, case_id, box.alerts.for_case(who, case_id))
     disposition = {"Content-Disposition": f'attachment; filename="case-{case_id}.{format}"'}
     if format == "csv":
         return PlainTextResponse(events_csv(dossier["events"]), media_type="text/csv", headers=disposition)

@@ -1,0 +1,110 @@
+"""Who is looking at a dashboard page (session cookie or bearer key), CSRF checks, and form bodies."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote
+
+from fastapi import Request
+
+from service.access import Principal
+from service.container import Container
+from service.keys import authenticate
+
+from .sessions import COOKIE_NAME, Session, csrf_ok
+
+
+class SignInRequired(Exception):
+    def __init__(self, next_path: str):
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class PageError(Exception):
+    """Shown as an HTML error page with this status."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    principal: Principal
+    timezone: str
+    session: Session | None  # None when the page was asked for with a bearer key
+
+    @property
+    def csrf_token(self) -> str:
+        return self.session.csrf_token if self.session else ""
+
+
+class Form:
+    """An application/x-www-form-urlencoded body (the dashboard's forms post nothing else)."""
+
+    def __init__(self, pairs: list[tuple[str, str]]):
+        self.pairs = pairs
+        self.first = {}
+        for key, value in pairs:
+            self.first.setdefault(key, value)
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.first.get(name, default)
+
+    def getlist(self, name: str) -> list[str]:
+        return [v for k, v in self.pairs if k == name]
+
+
+def container(request: Request) -> Container:
+    return request.app.state.container
+
+
+def local_path(candidate: str | None, fallback: str = "/") -> str:
+    """Only a path on this site may be a redirect target (no scheme, no //host)."""
+    if not candidate or not candidate.startswith("/") or candidate.startswith("//") or "\\" in candidate:
+        return fallback
+    return candidate
+
+
+def viewer(request: Request) -> Viewer:
+    box = container(request)
+    session = box.sessions.find(request.cookies.get(COOKIE_NAME))
+    if session is not None:
+        who, tz = session.principal, session.timezone
+    else:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        who = authenticate(box.engine, key.strip()) if scheme.lower() == "bearer" and key.strip() else None
+        if who is None:
+            path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise SignInRequired(path)
+        tz = "UTC"
+    wait = box.rate_limiter.take(who.key_id)
+    if wait is not None:
+        raise PageError(429, "Too many requests from this key; wait a moment and try again.",
+                        {"Retry-After": str(max(1, math.ceil(wait)))})
+    return Viewer(who, tz, session)
+
+
+async def read_form(request: Request) -> Form:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type != "application/x-www-form-urlencoded":
+        raise PageError(415, "Forms must be sent as application/x-www-form-urlencoded.")
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return Form(parse_qsl(body, keep_blank_values=True, max_num_fields=2000))
+
+
+async def posted_form(request: Request, seen_by: Viewer) -> Form:
+    """The form of a state-changing request, after its CSRF token is checked (session sign-ins only)."""
+    form = await read_form(request)
+    if seen_by.session is not None and not csrf_ok(seen_by.session.csrf_token, form.get("csrf_token")):
+        raise PageError(403, "This form has expired or did not come from Vigil. Go back, reload and try again.")
+    return form
+
+
+def require_writer(seen_by: Viewer) -> None:
+    if not seen_by.principal.may_write:
+        raise PageError(403, f"Your role ({seen_by.principal.role}) may read but not change anything.")
+
+
+def signin_redirect(next_path: str) -> str:
+    return "/signin?next=" + quote(local_path(next_path), safe="/")

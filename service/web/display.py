@@ -1,0 +1,84 @@
+"""Pure formatting for the dashboard: times in the viewer's zone, countdowns, labels."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+STATUS_LABELS = {
+    "monitoring": "Monitoring",
+    "in_proceedings": "In proceedings",
+    "removal_ordered": "Removal ordered",
+    "removal_scheduled": "Removal scheduled",
+    "removed": "Removed",
+    "safe": "Safe",
+    "deceased": "Deceased",
+    "closed": "Closed",
+}
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def as_datetime(value: str | datetime | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def local_time(value: str | datetime | None, tz: str | None, precision: str = "exact") -> str:
+    """A moment in the viewer's zone, as precise as it is known: '2026-11-22 09:51 CET', '2023-11', '2011'."""
+    moment = as_datetime(value)
+    if moment is None:
+        return ""
+    if precision == "year":
+        return f"{moment.year}"
+    if precision == "month":
+        return moment.strftime("%Y-%m")
+    if precision == "day":
+        return moment.strftime("%Y-%m-%d")
+    local = moment.astimezone(zone(tz))
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
+
+
+def countdown(value: str | datetime | None, now: datetime) -> str:
+    """How far away a moment is, in the unit a person acts on: 'in 45 min', 'in 31 h', 'in 5 d', '3 h ago'."""
+    moment = as_datetime(value)
+    if moment is None:
+        return ""
+    seconds = (moment - now).total_seconds()
+    ahead = seconds >= 0
+    seconds = abs(seconds)
+    if seconds < 3600:
+        amount = f"{max(1, int(seconds // 60))} min"
+    elif seconds < 72 * 3600:
+        amount = f"{int(seconds // 3600)} h"
+    else:
+        amount = f"{int(seconds // 86400)} d"
+    return f"in {amount}" if ahead else f"{amount} ago"
+
+
+def deadline_phrase(item: dict | None, now: datetime) -> str:
+    """'removal in 31 h' for a case's next dated item."""
+    if not item:
+        return ""
+    return f"{item['kind']} {countdown(item['at'], now)}"
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+def humanize(name: str) -> str:
+    """'ExtraditionRequested' -> 'Extradition requested'; 'window_start' -> 'Window start'."""
+    if "_" in name or name.islower():
+        return name.replace("_", " ").capitalize()
+    words = []
+    for char in name:
+        if char.isupper() and words:
+            words.append(" ")
+        words.append(char.lower() if words else char)
+    return "".join(words)

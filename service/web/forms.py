@@ -1,0 +1,222 @@
+"""Pure form handling for the dashboard: the fields of each event type, and form values into API bodies."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from events.catalogue import EVENT_TYPES
+
+from .display import humanize, zone
+
+FORM_LEVEL = "__all__"
+PRECISIONS = ("exact", "day", "month", "year")
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str  # the form's input name; nested fields are dotted: "person.name"
+    label: str
+    kind: str  # text | textarea | datetime | select | lines | integer | country | event_ref
+    required: bool
+    options: tuple[str, ...] = ()
+    max_length: int | None = None
+    hint: str = ""
+
+
+def appendable_types() -> list[tuple[str, list[str]]]:
+    """Event types a person may append through the form, grouped as in the catalogue."""
+    groups: dict[str, list[str]] = {}
+    for kind in EVENT_TYPES.values():
+        if not kind.system_only and kind.name != "CaseOpened":
+            groups.setdefault(kind.group, []).append(kind.name)
+    return list(groups.items())
+
+
+def _field(name: str, schema: dict[str, Any], required: bool, defs: dict[str, Any], prefix: str = ""
+           ) -> list[FormField]:
+    options = [s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"]
+    spec = options[0] if options else schema
+    if "$ref" in spec:
+        nested = defs[spec["$ref"].rsplit("/", 1)[-1]]
+        return [f for sub, sub_schema in nested["properties"].items()
+                for f in _field(sub, sub_schema, sub in nested.get("required", ()), defs, f"{prefix}{name}.")]
+    label = humanize(name)
+    full = prefix + name
+    if "enum" in spec:
+        return [FormField(full, label, "select", required, tuple(spec["enum"]))]
+    if spec.get("format") == "date-time":
+        return [FormField(full, label, "datetime", required, )]
+    if spec.get("format") == "uuid":
+        return [FormField(full, label, "event_ref", required)]
+    if spec.get("type") == "array":
+        return [FormField(full, label, "lines", required, hint="one per line")]
+    if spec.get("type") == "integer":
+        return [FormField(full, label, "integer", required)]
+    if spec.get("pattern") == "^[A-Z]{2}$":
+        return [FormField(full, label, "country", required, max_length=2, hint="two-letter country code, e.g. UZ")]
+    max_length = spec.get("maxLength")
+    kind = "textarea" if name == "note" or (max_length or 0) > 300 else "text"
+    return [FormField(full, label, kind, required, max_length=max_length)]
+
+
+def event_fields(type_name: str) -> list[FormField]:
+    """The data fields of one event type, from its schema; the free-text note comes last."""
+    schema = EVENT_TYPES[type_name].model.model_json_schema()
+    required = set(schema.get("required", ()))
+    defs = schema.get("$defs", {})
+    fields = [f for name, spec in schema["properties"].items() if name != "note"
+              for f in _field(name, spec, name in required, defs)]
+    return fields + _field("note", schema["properties"]["note"], False, defs)
+
+
+def local_to_utc_iso(raw: str, tz: str) -> str:
+    """A datetime-local value ('2026-11-22T14:30') read in the viewer's zone, as RFC 3339."""
+    moment = datetime.fromisoformat(raw)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone(tz))
+    return moment.isoformat()
+
+
+def _put(target: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        target = target.setdefault(part, {})
+    target[leaf] = value
+
+
+def event_data(type_name: str, form: dict[str, str], tz: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The `data` of an event from form values, and errors for values that cannot even be read."""
+    data: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field in event_fields(type_name):
+        raw = form.get(field.name, "").strip()
+        if field.name.startswith("person."):
+            data.setdefault("person", {})
+        if not raw:
+            continue
+        if field.kind == "datetime":
+            try:
+                _put(data, field.name, local_to_utc_iso(raw, tz))
+            except ValueError:
+                errors[field.name] = "not a date and time"
+        elif field.kind == "lines":
+            _put(data, field.name, [line.strip() for line in raw.splitlines() if line.strip()])
+        elif field.kind == "integer":
+            if raw.lstrip("-").isdigit():
+                _put(data, field.name, int(raw))
+            else:
+                errors[field.name] = "not a whole number"
+        elif field.kind == "country":
+            _put(data, field.name, raw.upper())
+        else:
+            _put(data, field.name, raw)
+    return data, errors
+
+
+def event_body(type_name: str, form: dict[str, str], tz: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The JSON body POST /v1/cases/{id}/events would take, built from the append form."""
+    data, errors = event_data(type_name, form, tz)
+    body: dict[str, Any] = {"type": type_name, "data": data,
+                            "date_precision": form.get("date_precision") or "exact"}
+    occurred = form.get("occurred_at", "").strip()
+    if not occurred:
+        errors["occurred_at"] = "when it happened is required"
+    else:
+        try:
+            body["occurred_at"] = local_to_utc_iso(occurred, tz)
+        except ValueError:
+            errors["occurred_at"] = "not a date and time"
+    source = {k: form.get(f"source_{k}", "").strip() for k in ("url", "title")}
+    if any(source.values()):
+        body["source"] = {k: v for k, v in source.items() if v}
+    return body, errors
+
+
+def errors_by_field(detail: list[dict[str, Any]]) -> dict[str, str]:
+    """API error details ({loc, msg}) keyed by form field: body.data.person.name -> person.name."""
+    errors: dict[str, str] = {}
+    for error in detail:
+        loc = [str(p) for p in error.get("loc", [])]
+        if loc[:1] == ["body"]:
+            loc = loc[1:]
+        if loc[:1] == ["data"]:
+            loc = loc[1:]
+        elif loc[:1] == ["source"]:
+            loc = ["source_" + "_".join(loc[1:2])]
+        loc = [p for p in loc if not p.isdigit()]  # an item of a list belongs to the list's field
+        name = ".".join(loc) or FORM_LEVEL
+        errors.setdefault(name, error.get("msg", "invalid").removeprefix("Value error, "))
+    return errors
+
+
+def comma_list(raw: str | None) -> list[str]:
+    return [part.strip() for part in (raw or "").replace("\n", ",").split(",") if part.strip()]
+
+
+def validate(model: type[BaseModel], body: dict[str, Any], keyed=errors_by_field
+             ) -> tuple[Any | None, dict[str, str]]:
+    """The validated model, or errors keyed by form field (never echoing the input back)."""
+    try:
+        return model.model_validate(body), {}
+    except ValidationError as exc:
+        return None, keyed([{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()])
+
+
+CHANNEL_KINDS = ("webhook", "slack", "mattermost", "teams", "discord", "matrix", "telegram", "email")
+URL_KINDS = ("webhook", "slack", "mattermost", "teams", "discord")
+
+
+def channel_body(kind: str, form: dict[str, str], prefix: str = "") -> dict[str, Any]:
+    """A channel object from the subscription form's fields for that kind (names prefixed for escalation)."""
+    value = lambda name: form.get(prefix + name, "").strip()  # noqa: E731
+    channel: dict[str, Any] = {"kind": kind}
+    if kind in URL_KINDS:
+        channel["url"] = value("url")
+    elif kind == "matrix":
+        channel.update(homeserver=value("homeserver"), room_id=value("room_id"), access_token=value("access_token"))
+    elif kind == "telegram":
+        channel.update(bot_token=value("bot_token"), chat_id=value("chat_id"))
+    elif kind == "email":
+        channel["to"] = comma_list(form.get(prefix + "to"))
+    return channel
+
+
+def subscription_body(form: dict[str, str], event_types: list[str]) -> dict[str, Any]:
+    """The JSON body POST /v1/subscriptions would take, built from the subscription form."""
+    body: dict[str, Any] = {
+        "name": form.get("name", "").strip(),
+        "channel": channel_body(form.get("channel_kind", ""), form),
+        "filter": {"countries": [c.upper() for c in comma_list(form.get("countries"))],
+                   "tags": comma_list(form.get("tags")), "event_types": event_types},
+        "include_personal_data": form.get("include_personal_data") == "on",
+    }
+    if form.get("min_severity"):
+        body["filter"]["min_severity"] = form["min_severity"]
+    if form.get("reminders", "").strip():
+        body["reminders"] = [r.upper() for r in comma_list(form["reminders"])]
+    if form.get("escalate_after", "").strip():
+        body["escalate_after"] = form["escalate_after"].strip().upper()
+        body["escalate_to"] = channel_body(form.get("escalate_kind", ""), form, "escalate_")
+    return body
+
+
+def subscription_errors(detail: list[dict[str, Any]]) -> dict[str, str]:
+    """Subscription validation errors keyed by the form's input names."""
+    errors: dict[str, str] = {}
+    for error in detail:
+        loc = [str(p) for p in error.get("loc", []) if not str(p).isdigit()]
+        if loc[:1] == ["body"]:
+            loc = loc[1:]
+        if loc[:1] in (["channel"], ["escalate_to"]):
+            prefix = "" if loc[0] == "channel" else "escalate_"
+            rest = [p for p in loc[1:] if p not in CHANNEL_KINDS]  # a tagged union names the kind in loc
+            loc = [prefix + rest[0]] if rest and rest[0] != "kind" else [prefix + ("channel_kind" if not prefix
+                                                                                   else "kind")]
+        elif loc[:1] == ["filter"]:
+            loc = loc[1:2] or [FORM_LEVEL]
+        name = ".".join(loc) or FORM_LEVEL
+        errors.setdefault(name, error.get("msg", "invalid").removeprefix("Value error, "))
+    return errors

@@ -1,0 +1,310 @@
+"""The dashboard: server-rendered pages over the same services as the API (sign-in, cases, alerts, subscriptions)."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+from zoneinfo import available_timezones
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from events.catalogue import EVENT_TYPES
+from events.risk import LEVELS
+from notifications.subscriptions import SubscriptionIn
+from service.alerts import Conflict, Forbidden
+from service.api.alerts import send_test, subscribe
+from service.api.cases import parse_moment
+from service.cases import CaseFilters, InputError, NotFound
+from service.exports import dossier_html
+from service.keys import authenticate
+from service.schemas import EventIn
+
+from . import display
+from .auth import (
+    Form, PageError, Viewer, container, local_path, posted_form, read_form, require_writer, viewer,
+)
+from .forms import (
+    CHANNEL_KINDS, FORM_LEVEL, PRECISIONS, appendable_types, errors_by_field, event_body, event_fields,
+    subscription_body, subscription_errors, validate,
+)
+from .sessions import COOKIE_NAME, LIFETIME
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates" / "web"))
+templates.env.filters.update(local_time=display.local_time, status_label=display.status_label,
+                             humanize=display.humanize)
+SIGNIN_COOKIE = "vigil_signin"  # the sign-in form's own CSRF token (double submit), before any session exists
+STATUSES = list(display.STATUS_LABELS)
+TIMEZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+
+
+def page(request: Request, name: str, seen_by: Viewer | None, status: int = 200, **context: Any) -> HTMLResponse:
+    box = container(request)
+    now = box.clock.now()
+    tz = seen_by.timezone if seen_by else "UTC"
+    base = {"viewer": seen_by, "who": seen_by.principal if seen_by else None, "now": now, "tz": tz,
+            "csrf": seen_by.csrf_token if seen_by else "", "countdown": lambda at: display.countdown(at, now),
+            "deadline": lambda item: display.deadline_phrase(item, now), "path": request.url.path}
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+
+def redirect(to: str) -> RedirectResponse:
+    return RedirectResponse(to, status_code=303)
+
+
+def client_of(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+# ---- signing in and out ----
+@router.get("/signin")
+def signin_form(request: Request, next: str = "/", error: str | None = None, status: int = 200) -> HTMLResponse:
+    token = secrets.token_urlsafe(32)
+    response = page(request, "signin.html", None, status, next=local_path(next), error=error, signin_token=token,
+                    timezones=TIMEZONES)
+    response.set_cookie(SIGNIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
+                        secure=_secure(request), path="/signin")
+    return response
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or container(request).settings.public_url.startswith("https://")
+
+
+@router.post("/signin")
+async def signin(request: Request):
+    box = container(request)
+    form = await read_form(request)
+    next_path = local_path(form.get("next"))
+    expected = request.cookies.get(SIGNIN_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected, form.get("csrf_token")):
+        return signin_form(request, next_path, "The sign-in form expired. Please try again.", 403)
+    who = authenticate(box.engine, form.get("api_key").strip()) if form.get("api_key").strip() else None
+    if who is None:
+        return signin_form(request, next_path, "That API key is not valid or has been revoked.", 401)
+    tz = form.get("timezone") if display.zone(form.get("timezone")).key == form.get("timezone") else "UTC"
+    cookie = box.sessions.start(who, tz)
+    response = redirect(next_path)
+    response.set_cookie(COOKIE_NAME, cookie, max_age=int(LIFETIME.total_seconds()), httponly=True,
+                        samesite="strict", secure=_secure(request), path="/")
+    response.delete_cookie(SIGNIN_COOKIE, path="/signin")
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request, seen_by: Viewer = Depends(viewer)):
+    await posted_form(request, seen_by)
+    if seen_by.session:
+        container(request).sessions.end(seen_by.session)
+    response = redirect("/signin")
+    response.delete_cookie(COOKIE_NAME, path="/")
+    return response
+
+
+@router.post("/settings/timezone")
+async def set_timezone(request: Request, seen_by: Viewer = Depends(viewer)):
+    form = await posted_form(request, seen_by)
+    tz = form.get("timezone")
+    if display.zone(tz).key != tz:
+        raise PageError(422, f"'{tz}' is not a time zone.")
+    if seen_by.session:
+        container(request).sessions.set_timezone(seen_by.session, tz)
+    return redirect(local_path(form.get("next")))
+
+
+# ---- cases ----
+@router.get("/")
+def case_list(request: Request, status: str = "", risk: str = "", country: str = "", tag: str = "", q: str = "",
+              seen_by: Viewer = Depends(viewer)):
+    box = container(request)
+    box.access_log.record(seen_by.principal, "list", None, request.url.path, client_of(request))
+    filters = CaseFilters(status or None, risk or None, country.strip().upper() or None, tag.strip() or None,
+                          q.strip()[:200] or None)
+    cases, more = box.cases.list(seen_by.principal, filters, limit=200)
+    return page(request, "cases.html", seen_by, cases=cases, more=more is not None, filters=filters,
+                statuses=STATUSES, levels=list(reversed(LEVELS)))
+
+
+def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "", type_name: str = "",
+               errors: dict[str, str] | None = None, values: Form | None = None, status: int = 200,
+               notice: str = "") -> HTMLResponse:
+    box = container(request)
+    who = seen_by.principal
+    try:
+        moment = parse_moment("as_of", as_of) if as_of else None
+    except InputError:
+        moment, notice = None, "That 'as of' date could not be read; showing the case as it is now."
+    try:
+        if moment is not None:
+            case = box.cases.status(who, case_id, moment, None)
+        else:
+            case = box.cases.view(who, case_id)
+        events = box.cases.events(who, case_id)
+    except NotFound:
+        raise PageError(404, "No such case, or your team may not see it.") from None
+    box.access_log.record(who, "read_status" if moment else "read", case_id, request.url.path, client_of(request))
+    alerts = box.alerts.for_case(who, case_id)
+    by_event: dict[str, list[dict]] = {}
+    for alert in alerts:
+        by_event.setdefault(alert["event_id"] or "", []).append(alert)
+    shown = [e for e in events if moment is None or e["occurred_at"] <= moment.isoformat()]
+    type_name = type_name if type_name in EVENT_TYPES and not EVENT_TYPES[type_name].system_only else ""
+    retracted = {e["event_id"]: e for e in events if e["type"] == "EventRetracted"}
+    return page(request, "case.html", seen_by, status, case=case, events=list(reversed(shown)),
+                hidden_later=len(events) - len(shown), as_of=as_of if moment else "", alerts_by_event=by_event,
+                other_alerts=by_event.get("", []), retractions=retracted, type_name=type_name,
+                fields=event_fields(type_name) if type_name else [], type_groups=appendable_types(),
+                errors=errors or {}, values=values or Form([]), precisions=PRECISIONS, notice=notice,
+                event_refs=[e for e in events if e["type"] not in ("CaseOpened",)], form_level=FORM_LEVEL,
+                now_local=box.clock.now().astimezone(display.zone(seen_by.timezone)).strftime("%Y-%m-%dT%H:%M"))
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, case_id: str, as_of: str = "", type: str = "", appended: str = "",
+              seen_by: Viewer = Depends(viewer)):
+    notice = f"Recorded: {display.humanize(appended)}." if appended in EVENT_TYPES else ""
+    return _case_page(request, seen_by, case_id, as_of, type, notice=notice)
+
+
+@router.post("/cases/{case_id}/events")
+async def append_event(request: Request, case_id: str, seen_by: Viewer = Depends(viewer)):
+    form = await posted_form(request, seen_by)
+    require_writer(seen_by)
+    box = container(request)
+    type_name = form.get("type")
+    if type_name not in EVENT_TYPES or EVENT_TYPES[type_name].system_only or type_name == "CaseOpened":
+        return _case_page(request, seen_by, case_id, errors={"type": "choose a type of event"}, values=form,
+                          status=422)
+    body, errors = event_body(type_name, form.first, seen_by.timezone)
+    parsed, more = validate(EventIn, body) if not errors else (None, {})
+    errors.update(more)
+    if parsed is not None:
+        try:
+            box.cases.append(seen_by.principal, case_id, parsed)
+        except InputError as exc:
+            errors = errors_by_field(exc.detail)
+        except NotFound:
+            raise PageError(404, "No such case, or your team may not see it.") from None
+    if errors:
+        return _case_page(request, seen_by, case_id, type_name=type_name, errors=errors, values=form, status=422)
+    return redirect(f"/cases/{case_id}?appended={type_name}")
+
+
+@router.get("/cases/{case_id}/dossier")
+def dossier(request: Request, case_id: str, seen_by: Viewer = Depends(viewer)):
+    box = container(request)
+    try:
+        box.cases.require_case(seen_by.principal, case_id)
+    except NotFound:
+        raise PageError(404, "No such case, or your team may not see it.") from None
+    box.access_log.record(seen_by.principal, "export", case_id, request.url.path, client_of(request))
+    return HTMLResponse(dossier_html(box.cases.export(seen_by.principal, case_id,
+                                                      box.alerts.for_case(seen_by.principal, case_id))))
+
+
+# ---- alerts ----
+@router.get("/alerts")
+def alert_inbox(request: Request, state: str = "open", seen_by: Viewer = Depends(viewer)):
+    box = container(request)
+    state = state if state in ("open", "acknowledged", "withdrawn", "all") else "open"
+    items = box.alerts.list_alerts(seen_by.principal, state=None if state == "all" else state, limit=300)
+    return page(request, "alerts.html", seen_by, alerts=items, state=state)
+
+
+@router.post("/alerts/{alert_id}/ack")
+async def acknowledge(request: Request, alert_id: str, seen_by: Viewer = Depends(viewer)):
+    form = await posted_form(request, seen_by)
+    require_writer(seen_by)
+    try:
+        container(request).alerts.acknowledge(seen_by.principal, alert_id)
+    except NotFound:
+        raise PageError(404, "No such alert, or your team may not see it.") from None
+    return redirect(local_path(form.get("next"), "/alerts"))
+
+
+# ---- subscriptions and deliveries ----
+def _subscriptions_page(request: Request, seen_by: Viewer, status: int = 200, **context: Any) -> HTMLResponse:
+    box = container(request)
+    who = seen_by.principal
+    items = box.subscriptions.list(None if who.is_admin else who.team)
+    failing = box.alerts.list_deliveries(who, state="dead", limit=50) + box.alerts.list_deliveries(
+        who, state="failed", limit=50)
+    context.setdefault("values", Form([]))
+    context.setdefault("errors", {})
+    return page(request, "subscriptions.html", seen_by, status, subscriptions=items, failing=failing,
+                channel_kinds=CHANNEL_KINDS, event_types=list(EVENT_TYPES), form_level=FORM_LEVEL,
+                severities=list(LEVELS), **context)
+
+
+@router.get("/subscriptions")
+def subscriptions_page(request: Request, seen_by: Viewer = Depends(viewer)):
+    return _subscriptions_page(request, seen_by)
+
+
+@router.post("/subscriptions")
+async def create_subscription(request: Request, seen_by: Viewer = Depends(viewer)):
+    form = await posted_form(request, seen_by)
+    require_writer(seen_by)
+    body, errors = validate(SubscriptionIn, subscription_body(form.first, form.getlist("event_types")),
+                            subscription_errors)
+    if body is not None:
+        try:
+            created = subscribe(container(request), seen_by.principal, body)
+        except Forbidden as exc:
+            errors = {"include_personal_data": str(exc)}
+        except InputError as exc:
+            errors = subscription_errors(exc.detail)
+        else:
+            return _subscriptions_page(request, seen_by, 201, created=created)
+    return _subscriptions_page(request, seen_by, 422, errors=errors, values=form)
+
+
+def _own_subscription(request: Request, seen_by: Viewer, sub_id: str) -> dict:
+    sub = container(request).subscriptions.get(sub_id)
+    if sub is None or not (seen_by.principal.is_admin or sub["team"] == seen_by.principal.team):
+        raise PageError(404, "No such subscription, or it belongs to another team.")
+    return sub
+
+
+@router.get("/subscriptions/{sub_id}")
+def subscription_page(request: Request, sub_id: str, seen_by: Viewer = Depends(viewer)):
+    sub = _own_subscription(request, seen_by, sub_id)
+    items = container(request).alerts.list_deliveries(seen_by.principal, subscription_id=sub_id, limit=100)
+    return page(request, "subscription.html", seen_by, sub=sub, deliveries=items)
+
+
+@router.post("/subscriptions/{sub_id}/test")
+async def test_subscription(request: Request, sub_id: str, seen_by: Viewer = Depends(viewer)):
+    await posted_form(request, seen_by)
+    require_writer(seen_by)
+    _own_subscription(request, seen_by, sub_id)
+    await send_test(container(request), seen_by.principal, sub_id)
+    return redirect(f"/subscriptions/{sub_id}")
+
+
+@router.post("/subscriptions/{sub_id}/delete")
+async def delete_subscription(request: Request, sub_id: str, seen_by: Viewer = Depends(viewer)):
+    await posted_form(request, seen_by)
+    require_writer(seen_by)
+    _own_subscription(request, seen_by, sub_id)
+    box = container(request)
+    box.subscriptions.delete(sub_id)
+    box.planner.replan_all(box.engine)
+    return redirect("/subscriptions")
+
+
+@router.post("/deliveries/{delivery_id}/retry")
+async def retry_delivery(request: Request, delivery_id: str, seen_by: Viewer = Depends(viewer)):
+    form = await posted_form(request, seen_by)
+    require_writer(seen_by)
+    box = container(request)
+    try:
+        box.alerts.replay(seen_by.principal, delivery_id)
+    except NotFound:
+        raise PageError(404, "No such delivery, or it belongs to another team.") from None
+    except Conflict as exc:
+        raise PageError(409, str(exc)) from None
+    box.worker.wake()
+    return redirect(local_path(form.get("next"), "/subscriptions"))

@@ -1,0 +1,84 @@
+"""Dashboard sessions: a random token in a signed cookie, its hash and CSRF token in the database."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from events.clock import Clock
+from events.engine import writing
+from events.tables import api_keys, web_sessions
+
+from ..access import Principal
+
+COOKIE_NAME = "vigil_session"
+LIFETIME = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class Session:
+    id_hash: str
+    principal: Principal
+    csrf_token: str
+    timezone: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SessionStore:
+    """Creates, finds and ends sessions; a cookie whose signature fails is refused before any lookup."""
+
+    def __init__(self, engine: Engine, clock: Clock, signing_key: bytes, lifetime: timedelta = LIFETIME):
+        self.engine, self.clock, self._key, self.lifetime = engine, clock, signing_key, lifetime
+
+    def _sign(self, token: str) -> str:
+        mac = hmac.new(self._key, token.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+    def start(self, who: Principal, timezone: str) -> str:
+        """A new session for this key; returns the cookie value."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        with writing(self.engine) as conn:
+            conn.execute(delete(web_sessions).where(web_sessions.c.expires_at <= now))
+            conn.execute(insert(web_sessions).values(
+                id_hash=_digest(token), key_id=who.key_id, csrf_token=secrets.token_urlsafe(32),
+                timezone=timezone, created_at=now, expires_at=now + self.lifetime))
+        return f"{token}.{self._sign(token)}"
+
+    def find(self, cookie: str | None) -> Session | None:
+        """The live session for a cookie, or None (bad signature, unknown, expired, or its key revoked)."""
+        if not cookie or "." not in cookie:
+            return None
+        token, _, signature = cookie.rpartition(".")
+        if not hmac.compare_digest(signature, self._sign(token)):
+            return None
+        query = (select(web_sessions.c.id_hash, web_sessions.c.csrf_token, web_sessions.c.timezone,
+                        web_sessions.c.expires_at, api_keys.c.id, api_keys.c.name, api_keys.c.role, api_keys.c.team)
+                 .join(api_keys, api_keys.c.id == web_sessions.c.key_id)
+                 .where(web_sessions.c.id_hash == _digest(token), api_keys.c.revoked_at.is_(None)))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None or row.expires_at <= self.clock.now():
+            return None
+        return Session(row[0], Principal(row[4], row[5], row[6], row[7]), row[1], row[2])
+
+    def set_timezone(self, session: Session, timezone: str) -> None:
+        with writing(self.engine) as conn:
+            conn.execute(update(web_sessions).where(web_sessions.c.id_hash == session.id_hash)
+                         .values(timezone=timezone))
+
+    def end(self, session: Session) -> None:
+        with writing(self.engine) as conn:
+            conn.execute(delete(web_sessions).where(web_sessions.c.id_hash == session.id_hash))
+
+
+def csrf_ok(expected: str, presented: str | None) -> bool:
+    return bool(presented) and hmac.compare_digest(expected.encode(), presented.encode())
