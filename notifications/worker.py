@@ -38,6 +38,7 @@ class DeliveryWorker:
         self.send_timeout, self.allow_private_networks = send_timeout, allow_private_networks
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._postgres = engine.dialect.name == "postgresql"
@@ -84,7 +85,13 @@ class DeliveryWorker:
 
     @property
     def client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is not None and self._client_loop is not loop:
+            # A client's connections belong to the loop that made it; a caller on another loop (a test
+            # harness, a one-off command) gets its own rather than a RuntimeError at send time.
+            self._client = None
         if self._client is None:
+            self._client_loop = loop
             self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=False,
                                              limits=httpx.Limits(max_connections=16, max_keepalive_connections=16))
         return self._client

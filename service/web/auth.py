@@ -87,9 +87,10 @@ def viewer(request: Request) -> Viewer:
 
 async def read_form(request: Request) -> Form:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
-    if content_type != "application/x-www-form-urlencoded":
+    raw = await request.body()
+    if raw and content_type != "application/x-www-form-urlencoded":
         raise PageError(415, "Forms must be sent as application/x-www-form-urlencoded.")
-    body = (await request.body()).decode("utf-8", errors="replace")
+    body = raw.decode("utf-8", errors="replace")
     return Form(parse_qsl(body, keep_blank_values=True, max_num_fields=2000))
 
 

@@ -149,7 +149,7 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
     by_event: dict[str, list[dict]] = {}
     for alert in alerts:
         by_event.setdefault(alert["event_id"] or "", []).append(alert)
-    shown = [e for e in events if moment is None or e["occurred_at"] <= moment.isoformat()]
+    shown = [e for e in events if moment is None or display.as_datetime(e["occurred_at"]) <= moment]
     type_name = type_name if type_name in EVENT_TYPES and not EVENT_TYPES[type_name].system_only else ""
     retracted = {e["event_id"]: e for e in events if e["type"] == "EventRetracted"}
     return page(request, "case.html", seen_by, status, case=case, events=list(reversed(shown)),
@@ -253,7 +253,7 @@ async def create_subscription(request: Request, seen_by: Viewer = Depends(viewer
         try:
             created = subscribe(container(request), seen_by.principal, body)
         except Forbidden as exc:
-            errors = {"include_personal_data": str(exc)}
+            errors = {FORM_LEVEL: str(exc)}
         except InputError as exc:
             errors = subscription_errors(exc.detail)
         else:

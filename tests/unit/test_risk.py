@@ -110,3 +110,13 @@ def test_reminder_titles_show_local_and_utc_time_and_a_readable_countdown():
     assert title("hearing", None, at, at - timedelta(minutes=10), "Europe/Paris") == \
         "Hearing in 10 min: 2027-03-29 09:00 CEST (Europe/Paris; 07:00 UTC)"
     assert title("removal", None, at, at - timedelta(days=4), None) == "Removal in 4 days: 2027-03-29 07:00 UTC"
+
+
+def test_detention_place_follows_the_person_across_removal():
+    state = fold(case(("Detained", {"place": "retention centre, France"}, days(-30)),
+                      ("Removed", {"method": "deported", "destination": "UZ"}, days(-20))))
+    assert not state.detained and state.detained_place is None
+    state = fold(case(("Detained", {"place": "retention centre, France"}, days(-30)),
+                      ("Removed", {"method": "deported", "destination": "UZ"}, days(-20)),
+                      ("DetainedOnReturn", {"place": "Kokand"}, days(-19))))
+    assert state.detained and state.detained_place == "Kokand" and state.after_return == "detained_at_destination"

@@ -1,0 +1,467 @@
+"""The HTML dashboard through its routes: sign-in, CSRF, every page and form, validation errors, forbidden access."""
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+
+from events.clock import ManualClock
+from events.tables import access_log
+from notifications.tables import deliveries
+from service.app import create_app
+from service.keys import create_key, list_keys, revoke_key
+
+from ..conftest import ADMIN_KEY
+from ..receiver import Receiver
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+TEMPLATES = Path(__file__).resolve().parents[2] / "service" / "templates"
+
+
+@pytest.fixture
+def clock():
+    # Webhook receivers check signatures' timestamps against their own clock: start at the real now.
+    return ManualClock(NOW, tick=timedelta(milliseconds=1))
+
+
+@pytest.fixture
+def api(box):
+    """A client holding the admin key in a header (for setting things up through the API)."""
+    with TestClient(create_app(box), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
+        yield client
+
+
+@pytest.fixture
+def browser(box):
+    """A client with no credentials of its own, like a browser: it signs in and keeps the cookie."""
+    with TestClient(create_app(box), follow_redirects=False) as client:
+        yield client
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def sign_in(browser, key: str, timezone_name: str = "UTC", next_path: str = "/"):
+    form = browser.get("/signin", params={"next": next_path})
+    return browser.post("/signin", data={"api_key": key, "timezone": timezone_name, "next": next_path,
+                                         "csrf_token": csrf_of(form.text)})
+
+
+def open_case(api, name="Dana Example", country="TR", origin="UZ", tags=("extradition",), teams=None) -> str:
+    body = {"person": {"name": name}, "country": country, "origin_country": origin, "tags": list(tags),
+            "occurred_at": (NOW - timedelta(days=30)).isoformat()}
+    if teams:
+        body["teams"] = teams
+    response = api.post("/v1/cases", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def append(api, case_id, type_, data, occurred_at=None, source=None):
+    body = {"type": type_, "occurred_at": (occurred_at or NOW - timedelta(days=1)).isoformat(), "data": data}
+    if source:
+        body["source"] = source
+    response = api.post(f"/v1/cases/{case_id}/events", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def events_of(api, case_id) -> list[dict]:
+    return api.get(f"/v1/cases/{case_id}/events").json()["items"]
+
+
+# ---- signing in ----
+def test_pages_send_strangers_to_sign_in(browser, api):
+    case_id = open_case(api)
+    for path in ("/", f"/cases/{case_id}", "/alerts", "/subscriptions", f"/cases/{case_id}/dossier"):
+        response = browser.get(path)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/signin?next=" + path.split("?")[0])
+
+
+def test_sign_in_sets_a_strict_httponly_cookie_and_sign_out_ends_the_session(browser, api):
+    open_case(api, name="Signed In Person")
+    signed = sign_in(browser, ADMIN_KEY, next_path="/alerts")
+    assert signed.status_code == 303 and signed.headers["location"] == "/alerts"
+    cookie = signed.headers["set-cookie"]
+    assert "vigil_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    stolen = browser.cookies.get("vigil_session")
+    home = browser.get("/")
+    assert home.status_code == 200 and "Signed In Person" in home.text
+    assert browser.post("/signout", data={"csrf_token": csrf_of(home.text)}).status_code == 303
+    assert browser.get("/").status_code == 303
+    # The old cookie value is worthless once signed out: the session is gone from the server.
+    with TestClient(browser.app, follow_redirects=False, cookies={"vigil_session": stolen}) as replay:
+        assert replay.get("/").status_code == 303
+
+
+def test_wrong_key_forged_cookie_and_missing_sign_in_token_are_refused(browser, api, box):
+    wrong = sign_in(browser, "not-a-key")
+    assert wrong.status_code == 401 and "not valid" in wrong.text and "vigil_session" not in browser.cookies
+    no_token = browser.post("/signin", data={"api_key": ADMIN_KEY, "timezone": "UTC", "next": "/"})
+    assert no_token.status_code == 403 and "vigil_session" not in browser.cookies
+    assert sign_in(browser, ADMIN_KEY).status_code == 303
+    token, _, signature = browser.cookies.get("vigil_session").rpartition(".")
+    with TestClient(browser.app, follow_redirects=False, cookies={"vigil_session": token + ".x" + signature}) as c:
+        assert c.get("/").status_code == 303
+
+
+def test_revoking_a_key_ends_its_sessions(browser, box):
+    key = create_key(box.engine, box.clock, "editor", "lyon", "soon revoked")
+    sign_in(browser, key)
+    assert browser.get("/").status_code == 200
+    key_id = next(k["id"] for k in list_keys(box.engine) if k["name"] == "soon revoked")
+    revoke_key(box.engine, box.clock, key_id)
+    assert browser.get("/").status_code == 303
+
+
+def test_next_never_leaves_the_site(browser):
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        assert sign_in(browser, ADMIN_KEY, next_path=target).headers["location"] == "/"
+
+
+def test_a_bearer_key_also_opens_pages(api):
+    assert api.get("/").status_code == 200
+
+
+def test_sessions_expire(browser, clock):
+    sign_in(browser, ADMIN_KEY)
+    clock.advance(timedelta(hours=12, minutes=1))
+    assert browser.get("/").status_code == 303
+
+
+# ---- security headers and markup ----
+def test_security_headers_on_pages(browser):
+    response = browser.get("/signin")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_templates_have_no_inline_script_no_handlers_and_no_outside_assets():
+    for template in TEMPLATES.rglob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), template
+        assert not re.search(r"\son[a-z]+\s*=", text), template
+        assert not re.search(r"(src|href)=\"https?://", text), template  # no CDN, fonts or trackers
+
+
+# ---- case list ----
+def test_case_list_most_urgent_first_with_countdown_and_filters(browser, api, box):
+    calm = open_case(api, name="Calm Person", country="DE", origin="RU", tags=("monitoring",))
+    urgent = open_case(api, name="Urgent Person", country="TR", origin="UZ", tags=("extradition",))
+    append(api, urgent, "Detained", {"place": "Istanbul removal centre"})
+    append(api, urgent, "RemovalScheduled", {"at": (NOW + timedelta(hours=31, minutes=20)).isoformat(),
+                                             "destination": "UZ"})
+    append(api, urgent, "InterimMeasureGranted", {"body": "ECtHR"})
+    sign_in(browser, ADMIN_KEY)
+    page = browser.get("/").text
+    assert page.index("Urgent Person") < page.index("Calm Person")
+    assert "removal in 31 h" in page and "Istanbul removal centre" in page and "ECtHR" in page
+    assert "Removal scheduled" in page
+    only = lambda **params: browser.get("/", params=params).text  # noqa: E731
+    assert "Calm Person" not in only(status="removal_scheduled") and "Urgent Person" in only(status="removal_scheduled")
+    assert "Urgent Person" not in only(country="de") and "Calm Person" in only(country="de")
+    assert "Urgent Person" not in only(tag="monitoring")
+    assert "Calm Person" not in only(q="urgent")
+    risk = api.get(f"/v1/cases/{urgent}").json()["risk"]["level"]
+    assert "Calm Person" not in only(risk=risk) and "Urgent Person" in only(risk=risk)
+    assert calm
+    with box.engine.connect() as conn:
+        assert conn.execute(select(access_log.c.action).where(access_log.c.path == "/")).scalars().all()
+
+
+# ---- case page ----
+def test_case_page_shows_headline_dates_and_timeline_with_retractions_sources_and_alerts(browser, api):
+    case_id = open_case(api, name="Timeline Person")
+    hearing = append(api, case_id, "HearingScheduled", {"court": "Ankara 3rd Court", "kind": "extradition",
+                                                        "at": (NOW + timedelta(days=4, hours=1)).isoformat()},
+                     source={"url": "https://example.org/ruling", "title": "Court listing"})
+    wrong = append(api, case_id, "Detained", {"place": "Wrong place"})
+    append(api, case_id, "EventRetracted", {"event_id": wrong["event_id"], "reason": "misreported by a relative"})
+    append(api, case_id, "ExtraditionRequested", {"requesting_state": "UZ"})
+    sign_in(browser, ADMIN_KEY, timezone_name="Europe/Istanbul")
+    page = browser.get(f"/cases/{case_id}")
+    html = page.text
+    assert page.status_code == 200
+    assert "<h1>\n    Timeline Person" in html or "Timeline Person" in html.split("<h1>")[1].split("</h1>")[0]
+    assert "In proceedings" in html
+    assert "Ankara 3rd Court" in html and "in 4 d" in html
+    assert re.search(r'<li id="event-\d+" class="event retracted">', html)
+    assert "misreported by a relative" in html
+    assert '<a href="https://example.org/ruling" rel="noreferrer noopener" target="_blank">Court listing</a>' in html
+    assert "recorded" in html and "key:" in html
+    assert "+03" in html  # Europe/Istanbul is UTC+3 all year: times shown in the viewer's zone
+    # The extradition request raised a high alert: it shows under its event, with an acknowledge button.
+    assert "Alert:" in html and "Acknowledge" in html
+    assert hearing
+
+
+def test_viewer_sees_no_name_and_no_forms_and_may_not_post(browser, api, box):
+    case_id = open_case(api, name="Hidden Name", teams=["lyon"])
+    append(api, case_id, "ExtraditionRequested", {"requesting_state": "UZ"})
+    key = create_key(box.engine, box.clock, "viewer", "lyon", "lyon viewer")
+    sign_in(browser, key)
+    page = browser.get(f"/cases/{case_id}").text
+    assert "Hidden Name" not in page and "not shown to the viewer role" in page
+    assert "Record an event" not in page and "Acknowledge" not in page
+    assert "Hidden Name" not in browser.get("/").text
+    csrf = csrf_of(page)
+    refused = browser.post(f"/cases/{case_id}/events", data={"csrf_token": csrf, "type": "NoteAdded",
+                                                             "occurred_at": "2026-01-01T10:00", "text": "x"})
+    assert refused.status_code == 403 and len(events_of(api, case_id)) == 2
+    alert = api.get("/v1/alerts", params={"case_id": case_id}).json()["items"][0]
+    assert browser.post(f"/alerts/{alert['id']}/ack", data={"csrf_token": csrf}).status_code == 403
+
+
+def test_other_teams_case_is_not_found(browser, api, box):
+    case_id = open_case(api, name="Oslo Person", teams=["oslo"])
+    sign_in(browser, create_key(box.engine, box.clock, "editor", "lyon", "lyon editor"))
+    response = browser.get(f"/cases/{case_id}")
+    assert response.status_code == 404 and "Oslo Person" not in response.text
+    assert "Oslo Person" not in browser.get("/").text
+    assert browser.get(f"/cases/{case_id}/dossier").status_code == 404
+
+
+def test_as_of_shows_the_case_as_it_stood_that_day(browser, api):
+    case_id = open_case(api, name="As Of Person")
+    append(api, case_id, "Detained", {"place": "Kumkapi"}, occurred_at=NOW - timedelta(days=10))
+    append(api, case_id, "Released", {}, occurred_at=NOW - timedelta(days=2))
+    sign_in(browser, ADMIN_KEY)
+    now_page = browser.get(f"/cases/{case_id}").text
+    assert "Not detained" in now_page
+    day = (NOW - timedelta(days=5)).date().isoformat()
+    then = browser.get(f"/cases/{case_id}", params={"as_of": day}).text
+    assert "<strong>Detained</strong> at Kumkapi" in then and "1 later event hidden" in then
+    assert "Record an event" not in then
+    bad = browser.get(f"/cases/{case_id}", params={"as_of": "yesterday"})
+    assert bad.status_code == 200 and "could not be read" in bad.text
+
+
+# ---- appending through the form ----
+def test_append_form_records_the_event_in_the_viewers_zone_and_changes_the_status(browser, api):
+    case_id = open_case(api, name="Form Person")
+    sign_in(browser, ADMIN_KEY, timezone_name="Europe/Paris")
+    chosen = browser.get(f"/cases/{case_id}", params={"type": "RemovalScheduled"}).text
+    assert 'name="destination"' in chosen and 'name="window_start"' in chosen and 'type="datetime-local"' in chosen
+    local = datetime.fromisoformat("2026-12-01T06:30")  # a winter date: Paris is UTC+1
+    response = browser.post(f"/cases/{case_id}/events", data={
+        "csrf_token": csrf_of(chosen), "type": "RemovalScheduled", "occurred_at": "2026-11-20T09:00",
+        "date_precision": "exact", "at": local.strftime("%Y-%m-%dT%H:%M"), "destination": "uz",
+        "route": "IST-TAS", "source_url": "https://example.org/notice", "source_title": "Notice"})
+    assert response.status_code == 303 and response.headers["location"].endswith("appended=RemovalScheduled")
+    last = events_of(api, case_id)[-1]
+    assert last["type"] == "RemovalScheduled" and last["data"]["destination"] == "UZ"
+    utc = lambda text: datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: E731
+    assert utc(last["data"]["at"]) == datetime(2026, 12, 1, 5, 30, tzinfo=timezone.utc)  # 06:30 in Paris
+    assert utc(last["occurred_at"]) == datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+    assert last["source"] == {"url": "https://example.org/notice", "title": "Notice"}
+    assert api.get(f"/v1/cases/{case_id}").json()["status"] == "removal_scheduled"
+    after = browser.get(response.headers["location"]).text
+    assert "Recorded: Removal scheduled." in after and "Removal scheduled" in after
+
+
+@pytest.mark.parametrize("fields, field, message", [
+    ({"destination": ""}, "destination", "Field required"),
+    ({"destination": "Uzbekistan"}, "destination", "String should match pattern"),
+    ({"destination": "UZ", "at": "not a time"}, "at", "not a date and time"),
+    ({"destination": "UZ", "at": ""}, "__all__", "at, or both window_start and window_end, is required"),
+    ({"destination": "UZ", "at": "2026-12-01T06:30", "occurred_at": ""}, "occurred_at", "required"),
+    ({"destination": "UZ", "at": "2026-12-01T06:30", "source_url": "ftp://x"}, "source_url", "should match"),
+])
+def test_append_form_shows_errors_beside_the_field_and_records_nothing(browser, api, fields, field, message):
+    case_id = open_case(api)
+    sign_in(browser, ADMIN_KEY)
+    page = browser.get(f"/cases/{case_id}", params={"type": "RemovalScheduled"}).text
+    data = {"csrf_token": csrf_of(page), "type": "RemovalScheduled", "occurred_at": "2026-11-20T09:00",
+            "route": "kept value", **fields}
+    response = browser.post(f"/cases/{case_id}/events", data=data)
+    assert response.status_code == 422
+    if field == "__all__":
+        assert f'<p class="error" role="alert">{message}' in response.text
+    else:
+        error = re.search(rf'<span class="field-error" id="err-{field}">([^<]*)</span>', response.text)
+        assert error and message in error.group(1), response.text[-3000:]
+        assert f'aria-describedby="err-{field}"' in response.text
+    assert 'value="kept value"' in response.text  # what the user typed is kept
+    assert len(events_of(api, case_id)) == 1
+
+
+def test_retracting_through_the_form_offers_the_cases_events(browser, api):
+    case_id = open_case(api)
+    wrong = append(api, case_id, "Detained", {"place": "Wrong"})
+    sign_in(browser, ADMIN_KEY)
+    page = browser.get(f"/cases/{case_id}", params={"type": "EventRetracted"}).text
+    assert f'<option value="{wrong["event_id"]}"' in page
+    done = browser.post(f"/cases/{case_id}/events", data={
+        "csrf_token": csrf_of(page), "type": "EventRetracted", "occurred_at": "2026-11-20T09:00",
+        "event_id": wrong["event_id"], "reason": "wrong person"})
+    assert done.status_code == 303
+    assert api.get(f"/v1/cases/{case_id}").json()["detained"] is False
+
+
+def test_forms_without_the_csrf_token_change_nothing(browser, api):
+    case_id = open_case(api)
+    sign_in(browser, ADMIN_KEY)
+    for path, data in ((f"/cases/{case_id}/events", {"type": "NoteAdded", "occurred_at": "2026-01-01T10:00",
+                                                     "text": "forged"}),
+                       ("/subscriptions", {"name": "forged", "channel_kind": "webhook",
+                                           "url": "https://example.org/h"}),
+                       ("/signout", {})):
+        assert browser.post(path, data=data).status_code == 403
+        assert browser.post(path, data={**data, "csrf_token": "wrong"}).status_code == 403
+    assert len(events_of(api, case_id)) == 1 and api.get("/v1/subscriptions").json()["items"] == []
+    assert browser.get("/").status_code == 200  # still signed in: the forged sign-out did nothing
+
+
+# ---- alerts inbox ----
+def test_alert_inbox_acknowledges(browser, api):
+    case_id = open_case(api, name="Inbox Person")
+    append(api, case_id, "ExtraditionRequested", {"requesting_state": "UZ"})
+    sign_in(browser, ADMIN_KEY)
+    inbox = browser.get("/alerts").text
+    assert "Acknowledge" in inbox
+    alert = api.get("/v1/alerts", params={"case_id": case_id}).json()["items"][0]
+    done = browser.post(f"/alerts/{alert['id']}/ack", data={"csrf_token": csrf_of(inbox), "next": "/alerts"})
+    assert done.status_code == 303 and done.headers["location"] == "/alerts"
+    acknowledged = api.get("/v1/alerts", params={"case_id": case_id}).json()["items"][0]
+    assert acknowledged["state"] == "acknowledged" and acknowledged["acknowledged_by"].startswith("key:")
+    assert alert["title"] not in browser.get("/alerts").text
+    assert alert["title"] in browser.get("/alerts", params={"state": "acknowledged"}).text
+    assert browser.post("/alerts/no-such-alert/ack", data={"csrf_token": csrf_of(inbox)}).status_code == 404
+
+
+# ---- subscriptions ----
+@pytest.fixture
+def receiver():
+    with Receiver() as running:
+        yield running
+
+
+def drain(box) -> None:
+    async def once():
+        try:
+            await box.worker.run_once()
+        finally:
+            await box.worker.aclose()
+    asyncio.run(once())
+
+
+def test_subscriptions_create_test_see_deliveries_and_replay_a_dead_one(browser, api, box, receiver):
+    sign_in(browser, ADMIN_KEY)
+    page = browser.get("/subscriptions").text
+    created = browser.post("/subscriptions", data={
+        "csrf_token": csrf_of(page), "name": "Night desk", "channel_kind": "webhook", "url": receiver.url("/hook"),
+        "min_severity": "high", "countries": "uz, tm", "event_types": ["Removed", "ExtraditionRequested"],
+        "reminders": "pt48h, PT2H"})
+    assert created.status_code == 201 and "whsec_" in created.text
+    [sub] = api.get("/v1/subscriptions").json()["items"]
+    assert sub["filter"]["countries"] == ["UZ", "TM"] and sub["reminders"] == ["PT48H", "PT2H"]
+    assert sub["filter"]["event_types"] == ["Removed", "ExtraditionRequested"]
+    assert "whsec_" not in browser.get(f"/subscriptions/{sub['id']}").text  # the secret is shown once only
+    detail = browser.get(f"/subscriptions/{sub['id']}").text
+    assert browser.post(f"/subscriptions/{sub['id']}/test", data={"csrf_token": csrf_of(detail)}).status_code == 303
+    assert receiver.at("/hook") and "delivered" in browser.get(f"/subscriptions/{sub['id']}").text
+    # An alert that reached the subscription shows on the case's timeline, with whom it reached.
+    case_id = open_case(api, name="Reached Person")
+    append(api, case_id, "ExtraditionRequested", {"requesting_state": "UZ"})
+    drain(box)
+    assert re.search(r"Night desk \(webhook\): <span class=\"state-delivered\">delivered", browser.get(
+        f"/cases/{case_id}").text)
+    # A delivery that died (the worker gave up) is listed as failing and can be replayed from the page.
+    with box.engine.begin() as conn:
+        conn.execute(update(deliveries).where(deliveries.c.alert_id.is_not(None)).values(
+            state="dead", last_error="HTTP 503"))
+    listing = browser.get("/subscriptions").text
+    assert "Deliveries failing now" in listing and "HTTP 503" in listing
+    dead = api.get("/v1/deliveries", params={"state": "dead"}).json()["items"][0]
+    replay = browser.post(f"/deliveries/{dead['id']}/retry", data={"csrf_token": csrf_of(listing),
+                                                                  "next": f"/subscriptions/{sub['id']}"})
+    assert replay.status_code == 303 and replay.headers["location"] == f"/subscriptions/{sub['id']}"
+    assert api.get(f"/v1/deliveries/{dead['id']}").json()["state"] == "pending"
+    again = browser.post(f"/deliveries/{dead['id']}/retry", data={"csrf_token": csrf_of(listing)})
+    assert again.status_code == 409
+    gone = browser.post(f"/subscriptions/{sub['id']}/delete", data={"csrf_token": csrf_of(listing)})
+    assert gone.status_code == 303 and api.get("/v1/subscriptions").json()["items"] == []
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"name": ""}, "name"),
+    ({"url": "ftp://example.org"}, "url"),
+    ({"countries": "Uzbekistan"}, "countries"),
+    ({"reminders": "two days"}, "reminders"),
+    ({"escalate_after": "PT1H", "escalate_kind": "email", "escalate_to": "not-an-address"}, "escalate_to"),
+    ({"channel_kind": "email", "to": "nobody"}, "to"),
+])
+def test_subscription_form_errors_name_the_field(browser, api, fields, field):
+    sign_in(browser, ADMIN_KEY)
+    page = browser.get("/subscriptions").text
+    data = {"csrf_token": csrf_of(page), "name": "Desk", "channel_kind": "webhook",
+            "url": "https://example.org/hook", **fields}
+    response = browser.post("/subscriptions", data=data)
+    assert response.status_code == 422
+    assert re.search(rf'<span class="field-error" id="err-{field}">[^<]+</span>', response.text), field
+    assert api.get("/v1/subscriptions").json()["items"] == []
+
+
+def test_only_admins_may_put_names_in_messages_and_viewers_get_no_form(browser, box, api):
+    sign_in(browser, create_key(box.engine, box.clock, "editor", "lyon", "lyon editor"))
+    page = browser.get("/subscriptions").text
+    assert 'name="include_personal_data"' not in page
+    forced = browser.post("/subscriptions", data={"csrf_token": csrf_of(page), "name": "Desk",
+                                                  "channel_kind": "webhook", "url": "https://example.org/h",
+                                                  "include_personal_data": "on"})
+    assert forced.status_code == 422 and "only an admin" in forced.text
+    with TestClient(browser.app, follow_redirects=False) as other:
+        sign_in(other, create_key(box.engine, box.clock, "viewer", "lyon", "lyon viewer"))
+        assert "New subscription" not in other.get("/subscriptions").text
+
+
+def test_other_teams_subscription_is_not_found(browser, api, box):
+    sub = api.post("/v1/subscriptions", json={"name": "hq", "channel": {"kind": "webhook",
+                                                                       "url": "https://example.org/h"}}).json()
+    sign_in(browser, create_key(box.engine, box.clock, "editor", "lyon", "lyon editor"))
+    assert browser.get(f"/subscriptions/{sub['id']}").status_code == 404
+    page = browser.get("/subscriptions").text
+    assert browser.post(f"/subscriptions/{sub['id']}/delete", data={"csrf_token": csrf_of(page)}).status_code == 404
+
+
+# ---- dossier and settings ----
+def test_dossier_is_printable_html_with_alerts_and_is_logged(browser, api, box):
+    case_id = open_case(api, name="Dossier Person")
+    append(api, case_id, "ExtraditionRequested", {"requesting_state": "UZ"})
+    sign_in(browser, ADMIN_KEY)
+    dossier = browser.get(f"/cases/{case_id}/dossier")
+    assert dossier.status_code == 200 and "Dossier Person" in dossier.text and "verified" in dossier.text
+    assert "Extradition requested" in dossier.text or "ExtraditionRequested" in dossier.text
+    assert "Alerts" in dossier.text
+    with box.engine.connect() as conn:
+        actions = conn.execute(select(access_log.c.action).where(access_log.c.case_id == case_id)).scalars().all()
+    assert "export" in actions
+
+
+def test_changing_the_time_zone(browser, api):
+    case_id = open_case(api)
+    append(api, case_id, "NoteAdded", {"text": "note"}, occurred_at=datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc))
+    sign_in(browser, ADMIN_KEY)
+    page = browser.get(f"/cases/{case_id}").text
+    assert "2026-07-01 12:00 UTC" in page
+    moved = browser.post("/settings/timezone", data={"csrf_token": csrf_of(page), "timezone": "Asia/Tashkent",
+                                                     "next": f"/cases/{case_id}"})
+    assert moved.status_code == 303
+    assert "2026-07-01 17:00 +05" in browser.get(f"/cases/{case_id}").text
+    assert browser.post("/settings/timezone", data={"csrf_token": csrf_of(page), "timezone": "Mars/Base"}
+                        ).status_code == 422
+
+
+def test_static_assets_are_served(browser):
+    assert browser.get("/static/vigil.css").status_code == 200
+    assert "addEventListener" in browser.get("/static/vigil.js").text

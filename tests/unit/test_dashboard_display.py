@@ -1,0 +1,74 @@
+"""Pure dashboard helpers: countdowns, local times, form fields from the catalogue, form values to API bodies."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from service.web.display import countdown, deadline_phrase, humanize, local_time
+from service.web.forms import errors_by_field, event_body, event_fields, subscription_body
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("delta, expected", [
+    (timedelta(minutes=45), "in 45 min"), (timedelta(seconds=20), "in 1 min"), (timedelta(hours=31), "in 31 h"),
+    (timedelta(hours=71, minutes=59), "in 71 h"), (timedelta(hours=72), "in 3 d"), (timedelta(days=9), "in 9 d"),
+    (-timedelta(hours=3), "3 h ago"), (-timedelta(days=4), "4 d ago"),
+])
+def test_countdown_uses_the_unit_people_act_on(delta, expected):
+    assert countdown(NOW + delta, NOW) == expected
+
+
+def test_deadline_phrase_and_local_time():
+    item = {"kind": "removal", "at": (NOW + timedelta(hours=31)).isoformat()}
+    assert deadline_phrase(item, NOW) == "removal in 31 h"
+    assert local_time("2026-07-01T12:00:00Z", "Europe/Paris") == "2026-07-01 14:00 CEST"
+    assert local_time("2026-12-01T12:00:00+00:00", "Europe/Paris") == "2026-12-01 13:00 CET"
+    assert local_time("2023-11-15T00:00:00+00:00", "Asia/Tashkent", "day") == "2023-11-15"
+    assert local_time("2011-05-30T00:00:00+00:00", "UTC", "year") == "2011"
+    assert local_time("2026-07-01T12:00:00Z", "Not/AZone") == "2026-07-01 12:00 UTC"
+    assert humanize("ExtraditionRequested") == "Extradition requested"
+    assert humanize("window_start") == "Window start"
+
+
+def test_event_fields_follow_the_catalogue():
+    fields = {f.name: f for f in event_fields("RemovalScheduled")}
+    assert fields["destination"].required and fields["destination"].kind == "country"
+    assert fields["at"].kind == "datetime" and not fields["at"].required
+    assert list(fields)[-1] == "note"
+    assert event_fields("AsylumDecided")[0].options == ("granted", "refused", "inadmissible")
+    assert [f.name for f in event_fields("PersonDetailsUpdated")][:2] == ["person.name", "person.aliases"]
+    assert {f.kind for f in event_fields("EventRetracted")} >= {"event_ref", "textarea"}
+
+
+def test_event_body_reads_times_in_the_viewers_zone_and_lists_by_line():
+    body, errors = event_body("ExtraditionRequested", {
+        "occurred_at": "2026-07-01T09:00", "requesting_state": "tj", "charges": "extremism\n\n membership \n"},
+        "Asia/Tashkent")
+    assert errors == {}
+    assert body["occurred_at"] == "2026-07-01T09:00:00+05:00"
+    assert body["data"] == {"requesting_state": "TJ", "charges": ["extremism", "membership"]}
+    _, errors = event_body("PersonDetailsUpdated", {"occurred_at": "", "person.birth_year": "nineteen"}, "UTC")
+    assert errors == {"occurred_at": "when it happened is required", "person.birth_year": "not a whole number"}
+
+
+def test_api_errors_map_to_form_fields():
+    detail = [{"loc": ["body", "data", "person", "name"], "msg": "too long"},
+              {"loc": ["body", "data", "charges", 3], "msg": "too long"},
+              {"loc": ["body", "data"], "msg": "Value error, at is required"},
+              {"loc": ["source", "url"], "msg": "bad url"}]
+    assert errors_by_field(detail) == {"person.name": "too long", "charges": "too long",
+                                       "__all__": "at is required", "source_url": "bad url"}
+
+
+def test_subscription_body_from_the_form():
+    body = subscription_body({"name": "Desk", "channel_kind": "matrix", "homeserver": "https://m.org",
+                              "room_id": "!r:m.org", "access_token": "t", "countries": "uz, tm",
+                              "escalate_after": "pt30m", "escalate_kind": "email", "escalate_to": "a@b.org, c@d.org"},
+                             ["Removed"])
+    assert body["channel"] == {"kind": "matrix", "homeserver": "https://m.org", "room_id": "!r:m.org",
+                               "access_token": "t"}
+    assert body["filter"] == {"countries": ["UZ", "TM"], "tags": [], "event_types": ["Removed"]}
+    assert body["escalate_after"] == "PT30M"
+    assert body["escalate_to"] == {"kind": "email", "to": ["a@b.org", "c@d.org"]}
