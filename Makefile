@@ -21,6 +21,7 @@ serve: setup
 
 test: setup
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest
 
 bench: setup

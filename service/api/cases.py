@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from service.access import Principal
 from service.cases import AlreadyErased, CaseFilters, InputError
 from service.container import Container
-from service.exports import events_csv, dossier_html
+from service.exports import DOSSIER_CSP, dossier_html, events_csv
 from service.schemas import AppendOut, CaseCreatedOut, CaseIn, EventIn
 
 from .deps import admin, container, principal, readable_case, writer
@@ -131,5 +131,5 @@ def export_case(case_id: str, format: Literal["json", "csv", "html"] = "json",
     if format == "csv":
         return PlainTextResponse(events_csv(dossier["events"]), media_type="text/csv", headers=disposition)
     if format == "html":
-        return HTMLResponse(dossier_html(dossier))
+        return HTMLResponse(dossier_html(dossier), headers={"Content-Security-Policy": DOSSIER_CSP})
     return JSONResponse(dossier, headers=disposition)

@@ -17,7 +17,7 @@ from service.alerts import Conflict, Forbidden
 from service.api.alerts import send_test, subscribe
 from service.api.cases import parse_moment
 from service.cases import CaseFilters, InputError, NotFound
-from service.exports import dossier_html
+from service.exports import DOSSIER_CSP, dossier_html
 from service.keys import authenticate
 from service.schemas import EventIn
 
@@ -201,7 +201,8 @@ def dossier(request: Request, case_id: str, seen_by: Viewer = Depends(viewer)):
         raise PageError(404, "No such case, or your team may not see it.") from None
     box.access_log.record(seen_by.principal, "export", case_id, request.url.path, client_of(request))
     return HTMLResponse(dossier_html(box.cases.export(seen_by.principal, case_id,
-                                                      box.alerts.for_case(seen_by.principal, case_id))))
+                                                      box.alerts.for_case(seen_by.principal, case_id))),
+                        headers={"Content-Security-Policy": DOSSIER_CSP})
 
 
 # ---- alerts ----

@@ -1,0 +1,222 @@
+"""End to end in a real headless Chromium (Debian's package) driven by Playwright, against a real `vigil serve`.
+
+Screenshots of the main pages go to test-output/screenshots/ (or $VIGIL_SCREENSHOTS) for people to look at.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SEEDS = REPO.parent / "shared" / "seeds"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("VIGIL_SCREENSHOTS", REPO / "test-output" / "screenshots"))
+VIGIL = str(Path(sys.executable).with_name("vigil"))
+# As the machine notes say: without the background-networking switches Chromium keeps dialling out.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+sync_api = pytest.importorskip("playwright.sync_api")
+needs = []
+if not Path(CHROMIUM).exists():
+    needs.append("chromium is not installed")
+if not SEEDS.exists():
+    needs.append("../shared/seeds is not beside the repository")
+if needs and os.environ.get("CI"):
+    raise RuntimeError("end-to-end tests cannot run: " + "; ".join(needs))
+pytestmark = pytest.mark.skipif(bool(needs), reason="; ".join(needs))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The demo loaded into a fresh SQLite file, then `vigil serve` with its worker and scheduler running."""
+    home = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    env = {**os.environ, "VIGIL_DATABASE_URL": f"sqlite:///{home / 'vigil.db'}",
+           "VIGIL_MASTER_KEY_FILE": str(home / "master.key"), "VIGIL_SEEDS_DIR": str(SEEDS),
+           "VIGIL_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    env.pop("VIGIL_MASTER_KEY", None)
+    loaded = subprocess.run([VIGIL, "demo", "--no-serve"], env=env, cwd=home, capture_output=True, text=True,
+                            timeout=300, check=True)
+    admin_key = re.search(r"admin API key \(shown once\): (\S+)", loaded.stdout).group(1)
+    process = subprocess.Popen([VIGIL, "serve", "--port", str(port)], env=env, cwd=home,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError("vigil serve did not start: " + (process.stderr.read() or "")[-2000:])
+            time.sleep(0.2)
+    yield {"base": base, "admin_key": admin_key, "env": env, "home": home}
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Asia/Tashkent",
+                                   locale="en-GB")
+    page = context.new_page()
+    page.csp_violations = []
+    page.on("console", lambda m: page.csp_violations.append(m.text) if "Content Security Policy" in m.text else None)
+    yield page
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, server) -> None:
+    page.goto(server["base"] + "/")
+    assert page.url.startswith(server["base"] + "/signin")
+    page.get_by_label("API key").fill(server["admin_key"])
+    shot(page, "01-sign-in")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server["base"] + "/")
+
+
+def api(server, method: str, path: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(server["base"] + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Authorization": f"Bearer {server['admin_key']}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def test_sign_in_find_akhmedov_and_read_the_timeline(page, server):
+    sign_in(page, server)
+    assert page.get_by_text("times in Asia/Tashkent").is_visible()  # the browser's zone, chosen by the script
+    assert page.locator(".case-card").count() >= 40
+    first_level = page.locator(".case-card .badge").first.inner_text().strip().lower()
+    assert first_level == "critical"  # most urgent first
+    shot(page, "02-cases")
+    page.get_by_label("Search").fill("Akhmedov")
+    page.get_by_role("button", name="Filter").click()
+    assert page.locator(".case-card").count() == 1
+    page.get_by_role("link", name=re.compile("Akhmedov")).click()
+    headline = page.locator(".headline .status-text").inner_text()
+    assert headline == "Removed: detained at destination"
+    assert page.locator(".headline .badge").inner_text().strip().lower() == "critical"
+    timeline = page.locator("ol.timeline")
+    assert timeline.get_by_text("Interim measure granted").count() >= 1
+    assert timeline.get_by_text("Removed", exact=True).count() == 1
+    assert "deported to UZ on 2023-11-15 despite ECtHR interim measure" in page.locator(".reasons-list").inner_text()
+    shot(page, "03-case-akhmedov")
+    # The same case as it stood before the removal: in France, an interim measure in force.
+    page.get_by_label("Show the case as it stood on").fill("2023-11-01")
+    page.get_by_role("button", name="Show").click()
+    assert "Removed" not in page.locator(".headline .status-text").inner_text()
+    assert page.get_by_text("later event").is_visible()
+    shot(page, "04-case-akhmedov-as-of-2023-11-01")
+    page.goto(page.url.split("?")[0] + "/dossier")
+    assert "Hash chain:" in page.content() and "verified" in page.content()
+    shot(page, "05-dossier-akhmedov")
+    assert page.csp_violations == []
+
+
+def test_append_through_the_form_changes_the_status_and_the_alert_is_acknowledged(page, server):
+    # A made-up person, so that no invented fact is recorded against a real one.
+    case = api(server, "POST", "/v1/cases", {"person": {"name": "E2E Test Person (fictional)"}, "country": "TR",
+                                             "origin_country": "UZ", "tags": ["e2e-test"]})
+    sign_in(page, server)
+    page.goto(f"{server['base']}/cases/{case['id']}")
+    assert page.locator(".headline .status-text").inner_text() == "Monitoring"
+    page.get_by_label("Type of event").select_option("RemovalScheduled")  # the script loads its fields
+    page.wait_for_selector("input[name=destination]")
+    page.get_by_label("When it happened").fill("2026-11-20T09:00")
+    page.get_by_label("Destination").fill("UZ")
+    page.get_by_role("button", name=re.compile("^Record removal scheduled")).click()
+    # First a mistake: neither `at` nor a window; the error shows and nothing is recorded.
+    assert page.locator("p.error").inner_text().startswith("at, or both window_start and window_end")
+    shot(page, "06-append-form-error")
+    page.get_by_label("At", exact=True).fill("2030-01-15T06:30")
+    page.get_by_role("button", name=re.compile("^Record removal scheduled")).click()
+    page.wait_for_selector("text=Recorded: Removal scheduled.")
+    assert page.locator(".headline .status-text").inner_text() == "Removal scheduled"
+    assert page.locator("ol.timeline .event").first.locator(".event-type").inner_text() == "Removal scheduled"
+    shot(page, "07-case-after-append")
+    # The removal raised an alert: acknowledge it from the inbox.
+    page.get_by_role("link", name="Alerts", exact=True).click()
+    item = page.locator(".alert-item").filter(has_text="Removal to UZ")
+    assert item.count() >= 1
+    shot(page, "08-alerts-inbox")
+    item.first.get_by_role("button", name=re.compile("^Acknowledge")).click()
+    page.wait_for_url(re.compile(r"/alerts"))
+    alerts = api(server, "GET", f"/v1/alerts?case_id={case['id']}")["items"]
+    assert any(a["state"] == "acknowledged" and "Removal to UZ" in a["title"] for a in alerts)
+    page.get_by_role("link", name="Acknowledged").click()
+    assert page.locator(".alert-item").filter(has_text="Removal to UZ").count() >= 1
+    assert page.csp_violations == []
+
+
+def test_subscriptions_page_and_a_phone_sized_screen(page, server):
+    sign_in(page, server)
+    page.get_by_role("link", name="Subscriptions").click()
+    page.get_by_role("textbox", name=re.compile("^Name")).fill("Night desk")
+    page.get_by_label("Channel", exact=True).select_option("email")
+    assert not page.get_by_label(re.compile("^Webhook URL")).is_visible()  # only the chosen channel's fields
+    page.get_by_label(re.compile("^Email addresses")).fill("desk@example.org")
+    page.get_by_role("button", name="Create subscription").click()
+    assert page.get_by_text("Its signing secret is shown this once").is_visible()
+    shot(page, "09-subscriptions")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path, name in (("/", "10-phone-cases"), ("/alerts", "11-phone-alerts")):
+        page.goto(server["base"] + path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways on a phone by {overflow}px"
+        shot(page, name)
+    page.get_by_role("link", name="Cases").click()
+    page.locator(".case-card a").first.click()
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    shot(page, "12-phone-case")
+
+
+def test_works_without_javascript(chromium, server):
+    context = chromium.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    case = api(server, "POST", "/v1/cases", {"person": {"name": "No Script Person (fictional)"}, "country": "GR",
+                                             "tags": ["e2e-test"]})
+    page.goto(server["base"] + f"/cases/{case['id']}")
+    page.get_by_label("API key").fill(server["admin_key"])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(f"/cases/{case['id']}$"))
+    assert "times in UTC" in page.content()  # no script to detect the zone: UTC until chosen
+    page.get_by_label("Type of event").select_option("NoteAdded")
+    page.get_by_role("button", name="Choose").click()
+    page.get_by_label("Text").fill("Called the lawyer; hearing expected next week.")
+    page.get_by_role("button", name=re.compile("^Record note added")).click()
+    page.wait_for_selector("text=Recorded: Note added.")
+    assert page.get_by_text("Called the lawyer; hearing expected next week.").is_visible()
+    context.close()
