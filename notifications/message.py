@@ -51,7 +51,7 @@ def sample_message(kind: str = "raised") -> AlertMessage:
     """A made-up alert for previews (no real case, no real person)."""
     from datetime import timezone
     return AlertMessage(kind, "00000000-0000-4000-8000-000000000000", "00000000-0000-4000-8000-000000000001",
-                        "event.RemovalScheduled", "critical", "Removal to UZ scheduled for 2030-01-15 06:00",
+                        "event.RemovalScheduled", "critical", "Removal to UZ scheduled for 2030-01-15 06:00 UTC",
                         "00000000-0000-4000-8000-000000000002", "http://127.0.0.1:8000/cases/00000000-0000-4000-8000-000000000002",
                         "00000000-0000-4000-8000-000000000003", "RemovalScheduled",
                         datetime(2030, 1, 12, 9, 0, tzinfo=timezone.utc), None, False)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from events.catalogue import EVENT_TYPES
 from events.projection import CaseState
@@ -35,19 +35,25 @@ def event_title(event: StoredEvent) -> str:
         "ExtraditionRequested": lambda: f"Extradition requested by {d['requesting_state']}",
         "ExtraditionOrdered": lambda: "Extradition ordered",
         "RemovalScheduled": lambda: f"Removal to {d['destination']} scheduled for "
-                                    f"{(d.get('at') or d.get('window_start'))[:16].replace('T', ' ')}",
+                                    f"{_utc_minute(d.get('at') or d.get('window_start'))}",
         "Removed": lambda: f"Removed ({d['method']}) to {d['destination']}",
         "InterimMeasureGranted": lambda: f"{BODY_NAMES.get(d['body'], d['body'])} interim measure granted",
         "InterimMeasureLifted": lambda: f"{BODY_NAMES.get(d['body'], d['body'])} interim measure lifted",
         "AsylumDecided": lambda: f"Asylum decision: {d['outcome']}",
         "AppealDecided": lambda: f"Appeal {d['outcome']}",
-        "HearingScheduled": lambda: f"{d['kind']} hearing set for {d['at'][:16].replace('T', ' ')}",
+        "HearingScheduled": lambda: f"{d['kind']} hearing set for {_utc_minute(d['at'])}",
         "DetainedOnReturn": lambda: "Detained on return",
         "WhereaboutsUnknown": lambda: "Whereabouts unknown",
         "Resettled": lambda: f"Resettled in {d['country']}",
     }
     make = words.get(event.type)
     return (make() if make else _spaced(event.type))[:300]
+
+
+def _utc_minute(text: str) -> str:
+    """A stored moment (kept with the offset it was given in) as '2030-01-15 01:30 UTC'."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _spaced(name: str) -> str:

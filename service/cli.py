@@ -112,7 +112,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     key = create_key(box.engine, box.clock, "admin", "rapid-response", "demo admin")
     box.close()
     typer.echo(f"admin API key (shown once): {key}")
-    typer.echo(f"API docs: http://{host}:{port}/docs")
+    typer.echo(f"dashboard: http://{host}:{port}/  (sign in with that key)   API docs: http://{host}:{port}/docs")
     if serve_after:
         _serve(settings, host, port)
 

@@ -82,3 +82,26 @@ def humanize(name: str) -> str:
             words.append(" ")
         words.append(char.lower() if words else char)
     return "".join(words)
+
+
+def _looks_like_moment(text: str) -> bool:
+    return len(text) >= 19 and text[4] == "-" and text[10] == "T" and text[:4].isdigit()
+
+
+def datum(value, tz: str | None) -> str:
+    """An event data value in words: moments in the viewer's zone, lists joined, empty parts left out."""
+    if isinstance(value, dict):
+        parts = [f"{humanize(k)}: {datum(v, tz)}" for k, v in value.items() if not is_empty(v)]
+        return "; ".join(parts)
+    if isinstance(value, list):
+        return ", ".join(datum(v, tz) for v in value if not is_empty(v))
+    if isinstance(value, str) and _looks_like_moment(value):
+        try:
+            return local_time(value, tz)
+        except ValueError:
+            return value
+    return str(value)
+
+
+def is_empty(value) -> bool:
+    return value is None or value == "" or value == [] or value == {}

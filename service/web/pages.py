@@ -34,9 +34,11 @@ from .sessions import COOKIE_NAME, LIFETIME
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates" / "web"))
 templates.env.filters.update(local_time=display.local_time, status_label=display.status_label,
-                             humanize=display.humanize)
+                             humanize=display.humanize, datum=display.datum)
+templates.env.tests["empty"] = display.is_empty
 SIGNIN_COOKIE = "vigil_signin"  # the sign-in form's own CSRF token (double submit), before any session exists
 STATUSES = list(display.STATUS_LABELS)
+INBOX_SIZE = 200
 TIMEZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
 
 
@@ -210,8 +212,17 @@ def dossier(request: Request, case_id: str, seen_by: Viewer = Depends(viewer)):
 def alert_inbox(request: Request, state: str = "open", seen_by: Viewer = Depends(viewer)):
     box = container(request)
     state = state if state in ("open", "acknowledged", "withdrawn", "all") else "open"
-    items = box.alerts.list_alerts(seen_by.principal, state=None if state == "all" else state, limit=300)
-    return page(request, "alerts.html", seen_by, alerts=items, state=state)
+    items = box.alerts.list_alerts(seen_by.principal, state=None if state == "all" else state, limit=INBOX_SIZE)
+    if state == "open":  # what needs acting on first: the most severe, then the newest
+        items.sort(key=lambda a: -LEVELS.index(a["severity"]))
+    cases = {}
+    for case_id in {a["case_id"] for a in items}:
+        try:
+            cases[case_id] = box.cases.view(seen_by.principal, case_id)
+        except NotFound:
+            continue
+    return page(request, "alerts.html", seen_by, alerts=items, state=state, cases=cases,
+                full=len(items) == INBOX_SIZE)
 
 
 @router.post("/alerts/{alert_id}/ack")

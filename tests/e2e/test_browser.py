@@ -92,9 +92,9 @@ def page(chromium):
     context.close()
 
 
-def shot(page, name: str) -> None:
+def shot(page, name: str, full_page: bool = True) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def sign_in(page, server) -> None:
@@ -121,7 +121,7 @@ def test_sign_in_find_akhmedov_and_read_the_timeline(page, server):
     assert page.locator(".case-card").count() >= 40
     first_level = page.locator(".case-card .badge").first.inner_text().strip().lower()
     assert first_level == "critical"  # most urgent first
-    shot(page, "02-cases")
+    shot(page, "02-cases", full_page=False)
     page.get_by_label("Search").fill("Akhmedov")
     page.get_by_role("button", name="Filter").click()
     assert page.locator(".case-card").count() == 1
@@ -171,7 +171,7 @@ def test_append_through_the_form_changes_the_status_and_the_alert_is_acknowledge
     page.get_by_role("link", name="Alerts", exact=True).click()
     item = page.locator(".alert-item").filter(has_text="Removal to UZ")
     assert item.count() >= 1
-    shot(page, "08-alerts-inbox")
+    shot(page, "08-alerts-inbox", full_page=False)
     item.first.get_by_role("button", name=re.compile("^Acknowledge")).click()
     page.wait_for_url(re.compile(r"/alerts"))
     alerts = api(server, "GET", f"/v1/alerts?case_id={case['id']}")["items"]
@@ -196,7 +196,7 @@ def test_subscriptions_page_and_a_phone_sized_screen(page, server):
         page.goto(server["base"] + path)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways on a phone by {overflow}px"
-        shot(page, name)
+        shot(page, name, full_page=False)
     page.get_by_role("link", name="Cases").click()
     page.locator(".case-card a").first.click()
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0

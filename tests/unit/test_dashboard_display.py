@@ -72,3 +72,28 @@ def test_subscription_body_from_the_form():
     assert body["filter"] == {"countries": ["UZ", "TM"], "tags": [], "event_types": ["Removed"]}
     assert body["escalate_after"] == "PT30M"
     assert body["escalate_to"] == {"kind": "email", "to": ["a@b.org", "c@d.org"]}
+
+
+def test_event_data_in_words():
+    from service.web.display import datum
+
+    assert datum({"name": "A", "aliases": [], "birth_year": None, "nationality": "UZ"}, "UTC") == \
+        "Name: A; Nationality: UZ"
+    assert datum("2030-01-15T06:30:00+05:00", "Europe/Paris") == "2030-01-15 02:30 CET"
+    assert datum(["x", "", "y"], "UTC") == "x, y"
+    assert datum("2023-11-15 was the day", "UTC") == "2023-11-15 was the day"
+
+
+def test_alert_titles_give_moments_in_utc_whatever_offset_they_were_entered_with():
+    import json
+
+    from events.records import StoredEvent
+    from notifications.rules import event_title
+
+    def stored(kind, data):
+        return StoredEvent(1, "e", "s", 1, kind, 1, NOW, "exact", NOW, "a", json.dumps(data), None, "", "")
+
+    assert event_title(stored("RemovalScheduled", {"destination": "UZ", "at": "2030-01-15T06:30:00+05:00"})) == \
+        "Removal to UZ scheduled for 2030-01-15 01:30 UTC"
+    assert event_title(stored("HearingScheduled", {"kind": "appeal", "court": "C", "at": "2026-12-01T10:00:00Z"})) \
+        == "appeal hearing set for 2026-12-01 10:00 UTC"
