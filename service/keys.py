@@ -51,6 +51,13 @@ def list_keys(engine: Engine) -> list[dict[str, Any]]:
              "created_at": r.created_at.isoformat(), "revoked": r.revoked_at is not None} for r in rows]
 
 
+def actor_names(engine: Engine) -> dict[str, str]:
+    """How each key shows as an author in a history: {"key:<id>": "<name> (<role>, <team>)"}."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(api_keys.c.id, api_keys.c.name, api_keys.c.role, api_keys.c.team)).all()
+    return {f"key:{r.id}": f"{r.name} ({r.role}, {r.team})" for r in rows}
+
+
 def revoke_key(engine: Engine, clock: Clock, key_id: str) -> bool:
     with writing(engine) as conn:
         done = conn.execute(update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))

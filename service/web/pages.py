@@ -18,7 +18,7 @@ from service.api.alerts import send_test, subscribe
 from service.api.cases import parse_moment
 from service.cases import CaseFilters, InputError, NotFound
 from service.exports import DOSSIER_CSP, dossier_html
-from service.keys import authenticate
+from service.keys import actor_names, authenticate
 from service.schemas import EventIn
 
 from . import display
@@ -105,6 +105,11 @@ async def signout(request: Request, seen_by: Viewer = Depends(viewer)):
     return response
 
 
+@router.get("/settings")
+def settings_page(request: Request, seen_by: Viewer = Depends(viewer)):
+    return page(request, "settings.html", seen_by, timezones=TIMEZONES)
+
+
 @router.post("/settings/timezone")
 async def set_timezone(request: Request, seen_by: Viewer = Depends(viewer)):
     form = await posted_form(request, seen_by)
@@ -154,12 +159,14 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
     shown = [e for e in events if moment is None or display.as_datetime(e["occurred_at"]) <= moment]
     type_name = type_name if type_name in EVENT_TYPES and not EVENT_TYPES[type_name].system_only else ""
     retracted = {e["event_id"]: e for e in events if e["type"] == "EventRetracted"}
+    actors = actor_names(box.engine)
     return page(request, "case.html", seen_by, status, case=case, events=list(reversed(shown)),
                 hidden_later=len(events) - len(shown), as_of=as_of if moment else "", alerts_by_event=by_event,
                 other_alerts=by_event.get("", []), retractions=retracted, type_name=type_name,
                 fields=event_fields(type_name) if type_name else [], type_groups=appendable_types(),
                 errors=errors or {}, values=values or Form([]), precisions=PRECISIONS, notice=notice,
                 event_refs=[e for e in events if e["type"] not in ("CaseOpened",)], form_level=FORM_LEVEL,
+                actors=actors,
                 now_local=box.clock.now().astimezone(display.zone(seen_by.timezone)).strftime("%Y-%m-%dT%H:%M"))
 
 

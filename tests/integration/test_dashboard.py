@@ -198,7 +198,7 @@ def test_case_page_shows_headline_dates_and_timeline_with_retractions_sources_an
     assert re.search(r'<li id="event-\d+" class="event retracted">', html)
     assert "misreported by a relative" in html
     assert '<a href="https://example.org/ruling" rel="noreferrer noopener" target="_blank">Court listing</a>' in html
-    assert "recorded" in html and "key:" in html
+    assert "by bootstrap admin (admin, admin)" in html  # the key's name, not its id
     assert "+03" in html  # Europe/Istanbul is UTC+3 all year: times shown in the viewer's zone
     # The extradition request raised a high alert: it shows under its event, with an acknowledge button.
     assert "Alert:" in html and "Acknowledge" in html
@@ -454,6 +454,7 @@ def test_changing_the_time_zone(browser, api):
     sign_in(browser, ADMIN_KEY)
     page = browser.get(f"/cases/{case_id}").text
     assert "2026-07-01 12:00 UTC" in page
+    assert 'value="Asia/Tashkent"' in browser.get("/settings").text
     moved = browser.post("/settings/timezone", data={"csrf_token": csrf_of(page), "timezone": "Asia/Tashkent",
                                                      "next": f"/cases/{case_id}"})
     assert moved.status_code == 303
