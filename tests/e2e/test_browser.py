@@ -220,3 +220,17 @@ def test_works_without_javascript(chromium, server):
     page.wait_for_selector("text=Recorded: Note added.")
     assert page.get_by_text("Called the lawyer; hearing expected next week.").is_visible()
     context.close()
+
+
+def test_main_pages_pass_axe_accessibility_checks(page, server):
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
+    page.goto(server["base"] + "/signin")
+    found = {"/signin": axe.run(page).response["violations"]}
+    sign_in(page, server)
+    case_id = page.locator(".case-card a").first.get_attribute("href")
+    for path in ("/", f"{case_id}?type=RemovalScheduled", "/alerts", "/subscriptions", "/settings"):
+        page.goto(server["base"] + path)
+        found[path] = axe.run(page).response["violations"]
+    problems = {path: [(v["id"], v["impact"], v["nodes"][0]["target"], v["help"]) for v in violations]
+                for path, violations in found.items() if violations}
+    assert problems == {}
