@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from events.catalogue import EVENT_TYPES
 from events.risk import LEVELS
+from notifications.rules import SEVERITIES
 from notifications.subscriptions import SubscriptionIn
 from service.alerts import Conflict, Forbidden
 from service.api.alerts import send_test, subscribe
@@ -221,7 +222,7 @@ def alert_inbox(request: Request, state: str = "open", seen_by: Viewer = Depends
     state = state if state in ("open", "acknowledged", "withdrawn", "all") else "open"
     items = box.alerts.list_alerts(seen_by.principal, state=None if state == "all" else state, limit=INBOX_SIZE)
     if state == "open":  # what needs acting on first: the most severe, then the newest
-        items.sort(key=lambda a: -LEVELS.index(a["severity"]))
+        items.sort(key=lambda a: -SEVERITIES.index(a["severity"]))
     cases = {}
     for case_id in {a["case_id"] for a in items}:
         try:
@@ -254,7 +255,7 @@ def _subscriptions_page(request: Request, seen_by: Viewer, status: int = 200, **
     context.setdefault("errors", {})
     return page(request, "subscriptions.html", seen_by, status, subscriptions=items, failing=failing,
                 channel_kinds=CHANNEL_KINDS, event_types=list(EVENT_TYPES), form_level=FORM_LEVEL,
-                severities=list(LEVELS), **context)
+                severities=list(SEVERITIES), **context)
 
 
 @router.get("/subscriptions")

@@ -55,8 +55,9 @@ def server(tmp_path_factory):
     loaded = subprocess.run([VIGIL, "demo", "--no-serve"], env=env, cwd=home, capture_output=True, text=True,
                             timeout=300, check=True)
     admin_key = re.search(r"admin API key \(shown once\): (\S+)", loaded.stdout).group(1)
+    log = (home / "serve.log").open("w")  # a file, not a pipe: a full pipe would stall the server
     process = subprocess.Popen([VIGIL, "serve", "--port", str(port)], env=env, cwd=home,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                               stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -66,11 +67,13 @@ def server(tmp_path_factory):
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError("vigil serve did not start: " + (process.stderr.read() or "")[-2000:])
+                raise RuntimeError("vigil serve did not start: " + (home / "serve.log").read_text()[-2000:])
             time.sleep(0.2)
     yield {"base": base, "admin_key": admin_key, "env": env, "home": home}
     process.terminate()
     process.wait(timeout=30)
+    log.close()
+    print((home / "serve.log").read_text()[-5000:])  # shown by pytest when a test failed
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +232,8 @@ def test_main_pages_pass_axe_accessibility_checks(page, server):
     sign_in(page, server)
     case_id = page.locator(".case-card a").first.get_attribute("href")
     for path in ("/", f"{case_id}?type=RemovalScheduled", "/alerts", "/subscriptions", "/settings"):
-        page.goto(server["base"] + path)
+        response = page.goto(server["base"] + path)
+        assert response.status == 200, (path, response.status, page.content()[:500])
         found[path] = axe.run(page).response["violations"]
     problems = {path: [(v["id"], v["impact"], v["nodes"][0]["target"], v["help"]) for v in violations]
                 for path, violations in found.items() if violations}

@@ -323,16 +323,20 @@ def test_forms_without_the_csrf_token_change_nothing(browser, api):
 
 
 # ---- alerts inbox ----
-def test_alert_inbox_acknowledges(browser, api):
+def test_alert_inbox_most_severe_first_and_acknowledges(browser, api):
+    api.post("/v1/subscriptions", json={"name": "all", "channel": {"kind": "webhook", "url": "https://example.org/h"},
+                                        "filter": {"min_severity": "info"}})
     case_id = open_case(api, name="Inbox Person")
     append(api, case_id, "ExtraditionRequested", {"requesting_state": "UZ"})
+    append(api, case_id, "NoteAdded", {"text": "minor"})  # info, newer
     sign_in(browser, ADMIN_KEY)
     inbox = browser.get("/alerts").text
     assert "Acknowledge" in inbox
-    alert = api.get("/v1/alerts", params={"case_id": case_id}).json()["items"][0]
+    assert inbox.index("Extradition requested by UZ") < inbox.index("Note added")
+    alert = api.get("/v1/alerts", params={"case_id": case_id, "severity": "high"}).json()["items"][0]
     done = browser.post(f"/alerts/{alert['id']}/ack", data={"csrf_token": csrf_of(inbox), "next": "/alerts"})
     assert done.status_code == 303 and done.headers["location"] == "/alerts"
-    acknowledged = api.get("/v1/alerts", params={"case_id": case_id}).json()["items"][0]
+    acknowledged = api.get("/v1/alerts", params={"case_id": case_id, "severity": "high"}).json()["items"][0]
     assert acknowledged["state"] == "acknowledged" and acknowledged["acknowledged_by"].startswith("key:")
     assert alert["title"] not in browser.get("/alerts").text
     assert alert["title"] in browser.get("/alerts", params={"state": "acknowledged"}).text
