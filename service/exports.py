@@ -11,6 +11,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from .web.display import datum
+
 CSV_COLUMNS = ["position", "version", "event_id", "type", "occurred_at", "date_precision", "recorded_at",
                "actor", "data", "source", "retracted_by", "hash"]
 
@@ -49,5 +51,5 @@ def _templates() -> Environment:
 
 
 def dossier_html(dossier: dict[str, Any]) -> str:
-    return _templates().get_template("dossier.html").render(d=dossier, css=DOSSIER_CSS, dumps=lambda v: json.dumps(
-        v, ensure_ascii=False, sort_keys=True))
+    return _templates().get_template("dossier.html").render(d=dossier, css=DOSSIER_CSS,
+                                                            words=lambda v: datum(v, "UTC"))
