@@ -219,6 +219,7 @@ def dossier(request: Request, case_id: str, seen_by: Viewer = Depends(viewer)):
 @router.get("/alerts")
 def alert_inbox(request: Request, state: str = "open", seen_by: Viewer = Depends(viewer)):
     box = container(request)
+    box.access_log.record(seen_by.principal, "list", None, request.url.path, client_of(request))  # shows names
     state = state if state in ("open", "acknowledged", "withdrawn", "all") else "open"
     items = box.alerts.list_alerts(seen_by.principal, state=None if state == "all" else state, limit=INBOX_SIZE)
     if state == "open":  # what needs acting on first: the most severe, then the newest

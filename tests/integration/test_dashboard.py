@@ -222,6 +222,25 @@ def test_viewer_sees_no_name_and_no_forms_and_may_not_post(browser, api, box):
     assert browser.post(f"/alerts/{alert['id']}/ack", data={"csrf_token": csrf}).status_code == 403
 
 
+def test_viewers_may_post_no_form_at_all(browser, api, box):
+    case_id = open_case(api, teams=["lyon"])
+    append(api, case_id, "ExtraditionRequested", {"requesting_state": "UZ"})
+    sub = api.post("/v1/subscriptions", json={"name": "hq", "channel": {"kind": "webhook",
+                                                                       "url": "https://example.org/h"}}).json()
+    alert = api.get("/v1/alerts", params={"case_id": case_id}).json()["items"][0]
+    sign_in(browser, create_key(box.engine, box.clock, "viewer", "admin", "hq viewer"))
+    csrf = csrf_of(browser.get("/").text)
+    for path in (f"/cases/{case_id}/events", f"/alerts/{alert['id']}/ack", "/subscriptions",
+                 f"/subscriptions/{sub['id']}/test", f"/subscriptions/{sub['id']}/delete",
+                 "/deliveries/any/retry"):
+        response = browser.post(path, data={"csrf_token": csrf, "type": "NoteAdded", "text": "x",
+                                            "occurred_at": "2026-01-01T10:00", "name": "x"})
+        assert response.status_code == 403, path
+        assert "may read but not change" in response.text
+    assert len(api.get("/v1/subscriptions").json()["items"]) == 1
+    assert api.get("/v1/alerts", params={"case_id": case_id}).json()["items"][0]["state"] == "open"
+
+
 def test_other_teams_case_is_not_found(browser, api, box):
     case_id = open_case(api, name="Oslo Person", teams=["oslo"])
     sign_in(browser, create_key(box.engine, box.clock, "editor", "lyon", "lyon editor"))
