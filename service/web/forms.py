@@ -220,3 +220,32 @@ def subscription_errors(detail: list[dict[str, Any]]) -> dict[str, str]:
         name = ".".join(loc) or FORM_LEVEL
         errors.setdefault(name, error.get("msg", "invalid").removeprefix("Value error, "))
     return errors
+
+
+def case_body(form: dict[str, str], tz: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The JSON body POST /v1/cases would take, built from the new-case form."""
+    errors: dict[str, str] = {}
+    person: dict[str, Any] = {"name": form.get("name", "").strip(),
+                              "aliases": [a.strip() for a in form.get("aliases", "").splitlines() if a.strip()]}
+    birth_year = form.get("birth_year", "").strip()
+    if birth_year:
+        if birth_year.isdigit():
+            person["birth_year"] = int(birth_year)
+        else:
+            errors["person.birth_year"] = "not a whole number"
+    if form.get("nationality", "").strip():
+        person["nationality"] = form["nationality"].strip().upper()
+    body: dict[str, Any] = {"person": person, "country": form.get("country", "").strip().upper(),
+                            "tags": [t.lower() for t in comma_list(form.get("tags"))],
+                            "date_precision": form.get("date_precision") or "exact"}
+    for name in ("origin_country", "summary", "timezone"):
+        value = form.get(name, "").strip()
+        if value:
+            body[name] = value.upper() if name == "origin_country" else value
+    occurred = form.get("occurred_at", "").strip()
+    if occurred:
+        try:
+            body["occurred_at"] = local_to_utc_iso(occurred, tz)
+        except ValueError:
+            errors["occurred_at"] = "not a date and time"
+    return body, errors

@@ -20,14 +20,14 @@ from service.api.cases import parse_moment
 from service.cases import CaseFilters, InputError, NotFound
 from service.exports import DOSSIER_CSP, dossier_html
 from service.keys import actor_names, authenticate
-from service.schemas import EventIn
+from service.schemas import CaseIn, EventIn
 
 from . import display
 from .auth import (
     Form, PageError, Viewer, container, local_path, posted_form, read_form, require_writer, viewer,
 )
 from .forms import (
-    CHANNEL_KINDS, FORM_LEVEL, PRECISIONS, appendable_types, errors_by_field, event_body, event_fields,
+    CHANNEL_KINDS, FORM_LEVEL, PRECISIONS, appendable_types, case_body, errors_by_field, event_body, event_fields,
     subscription_body, subscription_errors, validate,
 )
 from .sessions import COOKIE_NAME, LIFETIME
@@ -135,6 +135,31 @@ def case_list(request: Request, status: str = "", risk: str = "", country: str =
                 statuses=STATUSES, levels=list(reversed(LEVELS)))
 
 
+def _new_case_page(request: Request, seen_by: Viewer, errors: dict[str, str] | None = None,
+                   values: Form | None = None, status: int = 200) -> HTMLResponse:
+    return page(request, "new_case.html", seen_by, status, errors=errors or {}, values=values or Form([]),
+                precisions=PRECISIONS, timezones=TIMEZONES, form_level=FORM_LEVEL)
+
+
+@router.get("/cases/new")
+def new_case_form(request: Request, seen_by: Viewer = Depends(viewer)):
+    require_writer(seen_by)
+    return _new_case_page(request, seen_by)
+
+
+@router.post("/cases/new")
+async def open_case(request: Request, seen_by: Viewer = Depends(viewer)):
+    form = await posted_form(request, seen_by)
+    require_writer(seen_by)
+    body, unreadable = case_body(form.first, seen_by.timezone)
+    parsed, errors = validate(CaseIn, body)
+    errors.update(unreadable)  # every problem at once; a value that could not even be read says so
+    if errors:
+        return _new_case_page(request, seen_by, errors, form, 422)
+    result = container(request).cases.open_case(seen_by.principal, parsed)
+    return redirect(f"/cases/{result.stream_id}?appended=CaseOpened")
+
+
 def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "", type_name: str = "",
                errors: dict[str, str] | None = None, values: Form | None = None, status: int = 200,
                notice: str = "") -> HTMLResponse:
@@ -175,6 +200,8 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
 def case_page(request: Request, case_id: str, as_of: str = "", type: str = "", appended: str = "",
               seen_by: Viewer = Depends(viewer)):
     notice = f"Recorded: {display.humanize(appended)}." if appended in EVENT_TYPES else ""
+    if appended == "CaseOpened":
+        notice = "Case opened. Record what has happened so far below."
     return _case_page(request, seen_by, case_id, as_of, type, notice=notice)
 
 
@@ -187,10 +214,11 @@ async def append_event(request: Request, case_id: str, seen_by: Viewer = Depends
     if type_name not in EVENT_TYPES or EVENT_TYPES[type_name].system_only or type_name == "CaseOpened":
         return _case_page(request, seen_by, case_id, errors={"type": "choose a type of event"}, values=form,
                           status=422)
-    body, errors = event_body(type_name, form.first, seen_by.timezone)
-    parsed, more = validate(EventIn, body) if not errors else (None, {})
-    errors.update(more)
-    if parsed is not None:
+    body, unreadable = event_body(type_name, form.first, seen_by.timezone)
+    parsed, errors = validate(EventIn, body)
+    errors.update(validate(EVENT_TYPES[type_name].model, body["data"])[1] if unreadable else {})
+    errors.update(unreadable)
+    if not errors:
         try:
             box.cases.append(seen_by.principal, case_id, parsed)
         except InputError as exc:

@@ -151,10 +151,16 @@ def test_sign_in_find_akhmedov_and_read_the_timeline(page, server):
 
 def test_append_through_the_form_changes_the_status_and_the_alert_is_acknowledged(page, server):
     # A made-up person, so that no invented fact is recorded against a real one.
-    case = api(server, "POST", "/v1/cases", {"person": {"name": "E2E Test Person (fictional)"}, "country": "TR",
-                                             "origin_country": "UZ", "tags": ["e2e-test"]})
     sign_in(page, server)
-    page.goto(f"{server['base']}/cases/{case['id']}")
+    page.get_by_role("link", name="Open a case").click()
+    page.get_by_label(re.compile("^Name")).fill("E2E Test Person (fictional)")
+    page.get_by_label(re.compile("^Country the person is in")).fill("TR")
+    page.get_by_label("Country they are at risk of being returned to").fill("UZ")
+    page.get_by_label("Tags").fill("e2e-test")
+    shot(page, "06a-open-case-form")
+    page.get_by_role("button", name="Open the case").click()
+    page.wait_for_selector("text=Case opened.")
+    case = {"id": page.url.split("/cases/")[1].split("?")[0]}
     assert page.locator(".headline .status-text").inner_text() == "Monitoring"
     page.get_by_label("Type of event").select_option("RemovalScheduled")  # the script loads its fields
     page.wait_for_selector("input[name=destination]")
@@ -231,7 +237,7 @@ def test_main_pages_pass_axe_accessibility_checks(page, server):
     found = {"/signin": axe.run(page).response["violations"]}
     sign_in(page, server)
     case_id = page.locator(".case-card a").first.get_attribute("href")
-    for path in ("/", f"{case_id}?type=RemovalScheduled", "/alerts", "/subscriptions", "/settings"):
+    for path in ("/", f"{case_id}?type=RemovalScheduled", "/alerts", "/subscriptions", "/settings", "/cases/new"):
         response = page.goto(server["base"] + path)
         assert response.status == 200, (path, response.status, page.content()[:500])
         found[path] = axe.run(page).response["violations"]

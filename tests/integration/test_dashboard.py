@@ -292,6 +292,7 @@ def test_append_form_records_the_event_in_the_viewers_zone_and_changes_the_statu
     ({"destination": ""}, "destination", "Field required"),
     ({"destination": "Uzbekistan"}, "destination", "String should match pattern"),
     ({"destination": "UZ", "at": "not a time"}, "at", "not a date and time"),
+    ({"destination": "", "at": "not a time"}, "destination", "Field required"),  # all errors at once
     ({"destination": "UZ", "at": ""}, "__all__", "at, or both window_start and window_end, is required"),
     ({"destination": "UZ", "at": "2026-12-01T06:30", "occurred_at": ""}, "occurred_at", "required"),
     ({"destination": "UZ", "at": "2026-12-01T06:30", "source_url": "ftp://x"}, "source_url", "should match"),
@@ -489,3 +490,38 @@ def test_changing_the_time_zone(browser, api):
 def test_static_assets_are_served(browser):
     assert browser.get("/static/vigil.css").status_code == 200
     assert "addEventListener" in browser.get("/static/vigil.js").text
+
+
+def test_opening_a_case_through_the_form(browser, api, box):
+    sign_in(browser, create_key(box.engine, box.clock, "editor", "lyon", "lyon editor"), timezone_name="Europe/Paris")
+    form = browser.get("/cases/new").text
+    bad = browser.post("/cases/new", data={"csrf_token": csrf_of(form), "name": "", "country": "France",
+                                           "birth_year": "1990s", "tags": "Bad Tag"})
+    assert bad.status_code == 422
+    for field in ("person-name", "country", "person-birth_year"):
+        assert f'id="err-{field}"' in bad.text, field
+    assert api.get("/v1/cases").json()["items"] == []
+    bad = browser.post("/cases/new", data={"csrf_token": csrf_of(form), "name": "New Person", "country": "fr",
+                                           "tags": "Bad Tag"})
+    assert bad.status_code == 422 and 'id="err-tags"' in bad.text and 'value="New Person"' in bad.text
+    done = browser.post("/cases/new", data={
+        "csrf_token": csrf_of(form), "name": "New Person", "aliases": "N. Person\nNeu Person", "birth_year": "1990",
+        "nationality": "uz", "country": "fr", "origin_country": "uz", "tags": "deportation, ecthr",
+        "summary": "Fled in 2019.", "timezone": "Europe/Paris", "occurred_at": "2026-11-01T10:00",
+        "date_precision": "day"})
+    assert done.status_code == 303
+    case_id = done.headers["location"].split("/cases/")[1].split("?")[0]
+    case = api.get(f"/v1/cases/{case_id}").json()
+    assert case["person"] == {"name": "New Person", "aliases": ["N. Person", "Neu Person"], "birth_year": 1990,
+                              "nationality": "UZ"}
+    assert case["country"] == "FR" and case["origin_country"] == "UZ" and case["tags"] == ["deportation", "ecthr"]
+    assert case["teams"] == ["lyon"] and case["timezone"] == "Europe/Paris"
+    opened = events_of(api, case_id)[0]
+    assert opened["occurred_at"].startswith("2026-11-01T09:00") and opened["date_precision"] == "day"
+    assert "Case opened." in browser.get(done.headers["location"]).text
+
+
+def test_viewers_cannot_open_cases(browser, box):
+    sign_in(browser, create_key(box.engine, box.clock, "viewer", "lyon", "lyon viewer"))
+    assert "Open a case" not in browser.get("/").text
+    assert browser.get("/cases/new").status_code == 403
