@@ -20,12 +20,11 @@ serve: setup
 	$(BIN)/vigil serve
 
 test: setup
-	bash scripts/ensure-postgres.sh
-	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-system-packages.sh
 	$(BIN)/python -m pytest
 
 bench: setup
-	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-system-packages.sh postgres
 	$(BIN)/python -m bench.run
 
 clean:
