@@ -121,7 +121,7 @@ REBUILD_QUERY = ("SELECT stream_id, version, event_id, type, occurred_at, record
 def _utc(value) -> datetime:
     if isinstance(value, datetime):  # PostgreSQL hands back aware datetimes
         return value.astimezone(timezone.utc)
-    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)  # SQLite: naive UTC text
+    return datetime.fromisoformat(value + "+00:00")  # SQLite: naive UTC text
 
 
 def rebuild(engine: Engine, batch: int = 2000) -> int:
@@ -131,28 +131,58 @@ def rebuild(engine: Engine, batch: int = 2000) -> int:
         raw = Raw(conn)
         raw.run("DELETE FROM case_projections")
         rows: list[dict[str, Any]] = []
-        current: list[StoredEvent] = []
-        recorded: list = []  # raw recorded_at of the stream's events: only the first and last are needed
+        stream: _StreamSoFar | None = None
         cursor = raw.execute(REBUILD_QUERY) if not raw.postgres else _server_cursor(conn)
         while chunk := cursor.fetchmany(5000):
             for stream_id, version, event_id, type_, occurred_at, recorded_at, data in chunk:
-                if current and current[0].stream_id != stream_id:
-                    rows.append(_rebuilt(current, _utc(recorded[0]), _utc(recorded[-1]), raw))
-                    current, recorded = [], []
-                    if len(rows) >= batch:
-                        raw.many(INSERT_PROJECTION, rows)
-                        rows = []
-                # recorded_at is left empty: a rebuild folds everything known, it never asks "known when".
-                current.append(StoredEvent(0, event_id, stream_id, version, type_, 1, _utc(occurred_at), "",
-                                           None, "", data, None, "", ""))
-                recorded.append(recorded_at)
+                if stream is None or stream.stream_id != stream_id:
+                    if stream is not None:
+                        rows.append(stream.row(raw))
+                        if len(rows) >= batch:
+                            raw.many(INSERT_PROJECTION, rows)
+                            rows = []
+                    stream = _StreamSoFar(stream_id, recorded_at)
+                stream.add(version, event_id, type_, occurred_at, recorded_at, data)
                 count += 1
         cursor.close()
-        if current:
-            rows.append(_rebuilt(current, _utc(recorded[0]), _utc(recorded[-1]), raw))
+        if stream is not None:
+            rows.append(stream.row(raw))
         if rows:
             raw.many(INSERT_PROJECTION, rows)
     return count
+
+
+FOLDED = frozenset(HANDLERS) | {"EventRetracted"}
+
+
+class _StreamSoFar:
+    """One stream as the rebuild reads it: only events that change state (or withdraw one) are kept for the fold;
+    notes and sources only move the stream's version and its furthest folded point."""
+
+    __slots__ = ("stream_id", "first_recorded", "last_recorded", "version", "latest", "events")
+
+    def __init__(self, stream_id: str, first_recorded: Any):
+        self.stream_id, self.first_recorded = stream_id, first_recorded
+        self.latest: tuple[Any, int] | None = None
+        self.events: list[StoredEvent] = []
+
+    def add(self, version: int, event_id: str, type_: str, occurred_at: Any, recorded_at: Any, data: Any) -> None:
+        self.version, self.last_recorded = version, recorded_at
+        # Compared raw: SQLite's fixed-width UTC text sorts as the times do; PostgreSQL hands back datetimes.
+        if self.latest is None or (occurred_at, version) > self.latest:
+            self.latest = (occurred_at, version)
+        if type_ in FOLDED:
+            # recorded_at is left empty: a rebuild folds everything known, it never asks "known when".
+            self.events.append(StoredEvent(0, event_id, self.stream_id, version, type_, 1, _utc(occurred_at), "",
+                                           None, "", data, None, "", ""))
+
+    def row(self, raw: Raw) -> dict[str, Any]:
+        updated_at = _utc(self.last_recorded)
+        values = _row_values(fold(self.events), self.version, (iso(_utc(self.latest[0])), self.latest[1]),
+                             updated_at)
+        values.update(case_id=self.stream_id, updated_at=raw.time(updated_at),
+                      opened_at=raw.time(_utc(self.first_recorded)))
+        return values
 
 
 def _server_cursor(conn: Connection):
@@ -160,11 +190,3 @@ def _server_cursor(conn: Connection):
     cursor = conn.connection.driver_connection.cursor(name="vigil_rebuild")
     cursor.execute(REBUILD_QUERY)
     return cursor
-
-
-def _rebuilt(stream: list[StoredEvent], opened_at: datetime, updated_at: datetime, raw: Raw) -> dict[str, Any]:
-    state = fold(stream)
-    last = max(fold_key(e) for e in stream)
-    values = _row_values(state, stream[-1].version, (iso(last[0]), last[1]), updated_at)
-    values.update(case_id=stream[0].stream_id, updated_at=raw.time(updated_at), opened_at=raw.time(opened_at))
-    return values
