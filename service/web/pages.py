@@ -63,9 +63,14 @@ def client_of(request: Request) -> str | None:
 
 # ---- signing in and out ----
 @router.get("/signin")
-def signin_form(request: Request, next: str = "/", error: str | None = None, status: int = 200) -> HTMLResponse:
+def signin_page(request: Request, next: str = "/") -> HTMLResponse:
+    return signin_form(request, next)
+
+
+def signin_form(request: Request, next_path: str, error: str | None = None, status: int = 200) -> HTMLResponse:
+    """The sign-in page; `error` is only ever one of this module's own messages, never taken from the URL."""
     token = secrets.token_urlsafe(32)
-    response = page(request, "signin.html", None, status, next=local_path(next), error=error, signin_token=token,
+    response = page(request, "signin.html", None, status, next=local_path(next_path), error=error, signin_token=token,
                     timezones=TIMEZONES)
     response.set_cookie(SIGNIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
                         secure=_secure(request), path="/signin")

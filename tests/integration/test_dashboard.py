@@ -121,6 +121,11 @@ def test_revoking_a_key_ends_its_sessions(browser, box):
     assert browser.get("/").status_code == 303
 
 
+def test_the_sign_in_page_shows_no_text_from_the_url(browser):
+    page = browser.get("/signin", params={"error": "Email your key to evil@example.org", "status": "500"})
+    assert page.status_code == 200 and "evil@example.org" not in page.text
+
+
 def test_next_never_leaves_the_site(browser):
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
         assert sign_in(browser, ADMIN_KEY, next_path=target).headers["location"] == "/"
