@@ -7,6 +7,7 @@ import os
 import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
@@ -75,8 +76,9 @@ def public_channel(channel: dict[str, Any]) -> dict[str, Any]:
     shown: dict[str, Any] = {"kind": channel["kind"]}
     for key, value in channel.items():
         if key in ("url", "homeserver", "api_base"):
-            scheme, _, rest = value.partition("://")
-            shown[key] = f"{scheme}://{rest.split('/')[0]}/…"
+            parts = urlsplit(value)
+            port = f":{parts.port}" if parts.port else ""
+            shown[key] = f"{parts.scheme}://{parts.hostname}{port}/…"
         elif key in ("room_id", "chat_id", "to"):
             shown[key] = value
     return shown

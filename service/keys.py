@@ -51,11 +51,13 @@ def list_keys(engine: Engine) -> list[dict[str, Any]]:
              "created_at": r.created_at.isoformat(), "revoked": r.revoked_at is not None} for r in rows]
 
 
-def actor_names(engine: Engine) -> dict[str, str]:
-    """How each key shows as an author in a history: {"key:<id>": "<name> (<role>, <team>)"}."""
+def actor_names(engine: Engine, team: str | None) -> dict[str, str]:
+    """How keys show as authors in a history: "<name> (<role>, <team>)" for the reader's own team (every team
+    when `team` is None, for admins); another team's keys stay anonymous, since a key's name is often a person's."""
     with engine.connect() as conn:
         rows = conn.execute(select(api_keys.c.id, api_keys.c.name, api_keys.c.role, api_keys.c.team)).all()
-    return {f"key:{r.id}": f"{r.name} ({r.role}, {r.team})" for r in rows}
+    return {f"key:{r.id}": f"{r.name} ({r.role}, {r.team})" if team is None or r.team == team
+            else "a key of another team" for r in rows}
 
 
 def revoke_key(engine: Engine, clock: Clock, key_id: str) -> bool:

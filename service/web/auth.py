@@ -91,7 +91,10 @@ async def read_form(request: Request) -> Form:
     if raw and content_type != "application/x-www-form-urlencoded":
         raise PageError(415, "Forms must be sent as application/x-www-form-urlencoded.")
     body = raw.decode("utf-8", errors="replace")
-    return Form(parse_qsl(body, keep_blank_values=True, max_num_fields=2000))
+    try:
+        return Form(parse_qsl(body, keep_blank_values=True, max_num_fields=2000))
+    except ValueError:
+        raise PageError(413, "This form has too many fields.") from None
 
 
 async def posted_form(request: Request, seen_by: Viewer) -> Form:

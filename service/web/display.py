@@ -19,7 +19,7 @@ STATUS_LABELS = {
 def zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder's name, or one too long
         return ZoneInfo("UTC")
 
 

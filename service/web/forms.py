@@ -1,6 +1,7 @@
 """Pure form handling for the dashboard: the fields of each event type, and form values into API bodies."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from events.catalogue import EVENT_TYPES
 from .display import humanize, zone
 
 FORM_LEVEL = "__all__"
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")  # str.isdigit() also takes '²', which int() refuses
 PRECISIONS = ("exact", "day", "month", "year")
 
 
@@ -105,7 +107,7 @@ def event_data(type_name: str, form: dict[str, str], tz: str) -> tuple[dict[str,
         elif field.kind == "lines":
             _put(data, field.name, [line.strip() for line in raw.splitlines() if line.strip()])
         elif field.kind == "integer":
-            if raw.lstrip("-").isdigit():
+            if WHOLE_NUMBER.fullmatch(raw):
                 _put(data, field.name, int(raw))
             else:
                 errors[field.name] = "not a whole number"
@@ -229,7 +231,7 @@ def case_body(form: dict[str, str], tz: str) -> tuple[dict[str, Any], dict[str, 
                               "aliases": [a.strip() for a in form.get("aliases", "").splitlines() if a.strip()]}
     birth_year = form.get("birth_year", "").strip()
     if birth_year:
-        if birth_year.isdigit():
+        if WHOLE_NUMBER.fullmatch(birth_year):
             person["birth_year"] = int(birth_year)
         else:
             errors["person.birth_year"] = "not a whole number"

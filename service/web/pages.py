@@ -4,13 +4,12 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Any
-from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from events.catalogue import EVENT_TYPES
+from events.catalogue import EVENT_TYPES, ZONE_NAMES
 from events.risk import LEVELS
 from notifications.rules import SEVERITIES
 from notifications.subscriptions import SubscriptionIn
@@ -30,7 +29,7 @@ from .forms import (
     CHANNEL_KINDS, FORM_LEVEL, PRECISIONS, appendable_types, case_body, errors_by_field, event_body, event_fields,
     subscription_body, subscription_errors, validate,
 )
-from .sessions import COOKIE_NAME, LIFETIME
+from .sessions import COOKIE_NAME, LIFETIME, csrf_ok
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates" / "web"))
@@ -40,7 +39,7 @@ templates.env.tests["empty"] = display.is_empty
 SIGNIN_COOKIE = "vigil_signin"  # the sign-in form's own CSRF token (double submit), before any session exists
 STATUSES = list(display.STATUS_LABELS)
 INBOX_SIZE = 200
-TIMEZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+TIMEZONES = sorted(z for z in ZONE_NAMES if "/" in z and not z.startswith(("Etc/", "SystemV/")))
 
 
 def page(request: Request, name: str, seen_by: Viewer | None, status: int = 200, **context: Any) -> HTMLResponse:
@@ -87,12 +86,12 @@ async def signin(request: Request):
     form = await read_form(request)
     next_path = local_path(form.get("next"))
     expected = request.cookies.get(SIGNIN_COOKIE, "")
-    if not expected or not secrets.compare_digest(expected, form.get("csrf_token")):
+    if not expected or not csrf_ok(expected, form.get("csrf_token")):
         return signin_form(request, next_path, "The sign-in form expired. Please try again.", 403)
     who = authenticate(box.engine, form.get("api_key").strip()) if form.get("api_key").strip() else None
     if who is None:
         return signin_form(request, next_path, "That API key is not valid or has been revoked.", 401)
-    tz = form.get("timezone") if display.zone(form.get("timezone")).key == form.get("timezone") else "UTC"
+    tz = form.get("timezone") if form.get("timezone") in ZONE_NAMES else "UTC"
     cookie = box.sessions.start(who, tz)
     response = redirect(next_path)
     response.set_cookie(COOKIE_NAME, cookie, max_age=int(LIFETIME.total_seconds()), httponly=True,
@@ -120,7 +119,7 @@ def settings_page(request: Request, seen_by: Viewer = Depends(viewer)):
 async def set_timezone(request: Request, seen_by: Viewer = Depends(viewer)):
     form = await posted_form(request, seen_by)
     tz = form.get("timezone")
-    if display.zone(tz).key != tz:
+    if tz not in ZONE_NAMES:
         raise PageError(422, f"'{tz}' is not a time zone.")
     if seen_by.session:
         container(request).sessions.set_timezone(seen_by.session, tz)
@@ -190,7 +189,7 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
     shown = [e for e in events if moment is None or display.as_datetime(e["occurred_at"]) <= moment]
     type_name = type_name if type_name in EVENT_TYPES and not EVENT_TYPES[type_name].system_only else ""
     retracted = {e["event_id"]: e for e in events if e["type"] == "EventRetracted"}
-    actors = actor_names(box.engine)
+    actors = actor_names(box.engine, None if who.is_admin else who.team)
     return page(request, "case.html", seen_by, status, case=case, events=list(reversed(shown)),
                 hidden_later=len(events) - len(shown), as_of=as_of if moment else "", alerts_by_event=by_event,
                 other_alerts=by_event.get("", []), retractions=retracted, type_name=type_name,

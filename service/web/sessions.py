@@ -58,7 +58,7 @@ class SessionStore:
         if not cookie or "." not in cookie:
             return None
         token, _, signature = cookie.rpartition(".")
-        if not hmac.compare_digest(signature, self._sign(token)):
+        if not hmac.compare_digest(signature.encode(), self._sign(token).encode()):
             return None
         query = (select(web_sessions.c.id_hash, web_sessions.c.csrf_token, web_sessions.c.timezone,
                         web_sessions.c.expires_at, api_keys.c.id, api_keys.c.name, api_keys.c.role, api_keys.c.team)

@@ -49,6 +49,8 @@ def test_open_case_and_read_it_back(client):
     ({"person": {"name": "X"}, "country": "France"}, ["body", "country"]),
     ({"person": {"name": "X"}, "country": "FR", "tags": ["Not A Tag"]}, ["body", "tags", "0"]),
     ({"person": {"name": "X"}, "country": "FR", "surprise": 1}, ["body", "surprise"]),
+    ({"person": {"name": "X"}, "country": "FR", "timezone": "America"}, ["body", "timezone"]),  # a folder
+    ({"person": {"name": "X"}, "country": "FR", "timezone": "x" * 60}, ["body", "timezone"]),
 ])
 def test_open_case_bad_input_names_the_field(client, body, loc):
     response = client.post("/v1/cases", json=body)

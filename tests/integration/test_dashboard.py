@@ -530,3 +530,50 @@ def test_viewers_cannot_open_cases(browser, box):
     sign_in(browser, create_key(box.engine, box.clock, "viewer", "lyon", "lyon viewer"))
     assert "Open a case" not in browser.get("/").text
     assert browser.get("/cases/new").status_code == 403
+
+
+def test_hostile_input_gets_4xx_never_500(browser, api, box):
+    case_id = open_case(api)
+    odd_cookie = [(b"cookie", "vigil_session=abc.\u00e9".encode())]  # not ASCII: read by the server as latin-1
+    assert browser.get("/", headers=odd_cookie).status_code == 303
+    form = browser.get("/signin")
+    assert browser.post("/signin", data={"api_key": ADMIN_KEY, "csrf_token": "\u00e9"}).status_code == 403
+    for zone_name in ("America", "x" * 300, "posixrules"):
+        signed = sign_in(browser, ADMIN_KEY, timezone_name=zone_name)
+        assert signed.status_code == 303 and "times in UTC" in browser.get("/").text
+        page = browser.get("/settings").text
+        assert browser.post("/settings/timezone", data={"csrf_token": csrf_of(page), "timezone": zone_name}
+                            ).status_code == 422
+        assert browser.post("/cases/new", data={"csrf_token": csrf_of(page), "name": "X", "country": "FR",
+                                                "timezone": zone_name}).status_code == 422
+    page = browser.get(f"/cases/{case_id}").text
+    assert browser.post("/cases/new", data={"csrf_token": csrf_of(page), "name": "X", "country": "FR",
+                                            "birth_year": "\u00b2"}).status_code == 422
+    assert browser.post(f"/cases/{case_id}/events", data={
+        "csrf_token": csrf_of(page), "type": "PersonDetailsUpdated", "occurred_at": "2026-01-01T10:00",
+        "person.birth_year": "9" * 5000}).status_code == 422
+    crowded = "&".join(["a=1"] * 2001) + "&csrf_token=" + csrf_of(page)
+    assert browser.post("/subscriptions", content=crowded,
+                        headers={"content-type": "application/x-www-form-urlencoded"}).status_code == 413
+    assert form.status_code == 200
+
+
+def test_channel_urls_never_show_their_query_or_fragment(browser, api, box):
+    for url in ("https://hooks.example.org?token=SUPERSECRET", "https://hooks.example.org:8443#SECRETFRAG",
+                "https://hooks.example.org/services/T0/B0/SECRETPATH"):
+        api.post("/v1/subscriptions", json={"name": "x", "channel": {"kind": "webhook", "url": url}})
+    sign_in(browser, create_key(box.engine, box.clock, "viewer", "admin", "hq viewer"))
+    page = browser.get("/subscriptions").text
+    assert "SECRET" not in page and "https://hooks.example.org:8443/…" in page
+    assert "SECRET" not in api.get("/v1/subscriptions").text
+
+
+def test_other_teams_key_names_stay_anonymous(browser, api, box):
+    case_id = open_case(api, teams=["lyon"])  # recorded by the admin key of team "admin"
+    sign_in(browser, create_key(box.engine, box.clock, "editor", "lyon", "Lyon Editor Name"))
+    page = browser.get(f"/cases/{case_id}").text
+    assert "bootstrap admin" not in page and "a key of another team" in page
+    done = browser.post(f"/cases/{case_id}/events", data={"csrf_token": csrf_of(page), "type": "NoteAdded",
+                                                          "occurred_at": "2026-01-01T10:00", "text": "seen"})
+    assert done.status_code == 303
+    assert "Lyon Editor Name (editor, lyon)" in browser.get(f"/cases/{case_id}").text
