@@ -1,7 +1,7 @@
 """Pure formatting for the dashboard: times in the viewer's zone, countdowns, labels."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 STATUS_LABELS = {
@@ -42,6 +42,14 @@ def local_time(value: str | datetime | None, tz: str | None, precision: str = "e
         return moment.strftime("%Y-%m-%d")
     local = moment.astimezone(zone(tz))
     return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
+
+
+def end_of_day(day: str, tz: str | None) -> datetime:
+    """The last moment of a YYYY-MM-DD date in the viewer's zone: what "as it stood on that day" means to them."""
+    moment = datetime.combine(date.fromisoformat(day), time.max, tzinfo=zone(tz))
+    if not 1900 <= moment.year <= 2200:
+        raise ValueError("must be between the years 1900 and 2200")
+    return moment
 
 
 def countdown(value: str | datetime | None, now: datetime) -> str:

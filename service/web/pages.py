@@ -15,7 +15,6 @@ from notifications.rules import SEVERITIES
 from notifications.subscriptions import SubscriptionIn
 from service.alerts import Conflict, Forbidden
 from service.api.alerts import send_test, subscribe
-from service.api.cases import parse_moment
 from service.cases import CaseFilters, InputError, NotFound
 from service.exports import DOSSIER_CSP, dossier_html
 from service.keys import actor_names, authenticate
@@ -170,8 +169,8 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
     box = container(request)
     who = seen_by.principal
     try:
-        moment = parse_moment("as_of", as_of) if as_of else None
-    except InputError:
+        moment = display.end_of_day(as_of, seen_by.timezone) if as_of else None
+    except ValueError:
         moment, notice = None, "That 'as of' date could not be read; showing the case as it is now."
     try:
         if moment is not None:

@@ -20,6 +20,16 @@ def test_countdown_uses_the_unit_people_act_on(delta, expected):
     assert countdown(NOW + delta, NOW) == expected
 
 
+def test_end_of_day_is_the_viewers_day():
+    from service.web.display import end_of_day
+
+    assert end_of_day("2023-11-01", "Asia/Tashkent") == datetime(2023, 11, 1, 18, 59, 59, 999999, tzinfo=timezone.utc)
+    assert end_of_day("2023-11-01", "UTC") == datetime(2023, 11, 1, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    for bad in ("yesterday", "2023-13-01", "0001-01-01"):
+        with pytest.raises(ValueError):
+            end_of_day(bad, "UTC")
+
+
 def test_deadline_phrase_and_local_time():
     item = {"kind": "removal", "at": (NOW + timedelta(hours=31)).isoformat()}
     assert deadline_phrase(item, NOW) == "removal in 31 h"
