@@ -25,4 +25,25 @@
     kind.addEventListener("change", sync);
     sync();
   }
+  // Countdowns ("removal in 31 h") stay current on a page left open, on the server's clock, not the laptop's.
+  var stamps = document.querySelectorAll("[data-countdown]");
+  var serverNow = Date.parse(document.body.getAttribute("data-server-now") || "");
+  if (stamps.length && !isNaN(serverNow)) {
+    var skew = serverNow - Date.now();
+    var phrase = function (ms) {  // the same units as service/web/display.py countdown()
+      var seconds = Math.abs(ms) / 1000, amount;
+      if (seconds < 3600) { amount = Math.max(1, Math.floor(seconds / 60)) + " min"; }
+      else if (seconds < 72 * 3600) { amount = Math.floor(seconds / 3600) + " h"; }
+      else { amount = Math.floor(seconds / 86400) + " d"; }
+      return ms >= 0 ? "in " + amount : amount + " ago";
+    };
+    var tick = function () {
+      var now = Date.now() + skew;
+      stamps.forEach(function (el) {
+        var at = Date.parse(el.getAttribute("data-countdown"));
+        if (!isNaN(at)) { el.textContent = phrase(at - now); }
+      });
+    };
+    setInterval(tick, 30000);
+  }
 })();

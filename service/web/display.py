@@ -69,13 +69,6 @@ def countdown(value: str | datetime | None, now: datetime) -> str:
     return f"in {amount}" if ahead else f"{amount} ago"
 
 
-def deadline_phrase(item: dict | None, now: datetime) -> str:
-    """'removal in 31 h' for a case's next dated item."""
-    if not item:
-        return ""
-    return f"{item['kind']} {countdown(item['at'], now)}"
-
-
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
 

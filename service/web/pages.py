@@ -47,7 +47,7 @@ def page(request: Request, name: str, seen_by: Viewer | None, status: int = 200,
     tz = seen_by.timezone if seen_by else "UTC"
     base = {"viewer": seen_by, "who": seen_by.principal if seen_by else None, "now": now, "tz": tz,
             "csrf": seen_by.csrf_token if seen_by else "", "countdown": lambda at: display.countdown(at, now),
-            "deadline": lambda item: display.deadline_phrase(item, now), "path": request.url.path}
+            "path": request.url.path}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
@@ -262,7 +262,8 @@ def alert_inbox(request: Request, state: str = "open", seen_by: Viewer = Depends
         except NotFound:
             continue
     return page(request, "alerts.html", seen_by, alerts=items, state=state, cases=cases,
-                full=len(items) == INBOX_SIZE)
+                full=len(items) == INBOX_SIZE,
+                actors=actor_names(box.engine, None if seen_by.principal.is_admin else seen_by.principal.team))
 
 
 @router.post("/alerts/{alert_id}/ack")

@@ -176,6 +176,13 @@ def test_append_through_the_form_changes_the_status_and_the_alert_is_acknowledge
     assert page.locator(".headline .status-text").inner_text() == "Removal scheduled"
     assert page.locator("ol.timeline .event").first.locator(".event-type").inner_text() == "Removal scheduled"
     shot(page, "07-case-after-append")
+    # A page left open keeps its countdowns current (the script ticks on the server's clock).
+    page.clock.install()
+    page.reload()
+    countdown = page.locator(".upcoming [data-countdown]").first
+    days = int(re.fullmatch(r"in (\d+) d", countdown.inner_text()).group(1))
+    page.clock.run_for("48:00:00")
+    assert countdown.inner_text() == f"in {days - 2} d"
     # The removal raised an alert: acknowledge it from the inbox.
     page.get_by_role("link", name="Alerts", exact=True).click()
     item = page.locator(".alert-item").filter(has_text="Removal to UZ")

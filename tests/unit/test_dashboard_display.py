@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from service.web.display import countdown, deadline_phrase, humanize, local_time
+from service.web.display import countdown, humanize, local_time
 from service.web.forms import errors_by_field, event_body, event_fields, subscription_body
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
@@ -30,9 +30,7 @@ def test_end_of_day_is_the_viewers_day():
             end_of_day(bad, "UTC")
 
 
-def test_deadline_phrase_and_local_time():
-    item = {"kind": "removal", "at": (NOW + timedelta(hours=31)).isoformat()}
-    assert deadline_phrase(item, NOW) == "removal in 31 h"
+def test_local_time():
     assert local_time("2026-07-01T12:00:00Z", "Europe/Paris") == "2026-07-01 14:00 CEST"
     assert local_time("2026-12-01T12:00:00+00:00", "Europe/Paris") == "2026-12-01 13:00 CET"
     assert local_time("2023-11-15T00:00:00+00:00", "Asia/Tashkent", "day") == "2023-11-15"
