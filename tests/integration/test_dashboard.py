@@ -524,7 +524,8 @@ def test_opening_a_case_through_the_form(browser, api, box):
     assert case["teams"] == ["lyon"] and case["timezone"] == "Europe/Paris"
     opened = events_of(api, case_id)[0]
     assert opened["occurred_at"].startswith("2026-11-01T09:00") and opened["date_precision"] == "day"
-    assert "Case opened." in browser.get(done.headers["location"]).text
+    opened_page = browser.get(done.headers["location"]).text
+    assert "Case opened." in opened_page and "born 1990 · nationality UZ" in opened_page
 
 
 def test_viewers_cannot_open_cases(browser, box):
