@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -49,9 +50,16 @@ def resolve(seeds_dir: Path, locator: dict[str, Any]) -> str:
     return text
 
 
+NOT_A_TITLE = re.compile(r"^(\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|skip to .*|donate.*|menu|search)$", re.IGNORECASE)
+
+
 def document_title(seeds_dir: Path, doc: str) -> str:
-    first = next(line for line in _document(seeds_dir / doc).splitlines() if line.strip())
-    return first.split(" | ")[0].strip()[:200]
+    """The title seed_cases.json gives a document (where the document's own heading is a bare date or names a
+    third person), else its first line that reads as a title (not a bare date or page furniture)."""
+    if doc in seed_spec().get("document_titles", {}):
+        return seed_spec()["document_titles"][doc]
+    lines = [line.split(" | ")[0].strip() for line in _document(seeds_dir / doc).splitlines() if line.strip()]
+    return next((line for line in lines if not NOT_A_TITLE.match(line)), lines[0])[:200]
 
 
 def person_of(seeds_dir: Path, spec: dict[str, Any]) -> dict[str, Any]:

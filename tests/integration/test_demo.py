@@ -58,3 +58,17 @@ def test_the_32_detainees_carry_no_invented_individual_removal(box):
     for case in group:
         types = {e["type"] for e in box.cases.events(SYSTEM, case["id"])}
         assert "Removed" not in types
+
+
+def test_no_demo_name_is_stored_in_plain_text(box, db_url):
+    """Names live only in the sealed person data: not in notes, titles or summaries the demo copies from the
+    documents. Checked on the database file's bytes (SQLite), with the write-ahead log folded in."""
+    load_demo(box, SEEDS)
+    box.engine.dispose()
+    raw = b"".join(p.read_bytes() for p in Path(db_url.removeprefix("sqlite:///")).parent.glob("vigil.db*"))
+    for case in seed_spec()["cases"]:
+        for locator in [case["person"]["name"], *case["person"].get("aliases", [])]:
+            name = resolve(SEEDS, locator)
+            for needle in {name, name.upper(), name.split()[-1]} if len(name.split()[-1]) > 3 else {name}:
+                assert needle.encode() not in raw, f"a demo name is stored in plain text ({locator})"
+    assert b"Kokand" in raw  # the readable parts of the history are in these bytes
