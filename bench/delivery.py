@@ -6,7 +6,6 @@ reference `standardwebhooks` package. Usage: .venv/bin/python -m bench.delivery 
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.pg_server import free_port
+
 ADMIN = "bench-admin-key"
 
 
@@ -24,7 +25,7 @@ class Receiver:
     """The uvicorn receiver (bench/receiver.py) in its own process; arrival times are time.monotonic()."""
 
     def __init__(self):
-        self.port = _free_port()
+        self.port = free_port()
         self.process = subprocess.Popen([sys.executable, "-m", "bench.receiver", str(self.port)],
                                         cwd=Path(__file__).resolve().parent.parent)
         self.url = f"http://127.0.0.1:{self.port}/hook"
@@ -48,16 +49,10 @@ class Receiver:
         self.process.wait(timeout=10)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(workdir: Path) -> tuple[subprocess.Popen, str]:
     from events.personal_data import new_master_key
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "VIGIL_DATABASE_URL": f"sqlite:///{workdir}/vigil.db", "VIGIL_MASTER_KEY": new_master_key(),
            "VIGIL_BOOTSTRAP_ADMIN_KEY": ADMIN, "VIGIL_RUN_WORKER": "true",
            "VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",  # the receiver is on 127.0.0.1

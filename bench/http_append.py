@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,11 @@ from pathlib import Path
 
 import httpx
 
+from tests.pg_server import free_port
+
 REPO = Path(__file__).resolve().parent.parent
 ADMIN_KEY = "vgl_bench_admin_key_0123456789abcdefghijklmnopqrstuv"
 EVENT = {"type": "NoteAdded", "occurred_at": "2024-01-01T00:00:00Z", "data": {"text": "Lawyer visited today."}}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -51,7 +46,7 @@ def start_server(workdir: str) -> Server:
     """`.venv/bin/vigil serve` on a fresh SQLite file in workdir (also its cwd, so no stray .env is read)."""
     from events.personal_data import new_master_key
 
-    port = _free_port()
+    port = free_port()
     vigil = Path(sys.executable).parent / "vigil"
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
     env.update({"VIGIL_DATABASE_URL": f"sqlite:///{workdir}/vigil.db", "VIGIL_MASTER_KEY": new_master_key(),
