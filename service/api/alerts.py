@@ -40,11 +40,14 @@ DeliveryState = Literal["pending", "delivered", "failed", "dead"]
 SeverityName = Literal["info", "warning", "high", "critical"]
 
 
-def _own_subscription(box: Container, who: Principal, sub_id: str) -> dict:
+def own_subscription(box: Container, who: Principal, sub_id: str) -> dict:
+    """The subscription, or NotFound if it does not exist or belongs to another team (admins see all)."""
     sub = box.subscriptions.get(sub_id)
     if sub is None or not (who.is_admin or sub["team"] == who.team):
-        raise HTTPException(404, "subscription not found")
+        raise NotFound(sub_id)
     return sub
+
+
 
 
 def subscribe(box: Container, who: Principal, body: SubscriptionIn) -> dict:
@@ -58,9 +61,15 @@ def subscribe(box: Container, who: Principal, body: SubscriptionIn) -> dict:
     return created
 
 
+def unsubscribe(box: Container, who: Principal, sub_id: str) -> None:
+    own_subscription(box, who, sub_id)
+    box.subscriptions.delete(sub_id)
+    box.planner.replan_all(box.engine)  # its reminders are no longer due to anyone
+
+
 async def send_test(box: Container, who: Principal, sub_id: str) -> dict:
     """Send a test message through a subscription now; the delivery, with its attempt."""
-    await asyncio.to_thread(_own_subscription, box, who, sub_id)
+    await asyncio.to_thread(own_subscription, box, who, sub_id)
     claimed = await asyncio.to_thread(box.worker.claim_test, sub_id, box.clock.now())
     await box.worker.deliver(claimed)
     return await asyncio.to_thread(box.alerts.delivery, who, claimed.id)
@@ -81,19 +90,26 @@ def list_subscriptions(who: Principal = Depends(principal), box: Container = Dep
 
 @router.get("/subscriptions/{sub_id}")
 def get_subscription(sub_id: str, who: Principal = Depends(principal), box: Container = Depends(container)):
-    return _own_subscription(box, who, sub_id)
+    try:
+        return own_subscription(box, who, sub_id)
+    except NotFound:
+        raise HTTPException(404, "subscription not found") from None
 
 
 @router.delete("/subscriptions/{sub_id}", status_code=204)
 def delete_subscription(sub_id: str, who: Principal = Depends(writer), box: Container = Depends(container)):
-    _own_subscription(box, who, sub_id)
-    box.subscriptions.delete(sub_id)
-    box.planner.replan_all(box.engine)
+    try:
+        unsubscribe(box, who, sub_id)
+    except NotFound:
+        raise HTTPException(404, "subscription not found") from None
 
 
 @router.post("/subscriptions/{sub_id}/test")
 async def test_subscription(sub_id: str, who: Principal = Depends(writer), box: Container = Depends(container)):
-    return await send_test(box, who, sub_id)
+    try:
+        return await send_test(box, who, sub_id)
+    except NotFound:
+        raise HTTPException(404, "subscription not found") from None
 
 
 class PreviewIn(BaseModel):

@@ -14,7 +14,7 @@ from events.risk import LEVELS
 from notifications.rules import SEVERITIES
 from notifications.subscriptions import SubscriptionIn
 from service.alerts import Conflict, Forbidden
-from service.api.alerts import send_test, subscribe
+from service.api.alerts import own_subscription, send_test, subscribe, unsubscribe
 from service.cases import CaseFilters, InputError, NotFound
 from service.exports import DOSSIER_CSP, dossier_html
 from service.keys import actor_names, authenticate
@@ -314,16 +314,15 @@ async def create_subscription(request: Request, seen_by: Viewer = Depends(viewer
     return _subscriptions_page(request, seen_by, 422, errors=errors, values=form)
 
 
-def _own_subscription(request: Request, seen_by: Viewer, sub_id: str) -> dict:
-    sub = container(request).subscriptions.get(sub_id)
-    if sub is None or not (seen_by.principal.is_admin or sub["team"] == seen_by.principal.team):
-        raise PageError(404, "No such subscription, or it belongs to another team.")
-    return sub
+NO_SUBSCRIPTION = "No such subscription, or it belongs to another team."
 
 
 @router.get("/subscriptions/{sub_id}")
 def subscription_page(request: Request, sub_id: str, seen_by: Viewer = Depends(viewer)):
-    sub = _own_subscription(request, seen_by, sub_id)
+    try:
+        sub = own_subscription(container(request), seen_by.principal, sub_id)
+    except NotFound:
+        raise PageError(404, NO_SUBSCRIPTION) from None
     items = container(request).alerts.list_deliveries(seen_by.principal, subscription_id=sub_id, limit=100)
     return page(request, "subscription.html", seen_by, sub=sub, deliveries=items)
 
@@ -332,8 +331,10 @@ def subscription_page(request: Request, sub_id: str, seen_by: Viewer = Depends(v
 async def test_subscription(request: Request, sub_id: str, seen_by: Viewer = Depends(viewer)):
     await posted_form(request, seen_by)
     require_writer(seen_by)
-    _own_subscription(request, seen_by, sub_id)
-    await send_test(container(request), seen_by.principal, sub_id)
+    try:
+        await send_test(container(request), seen_by.principal, sub_id)
+    except NotFound:
+        raise PageError(404, NO_SUBSCRIPTION) from None
     return redirect(f"/subscriptions/{sub_id}")
 
 
@@ -341,10 +342,10 @@ async def test_subscription(request: Request, sub_id: str, seen_by: Viewer = Dep
 async def delete_subscription(request: Request, sub_id: str, seen_by: Viewer = Depends(viewer)):
     await posted_form(request, seen_by)
     require_writer(seen_by)
-    _own_subscription(request, seen_by, sub_id)
-    box = container(request)
-    box.subscriptions.delete(sub_id)
-    box.planner.replan_all(box.engine)
+    try:
+        unsubscribe(container(request), seen_by.principal, sub_id)
+    except NotFound:
+        raise PageError(404, NO_SUBSCRIPTION) from None
     return redirect("/subscriptions")
 
 
