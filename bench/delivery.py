@@ -121,8 +121,8 @@ def fanout_run(subscriptions: int) -> dict:
         try:
             client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60)
             for i in range(subscriptions):
-                sub = client.post("/v1/subscriptions", json={"name": f"team {i}", "channel": {"kind": "webhook",
-                                  "url": receiver.url}, "filter": {"event_types": ["Removed"]}}).json()
+                client.post("/v1/subscriptions", json={"name": f"team {i}", "channel": {"kind": "webhook",
+                                  "url": receiver.url}, "filter": {"event_types": ["Removed"]}}).raise_for_status()
             case_id = client.post("/v1/cases", json={"person": {"name": "Bench Person"}, "country": "KZ"}).json()["id"]
             t0 = time.monotonic()
             event_id = client.post(f"/v1/cases/{case_id}/events", json={

@@ -439,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         "default (FULL here), and the benchmark sets `PRAGMA synchronous=FULL` on each of its connections "
         "anyway. Both are read back from the live connections and asserted before timing.",
         "- PostgreSQL durability, identical on both sides (one server, started by the benchmark, "
-        f"`bench/pg.py`): " + (", ".join(f"{k}={v}" for k, v in pg_info.items() if k != "server_version")
+        "`bench/pg.py`): " + (", ".join(f"{k}={v}" for k, v in pg_info.items() if k != "server_version")
                                 or "not run") + ". Both connect over TCP to 127.0.0.1; a CHECKPOINT runs "
         "after the schema is created and before timing on both sides.",
         "- Schema creation, engine/connection set-up and data generation are outside the timed part.",

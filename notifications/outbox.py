@@ -19,7 +19,7 @@ from events.store import AppendContext
 
 from .matching import Audience, Filter, matches
 from .rules import AlertDraft, alerts_for, severity_rank
-from .tables import alerts, deliveries, subscriptions
+from .tables import alerts, deliveries
 
 NOTIFY_CHANNEL = "vigil_outbox"
 ALWAYS_RAISED = "high"  # alerts this severe reach the inbox even when no subscription matches

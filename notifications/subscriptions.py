@@ -5,7 +5,7 @@ import base64
 import json
 import os
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 from uuid import UUID

@@ -1,7 +1,6 @@
 """Every channel kind: email through a real SMTP server, chat services (which cannot run here) through respx."""
 from __future__ import annotations
 
-import asyncio
 import email
 import json
 from email import policy

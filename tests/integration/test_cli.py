@@ -7,8 +7,6 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from events.case_projections import rebuild
-from events.tables import case_projections
 from service.cli import app
 from service.keys import authenticate
 
