@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, select
 
@@ -27,6 +27,12 @@ UPDATE_PROJECTION = (
     "WHERE case_id = :case_id")
 
 
+TOUCH_PROJECTION = "UPDATE case_projections SET version = :version, updated_at = :updated_at WHERE case_id = :case_id"
+KNOWN_CASES = 10_000  # projection rows each process keeps decoded, so an append need not re-read its own writes
+
+Furthest = tuple[datetime, int] | None  # fold key of the latest state-carrying event folded so far
+
+
 @dataclass(frozen=True)
 class CaseRow:
     case_id: str
@@ -36,11 +42,24 @@ class CaseRow:
     updated_at: datetime
 
 
-def _encode(state: CaseState, last: tuple[str, int]) -> str:
-    return json.dumps({"state": state.to_dict(), "last": list(last)}, separators=(",", ":"))
+@dataclass(frozen=True)
+class _Known:
+    """A committed projection row as this process last wrote or read it: exact for this version of the case."""
+    version: int
+    state: CaseState
+    last: Furthest
 
 
-def _row_values(state: CaseState, version: int, last: tuple[str, int], updated_at: datetime) -> dict[str, Any]:
+def _encode(state: CaseState, last: Furthest) -> str:
+    return json.dumps({"state": state.to_dict(), "last": [iso(last[0]), last[1]] if last else None},
+                      separators=(",", ":"))
+
+
+def _decode_last(raw: Any) -> Furthest:
+    return (parse_iso(raw[0]), raw[1]) if raw else None
+
+
+def _row_values(state: CaseState, version: int, last: Furthest, updated_at: datetime) -> dict[str, Any]:
     return {"version": version, "status": status_of(state), "country": state.country,
             "origin_country": state.origin_country, "tags": json.dumps(list(state.tags)),
             "teams": json.dumps(list(state.teams)), "state": _encode(state, last), "updated_at": updated_at}
@@ -54,14 +73,18 @@ def decode_row(row: Any) -> CaseRow:
 class CaseProjections:
     """The append hook that folds new events into the stored projection, and the readers of that table."""
 
+    def __init__(self, known_cases: int = KNOWN_CASES):
+        self._known: dict[str, _Known] = {}
+        self._known_cases = known_cases
+
     def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent], context) -> None:
         raw = context.raw
-        row = raw.one("SELECT state FROM case_projections WHERE case_id = :c", {"c": stream_id})
-        if row is None:
-            state, last = CaseState(), None
-        else:
-            stored = json.loads(row[0])
-            state, last = CaseState.from_dict(stored["state"]), (parse_iso(stored["last"][0]), stored["last"][1])
+        # Versions are never reused and the fold is deterministic, so a row known at the stream's current
+        # version (read by the store in this transaction) is the row in the database.
+        known = self._known.get(stream_id)
+        if known is None or known.version != appended[0].version - 1:
+            known = self._read(raw, stream_id)
+        state, last = (known.state, known.last) if known is not None else (CaseState(), None)
 
         def whole_stream() -> list[StoredEvent]:
             return [row_to_event(r) for r in conn.execute(
@@ -70,12 +93,31 @@ class CaseProjections:
         state, last = advance(state, last, appended, whole_stream)
         context.states[stream_id] = state
         head = appended[-1]
-        values = _row_values(state, head.version, (iso(last[0]), last[1]), head.recorded_at)
-        values.update(case_id=stream_id, updated_at=raw.time(head.recorded_at))
-        if row is None:
-            raw.run(INSERT_PROJECTION, {**values, "opened_at": values["updated_at"]})
+        if known is not None and state is known.state and last == known.last:
+            # Nothing the fold keeps changed (a note, a source): only the version and the time move.
+            raw.run(TOUCH_PROJECTION, {"version": head.version, "updated_at": raw.time(head.recorded_at),
+                                       "case_id": stream_id})
         else:
-            raw.run(UPDATE_PROJECTION, values)
+            values = _row_values(state, head.version, last, head.recorded_at)
+            values.update(case_id=stream_id, updated_at=raw.time(head.recorded_at))
+            if known is None:
+                raw.run(INSERT_PROJECTION, {**values, "opened_at": values["updated_at"]})
+            else:
+                raw.run(UPDATE_PROJECTION, values)
+        context.after_commit.append(lambda: self._remember(stream_id, _Known(head.version, state, last)))
+
+    def _read(self, raw: Raw, stream_id: str) -> _Known | None:
+        row = raw.one("SELECT version, state FROM case_projections WHERE case_id = :c", {"c": stream_id})
+        if row is None:
+            return None
+        stored = json.loads(row[1])
+        return _Known(row[0], CaseState.from_dict(stored["state"]), _decode_last(stored["last"]))
+
+    def _remember(self, stream_id: str, known: _Known) -> None:
+        self._known.pop(stream_id, None)
+        self._known[stream_id] = known  # most recent last: the first key is the one to forget
+        if len(self._known) > self._known_cases:
+            self._known.pop(next(iter(self._known)), None)
 
     @staticmethod
     def get(conn: Connection, case_id: str) -> CaseRow | None:
@@ -99,18 +141,23 @@ class CaseProjections:
             yield decode_row(row)
 
 
-def advance(state: CaseState, last: tuple[datetime, int] | None, appended: Sequence[StoredEvent],
-            whole_stream: Callable[[], list[StoredEvent]]) -> tuple[CaseState, tuple[datetime, int]]:
-    """Fold newly appended events into a projection; refold the whole stream when an event lands in the past
-    of what was folded (a late report) or withdraws one (a retraction)."""
-    # A late event only changes the story if it carries state (a note dated in the past changes nothing).
-    if any(e.type == "EventRetracted" or (last is not None and fold_key(e) < last and e.type in HANDLERS)
+def _furthest(events: Iterable[StoredEvent]) -> Furthest:
+    return max((fold_key(e) for e in events if e.type in HANDLERS), default=None)
+
+
+def advance(state: CaseState, last: Furthest, appended: Sequence[StoredEvent],
+            whole_stream: Callable[[], list[StoredEvent]]) -> tuple[CaseState, Furthest]:
+    """Fold newly appended events into a projection; refold the whole stream when an event that carries state
+    lands in the past of what was folded (a late report) or an event is withdrawn (a retraction)."""
+    # Only state-carrying events are placed in order; a note dated anywhere changes nothing.
+    if any(e.type == "EventRetracted" or (last is not None and e.type in HANDLERS and fold_key(e) < last)
            for e in appended):
         everything = whole_stream()
-        return fold(everything), max(fold_key(e) for e in everything)
+        return fold(everything), _furthest(everything)
     for event in sorted(appended, key=fold_key):
-        state = evolve(state, event)
-        last = max(last, fold_key(event)) if last is not None else fold_key(event)
+        if event.type in HANDLERS:
+            state = evolve(state, event)
+            last = max(last, fold_key(event)) if last is not None else fold_key(event)
     return state, last
 
 
@@ -157,7 +204,7 @@ FOLDED = frozenset(HANDLERS) | {"EventRetracted"}
 
 class _StreamSoFar:
     """One stream as the rebuild reads it: only events that change state (or withdraw one) are kept for the fold;
-    notes and sources only move the stream's version and its furthest folded point."""
+    notes and sources only move the stream's version."""
 
     __slots__ = ("stream_id", "first_recorded", "last_recorded", "version", "latest", "events")
 
@@ -169,7 +216,7 @@ class _StreamSoFar:
     def add(self, version: int, event_id: str, type_: str, occurred_at: Any, recorded_at: Any, data: Any) -> None:
         self.version, self.last_recorded = version, recorded_at
         # Compared raw: SQLite's fixed-width UTC text sorts as the times do; PostgreSQL hands back datetimes.
-        if self.latest is None or (occurred_at, version) > self.latest:
+        if type_ in HANDLERS and (self.latest is None or (occurred_at, version) > self.latest):
             self.latest = (occurred_at, version)
         if type_ in FOLDED:
             # recorded_at is left empty: a rebuild folds everything known, it never asks "known when".
@@ -178,8 +225,8 @@ class _StreamSoFar:
 
     def row(self, raw: Raw) -> dict[str, Any]:
         updated_at = _utc(self.last_recorded)
-        values = _row_values(fold(self.events), self.version, (iso(_utc(self.latest[0])), self.latest[1]),
-                             updated_at)
+        last = (_utc(self.latest[0]), self.latest[1]) if self.latest is not None else None
+        values = _row_values(fold(self.events), self.version, last, updated_at)
         values.update(case_id=self.stream_id, updated_at=raw.time(updated_at),
                       opened_at=raw.time(_utc(self.first_recorded)))
         return values

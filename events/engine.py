@@ -1,7 +1,9 @@
-"""Engine creation for SQLite and PostgreSQL, with the connection settings the store relies on."""
+"""Engine creation for SQLite and PostgreSQL, the connection settings the store relies on, and write transactions."""
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import weakref
 from contextlib import contextmanager
 from typing import Iterator
@@ -9,12 +11,20 @@ from typing import Iterator
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
+logger = logging.getLogger(__name__)
+
 WRITE = {"vigil_write": True}  # execution option: this transaction writes (SQLite takes the write lock at BEGIN)
 
 # SQLite lets one writer in at a time and makes the others sleep and poll (1 to 100 ms steps). Within a process,
 # writers instead queue on this lock, so the next one starts the moment the previous one has committed.
 _WRITE_LOCKS: "weakref.WeakKeyDictionary[object, threading.Lock]" = weakref.WeakKeyDictionary()
-_GUARD = threading.Lock()
+_GUARD = threading.RLock()
+RECYCLE_SECONDS = 1800  # as the pool's pool_recycle: a connection kept open this long is replaced
+
+
+def _write_lock(engine: Engine) -> threading.Lock:
+    with _GUARD:
+        return _WRITE_LOCKS.setdefault(engine.pool, threading.Lock())
 
 
 @contextmanager
@@ -24,10 +34,88 @@ def writing(engine: Engine) -> Iterator[Connection]:
         with engine.begin() as conn:
             yield conn
         return
-    with _GUARD:
-        lock = _WRITE_LOCKS.setdefault(engine.pool, threading.Lock())
-    with lock, engine.execution_options(**WRITE).begin() as conn:
+    with _write_lock(engine), engine.execution_options(**WRITE).begin() as conn:
         yield conn
+
+
+class _AppendConnection:
+    """The connection one process appends on, kept open between appends (one per engine pool)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.lock = _write_lock(engine) if engine.dialect.name == "sqlite" else threading.Lock()
+        self.conn: Connection | None = None
+        self.opened_at = 0.0
+        event.listen(engine, "engine_disposed", self._on_dispose)
+
+    def connection(self) -> Connection:
+        if self.conn is not None:
+            driver = self.conn.connection.driver_connection
+            stale = time.monotonic() - self.opened_at > RECYCLE_SECONDS
+            if stale or getattr(driver, "closed", False) or getattr(driver, "broken", False):
+                self.discard()
+        if self.conn is None:
+            self.conn = self.engine.connect()
+            self.opened_at = time.monotonic()
+        return self.conn
+
+    def discard(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()
+                conn.close()
+            except Exception:  # already broken: invalidating is all that was wanted
+                logger.warning("closing a broken append connection failed", exc_info=True)
+
+    def _on_dispose(self, _engine: Engine) -> None:
+        with self.lock:
+            self.discard()
+
+
+class AppendConnectionLost(Exception):
+    """The append connection broke before its commit was sent, so nothing was written: safe to try again."""
+
+
+@contextmanager
+def appending(engine: Engine) -> Iterator[Connection]:
+    """The append transaction: like `writing`, on a connection kept open for appends, begun and committed on
+    the driver itself.
+
+    Appends are serialised anyway (SQLite's single writer; the advisory lock on PostgreSQL), so one connection
+    per process loses nothing, and skipping the pool checkout and SQLAlchemy's transaction bookkeeping halves
+    the cost of an append that is otherwise a few small statements. A hook may still use the connection
+    through SQLAlchemy: it then joins the transaction already begun (see `_on_begin`)."""
+    pool = engine.pool
+    with _GUARD:  # kept on the pool, so it lives as long as the pool's connections do
+        holder = getattr(pool, "_vigil_append_connection", None)
+        if holder is None:
+            holder = pool._vigil_append_connection = _AppendConnection(engine)
+    with holder.lock:
+        conn = holder.connection()
+        driver = conn.connection.driver_connection
+        try:
+            if engine.dialect.name == "sqlite":
+                driver.execute("BEGIN IMMEDIATE")  # psycopg begins by itself at the first statement
+            yield conn
+        except BaseException as failure:
+            try:
+                conn.rollback() if conn.in_transaction() else driver.rollback()
+            except Exception:
+                logger.warning("rolling back an append failed; its connection is dropped", exc_info=True)
+                holder.discard()
+                if isinstance(failure, engine.dialect.dbapi.Error):
+                    raise AppendConnectionLost(str(failure)) from failure
+            raise
+        try:
+            conn.commit() if conn.in_transaction() else driver.commit()
+        except BaseException:
+            try:
+                conn.rollback() if conn.in_transaction() else driver.rollback()
+            except Exception:
+                logger.warning("rolling back a failed commit failed; its connection is dropped", exc_info=True)
+                holder.discard()
+            raise
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -36,7 +124,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     # No pre-ping (a round trip per checkout): a dead connection fails its transaction, which callers retry.
-    kwargs.setdefault("pool_recycle", 1800)
+    kwargs.setdefault("pool_recycle", RECYCLE_SECONDS)
     return create_engine(url, **kwargs)
 
 
@@ -59,10 +147,12 @@ def _sqlite_engine(url: str, **kwargs) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
+        if conn.connection.driver_connection.in_transaction:
+            return  # joining an append begun on the driver (see `appending`)
         # Writers take the database lock up front so two appends never deadlock upgrading a read lock.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("vigil_write") else "BEGIN")
 
     return engine
 
 
-__all__ = ["make_engine", "writing", "WRITE", "NullPool"]
+__all__ = ["make_engine", "writing", "appending", "AppendConnectionLost", "WRITE", "NullPool"]

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, and_, select
 from sqlalchemy.exc import IntegrityError
 
 from .clock import Clock
-from .engine import writing
+from .engine import AppendConnectionLost, appending
 from .fastsql import Raw
 from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chain
 from .records import AppendResult, StoredEvent
@@ -62,6 +62,7 @@ class AppendContext:
     raw: Raw
     quiet: bool = False  # a bulk import of history: projections yes, alerts no
     states: dict[str, Any] = field(default_factory=dict)  # stream id -> CaseState after the append
+    after_commit: list[Callable[[], None]] = field(default_factory=list)  # run once the append is durable
 
 
 class AppendHook(Protocol):
@@ -99,8 +100,18 @@ class EventStore:
         """Append events to one stream in one transaction; an idempotent retry returns the first results."""
         if not new_events:
             raise ValueError("nothing to append")
+        args = (stream_id, new_events, actor, expected_version, idempotency_key, new_stream, before_insert, quiet)
         try:
-            with writing(self.engine) as conn:
+            return self._append(*args)
+        except AppendConnectionLost:
+            # The connection died (a database restart, say) before the commit was sent: nothing was written.
+            return self._append(*args)
+
+    def _append(self, stream_id: str, new_events: Sequence[NewEvent], actor: str, expected_version: int | None,
+                idempotency_key: str | None, new_stream: bool,
+                before_insert: Callable[[Connection], None] | None, quiet: bool) -> list[AppendResult]:
+        try:
+            with appending(self.engine) as conn:
                 raw = Raw(conn)
                 if self._postgres:
                     raw.run("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK_KEY})
@@ -126,6 +137,8 @@ class EventStore:
         except self._integrity_errors as exc:
             # Only reachable if a writer bypassed the lock; surface it as a conflict, never a 500.
             raise ConcurrencyConflict(expected_version or 0, -1) from exc
+        for callback in context.after_commit:
+            callback()
         for listener in self.after_commit:
             listener(stored)
         return [AppendResult(e.event_id, e.stream_id, e.version, e.position, True) for e in stored]

@@ -205,3 +205,122 @@ def test_projection_is_updated_in_the_append_transaction(store, engine):
     with engine.connect() as conn:
         row = CaseProjections.get(conn, sid)
     assert row.version == 2 and row.state.detained and row.state.detained_place == "Nice"
+
+
+# ---- the append connection kept open between appends, and the projection rows each process remembers ----
+def _place(engine, sid: str):
+    with engine.connect() as conn:
+        return CaseProjections.get(conn, sid).state
+
+
+def test_two_processes_appending_to_one_case_keep_its_projection_exact(db_url, clock):
+    from events.engine import make_engine
+    from events.projection import fold
+
+    engines = [make_engine(db_url), make_engine(db_url)]  # two engines: two pools, two projection memories
+    try:
+        stores = [EventStore(e, clock, hooks=[CaseProjections()]) for e in engines]
+        sid = str(uuid.uuid4())
+        stores[0].append(sid, [opened()], actor="a", new_stream=True)
+        steps = [NewEvent("Detained", T0, {"place": "Nice"}), note("x"), NewEvent("Released", T0, {}),
+                 NewEvent("Detained", T0, {"place": "Lyon"}), note("y"), NewEvent("Charged", T0, {})]
+        for i, event in enumerate(steps):
+            stores[i % 2].append(sid, [event], actor="a")
+            expected = fold(stores[0].read_stream(sid))
+            assert _place(engines[0], sid) == expected, f"after step {i}"
+        final = _place(engines[0], sid)
+        assert final.detained_place == "Lyon" and final.charged
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+def test_a_rolled_back_append_leaves_nothing_in_the_remembered_projection(db_url, clock):
+    from events.engine import make_engine
+
+    fail = {"now": False}
+
+    def explode_when_asked(conn, stream_id, appended, context):
+        if fail["now"]:
+            raise RuntimeError("outbox unavailable")
+
+    engine_a, engine_b = make_engine(db_url), make_engine(db_url)
+    try:
+        store_a = EventStore(engine_a, clock, hooks=[CaseProjections(), explode_when_asked])
+        store_b = EventStore(engine_b, clock, hooks=[CaseProjections()])
+        sid = str(uuid.uuid4())
+        store_a.append(sid, [opened()], actor="a", new_stream=True)
+        fail["now"] = True
+        with pytest.raises(RuntimeError):
+            store_a.append(sid, [NewEvent("Detained", T0, {"place": "Nice"})], actor="a")  # version 2, undone
+        fail["now"] = False
+        store_b.append(sid, [NewEvent("Detained", T0, {"place": "Lyon"})], actor="b")  # the real version 2
+        store_a.append(sid, [NewEvent("Charged", T0, {})], actor="a")  # A folds onto version 2 as stored
+        state = _place(engine_a, sid)
+        assert state.detained_place == "Lyon" and state.charged
+    finally:
+        engine_a.dispose()
+        engine_b.dispose()
+
+
+def test_a_hook_writing_through_sqlalchemy_joins_the_append_and_its_rollback(engine, clock):
+    from events.tables import case_keys
+
+    def write_then(outcome):
+        def hook(conn, stream_id, appended, context):
+            if appended[0].version == 1:
+                conn.execute(case_keys.insert().values(case_id=stream_id, wrapped_key=b"k", created_at=T0))
+            if outcome == "fail":
+                raise RuntimeError("after a SQLAlchemy write")
+        return hook
+
+    failing = EventStore(engine, clock, hooks=[CaseProjections(), write_then("fail")])
+    with pytest.raises(RuntimeError):
+        failing.append(str(uuid.uuid4()), [opened()], actor="a", new_stream=True)
+    with engine.connect() as conn:
+        assert conn.execute(select(case_keys.c.case_id)).first() is None
+    assert count(engine) == 0
+    working = EventStore(engine, clock, hooks=[CaseProjections(), write_then("ok")])
+    sid = str(uuid.uuid4())
+    working.append(sid, [opened()], actor="a", new_stream=True)
+    working.append(sid, [note()], actor="a")  # a second append on the same connection after a SQLAlchemy commit
+    with engine.connect() as conn:
+        assert conn.execute(select(case_keys.c.case_id)).scalars().all() == [sid]
+    assert count(engine, sid) == 2
+
+
+@pytest.mark.postgres
+def test_an_append_survives_its_connection_being_killed(postgres_url, clock):
+    from events.engine import make_engine
+
+    engine = make_engine(postgres_url)
+    try:
+        store = EventStore(engine, clock, hooks=[CaseProjections()])
+        sid = str(uuid.uuid4())
+        store.append(sid, [opened()], actor="a", new_stream=True)
+        backend = engine.pool._vigil_append_connection.conn.connection.driver_connection.info.backend_pid
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": backend}).scalar()
+        store.append(sid, [note("after the restart")], actor="a")  # the lost connection is replaced, once
+        assert [e.version for e in store.read_stream(sid)] == [1, 2]
+        assert engine.pool._vigil_append_connection.conn.connection.driver_connection.info.backend_pid != backend
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_disposing_the_engine_closes_the_append_connection(postgres_url, clock):
+    from events.engine import make_engine
+
+    engine = make_engine(postgres_url)
+    store = EventStore(engine, clock, hooks=[CaseProjections()])
+    store.append(str(uuid.uuid4()), [opened()], actor="a", new_stream=True)
+    engine.dispose()
+    watcher = make_engine(postgres_url)
+    try:
+        with watcher.connect() as conn:
+            others = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND pid <> pg_backend_pid()")).scalar()
+        assert others == 0
+    finally:
+        watcher.dispose()
