@@ -112,7 +112,7 @@ def bench_store_sqlite(sz: Sizes, notes: list[str]) -> list[Row]:
     ]
     if "outbox" in runs:
         outbox = median(runs["outbox"])
-        rows.append(Row("  same, + Outbox hook (event + hash + projection + outbox, as the container wires it)",
+        rows.append(Row("  same, + outbox and reminder hooks (alerts, deliveries, reminders: all the container wires)",
                         outbox, peer, "events/s", ">= 1.0x peer", outbox >= peer, runs["outbox"], runs["peer"]))
     rows.append(Row("  (info) ours (projection only) vs peer = SQLiteApplicationRecorder.insert_events "
                     "(adds notification ids)", ours, app, "events/s", "info", None, [], runs["app"]))
@@ -143,7 +143,7 @@ def bench_store_pg(sz: Sizes, server, notes: list[str]) -> list[Row]:
     ]
     if "outbox" in runs:
         outbox = median(runs["outbox"])
-        rows.append(Row("  same, + Outbox hook (event + hash + projection + outbox, as the container wires it)",
+        rows.append(Row("  same, + outbox and reminder hooks (alerts, deliveries, reminders: all the container wires)",
                         outbox, peer, "events/s", ">= 1.0x peer", outbox >= peer, runs["outbox"], runs["peer"]))
     rows.append(Row("  (info) ours (projection only) vs peer = PostgresApplicationRecorder.insert_events "
                     "(table lock + notification ids)", ours, app, "events/s", "info", None, [], runs["app"]))
@@ -431,9 +431,11 @@ def main(argv: list[str] | None = None) -> int:
         "- Ours is the full `EventStore.append` with the `CaseProjections` hook: stream-head read, event insert "
         "with its SHA-256 hash-chain link, projection fold + upsert, one transaction (PostgreSQL: plus the "
         "advisory lock), through Vigil's own `make_engine` (so its connection settings and pool "
-        "are what is measured). A second row adds the `Outbox` hook "
-        "(alerts + deliveries in the same transaction; no subscriptions exist, so it writes no delivery), "
-        "which is how service/container.py wires the store.",
+        "are what is measured), on the connection `events.engine.appending` keeps open for appends. A second "
+        "row adds the `Outbox` and `ReminderPlanner` hooks (alerts, deliveries and reminders in the same "
+        "transaction; no subscriptions exist, so it writes no delivery), which is how service/container.py "
+        "wires the store. Each case's first event (CaseOpened) raises an alert and plans its contact watch; "
+        "the notes that follow raise none.",
         "- SQLite durability, identical on both sides: `journal_mode=WAL`, `synchronous=FULL`. Vigil sets both "
         "in `make_engine`; eventsourcing switches the file to WAL itself and leaves `synchronous` at the build "
         "default (FULL here), and the benchmark sets `PRAGMA synchronous=FULL` on each of its connections "

@@ -4,8 +4,8 @@ Workload (same for every system): `streams` streams x `per_stream` events, appen
 (version 1 of every stream, then version 2, ...), each event in its own transaction, on a fresh
 database per run.
 
-* ours: `EventStore.append` with the `CaseProjections` hook (and, in a second variant, also the `Outbox` hook
-  from notifications/outbox.py, as service/container.py wires the store): reads the stream head, inserts the event with
+* ours: `EventStore.append` with the `CaseProjections` hook (and, in a second variant, also the `Outbox` and
+  `ReminderPlanner` hooks, as service/container.py wires the store): reads the stream head, inserts the event with
   its SHA-256 hash-chain link, and folds + upserts the case projection row, all in one transaction.
   (PostgreSQL: plus the advisory lock that orders appends.) The first event of each stream is a
   `CaseOpened` (new_stream=True), the rest are `NoteAdded`.
@@ -51,13 +51,17 @@ def outbox_available() -> bool:
 
 
 def make_hooks(clock, outbox: bool) -> list:
-    """The append hooks: the case projection, plus the alert outbox as service/container.py wires it."""
+    """The append hooks: the case projection, plus the alert outbox and the reminder planner exactly as
+    service/container.py wires them."""
     from events.case_projections import CaseProjections
 
     hooks = [CaseProjections()]
     if outbox:
         from notifications.outbox import Outbox
-        hooks.append(Outbox(clock))
+        from notifications.reminders import ReminderPlanner
+        from service.settings import Settings
+
+        hooks += [Outbox(clock), ReminderPlanner(clock, Settings.model_fields["contact_overdue_after"].default)]
     return hooks
 
 
