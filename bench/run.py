@@ -434,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         "are what is measured), on the connection `events.engine.appending` keeps open for appends. A second "
         "row adds the `Outbox` and `ReminderPlanner` hooks (alerts, deliveries and reminders in the same "
         "transaction; no subscriptions exist, so it writes no delivery), which is how service/container.py "
-        "wires the store. Each case's first event (CaseOpened) raises an alert and plans its contact watch; "
+        "wires the store. Each case's first event (CaseOpened) goes through the alert rules (info: nobody is "
+        "subscribed, so no alert row) and plans its contact-watch reminder; "
         "the notes that follow raise none.",
         "- SQLite durability, identical on both sides: `journal_mode=WAL`, `synchronous=FULL`. Vigil sets both "
         "in `make_engine`; eventsourcing switches the file to WAL itself and leaves `synchronous` at the build "
