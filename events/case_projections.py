@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from sqlalchemy import Connection, Engine, select
 
@@ -42,8 +42,7 @@ class CaseRow:
     updated_at: datetime
 
 
-@dataclass(frozen=True)
-class _Known:
+class _Known(NamedTuple):
     """A committed projection row as this process last wrote or read it: exact for this version of the case."""
     version: int
     state: CaseState

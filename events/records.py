@@ -42,7 +42,7 @@ class StoredEvent:
     hash: str
 
     @property
-    def data(self) -> dict[str, Any]:
+    def data(self) -> dict[str, Any]:  # a fresh dict each time: callers may fill in opened personal data
         return json.loads(self.data_text)
 
     @property
@@ -50,11 +50,17 @@ class StoredEvent:
         return json.loads(self.source_text) if self.source_text else None
 
     def canonical(self) -> bytes:
-        return canonical_bytes([
-            self.event_id, self.stream_id, self.version, self.type, self.schema_version,
-            iso(self.occurred_at), self.date_precision, iso(self.recorded_at), self.actor,
-            self.data_text, self.source_text,
-        ])
+        return canonical_event(self.event_id, self.stream_id, self.version, self.type, self.schema_version,
+                               self.occurred_at, self.date_precision, self.recorded_at, self.actor,
+                               self.data_text, self.source_text)
+
+
+def canonical_event(event_id: str, stream_id: str, version: int, type_: str, schema_version: int,
+                    occurred_at: datetime, date_precision: str, recorded_at: datetime, actor: str,
+                    data_text: str, source_text: str | None) -> bytes:
+    """The bytes an event's hash covers (everything but its position and its own chain links)."""
+    return canonical_bytes([event_id, stream_id, version, type_, schema_version, iso(occurred_at), date_precision,
+                            iso(recorded_at), actor, data_text, source_text])
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from .clock import Clock
 from .engine import AppendConnectionLost, appending
 from .fastsql import Raw
 from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chain
-from .records import AppendResult, StoredEvent
+from .records import AppendResult, StoredEvent, canonical_event
 from .tables import events as events_table
 
 APPEND_LOCK_KEY = 0x56494749  # "VIGI": the advisory lock that orders appends on PostgreSQL
@@ -146,23 +146,25 @@ class EventStore:
     def _insert(self, raw: Raw, stream_id: str, new_events: Sequence[NewEvent], actor: str,
                 version: int, prev_hash: str, idempotency_key: str | None) -> list[StoredEvent]:
         recorded_at = self.clock.now()
+        recorded_db = raw.time(recorded_at)
         stored: list[StoredEvent] = []
         for index, new in enumerate(new_events):
             version += 1
-            draft = StoredEvent(0, new.event_id or str(uuid.uuid4()), stream_id, version, new.type, 1,
-                                new.occurred_at, new.date_precision, recorded_at, actor, _dumps(new.data),
-                                _dumps(new.source) if new.source is not None else None, prev_hash, "")
-            digest = chain_hash(prev_hash, draft.canonical())
+            event_id = new.event_id or str(uuid.uuid4())
+            data_text = _dumps(new.data)
+            source_text = _dumps(new.source) if new.source is not None else None
+            digest = chain_hash(prev_hash, canonical_event(event_id, stream_id, version, new.type, 1, new.occurred_at,
+                                                           new.date_precision, recorded_at, actor, data_text,
+                                                           source_text))
             position = raw.one(INSERT_EVENT, {
-                "event_id": draft.event_id, "stream_id": stream_id, "version": version, "type": draft.type,
-                "schema_version": draft.schema_version, "occurred_at": raw.time(draft.occurred_at),
-                "date_precision": draft.date_precision, "recorded_at": raw.time(recorded_at), "actor": actor,
-                "data": draft.data_text, "source": draft.source_text,
+                "event_id": event_id, "stream_id": stream_id, "version": version, "type": new.type,
+                "schema_version": 1, "occurred_at": raw.time(new.occurred_at), "date_precision": new.date_precision,
+                "recorded_at": recorded_db, "actor": actor, "data": data_text, "source": source_text,
                 "idempotency_key": idempotency_key if index == 0 else None, "prev_hash": prev_hash, "hash": digest,
             })[0]
-            stored.append(StoredEvent(position, draft.event_id, stream_id, version, draft.type, 1,
-                                      draft.occurred_at, draft.date_precision, recorded_at, actor,
-                                      draft.data_text, draft.source_text, prev_hash, digest))
+            stored.append(StoredEvent(position, event_id, stream_id, version, new.type, 1, new.occurred_at,
+                                      new.date_precision, recorded_at, actor, data_text, source_text, prev_hash,
+                                      digest))
             prev_hash = digest
         return stored
 

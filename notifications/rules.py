@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from events.catalogue import EVENT_TYPES
 from events.projection import CaseState
@@ -56,6 +57,7 @@ def _utc_minute(text: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+@lru_cache(maxsize=None)  # event type names: a closed set
 def _spaced(name: str) -> str:
     out = "".join(" " + c.lower() if c.isupper() else c for c in name).strip()
     return out[:1].upper() + out[1:]
@@ -69,10 +71,10 @@ def alerts_for(event: StoredEvent, after: CaseState) -> list[AlertDraft]:
     drafts = [AlertDraft(f"event.{event.type}", kind.default_severity, event_title(event), event.event_id,
                          f"event:{event.event_id}")]
     breach = None
-    at = iso(event.occurred_at)
     if event.type == "Removed" and after.removed and after.removed["event_id"] == event.event_id:
         breach = after.removed["despite"]
     elif event.type == "RemovalScheduled" and after.removal and after.removal["event_id"] == event.event_id:
+        at = iso(event.occurred_at)
         breach = [m["body"] for m in after.interim_measures if m["expires_at"] is None or m["expires_at"] > at]
     if breach:
         bodies = " and ".join(BODY_NAMES.get(b, b) for b in breach)
