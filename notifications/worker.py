@@ -23,6 +23,7 @@ from .outbox import NOTIFY_CHANNEL
 from .subscriptions import Subscriptions
 
 log = logging.getLogger("vigil.worker")
+CLIENT_SHARDS = 4
 
 
 class DeliveryWorker:
@@ -37,8 +38,9 @@ class DeliveryWorker:
         self.batch, self.concurrency, self.poll_seconds = batch, concurrency, poll_seconds
         self.send_timeout, self.allow_private_networks = send_timeout, allow_private_networks
         self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._clients: list[httpx.AsyncClient] = []
         self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._next_client = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._postgres = engine.dialect.name == "postgresql"
@@ -85,16 +87,22 @@ class DeliveryWorker:
 
     @property
     def client(self) -> httpx.AsyncClient:
+        """One of a few HTTP clients, in turn: each scans its whole pool before every request (httpcore polls
+        every kept-alive socket, encode/httpcore#928), so several small pools cost less than one large one."""
         loop = asyncio.get_running_loop()
-        if self._client is not None and self._client_loop is not loop:
+        if self._clients and self._client_loop is not loop:
             # A client's connections belong to the loop that made it; a caller on another loop (a test
             # harness, a one-off command) gets its own rather than a RuntimeError at send time.
-            self._client = None
-        if self._client is None:
+            self._clients = []
+        if not self._clients:
             self._client_loop = loop
-            self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=False,
-                                             limits=httpx.Limits(max_connections=16, max_keepalive_connections=16))
-        return self._client
+            per_client = max(1, self.concurrency // CLIENT_SHARDS)
+            self._clients = [httpx.AsyncClient(transport=self._transport, follow_redirects=False,
+                                               limits=httpx.Limits(max_connections=per_client,
+                                                                   max_keepalive_connections=per_client))
+                             for _ in range(CLIENT_SHARDS)]
+        self._next_client = (self._next_client + 1) % len(self._clients)
+        return self._clients[self._next_client]
 
     # ---- batches (tests and tools) ----
     async def run_once(self) -> int:
@@ -202,6 +210,6 @@ class DeliveryWorker:
         return thread
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.aclose()
