@@ -1,4 +1,7 @@
-"""FastAPI dependencies: the container and the authenticated principal, checked in one place."""
+"""FastAPI dependencies: the container and the authenticated principal, checked in one place.
+
+Dependencies that only look at what is already in memory are `async def`: FastAPI runs a plain `def` dependency
+in a worker thread, and that hop costs more than the check itself. Those that touch the database stay `def`."""
 from __future__ import annotations
 
 import math
@@ -10,7 +13,7 @@ from service.container import Container
 from service.keys import authenticate
 
 
-def container(request: Request) -> Container:
+async def container(request: Request) -> Container:
     return request.app.state.container
 
 
@@ -37,13 +40,13 @@ def readable_case(action: str):
     return dependency
 
 
-def writer(who: Principal = Depends(principal)) -> Principal:
+async def writer(who: Principal = Depends(principal)) -> Principal:
     if not who.may_write:
         raise HTTPException(403, f"role {who.role} may not write")
     return who
 
 
-def admin(who: Principal = Depends(principal)) -> Principal:
+async def admin(who: Principal = Depends(principal)) -> Principal:
     if not who.is_admin:
         raise HTTPException(403, "admin role required")
     return who
