@@ -85,13 +85,18 @@ def snapshot_source() -> Path:
 
 
 # ---------------------------------------------------------------- store append
+FLOOR_LABEL = ("  (info) the floor: the statements of one append alone on the bare {driver} driver, every value "
+               "computed in advance (the advisory lock on PostgreSQL, head read, event insert, projection touch, commit; "
+               "no hashing, no fold, no "
+               "SQLAlchemy) vs the same peer")
 def bench_store_sqlite(sz: Sizes, notes: list[str]) -> list[Row]:
     from . import store_append as sa
 
     seen: dict = {}
     jobs = {"ours": lambda: sa.sqlite_vigil(sz.streams, sz.per_stream, seen),
             "peer": lambda: sa.sqlite_peer(sz.streams, sz.per_stream, seen),
-            "app": lambda: sa.sqlite_peer(sz.streams, sz.per_stream, seen, application=True)}
+            "app": lambda: sa.sqlite_peer(sz.streams, sz.per_stream, seen, application=True),
+            "floor": lambda: sa.sqlite_floor(sz.streams, sz.per_stream)}
     if sa.outbox_available():
         jobs["outbox"] = lambda: sa.sqlite_vigil(sz.streams, sz.per_stream, seen, outbox=True)
     names = list(jobs)
@@ -116,6 +121,8 @@ def bench_store_sqlite(sz: Sizes, notes: list[str]) -> list[Row]:
                         outbox, peer, "events/s", ">= 1.0x peer", outbox >= peer, runs["outbox"], runs["peer"]))
     rows.append(Row("  (info) ours (projection only) vs peer = SQLiteApplicationRecorder.insert_events "
                     "(adds notification ids)", ours, app, "events/s", "info", None, [], runs["app"]))
+    rows.append(Row(FLOOR_LABEL.format(driver="sqlite3"), median(runs["floor"]), peer, "events/s", "info", None,
+                    runs["floor"], runs["peer"]))
     return rows
 
 
@@ -124,7 +131,8 @@ def bench_store_pg(sz: Sizes, server, notes: list[str]) -> list[Row]:
 
     jobs = {"ours": lambda i: sa.pg_vigil(server, sz.streams, sz.per_stream, f"bench_ours_{i}"),
             "peer": lambda i: sa.pg_peer(server, sz.streams, sz.per_stream, f"bench_peer_{i}"),
-            "app": lambda i: sa.pg_peer(server, sz.streams, sz.per_stream, f"bench_app_{i}", application=True)}
+            "app": lambda i: sa.pg_peer(server, sz.streams, sz.per_stream, f"bench_app_{i}", application=True),
+            "floor": lambda i: sa.pg_floor(server, sz.streams, sz.per_stream, f"bench_floor_{i}")}
     if sa.outbox_available():
         jobs["outbox"] = lambda i: sa.pg_vigil(server, sz.streams, sz.per_stream, f"bench_outbox_{i}", outbox=True)
     names = list(jobs)
@@ -147,6 +155,8 @@ def bench_store_pg(sz: Sizes, server, notes: list[str]) -> list[Row]:
                         outbox, peer, "events/s", ">= 1.0x peer", outbox >= peer, runs["outbox"], runs["peer"]))
     rows.append(Row("  (info) ours (projection only) vs peer = PostgresApplicationRecorder.insert_events "
                     "(table lock + notification ids)", ours, app, "events/s", "info", None, [], runs["app"]))
+    rows.append(Row(FLOOR_LABEL.format(driver="psycopg"), median(runs["floor"]), peer, "events/s", "info", None,
+                    runs["floor"], runs["peer"]))
     return rows
 
 

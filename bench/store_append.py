@@ -112,6 +112,71 @@ def _peer_loop(insert, streams: int, per_stream: int) -> float:
     return streams * per_stream / (time.perf_counter() - start)
 
 
+# ---------------------------------------------------------------- the floor of our own statements
+FLOOR_HEAD = "SELECT version, hash FROM events WHERE stream_id = {p} ORDER BY version DESC LIMIT 1"
+FLOOR_INSERT = (
+    "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, date_precision, recorded_at, "
+    "actor, data, source, idempotency_key, prev_hash, hash) VALUES ({p}, {p}, {p}, {p}, 1, {p}, 'exact', {p}, 'bench', "
+    "{p}, NULL, NULL, {p}, {p}) RETURNING position")
+FLOOR_OPEN = (
+    "INSERT INTO case_projections (case_id, version, status, country, origin_country, tags, teams, state, opened_at, "
+    "updated_at) VALUES ({p}, 1, 'monitoring', 'KZ', 'UZ', '[]', '[\"t\"]', {p}, {p}, {p})")
+FLOOR_TOUCH = "UPDATE case_projections SET version = {p}, updated_at = {p} WHERE case_id = {p}"
+
+
+def _floor_loop(execute, begin, commit, streams: int, per_stream: int, now) -> float:
+    """A cache-hit append's statements (what EventStore.append sends for a note), every value computed before
+    the clock starts: the most any implementation of this one-transaction design can reach on this driver."""
+    ids = [str(uuid.uuid4()) for _ in range(streams)]
+    state = json.dumps({"state": {"teams": ["t"], "country": "KZ"}, "last": None}) + " " * 700  # a real row's size
+    rows = [(str(uuid.uuid4()), "0" * 64, "1" * 64) for _ in range(streams * per_stream)]
+    data = [json.dumps(OPEN_DATA), json.dumps(NOTE_DATA)]
+    at = now()
+    start = time.perf_counter()
+    i = 0
+    for version in range(1, per_stream + 1):
+        for stream_id in ids:
+            event_id, prev, digest = rows[i]
+            i += 1
+            begin()
+            execute(FLOOR_HEAD, (stream_id,), True)
+            execute(FLOOR_INSERT, (event_id, stream_id, version, "CaseOpened" if version == 1 else "NoteAdded", at, at,
+                                   data[version > 1], prev, digest), True)
+            if version == 1:
+                execute(FLOOR_OPEN, (stream_id, state, at, at), False)
+            else:
+                execute(FLOOR_TOUCH, (version, at, stream_id), False)
+            commit()
+    return streams * per_stream / (time.perf_counter() - start)
+
+
+def sqlite_floor(streams: int, per_stream: int) -> float:
+    """Vigil's statements on the bare sqlite3 driver (same schema, WAL, synchronous=FULL)."""
+    import sqlite3
+
+    from events.engine import make_engine
+    from events.migrations import upgrade
+
+    with fresh_dir("sqlite-floor") as d:
+        engine = make_engine(f"sqlite:///{d}/bench.db")
+        upgrade(engine)
+        engine.dispose()
+        conn = sqlite3.connect(f"{d}/bench.db", isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+
+            def execute(sql, params, fetch):
+                cursor = conn.execute(sql.format(p="?"), params)
+                if fetch:
+                    cursor.fetchone()
+
+            return _floor_loop(execute, lambda: conn.execute("BEGIN IMMEDIATE"), lambda: conn.execute("COMMIT"),
+                               streams, per_stream, lambda: "2024-01-01 00:00:00.000000")
+        finally:
+            conn.close()
+
+
 # ---------------------------------------------------------------- SQLite
 SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": 2}  # 2 = FULL
 
@@ -184,6 +249,34 @@ def pg_vigil(server, streams: int, per_stream: int, name: str, outbox: bool = Fa
     try:
         return vigil_run(server.sqlalchemy_url(name), streams, per_stream,
                          check=lambda engine: server.checkpoint(), outbox=outbox)
+    finally:
+        server.drop_database(name)
+
+
+def pg_floor(server, streams: int, per_stream: int, name: str) -> float:
+    """Vigil's statements (with the advisory lock) on the bare psycopg driver, same server and schema."""
+    import psycopg
+
+    from events.engine import make_engine
+    from events.migrations import upgrade
+    from events.store import APPEND_LOCK_KEY
+
+    server.create_database(name)
+    try:
+        engine = make_engine(server.sqlalchemy_url(name))
+        upgrade(engine)
+        engine.dispose()
+        server.checkpoint()
+        with psycopg.connect(server.dsn(name)) as conn:
+            def execute(sql, params, fetch):
+                cursor = conn.execute(sql.format(p="%s"), params)
+                if fetch:
+                    cursor.fetchone()
+
+            def begin():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK_KEY,))
+
+            return _floor_loop(execute, begin, conn.commit, streams, per_stream, lambda: datetime.now(timezone.utc))
     finally:
         server.drop_database(name)
 
