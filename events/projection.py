@@ -48,13 +48,16 @@ class CaseState:
     closed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {name: getattr(self, name) for name in _STATE_FIELDS}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "CaseState":
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in raw.items() if k in known}
-        return cls(**values)
+        # Unknown keys (a field since removed) are dropped; lists come back as the tuples the state holds.
+        return cls(**{k: (tuple(v) if type(v) is list else v) for k, v in raw.items() if k in _STATE_FIELD_SET})
+
+
+_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(CaseState))
+_STATE_FIELD_SET = frozenset(_STATE_FIELDS)
 
 
 class Draft:

@@ -15,7 +15,7 @@ from events.catalogue import EVENT_TYPES, PersonUpdate
 from events.clock import Clock
 from events.fastsql import Raw
 from events.personal_data import PersonalDataCipher, UndecryptableError
-from events.projection import CaseState, effective, fold
+from events.projection import CaseState, effective, fold, upcoming
 from events.records import AppendResult, StoredEvent
 from events.risk import LEVELS, assess
 from events.store import EventStore, NewEvent
@@ -219,17 +219,18 @@ class CaseService:
             rows = [r for r in rows if filters.tag in r.state.tags]
         ranked = []
         for row in rows:
-            risk = assess(row.state, now, overdue)
-            if filters.risk and risk.level != filters.risk:
+            level = assess(row.state, now, overdue).level
+            if filters.risk and level != filters.risk:
                 continue
-            ranked.append((row, risk))
+            coming = upcoming(row.state, now)
+            # The order the views would sort in (most urgent, then soonest deadline), known without building them.
+            ranked.append(((-LEVELS.index(level), coming[0]["at"] if coming else "9999", row.case_id), row))
         if filters.q:
-            ranked = [(r, k) for r, k in ranked if self._matches(who, r, filters.q.casefold())]
-        views = [self._view(who, r.case_id, r.version, r.state, now) for r, _ in ranked]
-        views.sort(key=lambda v: (-LEVELS.index(v["risk"]["level"]),
-                                  v["next_deadline"]["at"] if v["next_deadline"] else "9999", v["id"]))
-        page = views[offset:offset + limit]
-        return page, (offset + limit if offset + limit < len(views) else None)
+            ranked = [(k, r) for k, r in ranked if self._matches(who, r, filters.q.casefold())]
+        ranked.sort(key=lambda item: item[0])
+        # Only the page is turned into views: a view opens the person's data, which costs a key unwrap per case.
+        page = [self._view(who, r.case_id, r.version, r.state, now) for _, r in ranked[offset:offset + limit]]
+        return page, (offset + limit if offset + limit < len(ranked) else None)
 
     def _matches(self, who: Principal, row: CaseRow, needle: str) -> bool:
         haystack = [row.state.summary or "", " ".join(row.state.tags), row.state.country or "",
