@@ -194,6 +194,16 @@ def test_status_as_of_and_known_at(client, clock):
     assert ancient.status_code == 422 and ancient.json()["detail"][0]["loc"] == ["query", "as_of"]
 
 
+def test_a_list_page_opens_personal_data_for_its_own_cases_only(client, box, monkeypatch):
+    ids = [open_case(client) for _ in range(5)]
+    opened = []
+    real_person = box.cases.person
+    monkeypatch.setattr(box.cases, "person", lambda case_id, state: opened.append(case_id) or real_person(case_id, state))
+    page = client.get("/v1/cases", params={"limit": 2}).json()
+    assert [c["person"]["name"] for c in page["items"]] == [PERSON["name"]] * 2
+    assert sorted(opened) == sorted(c["id"] for c in page["items"]) and set(opened) <= set(ids)
+
+
 def test_list_sorted_by_risk_with_filters_and_cursor(client):
     calm = open_case(client, tags=["calm"])
     urgent = open_case(client, tags=["urgent"], country="KZ")
