@@ -44,3 +44,33 @@ def rebuild_once(engine, expected: int) -> float:
     elapsed = time.perf_counter() - started
     assert count == expected, (count, expected)
     return count / elapsed
+
+
+def read_latencies(engine, url: str, calls: int) -> dict[str, list[float]]:
+    """Milliseconds per call of the reads quality.md bounds, through CaseService as the API calls it (admin key):
+    the first page of the case list (all cases, then filtered by the commonest status) and one case's history."""
+    from events.personal_data import new_master_key
+    from service.access import Principal
+    from service.cases import CaseFilters
+    from service.container import build_container
+    from service.settings import Settings
+
+    box = build_container(Settings(_env_file=None, database_url=url, master_key=new_master_key(), run_worker=False),
+                          engine=engine)
+    admin = Principal("bench", "bench", "admin", "bench")
+    with engine.connect() as conn:
+        status = conn.exec_driver_sql("SELECT status FROM case_projections GROUP BY status "
+                                      "ORDER BY count(*) DESC LIMIT 1").scalar()
+        case_ids = [r[0] for r in conn.exec_driver_sql(f"SELECT case_id FROM case_projections LIMIT {calls}")]
+
+    def timed(call) -> float:
+        started = time.perf_counter()
+        call()
+        return (time.perf_counter() - started) * 1000
+
+    return {
+        "list": [timed(lambda: box.cases.list(admin, CaseFilters(), 50, 0)) for _ in range(calls)],
+        "list_status": [timed(lambda: box.cases.list(admin, CaseFilters(status=status), 50, 0))
+                        for _ in range(calls)],
+        "history": [timed(lambda c=c: box.cases.events(admin, c)) for c in case_ids],
+    }
