@@ -94,27 +94,22 @@ def appending(engine: Engine) -> Iterator[Connection]:
     with holder.lock:
         conn = holder.connection()
         driver = conn.connection.driver_connection
+        committing = False
         try:
             if engine.dialect.name == "sqlite":
                 driver.execute("BEGIN IMMEDIATE")  # psycopg begins by itself at the first statement
             yield conn
+            committing = True
+            conn.commit() if conn.in_transaction() else driver.commit()
         except BaseException as failure:
             try:
                 conn.rollback() if conn.in_transaction() else driver.rollback()
             except Exception:
                 logger.warning("rolling back an append failed; its connection is dropped", exc_info=True)
                 holder.discard()
-                if isinstance(failure, engine.dialect.dbapi.Error):
+                # Lost before COMMIT was sent: nothing was written. Lost during it: the outcome is unknown.
+                if not committing and isinstance(failure, engine.dialect.dbapi.Error):
                     raise AppendConnectionLost(str(failure)) from failure
-            raise
-        try:
-            conn.commit() if conn.in_transaction() else driver.commit()
-        except BaseException:
-            try:
-                conn.rollback() if conn.in_transaction() else driver.rollback()
-            except Exception:
-                logger.warning("rolling back a failed commit failed; its connection is dropped", exc_info=True)
-                holder.discard()
             raise
 
 

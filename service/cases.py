@@ -17,7 +17,7 @@ from events.fastsql import Raw
 from events.personal_data import PersonalDataCipher, UndecryptableError
 from events.projection import CaseState, effective, fold, upcoming
 from events.records import AppendResult, StoredEvent
-from events.risk import LEVELS, assess
+from events.risk import assess
 from events.store import EventStore, NewEvent
 from events.tables import case_keys
 
@@ -219,12 +219,12 @@ class CaseService:
             rows = [r for r in rows if filters.tag in r.state.tags]
         ranked = []
         for row in rows:
-            level = assess(row.state, now, overdue).level
-            if filters.risk and level != filters.risk:
+            risk = assess(row.state, now, overdue)
+            if filters.risk and risk.level != filters.risk:
                 continue
             coming = upcoming(row.state, now)
             # The order the views would sort in (most urgent, then soonest deadline), known without building them.
-            ranked.append(((-LEVELS.index(level), coming[0]["at"] if coming else "9999", row.case_id), row))
+            ranked.append(((-risk.rank, coming[0]["at"] if coming else "9999", row.case_id), row))
         if filters.q:
             ranked = [(k, r) for k, r in ranked if self._matches(who, r, filters.q.casefold())]
         ranked.sort(key=lambda item: item[0])
