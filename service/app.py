@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -31,6 +32,9 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Blocking reads and appends go to the loop's default pool (deps.in_thread); asyncio sizes it at
+        # cores + 4, which a database slow to grant its write lock could fill, stalling every read behind it.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=40, thread_name_prefix="vigil"))
         bootstrap_admin(box.engine, box.clock, box.settings.bootstrap_admin_key)
         stop = asyncio.Event()
         task = asyncio.create_task(box.worker.run_forever(stop)) if run_worker else None
@@ -54,6 +58,16 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestLogMiddleware)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app built from the environment's settings: what each process of `vigil serve --workers N` runs."""
+    from .cli import configure_logging
+    from .container import build_container
+    from .settings import load_settings
+
+    configure_logging()
+    return create_app(build_container(load_settings()))
 
 
 def _error_handlers(app: FastAPI) -> None:

@@ -15,7 +15,7 @@ from service.container import Container
 from service.exports import DOSSIER_CSP, dossier_html, events_csv
 from service.schemas import AppendOut, CaseCreatedOut, CaseIn, EventIn
 
-from .deps import admin, container, principal, readable_case, writer
+from .deps import admin, container, in_thread, principal, readable_case, writer
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 
@@ -52,9 +52,9 @@ def parse_if_match(raw: str | None) -> int | None:
 
 
 @router.post("/cases", status_code=201, response_model=CaseCreatedOut)
-def open_case(body: CaseIn, response: Response, idempotency_key: IdempotencyKey = None,
-              who: Principal = Depends(writer), box: Container = Depends(container)):
-    result = box.cases.open_case(who, body, idempotency_key)
+async def open_case(body: CaseIn, response: Response, idempotency_key: IdempotencyKey = None,
+                    who: Principal = Depends(writer), box: Container = Depends(container)):
+    result = await in_thread(box.cases.open_case, who, body, idempotency_key)
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/v1/cases/{result.stream_id}"
@@ -85,10 +85,11 @@ def case_status(case_id: str, as_of: str | None = None, known_at: str | None = N
 
 
 @router.post("/cases/{case_id}/events", status_code=201, response_model=AppendOut)
-def append_event(case_id: str, body: EventIn, response: Response, idempotency_key: IdempotencyKey = None,
-                 if_match: Annotated[str | None, Header(alias="If-Match", max_length=20)] = None,
-                 who: Principal = Depends(writer), box: Container = Depends(container)):
-    result = box.cases.append(who, case_id, body, parse_if_match(if_match), idempotency_key)
+async def append_event(case_id: str, body: EventIn, response: Response, idempotency_key: IdempotencyKey = None,
+                       if_match: Annotated[str | None, Header(alias="If-Match", max_length=20)] = None,
+                       who: Principal = Depends(writer), box: Container = Depends(container)):
+    # The write paths are the hot ones: one hop to the loop's thread pool instead of anyio's (see deps.py).
+    result = await in_thread(box.cases.append, who, case_id, body, parse_if_match(if_match), idempotency_key)
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["ETag"] = f'"{result.version}"'
