@@ -39,26 +39,36 @@ def db_upgrade() -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          workers: int = typer.Option(1, min=1, max=64, help="server processes sharing the port")) -> None:
     """Run the API (migrating the database first)."""
-    _serve(load_settings(), host, port)
+    _serve(load_settings(), host, port, workers)
 
 
 def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s")
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from .app import create_app
     from .container import build_container
+    from .keys import bootstrap_admin
 
     configure_logging()
-    upgrade(_engine(settings))
-    box = build_container(settings)
+    engine = _engine(settings)
+    upgrade(engine)
     # uvicorn's own access log prints query strings, which can carry a searched name: ours does not.
-    uvicorn.run(create_app(box), host=host, port=port, log_level="info", access_log=False)
+    options = {"host": host, "port": port, "log_level": "info", "access_log": False}
+    if workers == 1:
+        uvicorn.run(create_app(build_container(settings)), **options)
+        return
+    # Done once here, so the worker processes' own start-up finds the admin key and none of them races to add it.
+    bootstrap_admin(engine, SystemClock(), settings.bootstrap_admin_key)
+    engine.dispose()
+    # Each process builds its app from the same environment (service.app.app_from_environment).
+    uvicorn.run("service.app:app_from_environment", factory=True, workers=workers, **options)
 
 
 @app.command()

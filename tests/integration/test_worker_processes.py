@@ -1,4 +1,4 @@
-"""Real `vigil worker` processes: killed mid-send and restarted, and three sharing one PostgreSQL outbox."""
+"""Real `vigil worker` processes: killed mid-send and restarted, and three sharing one outbox (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import os
@@ -76,8 +76,7 @@ def test_worker_killed_mid_send_loses_nothing_and_keeps_webhook_ids(client, box,
         assert in_flight <= set(received) and all(received[i] == 2 for i in in_flight)  # resent, same id
 
 
-@pytest.mark.postgres
-def test_three_workers_on_postgres_send_each_delivery_once(postgres_url, clock, tmp_path):
+def test_three_workers_send_each_delivery_once(db_url, clock, tmp_path):
     from fastapi.testclient import TestClient
 
     from events.personal_data import new_master_key
@@ -85,7 +84,7 @@ def test_three_workers_on_postgres_send_each_delivery_once(postgres_url, clock, 
     from service.container import build_container
     from service.settings import Settings
 
-    settings = Settings(_env_file=None, database_url=postgres_url, master_key=new_master_key(),
+    settings = Settings(_env_file=None, database_url=db_url, master_key=new_master_key(),
                         bootstrap_admin_key="k", run_worker=False, webhook_allow_private_networks=True)
     box = build_container(settings, clock=clock)
     with Receiver() as receiver, TestClient(create_app(box), headers={"Authorization": "Bearer k"}) as client:
@@ -107,8 +106,7 @@ def test_three_workers_on_postgres_send_each_delivery_once(postgres_url, clock, 
     box.close()
 
 
-@pytest.mark.postgres
-def test_three_ticking_processes_send_each_reminder_once(postgres_url, clock):
+def test_three_ticking_processes_send_each_reminder_once(db_url, clock):
     import json
     from datetime import datetime, timedelta, timezone
 
@@ -120,7 +118,7 @@ def test_three_ticking_processes_send_each_reminder_once(postgres_url, clock):
     from service.container import build_container
     from service.settings import Settings
 
-    settings = Settings(_env_file=None, database_url=postgres_url, master_key=new_master_key(),
+    settings = Settings(_env_file=None, database_url=db_url, master_key=new_master_key(),
                         bootstrap_admin_key="k", run_worker=False, webhook_allow_private_networks=True)
     box = build_container(settings, clock=clock)
     with Receiver() as receiver, TestClient(create_app(box), headers={"Authorization": "Bearer k"}) as client:
