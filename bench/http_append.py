@@ -42,8 +42,9 @@ class Server:
                 self.proc.wait()
 
 
-def start_server(workdir: str) -> Server:
-    """`.venv/bin/vigil serve` on a fresh SQLite file in workdir (also its cwd, so no stray .env is read)."""
+def start_server(workdir: str, workers: int = 1) -> Server:
+    """`.venv/bin/vigil serve --workers N` on a fresh SQLite file in workdir (also its cwd, so no stray .env is
+    read)."""
     from events.personal_data import new_master_key
 
     port = free_port()
@@ -53,7 +54,8 @@ def start_server(workdir: str) -> Server:
                 "VIGIL_RATE_LIMIT_PER_MINUTE": "0", "VIGIL_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "VIGIL_RUN_WORKER": "false"})
     log_path = os.path.join(workdir, "server.log")
     log = open(log_path, "w")
-    proc = subprocess.Popen([str(vigil), "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=workdir,
+    proc = subprocess.Popen([str(vigil), "serve", "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", str(workers)], cwd=workdir,
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     log.close()
     base = f"http://127.0.0.1:{port}"

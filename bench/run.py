@@ -216,48 +216,73 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its children (the worker processes of `vigil serve --workers N`)."""
+    total = _cpu_seconds(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                total += _cpu_seconds(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):  # the process ended while we looked
+            continue
+    return total
+
+
+def _saturated_rows(ha, server, ids: list[str], sz: Sizes, notes: list[str], setup: str) -> list[Row]:
+    """Saturated runs with both clients, interleaved; rows carry `setup` (how the server was started)."""
+    stats: dict[str, dict[str, list]] = {k: {"rate": [], "p50": [], "p99": [], "cpu": []} for k in ("httpx", "raw")}
+    errors = 0
+    for i in range(sz.repeats):
+        for kind in (("httpx", "raw") if i % 2 == 0 else ("raw", "httpx")):
+            c0, w0, p0 = _tree_cpu_seconds(server.proc.pid), time.monotonic(), time.process_time()
+            rate, lat, err = ha.saturated(server.base, ids, sz.http_per_client, raw=kind == "raw")
+            wall = time.monotonic() - w0
+            st = stats[kind]
+            st["cpu"].append(((_tree_cpu_seconds(server.proc.pid) - c0) / wall, (time.process_time() - p0) / wall))
+            st["rate"].append(rate)
+            st["p50"].append(percentile(lat, 50) * 1000)
+            st["p99"].append(percentile(lat, 99) * 1000)
+            errors += err
+            log(f"  http {setup} saturated run {i + 1} ({kind}): {rate:.0f} events/s, p50 {st['p50'][-1]:.1f} ms, "
+                f"p99 {st['p99'][-1]:.1f} ms, {err} errors")
+    rows: list[Row] = []
+    n = sz.http_clients * sz.http_per_client
+    for kind, label in (("httpx", "httpx.AsyncClient"), ("raw", "minimal raw HTTP/1.1 client")):
+        st = stats[kind]
+        rows += [
+            Row(f"{setup}: {sz.http_clients} clients ({label}), back to back, {n} POSTs/run: throughput",
+                median(st["rate"]), None, "events/s", ">= 1,000 events/s",
+                median(st["rate"]) >= 1000 and errors == 0, st["rate"], note=f"{errors} non-201 responses"),
+            Row(f"  latency p50, {label} (median of runs)", median(st["p50"]), None, "ms", "info", None, st["p50"]),
+            Row(f"  latency p99, {label} (median of runs)", median(st["p99"]), None, "ms", "info", None, st["p99"]),
+        ]
+        notes.append(f"CPU use during the saturated runs of {setup} with the {label} (1.0 = one core), median: "
+                     f"server {median([c[0] for c in st['cpu']]):.2f}, client (the benchmark process) "
+                     f"{median([c[1] for c in st['cpu']]):.2f}.")
+    return rows
+
+
 def bench_http(sz: Sizes, notes: list[str]) -> list[Row]:
     from . import http_append as ha
 
     rows: list[Row] = []
+    for workers in (2, 3):
+        with fresh_dir(f"http-{workers}") as d:
+            server = ha.start_server(d, workers)
+            try:
+                ids = ha.open_cases(server.base, sz.http_clients)
+                ha.saturated(server.base, ids, max(5, sz.http_per_client // 10))  # warm-up, both processes
+                rows += _saturated_rows(ha, server, ids, sz, notes, f"`--workers {workers}`")
+            finally:
+                server.stop()
     with fresh_dir("http") as d:
         server = ha.start_server(d)
         try:
             ids = ha.open_cases(server.base, sz.http_clients)
             ha.saturated(server.base, ids, max(5, sz.http_per_client // 10))  # warm-up
             ha.saturated(server.base, ids, max(5, sz.http_per_client // 10), raw=True)
-            stats: dict[str, dict[str, list]] = {k: {"rate": [], "p50": [], "p99": [], "cpu": []}
-                                                 for k in ("httpx", "raw")}
+            rows += _saturated_rows(ha, server, ids, sz, notes, "one process")
             errors = 0
-            for i in range(sz.repeats):
-                for kind in (("httpx", "raw") if i % 2 == 0 else ("raw", "httpx")):
-                    c0, w0, p0 = _cpu_seconds(server.proc.pid), time.monotonic(), time.process_time()
-                    rate, lat, err = ha.saturated(server.base, ids, sz.http_per_client, raw=kind == "raw")
-                    wall = time.monotonic() - w0
-                    st = stats[kind]
-                    st["cpu"].append(((_cpu_seconds(server.proc.pid) - c0) / wall,
-                                      (time.process_time() - p0) / wall))
-                    st["rate"].append(rate)
-                    st["p50"].append(percentile(lat, 50) * 1000)
-                    st["p99"].append(percentile(lat, 99) * 1000)
-                    errors += err
-                    log(f"  http saturated run {i + 1} ({kind}): {rate:.0f} events/s, p50 {st['p50'][-1]:.1f} ms, "
-                        f"p99 {st['p99'][-1]:.1f} ms, {err} errors")
-            n = sz.http_clients * sz.http_per_client
-            for kind, label in (("httpx", "httpx.AsyncClient"), ("raw", "minimal raw HTTP/1.1 client")):
-                st = stats[kind]
-                rows += [
-                    Row(f"{sz.http_clients} clients ({label}), back to back, {n} POSTs/run: throughput",
-                        median(st["rate"]), None, "events/s", ">= 1,000 events/s",
-                        median(st["rate"]) >= 1000 and errors == 0, st["rate"], note=f"{errors} non-201 responses"),
-                    Row(f"  latency p50, {label} (median of runs)", median(st["p50"]), None, "ms", "info", None,
-                        st["p50"]),
-                    Row(f"  latency p99, {label} (median of runs)", median(st["p99"]), None, "ms", "info", None,
-                        st["p99"]),
-                ]
-                notes.append(f"CPU use during the saturated runs with the {label} (1.0 = one core), median: server "
-                             f"{median([c[0] for c in st['cpu']]):.2f}, client (the benchmark process) "
-                             f"{median([c[1] for c in st['cpu']]):.2f}.")
             for raw, label in ((False, "httpx.AsyncClient"), (True, "minimal raw HTTP/1.1 client")):
                 rate, cpu_per_request = ha.noop_ceiling(server.base, sz.http_clients, sz.http_per_client, raw)
                 log(f"  no-op ceiling ({label}): {rate:.0f} requests/s, client CPU {cpu_per_request * 1000:.2f} ms/req")
