@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .projection import CaseState, measures_in_force, status_of, upcoming
+from .projection import CaseState, dated_items, measures_in_force, status_of, upcoming
 from .records import iso, parse_iso
 
 LEVELS = ("resolved", "monitoring", "elevated", "high", "critical")
@@ -94,3 +94,36 @@ def assess(state: CaseState, now: datetime, contact_overdue_after: timedelta = t
     if state.measures_requested:
         return Risk("elevated", [f"{_bodies(list(state.measures_requested))} interim measure requested"])
     return Risk("monitoring", ["nothing pending"])
+
+
+NEVER = "9999"  # sorts after every RFC 3339 time: "nothing is coming" as a next date, "never" as a deadline
+
+
+@dataclass(frozen=True)
+class ListPlace:
+    """Where a case sorts in the case list at `now` (most urgent first, then the soonest date), and until when
+    that holds. The list query orders stored places and re-assesses only the cases whose place has lapsed."""
+    rank: int  # Risk.rank
+    next_at: str  # the first upcoming dated item, or NEVER
+    valid_until: str  # neither rank nor next_at can change before this time; NEVER if they never change
+
+
+def list_place(state: CaseState, now: datetime, contact_overdue_after: timedelta = timedelta(hours=48)) -> ListPlace:
+    coming = upcoming(state, now)
+    changes = _changes_from(state, now, contact_overdue_after)
+    return ListPlace(assess(state, now, contact_overdue_after).rank, coming[0]["at"] if coming else NEVER,
+                     iso(changes) if changes is not None else NEVER)
+
+
+def _changes_from(state: CaseState, now: datetime, contact_overdue_after: timedelta) -> datetime | None:
+    """The first instant at or after `now` at which a rule of `assess` or `upcoming` that reads the time can
+    flip: a dated item passing or coming within SOON, a removal window closing, contact becoming overdue."""
+    instants: list[datetime] = []
+    for item in dated_items(state):
+        at = parse_iso(item["at"])
+        instants += [at, at - SOON]
+    if state.removal and state.removal.get("window_end"):
+        instants.append(parse_iso(state.removal["window_end"]))
+    if state.removed:
+        instants.append(parse_iso(state.removed["at"]) + contact_overdue_after)
+    return min((t for t in instants if t >= now), default=None)

@@ -29,7 +29,11 @@ DATA = {
     "HearingScheduled": st.fixed_dictionaries({"court": st.just("court"), "kind": st.just("appeal"), "at": WHEN}),
     "DeadlineSet": st.fixed_dictionaries({"kind": st.just("appeal"), "at": WHEN}),
     "RemovalOrderIssued": st.just({}),
-    "RemovalScheduled": st.fixed_dictionaries({"at": WHEN, "destination": st.just("UZ")}),
+    "RemovalScheduled": st.one_of(
+        st.fixed_dictionaries({"at": WHEN, "destination": st.just("UZ")}),
+        st.tuples(st.integers(0, 2000), st.integers(1, 200)).map(lambda w: {
+            "window_start": (T0 + timedelta(hours=w[0])).isoformat(),
+            "window_end": (T0 + timedelta(hours=w[0] + w[1])).isoformat(), "destination": "UZ"})),
     "RemovalCancelled": st.just({}),
     "InterimMeasureRequested": st.fixed_dictionaries({"body": BODIES}),
     "InterimMeasureGranted": st.fixed_dictionaries({"body": BODIES}, optional={"expires_at": WHEN}),
@@ -128,3 +132,26 @@ def test_risk_is_total_and_explained(generated, hours):
     assert risk.level in LEVELS and risk.reasons
     assert status_of(state) in ("monitoring", "in_proceedings", "removal_ordered", "removal_scheduled",
                                 "removed", "safe", "deceased", "closed")
+
+
+@settings(max_examples=400, deadline=None)
+@given(drafts, st.integers(min_value=-100, max_value=3000), st.lists(st.floats(0, 1), min_size=1, max_size=8),
+       st.sampled_from([timedelta(hours=48), timedelta(hours=5)]))
+def test_a_list_place_holds_until_its_valid_until(generated, hours, fractions, overdue):
+    """The case list trusts a stored place until valid_until: neither the rank nor the next date may change
+    before it, whatever the events and the time."""
+    from events.records import parse_iso
+    from events.risk import NEVER, list_place
+
+    ds, offsets = generated
+    state = fold(stream(with_ids(ds, offsets)))
+    now = T0 + timedelta(hours=hours, minutes=17)
+    place = list_place(state, now, overdue)
+    end = T0 + timedelta(hours=4000) if place.valid_until == NEVER else parse_iso(place.valid_until)
+    assert end >= now
+    if end == now:
+        return
+    for t in [now, end - timedelta(microseconds=1)] + [now + (end - now) * f for f in fractions]:
+        if now <= t < end:
+            later = list_place(state, t, overdue)
+            assert (later.rank, later.next_at) == (place.rank, place.next_at), t
