@@ -36,7 +36,7 @@ def measure(pending: int = 100_000, ticks: int = 50) -> dict:
             started = time.perf_counter()
             result = ticker.tick()
             durations.append((time.perf_counter() - started) * 1000)
-            assert result == {"fired": 0, "escalated": 0}
+            assert result == {"fired": 0, "escalated": 0, "placed": 0}
         engine.dispose()
     return {"pending": pending, "median_ms": statistics.median(durations),
             "p99_ms": sorted(durations)[int(0.99 * (len(durations) - 1))]}

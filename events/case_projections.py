@@ -23,8 +23,8 @@ INSERT_PROJECTION = (
     ":opened_at, :updated_at)")
 UPDATE_PROJECTION = (
     "UPDATE case_projections SET version = :version, status = :status, country = :country, "
-    "origin_country = :origin_country, tags = :tags, teams = :teams, state = :state, updated_at = :updated_at "
-    "WHERE case_id = :case_id")
+    "origin_country = :origin_country, tags = :tags, teams = :teams, state = :state, updated_at = :updated_at, "
+    "list_valid_until = '' WHERE case_id = :case_id")  # a new state: its place in the case list is assessed anew
 
 
 TOUCH_PROJECTION = "UPDATE case_projections SET version = :version, updated_at = :updated_at WHERE case_id = :case_id"

@@ -71,8 +71,15 @@ case_projections = Table(
     Column("state", Text, nullable=False),
     Column("opened_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The case list's order at the last assessment (events.risk.list_place): minus the risk rank (so the most
+    # urgent sort first), the next date ("9999": none), and the time before which both hold ("": lapsed).
+    Column("list_sort", Integer, nullable=False, server_default="0"),
+    Column("list_next_at", String(32), nullable=False, server_default="9999"),
+    Column("list_valid_until", String(32), nullable=False, server_default=""),
     Index("ix_case_projections_status", "status"),
     Index("ix_case_projections_country", "country"),
+    Index("ix_case_projections_list_sort", "list_sort", "list_next_at", "case_id"),
+    Index("ix_case_projections_list_valid_until", "list_valid_until"),
 )
 
 case_keys = Table(

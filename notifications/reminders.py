@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Sequence
+from typing import Callable, Sequence
 
 from sqlalchemy import Connection, Engine
 
@@ -96,8 +96,10 @@ class ReminderPlanner:
 class Ticker:
     """The scheduler's job: fire due reminders and contact checks, queue due escalations. Any number may run."""
 
-    def __init__(self, engine: Engine, clock: Clock, tick_seconds: float, escalate, wake):
+    def __init__(self, engine: Engine, clock: Clock, tick_seconds: float, escalate, wake,
+                 place_cases: Callable[[datetime], int] = lambda now: 0):
         self.engine, self.clock, self.escalate, self.wake = engine, clock, escalate, wake
+        self.place_cases = place_cases  # stores the case list's order where it has lapsed (events.case_list)
         self.grace = timedelta(seconds=max(60.0, 2 * tick_seconds))
         self._postgres = engine.dialect.name == "postgresql"
 
@@ -107,7 +109,7 @@ class Ticker:
         escalated = self.escalate(now)
         if fired or escalated:
             self.wake()
-        return {"fired": fired, "escalated": escalated}
+        return {"fired": fired, "escalated": escalated, "placed": self.place_cases(now)}
 
     def fire_due(self, now: datetime, limit: int = 500) -> int:
         query = ("SELECT id, case_id, kind, item_event_id, item_type, item_at, offset_seconds, due_at, is_last "

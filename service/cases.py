@@ -10,14 +10,15 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Connection, delete, insert, select
 
+from events.case_list import ListFilter, list_page
 from events.case_projections import CaseProjections, CaseRow
 from events.catalogue import EVENT_TYPES, PersonUpdate
 from events.clock import Clock
 from events.fastsql import Raw
 from events.personal_data import PersonalDataCipher, UndecryptableError
-from events.projection import CaseState, effective, fold, upcoming
+from events.projection import CaseState, effective, fold
 from events.records import AppendResult, StoredEvent
-from events.risk import assess
+from events.risk import LEVELS, list_place
 from events.store import EventStore, NewEvent
 from events.tables import case_keys
 
@@ -211,7 +212,22 @@ class CaseService:
 
     def list(self, who: Principal, filters: CaseFilters, limit: int = 50, offset: int = 0
              ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of visible cases, most urgent first, then the soonest next date, then case id."""
         now = self.clock.now()
+        overdue = self.settings.contact_overdue_after
+        if filters.q:
+            return self._search(who, filters, limit, offset, now)
+        wanted = ListFilter(filters.status, filters.country, filters.tag, None if who.is_admin else who.team,
+                            filters.risk)
+        with self.store.engine.connect() as conn:
+            listed, more = list_page(conn, wanted, now, overdue, offset, limit)
+        # Only the page is turned into views: a view opens the person's data, which costs a key unwrap per case.
+        page = [self._view(who, c.case_id, c.version, c.state, now) for c in listed if who.may_see(c.state.teams)]
+        return page, (offset + limit if more else None)
+
+    def _search(self, who: Principal, filters: CaseFilters, limit: int, offset: int, now: datetime
+                ) -> tuple[list[dict[str, Any]], int | None]:
+        """The list with a search term: names are sealed per case, so every visible case is opened and matched."""
         overdue = self.settings.contact_overdue_after
         with self.store.engine.connect() as conn:
             rows = [r for r in CaseProjections.all(conn, filters.status, filters.country) if who.may_see(r.state.teams)]
@@ -219,16 +235,13 @@ class CaseService:
             rows = [r for r in rows if filters.tag in r.state.tags]
         ranked = []
         for row in rows:
-            risk = assess(row.state, now, overdue)
-            if filters.risk and risk.level != filters.risk:
+            place = list_place(row.state, now, overdue)
+            if filters.risk and LEVELS[place.rank] != filters.risk:
                 continue
-            coming = upcoming(row.state, now)
-            # The order the views would sort in (most urgent, then soonest deadline), known without building them.
-            ranked.append(((-risk.rank, coming[0]["at"] if coming else "9999", row.case_id), row))
-        if filters.q:
-            ranked = [(k, r) for k, r in ranked if self._matches(who, r, filters.q.casefold())]
+            ranked.append(((-place.rank, place.next_at, row.case_id), row))
+        needle = filters.q.casefold()
+        ranked = [(k, r) for k, r in ranked if self._matches(who, r, needle)]
         ranked.sort(key=lambda item: item[0])
-        # Only the page is turned into views: a view opens the person's data, which costs a key unwrap per case.
         page = [self._view(who, r.case_id, r.version, r.state, now) for _, r in ranked[offset:offset + limit]]
         return page, (offset + limit if offset + limit < len(ranked) else None)
 

@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from events.case_list import place_lapsed
 from events.case_projections import rebuild
 from events.clock import SystemClock
 from events.engine import make_engine
@@ -194,9 +195,12 @@ def verify(case: Optional[str] = typer.Option(None, "--case", help="one case id;
 
 @projections_app.command("rebuild")
 def projections_rebuild() -> None:
-    """Fold every case again from the event log."""
-    count = rebuild(_engine(load_settings()))
-    typer.echo(f"rebuilt projections from {count} events")
+    """Fold every case again from the event log, then place every case in the case list's order."""
+    settings = load_settings()
+    engine = _engine(settings)
+    count = rebuild(engine)
+    placed = place_lapsed(engine, SystemClock().now(), settings.contact_overdue_after, batches=10**9)
+    typer.echo(f"rebuilt projections from {count} events; placed {placed} cases in the list order")
 
 
 @app.command()

@@ -8,6 +8,7 @@ from typing import Callable
 
 from sqlalchemy import Engine
 
+from events.case_list import place_lapsed
 from events.case_projections import CaseProjections
 from events.clock import Clock, SystemClock
 from events.engine import make_engine
@@ -95,7 +96,8 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                             poll_seconds=settings.worker_poll_seconds, transport=transport,
                             allow_private_networks=settings.webhook_allow_private_networks)
     store.after_commit.append(worker.wake)
-    ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, worker.wake)
+    ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, worker.wake,
+                    place_cases=lambda now: place_lapsed(engine, now, settings.contact_overdue_after))
     return Container(settings, engine, clock, store, cases, subs, AlertService(engine, clock), worker, smtp,
                      planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute),
                      SessionStore(engine, clock, cipher.derive_key("session-cookie")))

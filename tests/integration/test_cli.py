@@ -50,9 +50,10 @@ def test_verify_export_and_rebuild(env, client, engine):
     with engine.connect() as conn:
         inline = conn.execute(text("SELECT case_id, version, status, state FROM case_projections")).all()
     rebuilt = runner.invoke(app, ["projections", "rebuild"])
-    assert rebuilt.exit_code == 0 and "from 2 events" in rebuilt.output
+    assert rebuilt.exit_code == 0 and "from 2 events" in rebuilt.output and "placed 1 cases" in rebuilt.output
     with engine.connect() as conn:
         assert conn.execute(text("SELECT case_id, version, status, state FROM case_projections")).all() == inline
+        assert conn.execute(text("SELECT list_valid_until FROM case_projections")).scalar() == "9999"  # placed
 
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":

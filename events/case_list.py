@@ -1,0 +1,112 @@
+"""The case list in SQL: the stored place of each case (events.risk.list_place), kept current by the scheduler
+tick, and a page read in that order, with the cases whose place has lapsed assessed as they are read."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from .engine import writing
+from .fastsql import Raw
+from .projection import CaseState
+from .records import iso
+from .risk import LEVELS, list_place
+
+LAPSED = ("SELECT case_id, version, state FROM case_projections WHERE list_valid_until <= :now "
+          "ORDER BY list_valid_until LIMIT :limit")
+PLACE = ("UPDATE case_projections SET list_sort = :sort, list_next_at = :next_at, list_valid_until = :valid_until "
+         "WHERE case_id = :case_id AND version = :version")  # a case appended to meanwhile stays lapsed
+
+
+def state_of(encoded: str) -> CaseState:
+    return CaseState.from_dict(json.loads(encoded)["state"])
+
+
+def place_lapsed(engine: Engine, now: datetime, contact_overdue_after: timedelta, batch: int = 500,
+                 batches: int = 20) -> int:
+    """Store the list place of cases whose place has lapsed (time moved on, or an append changed the state);
+    at most batch x batches per call, so one tick stays short. Returns how many were placed."""
+    placed = 0
+    for _ in range(batches):
+        with engine.connect() as conn:
+            rows = Raw(conn).all(LAPSED, {"now": iso(now), "limit": batch})
+        if not rows:
+            break
+        updates = []
+        for case_id, version, encoded in rows:
+            place = list_place(state_of(encoded), now, contact_overdue_after)
+            updates.append({"sort": -place.rank, "next_at": place.next_at, "valid_until": place.valid_until,
+                            "case_id": case_id, "version": version})
+        with writing(engine) as conn:
+            Raw(conn).many(PLACE, updates)
+        placed += len(updates)
+        if len(rows) < batch:
+            break
+    return placed
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    status: str | None = None
+    country: str | None = None  # matches the country of the case or of origin
+    tag: str | None = None
+    team: str | None = None  # None: every team's cases (an admin)
+    risk: str | None = None
+
+
+def _where(f: ListFilter, postgres: bool) -> tuple[str, dict[str, Any]]:
+    clauses, params = [], {}
+    if f.status:
+        clauses.append("status = :status")
+        params["status"] = f.status
+    if f.country:
+        clauses.append("(country = :country OR origin_country = :country)")
+        params["country"] = f.country
+    # Teams and tags are stored as JSON lists; an element is found by its quoted form, case-sensitively
+    # (SQLite's LIKE ignores case, so it would let team "Alpha" see team "alpha"'s cases).
+    find = "strpos" if postgres else "instr"
+    if f.tag:
+        clauses.append(f"{find}(tags, :tag) > 0")
+        params["tag"] = json.dumps(f.tag)
+    if f.team is not None:
+        clauses.append(f"{find}(teams, :team) > 0")
+        params["team"] = json.dumps(f.team)
+    return "".join(f" AND {c}" for c in clauses), params
+
+
+@dataclass(frozen=True)
+class Listed:
+    case_id: str
+    version: int
+    state: CaseState
+
+
+def list_page(conn: Connection, f: ListFilter, now: datetime, contact_overdue_after: timedelta,
+              offset: int, limit: int) -> tuple[list[Listed], bool]:
+    """One page of cases, most urgent first, then the soonest next date, then case id; and whether more follow.
+
+    Cases placed and still valid come in that order from the index; lapsed ones (changed since the last tick, or
+    whose time has come) are assessed here, so the order is the one `now` gives even if the tick is late."""
+    raw = Raw(conn)
+    where, params = _where(f, raw.postgres)
+    params["now"] = iso(now)
+    wanted = LEVELS.index(f.risk) if f.risk else None
+    rank_clause = " AND list_sort = :sort" if wanted is not None else ""
+    fresh = raw.all(
+        "SELECT list_sort, list_next_at, case_id, version, state FROM case_projections "
+        f"WHERE list_valid_until > :now{where}{rank_clause} ORDER BY list_sort, list_next_at, case_id LIMIT :n",
+        {**params, **({"sort": -wanted} if wanted is not None else {}), "n": offset + limit + 1})
+    ranked = [((sort, next_at, case_id), case_id, version, encoded) for sort, next_at, case_id, version, encoded
+              in fresh]
+    for case_id, version, encoded in raw.all(
+            f"SELECT case_id, version, state FROM case_projections WHERE list_valid_until <= :now{where}", params):
+        place = list_place(state_of(encoded), now, contact_overdue_after)
+        if wanted is None or place.rank == wanted:
+            ranked.append(((-place.rank, place.next_at, case_id), case_id, version, encoded))
+    ranked.sort(key=lambda item: item[0])
+    page = [Listed(case_id, version, state_of(encoded)) for _, case_id, version, encoded
+            in ranked[offset:offset + limit]]
+    return page, len(ranked) > offset + limit
