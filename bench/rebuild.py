@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 from .workload import case_events, start_time, validate
 
@@ -34,6 +35,56 @@ def load(url: str, cases: int, per_case: int, seed: int = 7) -> tuple[object, fl
         store.append(stream_id, events, actor="bench-load", new_stream=True)
     load_rate = cases * per_case / (time.perf_counter() - started)
     return engine, load_rate
+
+
+def load_log(url: str, cases: int, per_case: int, seed: int = 11, chunk: int = 500) -> tuple[object, float]:
+    """A large log written fast, for the read measures at quality.md's size: the same workload and the same
+    rows (ids, versions, SHA-256 chain links, as `verify` checks them) as the store writes, but inserted
+    `chunk` cases per transaction with executemany and no projection hook (rebuild makes the projections)."""
+    from events.engine import appending, make_engine
+    from events.fastsql import Raw
+    from events.hashchain import GENESIS, chain_hash
+    from events.migrations import upgrade
+    from events.records import canonical_event
+    from events.store import INSERT_EVENT, _dumps
+
+    insert = INSERT_EVENT.replace(" RETURNING position", "")
+    engine = make_engine(url)
+    upgrade(engine)
+    rng = random.Random(seed)
+    recorded = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    started = time.perf_counter()
+    for first in range(0, cases, chunk):
+        rows = []
+        for _ in range(min(chunk, cases - first)):
+            stream_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            prev = GENESIS
+            for version, new in enumerate(case_events(rng, per_case, start_time(rng)), start=1):
+                event_id = new.event_id or str(uuid.UUID(int=rng.getrandbits(128), version=4))
+                data = _dumps(new.data)
+                digest = chain_hash(prev, canonical_event(event_id, stream_id, version, new.type, 1, new.occurred_at,
+                                                          new.date_precision, recorded, "bench-load", data, None))
+                rows.append({"event_id": event_id, "stream_id": stream_id, "version": version, "type": new.type,
+                             "schema_version": 1, "occurred_at": new.occurred_at,
+                             "date_precision": new.date_precision, "recorded_at": recorded, "actor": "bench-load",
+                             "data": data, "source": None, "idempotency_key": None, "prev_hash": prev,
+                             "hash": digest})
+                prev = digest
+        with appending(engine) as conn:
+            raw = Raw(conn)
+            for row in rows:
+                row["occurred_at"], row["recorded_at"] = raw.time(row["occurred_at"]), raw.time(row["recorded_at"])
+            raw.many(insert, rows)
+    return engine, cases * per_case / (time.perf_counter() - started)
+
+
+def place_all(engine) -> float:
+    """Seconds to place every case in the list order (what the scheduler tick does after a rebuild)."""
+    from events.case_list import place_lapsed
+
+    started = time.perf_counter()
+    place_lapsed(engine, datetime.now(timezone.utc), timedelta(days=2), batches=10**9)
+    return time.perf_counter() - started
 
 
 def rebuild_once(engine, expected: int) -> float:

@@ -32,6 +32,8 @@ class Sizes:
     streams: int
     per_stream: int
     rebuild_cases: int
+    read_cases: int
+    read_per_case: int
     rebuild_per_case: int
     http_clients: int
     http_per_client: int
@@ -41,9 +43,11 @@ class Sizes:
     late_per_client: int
 
 
-FULL = Sizes(repeats=5, streams=200, per_stream=10, rebuild_cases=2000, rebuild_per_case=100, http_clients=8,
+FULL = Sizes(repeats=5, streams=200, per_stream=10, rebuild_cases=2000, rebuild_per_case=100, read_cases=100_000,
+             read_per_case=20, http_clients=8,
              http_per_client=250, paced_rate=300, paced_seconds=5, paced_repeats=3, late_per_client=100)
-QUICK = Sizes(repeats=2, streams=20, per_stream=5, rebuild_cases=40, rebuild_per_case=50, http_clients=8,
+QUICK = Sizes(repeats=2, streams=20, per_stream=5, rebuild_cases=40, rebuild_per_case=50, read_cases=2000,
+              read_per_case=5, http_clients=8,
               http_per_client=20, paced_rate=300, paced_seconds=1, paced_repeats=1, late_per_client=10)
 
 
@@ -174,8 +178,6 @@ def bench_rebuild(sz: Sizes, notes: list[str]) -> list[Row]:
             for i in range(sz.repeats):
                 runs.append(rb.rebuild_once(engine, total))
                 log(f"  rebuild run {i + 1}: {runs[-1]:.0f} events/s")
-            reads = rb.read_latencies(engine, f"sqlite:///{d}/bench.db", READ_CALLS)
-            log("  reads: " + ", ".join(f"{k} p99 {percentile(v, 99):.1f} ms" for k, v in reads.items()))
         finally:
             engine.dispose()
     ours = median(runs)
@@ -187,7 +189,38 @@ def bench_rebuild(sz: Sizes, notes: list[str]) -> list[Row]:
         Row(f"  (info) loading them: store.append, {sz.rebuild_per_case} events per transaction, one case each",
             load_rate, None, "events/s", "info (bulk-import target 50,000/s is for POST /v1/import)", None,
             [load_rate]),
+    ]
+
+
+def bench_reads(sz: Sizes, notes: list[str]) -> list[Row]:
+    """quality.md's read measures at its size: a log of read_cases x read_per_case events written fast
+    (bench/rebuild.py load_log), projections rebuilt from it, every case placed in the list order, then reads."""
+    from . import rebuild as rb
+
+    total = sz.read_cases * sz.read_per_case
+    with fresh_dir("reads") as d:
+        url = f"sqlite:///{d}/reads.db"
+        log(f"  writing a log of {total} events ({sz.read_cases} cases x {sz.read_per_case}) ...")
+        engine, load_rate = rb.load_log(url, sz.read_cases, sz.read_per_case)
+        try:
+            rebuilt = rb.rebuild_once(engine, total)
+            placing = rb.place_all(engine)
+            log(f"  log written at {load_rate:.0f} events/s, rebuilt at {rebuilt:.0f} events/s, cases placed in "
+                f"{placing:.1f} s")
+            reads = rb.read_latencies(engine, url, READ_CALLS)
+            log("  reads: " + ", ".join(f"{k} p99 {percentile(v, 99):.1f} ms" for k, v in reads.items()))
+        finally:
+            engine.dispose()
+        size_mb = os.path.getsize(f"{d}/reads.db") / 1e6
+    notes.append(f"Read database: {total} events, {sz.read_cases} cases, {size_mb:.0f} MB SQLite file, every case "
+                 "placed in the list order (as the scheduler tick leaves it). A case changed since the last tick "
+                 "(15 s by default) is assessed as the list is read, at roughly 0.05 ms each.")
+    return [
         *_read_rows(reads, sz),
+        Row(f"  (info) rebuild(engine) of that log, {total} events / {sz.read_cases} cases", rebuilt, None,
+            "events/s", "info", None, [rebuilt]),
+        Row(f"  (info) placing all {sz.read_cases} cases in the list order (events.case_list.place_lapsed)",
+            placing * 1000, None, "ms", "info", None, [placing * 1000]),
     ]
 
 
@@ -196,15 +229,15 @@ READ_TARGET = "p99 < 50 ms at 100,000 cases / 2,000,000 events (quality.md)"
 
 
 def _read_rows(reads: dict[str, list[float]], sz: Sizes) -> list[Row]:
-    """Read latencies on the rebuild database: far smaller than quality.md's size, so a pass here would prove
-    nothing about 100,000 cases, while a fail here is a fail there too (the list's cost grows with the cases)."""
-    size = f"{sz.rebuild_cases} cases / {sz.rebuild_cases * sz.rebuild_per_case} events"
+    size = f"{sz.read_cases} cases / {sz.read_cases * sz.read_per_case} events"
+    at_target_size = sz.read_cases >= 100_000 and sz.read_cases * sz.read_per_case >= 2_000_000
     rows = []
     for key, label in (("list", "case list, first page of 50, all cases (admin, CaseService.list)"),
                        ("list_status", "case list, first page of 50, filtered by the commonest status"),
-                       ("history", f"one case's history ({sz.rebuild_per_case} events, CaseService.events)")):
+                       ("history", f"one case's history ({sz.read_per_case} events, CaseService.events)")):
         p99 = percentile(reads[key], 99)
-        verdict = False if p99 >= 50 else None  # under 50 ms at this size says nothing about 100,000 cases
+        # Smaller than quality.md's size (a quick run), a pass proves nothing; a fail is still a fail.
+        verdict = p99 < 50 if at_target_size else (False if p99 >= 50 else None)
         rows.append(Row(f"{label}, {size}: p99 of {len(reads[key])} calls", p99, None, "ms", READ_TARGET, verdict,
                         note=f"the table shows the p99; the median call took {median(reads[key]):.1f} ms"))
     return rows
@@ -371,7 +404,7 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run")
-    parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "http", "delivery", "tick"])
+    parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "reads", "http", "delivery", "tick"])
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--no-snapshot", action="store_true",
                         help="import Vigil from the working tree instead of a copy taken at the start")
@@ -419,7 +452,9 @@ def main(argv: list[str] | None = None) -> int:
             if server is not None:
                 server.stop()
     if "rebuild" not in args.skip:
-        section("2. Projection rebuild from the log, and reads on the same database (SQLite)", bench_rebuild, sz)
+        section("2. Projection rebuild from the log (SQLite)", bench_rebuild, sz)
+    if "reads" not in args.skip:
+        section("2b. Reads at quality.md's size: case list and one case's history (SQLite)", bench_reads, sz)
     if "http" not in args.skip:
         section("3. HTTP appends through the API (`vigil serve`, uvicorn, SQLite file)", bench_http, sz)
     delivery_text = ""

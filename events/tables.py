@@ -79,6 +79,7 @@ case_projections = Table(
     Index("ix_case_projections_status", "status"),
     Index("ix_case_projections_country", "country"),
     Index("ix_case_projections_list_sort", "list_sort", "list_next_at", "case_id"),
+    Index("ix_case_projections_status_list", "status", "list_sort", "list_next_at", "case_id"),
     Index("ix_case_projections_list_valid_until", "list_valid_until"),
 )
 

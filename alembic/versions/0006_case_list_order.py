@@ -21,11 +21,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("list_next_at", sa.String(32), nullable=False, server_default="9999"))
         batch.add_column(sa.Column("list_valid_until", sa.String(32), nullable=False, server_default=""))
     op.create_index("ix_case_projections_list_sort", "case_projections", ["list_sort", "list_next_at", "case_id"])
+    op.create_index("ix_case_projections_status_list", "case_projections",
+                    ["status", "list_sort", "list_next_at", "case_id"])  # a status filter reads in order too
     op.create_index("ix_case_projections_list_valid_until", "case_projections", ["list_valid_until"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_case_projections_list_valid_until", "case_projections")
+    op.drop_index("ix_case_projections_status_list", "case_projections")
     op.drop_index("ix_case_projections_list_sort", "case_projections")
     with op.batch_alter_table("case_projections") as batch:
         batch.drop_column("list_valid_until")
