@@ -234,11 +234,15 @@ def _read_rows(reads: dict[str, list[float]], sz: Sizes) -> list[Row]:
     rows = []
     for key, label in (("list", "case list, first page of 50, all cases (admin, CaseService.list)"),
                        ("list_status", "case list, first page of 50, filtered by the commonest status"),
-                       ("history", f"one case's history ({sz.read_per_case} events, CaseService.events)")):
+                       ("history", f"one case's history ({sz.read_per_case} events, CaseService.events)"),
+                       ("list_lapsed", "  (info) case list, first page, with 1,000 cases changed since the last tick")):
         p99 = percentile(reads[key], 99)
         # Smaller than quality.md's size (a quick run), a pass proves nothing; a fail is still a fail.
         verdict = p99 < 50 if at_target_size else (False if p99 >= 50 else None)
-        rows.append(Row(f"{label}, {size}: p99 of {len(reads[key])} calls", p99, None, "ms", READ_TARGET, verdict,
+        target = READ_TARGET
+        if key == "list_lapsed":
+            verdict, target = None, "info"
+        rows.append(Row(f"{label}, {size}: p99 of {len(reads[key])} calls", p99, None, "ms", target, verdict,
                         note=f"the table shows the p99; the median call took {median(reads[key]):.1f} ms"))
     return rows
 
