@@ -90,6 +90,8 @@ def list_page(conn: Connection, f: ListFilter, now: datetime, contact_overdue_af
 
     Cases placed and still valid come in that order from the index; lapsed ones (changed since the last tick, or
     whose time has come) are assessed here, so the order is the one `now` gives even if the tick is late."""
+    if f.risk and f.risk not in LEVELS:
+        return [], False  # as an unknown status: no case has it
     raw = Raw(conn)
     where, params = _where(f, raw.postgres)
     params["now"] = iso(now)

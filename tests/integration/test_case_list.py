@@ -127,3 +127,10 @@ def test_the_sql_team_filter_is_exact(client, box, clock):
             for team, expected in (("alpha", [lower]), ("Alpha", []), ("alpha%", []), ("alph", [])):
                 page, more = list_page(conn, ListFilter(team=team), clock.now(), timedelta(days=2), 0, 10)
                 assert [c.case_id for c in page] == expected and not more, (team, placed)
+
+
+def test_an_unknown_risk_or_status_lists_nothing(client):
+    open_case(client)
+    for params in ({"risk": "apocalyptic"}, {"status": "unheard-of"}):
+        response = client.get("/v1/cases", params=params)
+        assert response.status_code == 200 and response.json() == {"items": [], "next_cursor": None}
