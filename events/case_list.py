@@ -103,8 +103,11 @@ def list_page(conn: Connection, f: ListFilter, now: datetime, contact_overdue_af
         {**params, **({"sort": -wanted} if wanted is not None else {}), "n": offset + limit + 1})
     ranked = [((sort, next_at, case_id), case_id, version, encoded) for sort, next_at, case_id, version, encoded
               in fresh]
+    # Lapsed cases are few; without statistics SQLite would rather walk every case of a status than them.
+    lapsed_index = "" if raw.postgres else " INDEXED BY ix_case_projections_list_valid_until"
     for case_id, version, encoded in raw.all(
-            f"SELECT case_id, version, state FROM case_projections WHERE list_valid_until <= :now{where}", params):
+            f"SELECT case_id, version, state FROM case_projections{lapsed_index} "
+            f"WHERE list_valid_until <= :now{where}", params):
         place = list_place(state_of(encoded), now, contact_overdue_after)
         if wanted is None or place.rank == wanted:
             ranked.append(((-place.rank, place.next_at, case_id), case_id, version, encoded))
