@@ -1,6 +1,7 @@
 """The schema comes only from migrations, and the table definitions the code uses match them."""
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -23,3 +24,59 @@ def test_migrations_are_at_head(engine):
         current = MigrationContext.configure(conn).get_current_revision()
     head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
     assert current == head
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.db'}"
+        return
+    import uuid
+
+    from sqlalchemy import text
+
+    pg = request.getfixturevalue("pg")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with pg.admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield pg.url(name)
+    with pg.admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+def test_upgrading_a_database_with_cases_leaves_their_list_places_lapsed_then_placed(empty_url):
+    """0006 on a database already holding cases: each starts lapsed, the list still shows it in the right
+    place (assessed as it reads), and the tick's placing stores its place."""
+    import json
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import text
+
+    from events.case_list import ListFilter, list_page, place_lapsed
+    from events.engine import make_engine
+    from events.migrations import upgrade
+    from events.projection import CaseState
+
+    engine = make_engine(empty_url)
+    try:
+        upgrade(engine, "0005")
+        now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+        calm = CaseState(country="FR", teams=("lyon",))
+        urgent = CaseState(country="FR", teams=("lyon",), whereabouts_unknown=True)
+        with engine.begin() as conn:
+            for case_id, state in (("a-calm", calm), ("b-urgent", urgent)):
+                conn.execute(text(
+                    "INSERT INTO case_projections (case_id, version, status, country, origin_country, tags, teams, "
+                    "state, opened_at, updated_at) VALUES (:c, 1, 'monitoring', 'FR', NULL, '[]', '[\"lyon\"]', :s, "
+                    ":t, :t)"), {"c": case_id, "s": json.dumps({"state": state.to_dict(), "last": None}), "t": now})
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT list_valid_until FROM case_projections")).scalars().all() == ["", ""]
+            page, _ = list_page(conn, ListFilter(team="lyon"), now, timedelta(days=2), 0, 10)
+        assert [c.case_id for c in page] == ["b-urgent", "a-calm"]
+        assert place_lapsed(engine, now, timedelta(days=2)) == 2
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT list_sort FROM case_projections ORDER BY case_id")).scalars().all() \
+                == [-1, -4]
+    finally:
+        engine.dispose()
