@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from typing import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -42,14 +44,23 @@ def pg():
     server.stop()
 
 
-@pytest.fixture
-def postgres_url(pg):
+@contextmanager
+def scratch_database(pg, template: str | None = "vigil_template") -> Iterator[str]:
+    """A fresh database on the test server (a copy of the migrated template, or empty), dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     with pg.admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE vigil_template"))
-    yield pg.url(name)
-    with pg.admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")))
+    try:
+        yield pg.url(name)
+    finally:
+        with pg.admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def postgres_url(pg):
+    with scratch_database(pg) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -31,17 +31,10 @@ def empty_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
-    import uuid
+    from ..conftest import scratch_database
 
-    from sqlalchemy import text
-
-    pg = request.getfixturevalue("pg")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with pg.admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield pg.url(name)
-    with pg.admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    with scratch_database(request.getfixturevalue("pg"), template=None) as url:
+        yield url
 
 
 def test_upgrading_a_database_with_cases_leaves_their_list_places_lapsed_then_placed(empty_url):
