@@ -38,7 +38,8 @@ def place_lapsed(engine: Engine, now: datetime, contact_overdue_after: timedelta
         updates = []
         for case_id, version, encoded in rows:
             place = list_place(state_of(encoded), now, contact_overdue_after)
-            updates.append({"sort": -place.rank, "next_at": place.next_at, "valid_until": place.valid_until,
+            sort, next_at, _ = place.order(case_id)
+            updates.append({"sort": sort, "next_at": next_at, "valid_until": place.valid_until,
                             "case_id": case_id, "version": version})
         with writing(engine) as conn:
             Raw(conn).many(PLACE, updates)
@@ -110,7 +111,7 @@ def list_page(conn: Connection, f: ListFilter, now: datetime, contact_overdue_af
             f"WHERE list_valid_until <= :now{where}", params):
         place = list_place(state_of(encoded), now, contact_overdue_after)
         if wanted is None or place.rank == wanted:
-            ranked.append(((-place.rank, place.next_at, case_id), case_id, version, encoded))
+            ranked.append((place.order(case_id), case_id, version, encoded))
     ranked.sort(key=lambda item: item[0])
     page = [Listed(case_id, version, state_of(encoded)) for _, case_id, version, encoded
             in ranked[offset:offset + limit]]

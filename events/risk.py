@@ -107,6 +107,10 @@ class ListPlace:
     next_at: str  # the first upcoming dated item, or NEVER
     valid_until: str  # neither rank nor next_at can change before this time; NEVER if they never change
 
+    def order(self, case_id: str) -> tuple[int, str, str]:
+        """The list's sort key, as the stored columns list_sort, list_next_at and case_id give it."""
+        return -self.rank, self.next_at, case_id
+
 
 def list_place(state: CaseState, now: datetime, contact_overdue_after: timedelta = timedelta(hours=48)) -> ListPlace:
     coming = upcoming(state, now)

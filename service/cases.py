@@ -198,7 +198,7 @@ class CaseService:
 
     def person(self, case_id: str, state: CaseState) -> dict[str, Any] | None:
         with self.store.engine.connect() as conn:
-            wrapped = conn.execute(select(case_keys.c.wrapped_key).where(case_keys.c.case_id == case_id)).scalar()
+            wrapped = self._wrapped_key(conn, case_id)
         return self._open_person(case_id, state, wrapped)
 
     def _people(self, who: Principal, cases: list[tuple[str, CaseState]]) -> dict[str, dict[str, Any] | None]:
@@ -219,8 +219,12 @@ class CaseService:
         except UndecryptableError:
             return None
 
+    @staticmethod
+    def _wrapped_key(conn: Connection, case_id: str) -> bytes | None:
+        return conn.execute(select(case_keys.c.wrapped_key).where(case_keys.c.case_id == case_id)).scalar()
+
     def _data_key(self, conn: Connection, case_id: str) -> bytes | None:
-        wrapped = conn.execute(select(case_keys.c.wrapped_key).where(case_keys.c.case_id == case_id)).scalar()
+        wrapped = self._wrapped_key(conn, case_id)
         return self.cipher.unwrap(case_id, wrapped) if wrapped is not None else None
 
     def list(self, who: Principal, filters: CaseFilters, limit: int = 50, offset: int = 0
@@ -254,7 +258,7 @@ class CaseService:
             place = list_place(row.state, now, overdue)
             if filters.risk and LEVELS[place.rank] != filters.risk:
                 continue
-            ranked.append(((-place.rank, place.next_at, row.case_id), row))
+            ranked.append((place.order(row.case_id), row))
         needle = filters.q.casefold()
         ranked = [(k, r) for k, r in ranked if self._matches(who, r, needle)]
         ranked.sort(key=lambda item: item[0])
