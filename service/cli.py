@@ -118,7 +118,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
         typer.echo(f"created master key file {settings.master_key_file} (keep it safe, never commit it)")
     upgrade(_engine(settings))
     box = build_container(settings)
-    loaded = load_demo(box, settings.seeds_dir)
+    loaded = load_demo(box)
     typer.echo(f"demo data: {loaded} cases loaded" if loaded else "demo data: already loaded")
     key = create_key(box.engine, box.clock, "admin", "rapid-response", "demo admin")
     box.close()

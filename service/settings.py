@@ -30,7 +30,6 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 1200  # per API key; 0 turns the limit off
     delivery_lease_seconds: float = 60  # an in-flight delivery is retried this long after its worker vanished
     worker_poll_seconds: float = 1.0  # fallback poll; appends wake the worker at once
-    seeds_dir: Path = Path("../shared/seeds")
 
 
 def load_settings(**overrides) -> Settings:

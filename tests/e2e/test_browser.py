@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SEEDS = REPO.parent / "shared" / "seeds"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("VIGIL_SCREENSHOTS", REPO / "test-output" / "screenshots"))
 VIGIL = str(Path(sys.executable).with_name("vigil"))
@@ -30,8 +29,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 needs = []
 if not Path(CHROMIUM).exists():
     needs.append("chromium is not installed")
-if not SEEDS.exists():
-    needs.append("../shared/seeds is not beside the repository")
 if needs and os.environ.get("CI"):
     raise RuntimeError("end-to-end tests cannot run: " + "; ".join(needs))
 pytestmark = pytest.mark.skipif(bool(needs), reason="; ".join(needs))
@@ -49,7 +46,7 @@ def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("e2e")
     port = free_port()
     env = {**os.environ, "VIGIL_DATABASE_URL": f"sqlite:///{home / 'vigil.db'}",
-           "VIGIL_MASTER_KEY_FILE": str(home / "master.key"), "VIGIL_SEEDS_DIR": str(SEEDS),
+           "VIGIL_MASTER_KEY_FILE": str(home / "master.key"),
            "VIGIL_PUBLIC_URL": f"http://127.0.0.1:{port}"}
     env.pop("VIGIL_MASTER_KEY", None)
     loaded = subprocess.run([VIGIL, "demo", "--no-serve"], env=env, cwd=home, capture_output=True, text=True,
