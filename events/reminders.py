@@ -41,12 +41,14 @@ def plan(state: CaseState, offsets: Iterable[timedelta], contact_overdue_after: 
     for item in dated_items(state):
         at = parse_iso(item["at"])
         out += [Planned(item["kind"], item["event_id"], at, offset, at - offset, offset == ordered[-1])
-                for offset in ordered]
+                for offset in ordered if offset <= at - datetime.min.replace(tzinfo=timezone.utc)]
     removed = state.removed
     contact_after = removed and state.last_contact_at and state.last_contact_at >= removed["at"]
     if removed and not contact_after and not state.resettled_in:
         at = parse_iso(removed["at"])
-        out.append(Planned("contact_overdue", removed["event_id"], at, timedelta(0), at + contact_overdue_after, True))
+        if contact_overdue_after <= datetime.max.replace(tzinfo=timezone.utc) - at:
+            out.append(Planned("contact_overdue", removed["event_id"], at, timedelta(0), at + contact_overdue_after,
+                               True))
     return out
 
 

@@ -1,19 +1,29 @@
-"""ISO 8601 durations (weeks, days, hours, minutes, seconds): parsing and formatting, pure."""
+"""ISO 8601 durations (weeks, days, hours, minutes, seconds): parsing within a bound, and formatting; pure."""
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
-_DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+# Nine digits per part is far beyond any bound below and keeps timedelta from overflowing on hostile input.
+_DURATION = re.compile(r"^P(?:(\d{1,9})W)?(?:(\d{1,9})D)?(?:T(?:(\d{1,9})H)?(?:(\d{1,9})M)?(?:(\d{1,9})S)?)?$",
+                       re.ASCII)
+
+# What the domain needs, and no more: a reminder a year before a date, an escalation within a week.
+MAX_REMINDER = timedelta(days=366)
+MAX_ESCALATION = timedelta(days=7)
+MAX_ANY = timedelta(days=3660)
 
 
-def parse_duration(text: str) -> timedelta:
-    """`PT72H`, `P2D`, `P1DT12H`...; years and months are refused as ambiguous."""
+def parse_duration(text: str, maximum: timedelta = MAX_ANY) -> timedelta:
+    """`PT72H`, `P2D`, `P1DT12H`...; years and months are refused as ambiguous, and so is anything over `maximum`."""
     match = _DURATION.match(text or "")
     if not match or text in ("P", "PT") or text.endswith("T"):
         raise ValueError(f"'{text}' is not an ISO 8601 duration such as PT72H or P2D")
     weeks, days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    total = weeks * 604800 + days * 86400 + hours * 3600 + minutes * 60 + seconds
+    if total > maximum.total_seconds():
+        raise ValueError(f"'{text}' is longer than {format_duration(maximum)}")
+    return timedelta(seconds=total)
 
 
 def format_duration(delta: timedelta) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
@@ -17,11 +18,12 @@ from events.records import StoredEvent
 from events.reminders import AFFECTING, SOURCE_TYPES, Due, decide, next_contact_check, plan, title
 from events.store import AppendContext
 
-from .durations import parse_duration
+from .durations import MAX_REMINDER, parse_duration
 from .outbox import active_audiences, notify, raise_alert
 from .rules import AlertDraft
 from .subscriptions import DEFAULT_REMINDERS
 
+log = logging.getLogger("vigil.reminders")
 DEFAULT_OFFSETS = [parse_duration(d) for d in DEFAULT_REMINDERS]
 INSERT_REMINDER = (
     "INSERT INTO reminders (id, case_id, kind, item_event_id, item_type, item_at, offset_seconds, due_at, is_last, "
@@ -35,10 +37,25 @@ def _utc(value) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
 
 
-def subscription_offsets(raw: Raw) -> dict[str, set[int]]:
+def _offset_seconds(subscription_id: str, text: str) -> int | None:
+    """A stored offset in seconds; one outside today's bounds (stored before they existed) is ignored, loudly."""
+    try:
+        return int(parse_duration(text, MAX_REMINDER).total_seconds())
+    except ValueError:
+        log.warning("subscription %s: reminder offset %r ignored: %s", subscription_id, text[:40],
+                    "outside the allowed range")
+        return None
+
+
+def _active_subscriptions(raw: Raw) -> list:
+    return raw.all("SELECT id, reminders, team, all_teams FROM subscriptions "
+                   "WHERE deleted_at IS NULL AND disabled_at IS NULL")
+
+
+def subscription_offsets(raw: Raw, rows: list | None = None) -> dict[str, set[int]]:
     """Each active subscription's reminder offsets, in seconds."""
-    rows = raw.all("SELECT id, reminders FROM subscriptions WHERE deleted_at IS NULL AND disabled_at IS NULL")
-    return {r[0]: {int(parse_duration(o).total_seconds()) for o in json.loads(r[1])} for r in rows}
+    rows = _active_subscriptions(raw) if rows is None else rows
+    return {r[0]: {s for s in (_offset_seconds(r[0], o) for o in json.loads(r[1])) if s is not None} for r in rows}
 
 
 def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timedelta], now: datetime,
@@ -63,9 +80,16 @@ def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timede
         raw.many(INSERT_REMINDER, rows)
 
 
-def offsets_in_use(raw: Raw) -> list[timedelta]:
-    used = {timedelta(seconds=s) for offsets in subscription_offsets(raw).values() for s in offsets}
+def offsets_for(rows: list, offsets: dict[str, set[int]], teams: Sequence[str]) -> list[timedelta]:
+    """The offsets a case needs: the defaults and those of subscriptions that may hear of it (its teams' and
+    all-teams ones), so one team's settings never shape another team's reminders."""
+    used = {timedelta(seconds=s) for r in rows if r[3] or r[2] in teams for s in offsets[r[0]]}
     return sorted(used | set(DEFAULT_OFFSETS), reverse=True)
+
+
+def offsets_in_use(raw: Raw, teams: Sequence[str]) -> list[timedelta]:
+    rows = _active_subscriptions(raw)
+    return offsets_for(rows, subscription_offsets(raw, rows), teams)
 
 
 class ReminderPlanner:
@@ -79,17 +103,27 @@ class ReminderPlanner:
         if context.quiet or not any(e.type in AFFECTING for e in appended):
             return
         state = context.states.get(stream_id) or CaseProjections.get(conn, stream_id).state
-        reconcile(context.raw, stream_id, state, offsets_in_use(context.raw), self.clock.now(),
-                  self.contact_overdue_after)
+        raw = context.raw
+        # Planning must never cost the event: if it fails, its own writes are undone and the append goes on.
+        raw.run("SAVEPOINT plan_reminders")
+        try:
+            reconcile(raw, stream_id, state, offsets_in_use(raw, state.teams), self.clock.now(),
+                      self.contact_overdue_after)
+        except Exception:
+            raw.run("ROLLBACK TO SAVEPOINT plan_reminders")
+            log.exception("case %s: planning its reminders failed; the event is kept", stream_id)
+        raw.run("RELEASE SAVEPOINT plan_reminders")
 
     def replan_all(self, engine: Engine) -> int:
         """After subscriptions change, the offsets in use may have too: plan every case again."""
         with writing(engine) as conn:
             raw = Raw(conn)
-            offsets = offsets_in_use(raw)
+            subscriptions = _active_subscriptions(raw)
+            offsets = subscription_offsets(raw, subscriptions)
             rows = list(CaseProjections.all(conn))
             for row in rows:
-                reconcile(raw, row.case_id, row.state, offsets, self.clock.now(), self.contact_overdue_after)
+                reconcile(raw, row.case_id, row.state, offsets_for(subscriptions, offsets, row.state.teams),
+                          self.clock.now(), self.contact_overdue_after)
         return len(rows)
 
 

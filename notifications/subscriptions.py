@@ -19,17 +19,19 @@ from events.engine import writing
 from events.personal_data import PersonalDataCipher
 
 from .channels.config import Channel
-from .durations import format_duration, parse_duration
+from .durations import MAX_ESCALATION, MAX_REMINDER, format_duration, parse_duration
 from .tables import subscriptions
 
 DEFAULT_REMINDERS = ["PT72H", "PT24H", "PT2H"]
 CHANNEL = TypeAdapter(Channel)
 
 
-def _duration(text: str) -> str:
-    if parse_duration(text) <= timedelta(0):
-        raise ValueError("must be longer than zero")
-    return text
+def _bounded(maximum: timedelta):
+    def check(text: str) -> str:
+        if parse_duration(text, maximum) <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return text
+    return check
 
 
 def _event_type(name: str) -> str:
@@ -38,7 +40,8 @@ def _event_type(name: str) -> str:
     return name
 
 
-IsoDuration = Annotated[str, AfterValidator(_duration)]
+ReminderOffset = Annotated[str, Field(max_length=40), AfterValidator(_bounded(MAX_REMINDER))]
+EscalationDelay = Annotated[str, Field(max_length=40), AfterValidator(_bounded(MAX_ESCALATION))]
 
 
 class FilterIn(BaseModel):
@@ -55,8 +58,8 @@ class SubscriptionIn(BaseModel):
     name: ShortText
     channel: Channel
     filter: FilterIn = Field(default_factory=FilterIn)
-    reminders: list[IsoDuration] = Field(default_factory=lambda: list(DEFAULT_REMINDERS), max_length=10)
-    escalate_after: IsoDuration | None = None
+    reminders: list[ReminderOffset] = Field(default_factory=lambda: list(DEFAULT_REMINDERS), max_length=10)
+    escalate_after: EscalationDelay | None = None
     escalate_to: Channel | None = None
     include_personal_data: bool = False
 

@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     webhook_allow_private_networks: bool = False
     scheduler_tick_seconds: float = 15
-    contact_overdue_after: timedelta = timedelta(days=2)
+    contact_overdue_after: timedelta = Field(default=timedelta(days=2), gt=timedelta(0), le=timedelta(days=30))
     run_worker: bool = True
     max_body_bytes: int = 1_048_576
     rate_limit_per_minute: int = 1200  # per API key; 0 turns the limit off

@@ -1,0 +1,97 @@
+"""One team's settings never touch another team's work: bounded durations, reminders planned per team, and a
+failure in planning reminders that never costs the event (attack-run finding 1)."""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, text
+
+from notifications.tables import reminders
+from service.keys import create_key
+
+DATED = [("RemovalScheduled", {"at": "2027-06-01T06:00:00Z", "destination": "UZ"}),
+         ("HearingScheduled", {"court": "CNDA", "kind": "asylum", "at": "2027-06-02T09:00:00Z"}),
+         ("DeadlineSet", {"kind": "appeal", "at": "2027-06-03T12:00:00Z"})]
+
+
+def as_(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def teams(client, box):
+    return {team: create_key(box.engine, box.clock, "editor", team, f"{team} editor") for team in ("alpha", "beta")}
+
+
+def new_case(client, key) -> str:
+    response = client.post("/v1/cases", headers=as_(key), json={"person": {"name": "Isolation Person"},
+                                                                "country": "FR"})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def subscribe(client, key, **fields):
+    return client.post("/v1/subscriptions", headers=as_(key), json={
+        "name": "desk", "channel": {"kind": "webhook", "url": "https://hooks.ngo.example/x"}, **fields})
+
+
+@pytest.mark.parametrize("fields, loc", [
+    ({"reminders": ["P800000D"]}, ["body", "reminders", "0"]),
+    ({"reminders": ["PT99999999999999999999H"]}, ["body", "reminders", "0"]),
+    ({"reminders": ["P367D"]}, ["body", "reminders", "0"]),
+    ({"escalate_after": "P1000000000D", "escalate_to": {"kind": "webhook", "url": "https://h.ngo.example/"}},
+     ["body", "escalate_after"]),
+    ({"escalate_after": "P999999999999D", "escalate_to": {"kind": "webhook", "url": "https://h.ngo.example/"}},
+     ["body", "escalate_after"]),
+    ({"escalate_after": "P8D", "escalate_to": {"kind": "webhook", "url": "https://h.ngo.example/"}},
+     ["body", "escalate_after"]),
+])
+def test_durations_beyond_what_the_domain_needs_are_refused_naming_the_field(client, teams, fields, loc):
+    response = subscribe(client, teams["beta"], **fields)
+    assert response.status_code == 422, response.text
+    assert any(error["loc"][:len(loc)] == loc for error in response.json()["detail"]), response.json()
+    assert client.get("/v1/subscriptions", headers=as_(teams["beta"])).json()["items"] == []
+
+
+def test_the_longest_allowed_offsets_still_plan(client, box, teams):
+    assert subscribe(client, teams["beta"], reminders=["P366D"]).status_code == 201
+    assert subscribe(client, teams["beta"], escalate_after="P7D",
+                     escalate_to={"kind": "webhook", "url": "https://h.ngo.example/"}).status_code == 201
+
+
+def test_a_stored_out_of_range_offset_breaks_no_team_and_shapes_no_other_teams_reminders(client, box, teams):
+    """A subscription row written before the bounds existed (or by hand) with P800000D: every team still records
+    dates, and beta's own odd offsets never plan reminders on alpha's cases."""
+    assert subscribe(client, teams["beta"], reminders=["PT100H"]).status_code == 201
+    with box.engine.begin() as conn:
+        conn.execute(text("UPDATE subscriptions SET reminders = :r"), {"r": json.dumps(["P800000D", "PT100H"])})
+    alpha_case, beta_case = new_case(client, teams["alpha"]), new_case(client, teams["beta"])
+    for case_id, key in ((alpha_case, teams["alpha"]), (beta_case, teams["beta"])):
+        for type_, data in DATED:
+            response = client.post(f"/v1/cases/{case_id}/events", headers=as_(key), json={
+                "type": type_, "occurred_at": "2027-05-01T00:00:00Z", "data": data})
+            assert response.status_code == 201, response.text
+    with box.engine.connect() as conn:
+        offsets = {case_id: {r.offset_seconds // 3600 for r in conn.execute(
+            select(reminders).where(reminders.c.case_id == case_id))} for case_id in (alpha_case, beta_case)}
+    assert offsets[alpha_case] == {72, 24, 2}
+    assert offsets[beta_case] == {100, 72, 24, 2}
+
+
+def test_a_failure_in_planning_reminders_never_loses_or_refuses_the_event(client, box, teams, monkeypatch):
+    import notifications.reminders as planning
+
+    def broken(*args, **kwargs):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(planning, "reconcile", broken)
+    case_id = new_case(client, teams["alpha"])
+    response = client.post(f"/v1/cases/{case_id}/events", headers=as_(teams["alpha"]), json={
+        "type": "RemovalScheduled", "occurred_at": "2027-05-01T00:00:00Z", "data": DATED[0][1]})
+    assert response.status_code == 201, response.text
+    history = client.get(f"/v1/cases/{case_id}/events", headers=as_(teams["alpha"])).json()["items"]
+    assert [e["type"] for e in history][-1] == "RemovalScheduled"
+    assert client.get(f"/v1/cases/{case_id}/verify", headers=as_(teams["alpha"])).json()["ok"] is True
