@@ -19,6 +19,7 @@ from service.demo import seed_spec
 SEEDS = Path(os.environ["VIGIL_SEEDS_DIR"]) if os.environ.get("VIGIL_SEEDS_DIR") else None
 pytestmark = pytest.mark.skipif(SEEDS is None or not SEEDS.is_dir(),
                                 reason="VIGIL_SEEDS_DIR does not name the folder of source documents")
+COPY_RUN = 8  # this many words in a row shared with a document count as copied text
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]
 
@@ -83,3 +84,21 @@ def test_every_event_date_is_found_in_its_cited_document():
             if not stated and not (own_date or "not given" in note.lower()):
                 missing.append(f"{case['key']} {event['type']} {event['occurred_at'][:10]} {event['doc']}")
     assert not missing, missing
+def words(text: str) -> list[str]:
+    return re.findall(r"[\w']+", text.lower().replace("’", "'"))
+
+
+def test_no_text_copies_a_run_of_words_from_the_documents():
+    spec = seed_spec()
+    runs = set()
+    for doc in spec["sources"]:
+        w = words(document(doc))
+        runs |= {tuple(w[i:i + COPY_RUN]) for i in range(len(w) - COPY_RUN + 1)}
+    copied = []
+    for case in spec["cases"]:
+        texts = [case.get("summary", "")] + [v for e in case["events"] for v in e["data"].values() if isinstance(v, str)]
+        for text in texts:
+            w = words(text)
+            if any(tuple(w[i:i + COPY_RUN]) in runs for i in range(len(w) - COPY_RUN + 1)):
+                copied.append(f"{case['key']}: {text[:80]}")
+    assert not copied, copied
