@@ -22,9 +22,9 @@ APPEND_LOCK_KEY = 0x56494749  # "VIGI": the advisory lock that orders appends on
 
 INSERT_EVENT = (
     "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, date_precision, "
-    "recorded_at, actor, data, source, idempotency_key, prev_hash, hash) VALUES (:event_id, :stream_id, :version, "
-    ":type, :schema_version, :occurred_at, :date_precision, :recorded_at, :actor, :data, :source, "
-    ":idempotency_key, :prev_hash, :hash) RETURNING position"
+    "recorded_at, actor, data, source, idempotency_key, request_hash, prev_hash, hash) VALUES (:event_id, "
+    ":stream_id, :version, :type, :schema_version, :occurred_at, :date_precision, :recorded_at, :actor, :data, :source, "
+    ":idempotency_key, :request_hash, :prev_hash, :hash) RETURNING position"
 )
 
 
@@ -44,6 +44,10 @@ class ConcurrencyConflict(StoreError):
 
 class DuplicateMismatch(StoreError):
     """An `event_id` or `Idempotency-Key` was reused for a different request."""
+
+
+class IdempotencyMismatch(DuplicateMismatch):
+    """The caller's `Idempotency-Key` was already used for a request with another body."""
 
 
 @dataclass(frozen=True)
@@ -96,11 +100,14 @@ class EventStore:
     def append(self, stream_id: str, new_events: Sequence[NewEvent], *, actor: str,
                expected_version: int | None = None, idempotency_key: str | None = None,
                new_stream: bool = False, before_insert: Callable[[Connection], None] | None = None,
-               quiet: bool = False) -> list[AppendResult]:
-        """Append events to one stream in one transaction; an idempotent retry returns the first results."""
+               quiet: bool = False, request_hash: str | None = None) -> list[AppendResult]:
+        """Append events to one stream in one transaction; an idempotent retry returns the first results.
+
+        `request_hash` identifies what an idempotent request asked for: a retry must carry the same one."""
         if not new_events:
             raise ValueError("nothing to append")
-        args = (stream_id, new_events, actor, expected_version, idempotency_key, new_stream, before_insert, quiet)
+        args = (stream_id, new_events, actor, expected_version, idempotency_key, new_stream, before_insert, quiet,
+                request_hash)
         try:
             return self._append(*args)
         except AppendConnectionLost:
@@ -109,14 +116,16 @@ class EventStore:
 
     def _append(self, stream_id: str, new_events: Sequence[NewEvent], actor: str, expected_version: int | None,
                 idempotency_key: str | None, new_stream: bool,
-                before_insert: Callable[[Connection], None] | None, quiet: bool) -> list[AppendResult]:
+                before_insert: Callable[[Connection], None] | None, quiet: bool,
+                request_hash: str | None) -> list[AppendResult]:
         try:
             with appending(self.engine) as conn:
                 raw = Raw(conn)
                 if self._postgres:
                     raw.run("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK_KEY})
                 if idempotency_key is not None or any(e.event_id for e in new_events):
-                    earlier = self._earlier_results(conn, stream_id, new_events, idempotency_key, new_stream)
+                    earlier = self._earlier_results(conn, stream_id, new_events, idempotency_key, new_stream,
+                                                    request_hash)
                     if earlier is not None:
                         return earlier
                 head = raw.one("SELECT version, hash FROM events WHERE stream_id = :s ORDER BY version DESC LIMIT 1",
@@ -130,7 +139,8 @@ class EventStore:
                     raise ConcurrencyConflict(expected_version, version)
                 if before_insert is not None:
                     before_insert(conn)
-                stored = self._insert(raw, stream_id, new_events, actor, version, prev_hash, idempotency_key)
+                stored = self._insert(raw, stream_id, new_events, actor, version, prev_hash, idempotency_key,
+                                      request_hash)
                 context = AppendContext(raw, quiet=quiet)
                 for hook in self.hooks:
                     hook(conn, stream_id, stored, context)
@@ -144,7 +154,8 @@ class EventStore:
         return [AppendResult(e.event_id, e.stream_id, e.version, e.position, True) for e in stored]
 
     def _insert(self, raw: Raw, stream_id: str, new_events: Sequence[NewEvent], actor: str,
-                version: int, prev_hash: str, idempotency_key: str | None) -> list[StoredEvent]:
+                version: int, prev_hash: str, idempotency_key: str | None,
+                request_hash: str | None = None) -> list[StoredEvent]:
         recorded_at = self.clock.now()
         recorded_db = raw.time(recorded_at)
         stored: list[StoredEvent] = []
@@ -160,7 +171,9 @@ class EventStore:
                 "event_id": event_id, "stream_id": stream_id, "version": version, "type": new.type,
                 "schema_version": 1, "occurred_at": raw.time(new.occurred_at), "date_precision": new.date_precision,
                 "recorded_at": recorded_db, "actor": actor, "data": data_text, "source": source_text,
-                "idempotency_key": idempotency_key if index == 0 else None, "prev_hash": prev_hash, "hash": digest,
+                "idempotency_key": idempotency_key if index == 0 else None,
+                "request_hash": request_hash if index == 0 and idempotency_key is not None else None,
+                "prev_hash": prev_hash, "hash": digest,
             })[0]
             stored.append(StoredEvent(position, event_id, stream_id, version, new.type, 1, new.occurred_at,
                                       new.date_precision, recorded_at, actor, data_text, source_text, prev_hash,
@@ -169,15 +182,18 @@ class EventStore:
         return stored
 
     def _earlier_results(self, conn: Connection, stream_id: str, new_events: Sequence[NewEvent],
-                         idempotency_key: str | None, new_stream: bool) -> list[AppendResult] | None:
+                         idempotency_key: str | None, new_stream: bool,
+                         request_hash: str | None = None) -> list[AppendResult] | None:
         t = events_table
         first = None
         if idempotency_key is not None:
             first = conn.execute(select(t).where(t.c.idempotency_key == idempotency_key)).first()
             # A new stream gets a fresh id on every try, so only the event type can tell a retry apart.
             other_stream = first is not None and not new_stream and first.stream_id != stream_id
-            if first is not None and (other_stream or first.type != new_events[0].type):
-                raise DuplicateMismatch("Idempotency-Key was already used for a different request")
+            other_body = (first is not None and request_hash is not None and first.request_hash is not None
+                          and first.request_hash != request_hash)
+            if first is not None and (other_stream or other_body or first.type != new_events[0].type):
+                raise IdempotencyMismatch("Idempotency-Key was already used for a different request")
         ids = [e.event_id for e in new_events if e.event_id]
         if first is None and ids:
             first = conn.execute(select(t).where(t.c.event_id == ids[0])).first()

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from events.store import ConcurrencyConflict, DuplicateMismatch, StreamNotFound
+from events.store import ConcurrencyConflict, DuplicateMismatch, IdempotencyMismatch, StreamNotFound
 
 from .api import alerts, audit, cases, feed, health
 from .body_limit import BodyLimitMiddleware
@@ -94,6 +94,11 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DuplicateMismatch)
     async def duplicate(_: Request, exc: DuplicateMismatch):
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(IdempotencyMismatch)
+    async def reused_key(_: Request, exc: IdempotencyMismatch):
+        return JSONResponse({"detail": [{"loc": ["header", "Idempotency-Key"], "msg": str(exc),
+                                         "type": "idempotency_key_reused"}]}, status_code=422)
 
 
 def _page_error_handlers(app: FastAPI) -> None:

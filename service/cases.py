@@ -1,6 +1,7 @@
 """The case application service: opens cases, validates and appends events, and reads cases back for a principal."""
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -29,6 +30,18 @@ from .views import case_view, event_item, merge_person
 
 PERSONAL_TYPES = ("CaseOpened", "PersonDetailsUpdated")
 
+
+def caller_key(who: Principal, key: str | None) -> str | None:
+    """An Idempotency-Key as stored: bound to the caller's API key, so two callers' keys never meet, and hashed,
+    so the stored value says nothing of what the client sent."""
+    if key is None:
+        return None
+    return hashlib.sha256(f"{who.key_id}\x00{key}".encode()).hexdigest()
+
+
+def request_hash(target: str, body: dict[str, Any]) -> str:
+    """What a request asked for, so a reused Idempotency-Key with another body is told apart from a retry."""
+    return hashlib.sha256(json.dumps([target, body], sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 class InputError(Exception):
     """Bad input, reported as 422 with a `detail` list naming each field."""
@@ -95,7 +108,8 @@ class CaseService:
 
         event = NewEvent("CaseOpened", occurred_at, data, body.date_precision)
         return self.store.append(case_id, [event], actor=actor or who.actor, new_stream=True,
-                                 idempotency_key=idempotency_key, before_insert=store_key)[0]
+                                 idempotency_key=caller_key(who, idempotency_key), before_insert=store_key,
+                                 request_hash=request_hash("open", body.model_dump(mode="json")))[0]
 
     def prepare(self, case_id: str, body: EventIn) -> NewEvent:
         """Validate an event against its type's schema and seal any personal data in it."""
@@ -124,7 +138,8 @@ class CaseService:
         if event.type in ("EventRetracted", "HearingPostponed"):
             self._check_target(case_id, event)
         return self.store.append(case_id, [event], actor=who.actor, expected_version=expected_version,
-                                 idempotency_key=idempotency_key)[0]
+                                 idempotency_key=caller_key(who, idempotency_key),
+                                 request_hash=request_hash(case_id, body.model_dump(mode="json")))[0]
 
     def _check_target(self, case_id: str, event: NewEvent) -> None:
         field = "event_id" if event.type == "EventRetracted" else "hearing_event_id"

@@ -95,3 +95,40 @@ def test_a_failure_in_planning_reminders_never_loses_or_refuses_the_event(client
     history = client.get(f"/v1/cases/{case_id}/events", headers=as_(teams["alpha"])).json()["items"]
     assert [e["type"] for e in history][-1] == "RemovalScheduled"
     assert client.get(f"/v1/cases/{case_id}/verify", headers=as_(teams["alpha"])).json()["ok"] is True
+
+
+def test_an_idempotency_key_belongs_to_its_caller(client, box, teams):
+    """Finding 3: beta reusing alpha's Idempotency-Key opens beta's own case and learns nothing of alpha's."""
+    key = {"Idempotency-Key": "shared-key-1"}
+    first = client.post("/v1/cases", headers={**as_(teams["alpha"]), **key},
+                        json={"person": {"name": "Alpha Person"}, "country": "FR"})
+    other = client.post("/v1/cases", headers={**as_(teams["beta"]), **key},
+                        json={"person": {"name": "Beta Person"}, "country": "NO"})
+    assert first.status_code == other.status_code == 201
+    assert "Idempotent-Replayed" not in other.headers and other.json()["id"] != first.json()["id"]
+    assert client.get(f"/v1/cases/{other.json()['id']}", headers=as_(teams["beta"])).json()["country"] == "NO"
+    again = client.post("/v1/cases", headers={**as_(teams["alpha"]), **key},
+                        json={"person": {"name": "Alpha Person"}, "country": "FR"})
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json()["id"] == first.json()["id"]
+    with box.engine.connect() as conn:
+        stored = [r[0] for r in conn.execute(text("SELECT idempotency_key FROM events WHERE idempotency_key "
+                                                  "IS NOT NULL"))]
+    assert len(stored) == 2 and "shared-key-1" not in stored  # stored as a hash bound to the caller
+
+
+def test_the_same_idempotency_key_with_another_body_is_refused(client, teams):
+    key = {**as_(teams["alpha"]), "Idempotency-Key": "k-2"}
+    first = client.post("/v1/cases", headers=key, json={"person": {"name": "Alpha Person"}, "country": "FR"})
+    changed = client.post("/v1/cases", headers=key, json={"person": {"name": "Someone Else"}, "country": "FR"})
+    assert first.status_code == 201 and changed.status_code == 422, changed.text
+    assert changed.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+    case_id = first.json()["id"]
+    note = {"type": "NoteAdded", "occurred_at": "2027-05-01T00:00:00Z", "data": {"text": "first"}}
+    assert client.post(f"/v1/cases/{case_id}/events", headers={**key, "Idempotency-Key": "k-3"},
+                       json=note).status_code == 201
+    other = client.post(f"/v1/cases/{case_id}/events", headers={**key, "Idempotency-Key": "k-3"},
+                        json={**note, "data": {"text": "second"}})
+    assert other.status_code == 422, other.text
+    notes = [e for e in client.get(f"/v1/cases/{case_id}/events", headers=key).json()["items"]
+             if e["type"] == "NoteAdded"]
+    assert [n["data"]["text"] for n in notes] == ["first"]
