@@ -119,8 +119,8 @@ class Subscriptions:
 
     def list(self, team: str | None) -> list[dict[str, Any]]:
         query = select(subscriptions).where(subscriptions.c.deleted_at.is_(None)).order_by(subscriptions.c.created_at)
-        if team is not None:
-            query = query.where(subscriptions.c.team == team)
+        if team is not None:  # a team's own; all-teams subscriptions are the admins'
+            query = query.where(subscriptions.c.team == team, subscriptions.c.all_teams.is_(False))
         with self.engine.connect() as conn:
             return [self._public(r) for r in conn.execute(query)]
 

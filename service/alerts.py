@@ -90,8 +90,11 @@ class AlertService:
         return [{**a, "deliveries": reached.get(a["id"], [])} for a in found]
 
     def _subscription_scope(self, who: Principal):
+        # An all-teams subscription is an admin's, even though it carries the admin's team: its deliveries speak
+        # of other teams' cases, so only admins see them.
         query = select(subscriptions.c.id)
-        return None if who.is_admin else query.where(subscriptions.c.team == who.team)
+        return None if who.is_admin else query.where(subscriptions.c.team == who.team,
+                                                     subscriptions.c.all_teams.is_(False))
 
     def list_deliveries(self, who: Principal, alert_id: str | None = None, subscription_id: str | None = None,
                         state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:

@@ -41,9 +41,10 @@ SeverityName = Literal["info", "warning", "high", "critical"]
 
 
 def own_subscription(box: Container, who: Principal, sub_id: str) -> dict:
-    """The subscription, or NotFound if it does not exist or belongs to another team (admins see all)."""
+    """The subscription, or NotFound if it does not exist, belongs to another team, or is an admin's all-teams one
+    (admins see all)."""
     sub = box.subscriptions.get(sub_id)
-    if sub is None or not (who.is_admin or sub["team"] == who.team):
+    if sub is None or not (who.is_admin or (sub["team"] == who.team and not sub["all_teams"])):
         raise NotFound(sub_id)
     return sub
 

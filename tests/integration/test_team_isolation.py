@@ -132,3 +132,24 @@ def test_the_same_idempotency_key_with_another_body_is_refused(client, teams):
     notes = [e for e in client.get(f"/v1/cases/{case_id}/events", headers=key).json()["items"]
              if e["type"] == "NoteAdded"]
     assert [n["data"]["text"] for n in notes] == ["first"]
+
+
+def test_an_admins_all_teams_subscription_is_not_its_teams_to_touch(client, box, teams):
+    """Finding 7: the admin's team ("admin" for the bootstrap key) neither deletes, reads nor lists the admin's
+    all-teams subscription, nor sees its deliveries, which speak of other teams' cases."""
+    editor = create_key(box.engine, box.clock, "editor", "admin", "admin-team editor")
+    viewer = create_key(box.engine, box.clock, "viewer", "admin", "admin-team viewer")
+    created = client.post("/v1/subscriptions", json={
+        "name": "all", "channel": {"kind": "webhook", "url": "http://127.0.0.1:9/all"}})
+    assert created.status_code == 201 and created.json()["all_teams"] is True
+    sub_id = created.json()["id"]
+    case_id = new_case(client, teams["alpha"])
+    client.post(f"/v1/cases/{case_id}/events", headers=as_(teams["alpha"]), json={
+        "type": "Detained", "occurred_at": "2027-05-01T00:00:00Z", "data": {}})
+    assert client.get("/v1/deliveries", params={"subscription_id": sub_id}).json()["items"]  # the admin sees it
+    for key in (editor, viewer):
+        assert client.get(f"/v1/subscriptions/{sub_id}", headers=as_(key)).status_code == 404
+        assert all(s["id"] != sub_id for s in client.get("/v1/subscriptions", headers=as_(key)).json()["items"])
+        assert client.get("/v1/deliveries", headers=as_(key)).json()["items"] == []
+    assert client.delete(f"/v1/subscriptions/{sub_id}", headers=as_(editor)).status_code == 404
+    assert client.get(f"/v1/subscriptions/{sub_id}").status_code == 200
