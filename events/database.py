@@ -48,7 +48,7 @@ class SchemaMissing(DatabaseError):
 def masked(url: URL) -> str:
     """The URL with its password (in the user part or the query string) replaced by ***."""
     query = {k: "***" if "password" in k.lower() else v for k, v in url.query.items()}
-    return url.set(query=query).render_as_string(hide_password=True)
+    return url.set(query=query).render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")
 
 
 def _parse(url: str) -> URL:
