@@ -91,8 +91,6 @@ def open_existing(database_url: str) -> Engine:
         path = Path(url.database or "")
         if not url.database or not path.is_file():
             raise DatabaseMissing(shown, str(path.resolve()) if url.database else "")
-        if path.stat().st_size == 0:
-            raise SchemaMissing(shown)
         uri = f"file:{quote(str(path.resolve()))}?mode=rw"
         probe = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=NullPool)
         try:
