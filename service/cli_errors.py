@@ -48,7 +48,8 @@ def explain(exc: Exception) -> str:
     if isinstance(exc, MasterKeyError):
         return f"{exc}: a master key is 32 random bytes in base64, from VIGIL_MASTER_KEY or VIGIL_MASTER_KEY_FILE"
     if isinstance(exc, PortBusy):
-        return f"cannot serve on {exc.host}:{exc.port} ({exc.reason}): stop what uses it, or choose another --port"
+        return (f"cannot listen on {exc.host}:{exc.port} ({exc.reason}): stop what uses the port, or choose "
+                f"another --port (or --host)")
     return str(exc)
 
 
