@@ -12,7 +12,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from typer.testing import CliRunner
 
 from events.engine import make_engine
@@ -20,6 +20,8 @@ from events.migrations import upgrade
 from events.personal_data import create_master_key_file, new_master_key, parse_master_key
 from service.cli import app
 from service.keys import authenticate
+
+from ..conftest import scratch_database
 
 runner = CliRunner()
 
@@ -158,6 +160,18 @@ def test_an_unreachable_postgresql_is_one_line_with_the_password_masked(bare, co
                     "VIGIL_DATABASE_URL")
     assert "pw-s3cret" not in result.output
     assert files_in(bare) == {}
+
+
+@pytest.mark.postgres
+def test_an_empty_postgresql_database_is_one_line_and_stays_empty(bare, pg, monkeypatch):
+    with scratch_database(pg, template=None) as url:
+        monkeypatch.setenv("VIGIL_DATABASE_URL", url)
+        one_line_exit_2(runner.invoke(app, ["keys", "list"]), make_url(url).render_as_string(hide_password=True),
+                        "has no Vigil schema", "`vigil db upgrade`")
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")).scalar() == 0
+        engine.dispose()
 
 
 def test_a_password_in_the_query_string_is_masked_too(bare, monkeypatch):
