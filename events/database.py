@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError
@@ -76,7 +77,7 @@ def _check_schema(engine: Engine, shown: str) -> None:
 def _known(script: ScriptDirectory, revision: str) -> bool:
     try:
         return script.get_revision(revision) is not None
-    except Exception:  # alembic raises its own errors for an unknown or ambiguous id
+    except CommandError:  # alembic's answer to an unknown or ambiguous id
         return False
 
 

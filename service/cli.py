@@ -99,10 +99,8 @@ def worker() -> None:
     import asyncio
     import signal
 
-    from .container import build_container
+    from .container import build_container, read_master_key
     from .scheduler import start_scheduler
-
-    from .container import read_master_key
 
     settings = load_settings()
     read_master_key(settings)  # before the database is created: a missing key creates nothing

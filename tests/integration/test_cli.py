@@ -145,6 +145,17 @@ def test_a_database_behind_the_latest_migration_is_named_with_its_revision(bare,
     assert runner.invoke(app, ["keys", "list"]).exit_code == 0
 
 
+def test_a_database_migrated_by_a_newer_vigil_is_named_as_such(bare, monkeypatch):
+    engine = make_engine(f"sqlite:///{bare / 'new.db'}")
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    monkeypatch.setenv("VIGIL_DATABASE_URL", "sqlite:///new.db")
+    one_line_exit_2(runner.invoke(app, ["verify"]), "sqlite:///new.db", "schema revision 9999, which this version "
+                    "of Vigil does not know", "upgrade Vigil")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
