@@ -63,9 +63,10 @@ def configure_logging() -> None:
 
 def ensure_port_free(host: str, port: int) -> None:
     """Bind the address once, as uvicorn will, so a busy port is told before anything is created."""
-    family = socket.AF_INET6 if host and ":" in host else socket.AF_INET  # as uvicorn chooses it
     try:
-        socket.create_server((host, port), family=family).close()  # with SO_REUSEADDR, as uvicorn binds
+        with socket.socket(socket.AF_INET6 if host and ":" in host else socket.AF_INET) as probe:  # as uvicorn
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
     except OSError as exc:
         raise PortBusy(host, port, exc.strerror or str(exc)) from exc
 
