@@ -78,6 +78,15 @@ class WriterLock:
             os.close(fd)
 
 
+def create_private_file(path: str) -> None:
+    """Create `path` empty with mode 0600 unless it exists: SQLite would make a new database 0644 (less the
+    umask), and it gives its -wal and -shm files the mode of the database file."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:  # it exists (kept as it is); or no such directory: SQLite's own connect then says so
+        pass
+
+
 def writer_lock_path(engine: Engine) -> str | None:
     """The lock file of a SQLite database: `<file>-writer.lock`, beside its -wal and -shm files."""
     database = engine.url.database
@@ -195,6 +204,11 @@ def _sqlite_engine(url: str, **kwargs) -> Engine:
         raise ValueError("Vigil needs a SQLite file, not an in-memory database")
     kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
     engine = create_engine(url, **kwargs)
+
+    if not engine.url.query.get("uri"):  # a file: URI is the caller's to make
+        @event.listens_for(engine, "do_connect")
+        def _create_private(_dialect, _record, _cargs, _cparams):
+            create_private_file(engine.url.database)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):

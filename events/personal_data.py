@@ -16,7 +16,28 @@ TOKEN_PREFIX = "v1."
 
 
 class MasterKeyError(ValueError):
-    pass
+    """The master key is missing or malformed (the message never holds the key)."""
+
+
+class MasterKeyMissing(MasterKeyError):
+    """Neither VIGIL_MASTER_KEY is set nor the master key file exists (`path` is the file looked for)."""
+
+    def __init__(self, path: str):
+        super().__init__(f"no master key: VIGIL_MASTER_KEY is not set and {path} does not exist")
+        self.path = path
+
+
+def create_master_key_file(path: str) -> bool:
+    """Write a new master key to `path`, created 0600 before anything is written; False if it already exists."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(new_master_key() + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    return True
 
 
 class UndecryptableError(Exception):
@@ -28,9 +49,9 @@ def parse_master_key(encoded: str) -> bytes:
     try:
         key = base64.b64decode(encoded.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise MasterKeyError("VIGIL_MASTER_KEY is not valid base64") from exc
+        raise MasterKeyError("the master key is not valid base64") from exc
     if len(key) != 32:
-        raise MasterKeyError("VIGIL_MASTER_KEY must decode to 32 bytes")
+        raise MasterKeyError("the master key must decode to 32 bytes")
     return key
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 from typing import Optional
 
@@ -11,14 +12,14 @@ import typer
 from events.case_list import place_lapsed
 from events.case_projections import rebuild
 from events.clock import SystemClock
-from events.engine import make_engine
-from events.migrations import upgrade
-from events.personal_data import new_master_key
+from events.database import migrate, open_existing
+from events.personal_data import create_master_key_file
 
 from .access import ROLES, SYSTEM
+from .cli_errors import ExplainingGroup, PortBusy
 from .settings import Settings, load_settings
 
-app = typer.Typer(help="Vigil: event-sourced alerting for people at risk of forced return.", no_args_is_help=True)
+app = typer.Typer(no_args_is_help=True, cls=ExplainingGroup)  # its help is main's docstring
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 projections_app = typer.Typer(help="Projections.", no_args_is_help=True)
@@ -27,15 +28,25 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(projections_app, name="projections")
 
 
+DEMO_ADMIN = ("admin", "rapid-response", "demo admin")  # role, team, name of the key `vigil demo` prints
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", help="with an error, show its traceback too")) -> None:
+    """Vigil: event-sourced alerting for people at risk of forced return.
+
+    A command that cannot run (no database or schema, no master key, a busy port) says why in one line, exit 2."""
+
+
 def _engine(settings: Settings):
-    return make_engine(settings.database_url)
+    """The database of a command that reads or changes it: it must exist at the latest schema (nothing is created)."""
+    return open_existing(settings.database_url)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Bring the database schema to the latest migration."""
-    engine = _engine(load_settings())
-    upgrade(engine)
+    """Bring the database schema to the latest migration (a SQLite file is created if missing)."""
+    migrate(load_settings().database_url).dispose()
     typer.echo("database at head")
 
 
@@ -50,20 +61,31 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s")
 
 
+def ensure_port_free(host: str, port: int) -> None:
+    """Bind the address once, as uvicorn will, so a busy port is told before anything is created."""
+    try:
+        with socket.socket(socket.AF_INET6 if host and ":" in host else socket.AF_INET) as probe:  # as uvicorn
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise PortBusy(host, port, exc.strerror or str(exc)) from exc
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from .app import create_app
-    from .container import build_container
+    from .container import build_container, read_master_key
     from .keys import bootstrap_admin
 
+    ensure_port_free(host, port)
+    read_master_key(settings)  # before the database is created: a missing key creates nothing
     configure_logging()
-    engine = _engine(settings)
-    upgrade(engine)
+    engine = migrate(settings.database_url)
     # uvicorn's own access log prints query strings, which can carry a searched name: ours does not.
     options = {"host": host, "port": port, "log_level": "info", "access_log": False}
     if workers == 1:
-        uvicorn.run(create_app(build_container(settings)), **options)
+        uvicorn.run(create_app(build_container(settings, engine=engine)), **options)
         return
     # Done once here, so the worker processes' own start-up finds the admin key and none of them races to add it.
     bootstrap_admin(engine, SystemClock(), settings.bootstrap_admin_key)
@@ -78,13 +100,13 @@ def worker() -> None:
     import asyncio
     import signal
 
-    from .container import build_container
+    from .container import build_container, read_master_key
     from .scheduler import start_scheduler
 
-    configure_logging()
     settings = load_settings()
-    upgrade(_engine(settings))
-    box = build_container(settings)
+    read_master_key(settings)  # before the database is created: a missing key creates nothing
+    configure_logging()
+    box = build_container(settings, engine=migrate(settings.database_url))
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -106,21 +128,22 @@ def worker() -> None:
 @app.command()
 def demo(host: str = "127.0.0.1", port: int = 8000,
          serve_after: bool = typer.Option(True, "--serve/--no-serve", help="start the API after loading")) -> None:
-    """Create a master key if needed, load the real cases from the seed documents, print an admin key, serve."""
+    """Create a master key if needed, load the real cases from the seed documents, print an admin key, serve.
+
+    Each run prints a new admin key and revokes the one the previous run printed."""
     from .container import build_container
     from .demo import load_demo
     from .keys import create_key
 
     settings = load_settings()
-    if not settings.master_key and not settings.master_key_file.exists():
-        settings.master_key_file.write_text(new_master_key() + "\n")
-        settings.master_key_file.chmod(0o600)
+    if serve_after:
+        ensure_port_free(host, port)  # a start that would fail creates nothing, no key above all
+    if not settings.master_key and create_master_key_file(str(settings.master_key_file)):
         typer.echo(f"created master key file {settings.master_key_file} (keep it safe, never commit it)")
-    upgrade(_engine(settings))
-    box = build_container(settings)
+    box = build_container(settings, engine=migrate(settings.database_url))
     loaded = load_demo(box)
     typer.echo(f"demo data: {loaded} cases loaded" if loaded else "demo data: already loaded")
-    key = create_key(box.engine, box.clock, "admin", "rapid-response", "demo admin")
+    key = create_key(box.engine, box.clock, *DEMO_ADMIN, replace=True)
     box.close()
     typer.echo(f"admin API key (shown once): {key}")
     typer.echo(f"dashboard: http://{host}:{port}/  (sign in with that key)   API docs: http://{host}:{port}/docs")
@@ -136,8 +159,9 @@ def keys_create(role: str = typer.Option(..., help="|".join(ROLES)), team: str =
 
     if role not in ROLES:
         raise typer.BadParameter(f"must be one of {', '.join(ROLES)}", param_hint="--role")
+    engine = _engine(load_settings())
     typer.echo(f"created {role} key for team {team} (shown once):")
-    typer.echo(create_key(_engine(load_settings()), SystemClock(), role, team, name))
+    typer.echo(create_key(engine, SystemClock(), role, team, name))
 
 
 @keys_app.command("list")
@@ -212,7 +236,8 @@ def export(case: str = typer.Option(..., "--case"), format: str = typer.Option("
 
     if format not in ("json", "csv", "html"):
         raise typer.BadParameter("must be json, csv or html", param_hint="--format")
-    box = build_container(load_settings())
+    settings = load_settings()
+    box = build_container(settings, engine=_engine(settings))
     try:
         dossier = box.cases.export(SYSTEM, case)
     except NotFound:

@@ -12,7 +12,7 @@ from events.case_list import place_lapsed
 from events.case_projections import CaseProjections
 from events.clock import Clock, SystemClock
 from events.engine import make_engine
-from events.personal_data import MasterKeyError, PersonalDataCipher, parse_master_key
+from events.personal_data import MasterKeyError, MasterKeyMissing, PersonalDataCipher, parse_master_key
 from events.store import EventStore
 from notifications.channels.email import SmtpSettings
 from notifications.outbox import Outbox
@@ -55,11 +55,21 @@ class Container:
 def read_master_key(settings: Settings) -> bytes:
     """From VIGIL_MASTER_KEY, else from the master key file; never invented here (only `vigil demo` makes one)."""
     if settings.master_key:
-        return parse_master_key(settings.master_key)
-    if settings.master_key_file.exists():
-        return parse_master_key(settings.master_key_file.read_text())
-    raise MasterKeyError(
-        f"no master key: set VIGIL_MASTER_KEY or create {settings.master_key_file} (vigil demo makes one)")
+        try:
+            return parse_master_key(settings.master_key)
+        except MasterKeyError as exc:
+            raise MasterKeyError(f"{exc} (VIGIL_MASTER_KEY)") from None
+    try:
+        encoded = settings.master_key_file.read_text()
+    except FileNotFoundError:
+        raise MasterKeyMissing(str(settings.master_key_file.resolve())) from None
+    except OSError as exc:
+        raise MasterKeyError(f"cannot read the master key file {settings.master_key_file.resolve()}: "
+                             f"{exc.strerror}") from None
+    try:
+        return parse_master_key(encoded)
+    except MasterKeyError as exc:
+        raise MasterKeyError(f"{exc} (read from {settings.master_key_file.resolve()})") from None
 
 
 def quiet_secret_logging() -> None:

@@ -23,13 +23,21 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_key(engine: Engine, clock: Clock, role: str, team: str, name: str, key: str | None = None) -> str:
+def create_key(engine: Engine, clock: Clock, role: str, team: str, name: str, key: str | None = None,
+               replace: bool = False) -> str:
+    """A new key; with `replace`, the active keys of the same name, role and team are revoked in the same
+    transaction (how `vigil demo` keeps a single demo admin however often it runs)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     key = key or KEY_PREFIX + secrets.token_urlsafe(32)
+    now = clock.now()
     with writing(engine) as conn:
+        if replace:
+            conn.execute(update(api_keys).where(api_keys.c.name == name, api_keys.c.role == role,
+                                                api_keys.c.team == team, api_keys.c.revoked_at.is_(None))
+                         .values(revoked_at=now))
         conn.execute(insert(api_keys).values(id=str(uuid.uuid4()), name=name, role=role, team=team,
-                                             key_hash=hash_key(key), prefix=key[:8], created_at=clock.now()))
+                                             key_hash=hash_key(key), prefix=key[:8], created_at=now))
     return key
 
 
