@@ -1,4 +1,4 @@
-"""Per-case encryption of personal data: AES-GCM data keys wrapped by the master key (crypto-shredding)."""
+"""Per-case encryption of personal data: AES-GCM data keys (wrapped by data_keys.py) and master-key secrets."""
 from __future__ import annotations
 
 import base64
@@ -71,13 +71,13 @@ class PersonalDataCipher:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                     info=b"vigil:" + purpose.encode()).derive(self._master_key)
 
-    def new_data_key(self, case_id: str) -> tuple[bytes, bytes]:
-        """A fresh data key and its wrapped form (what the database stores)."""
-        data_key = AESGCM.generate_key(bit_length=256)
-        nonce = os.urandom(12)
-        return data_key, nonce + self._master.encrypt(nonce, data_key, b"vigil-data-key:" + case_id.encode())
+    @staticmethod
+    def new_key() -> bytes:
+        """A fresh 256-bit data key for a case (wrapped for storage by data_keys.DataKeys)."""
+        return AESGCM.generate_key(bit_length=256)
 
     def unwrap(self, case_id: str, wrapped: bytes) -> bytes:
+        """A data key wrapped directly by the master key, as before the keyring existed."""
         try:
             return self._master.decrypt(wrapped[:12], wrapped[12:], b"vigil-data-key:" + case_id.encode())
         except InvalidTag as exc:

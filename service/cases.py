@@ -13,6 +13,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from events.case_list import ListFilter, list_page
 from events.case_projections import CaseProjections, CaseRow
+from events.data_keys import DataKeys
 from events.catalogue import EVENT_TYPES, PersonUpdate
 from events.clock import Clock
 from events.fastsql import Raw
@@ -42,6 +43,7 @@ def caller_key(who: Principal, key: str | None) -> str | None:
 def request_hash(target: str, body: dict[str, Any]) -> str:
     """What a request asked for, so a reused Idempotency-Key with another body is told apart from a retry."""
     return hashlib.sha256(json.dumps([target, body], sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
 
 class InputError(Exception):
     """Bad input, reported as 422 with a `detail` list naming each field."""
@@ -85,14 +87,16 @@ class CaseFilters:
 
 
 class CaseService:
-    def __init__(self, store: EventStore, cipher: PersonalDataCipher, clock: Clock, settings: Settings):
-        self.store, self.cipher, self.clock, self.settings = store, cipher, clock, settings
+    def __init__(self, store: EventStore, cipher: PersonalDataCipher, data_keys: DataKeys, clock: Clock,
+                 settings: Settings):
+        self.store, self.cipher, self.data_keys = store, cipher, data_keys
+        self.clock, self.settings = clock, settings
 
     # ---- writing ----
     def open_case(self, who: Principal, body: CaseIn, idempotency_key: str | None = None,
                   actor: str | None = None) -> AppendResult:
         case_id = str(uuid.uuid4())
-        data_key, wrapped = self.cipher.new_data_key(case_id)
+        data_key = PersonalDataCipher.new_key()
         teams = list(body.teams or [])
         if not who.is_admin and who.team not in teams:
             teams.insert(0, who.team)
@@ -103,8 +107,9 @@ class CaseService:
             data["timezone"] = body.timezone
         occurred_at = body.occurred_at or self.clock.now()
 
-        def store_key(conn: Connection) -> None:
-            conn.execute(insert(case_keys).values(case_id=case_id, wrapped_key=wrapped, created_at=self.clock.now()))
+        def store_key(conn: Connection) -> None:  # wrapped under the append lock: see DataKeys.wrap
+            conn.execute(insert(case_keys).values(case_id=case_id, wrapped_key=self.data_keys.wrap(case_id, data_key),
+                                                  created_at=self.clock.now()))
 
         event = NewEvent("CaseOpened", occurred_at, data, body.date_precision)
         return self.store.append(case_id, [event], actor=actor or who.actor, new_stream=True,
@@ -159,18 +164,25 @@ class CaseService:
         return self.cipher.seal(key, case_id, person.model_dump(mode="json", exclude_none=True))
 
     def erase(self, who: Principal, case_id: str, reason: str | None) -> AppendResult:
-        """Crypto-shred the person's data: destroy the case's data key and record who did it and why."""
+        """Crypto-shred the person's data: destroy the case's data key and record who did it and why.
+
+        Copies of the database Vigil cannot clean (PostgreSQL's WAL, replicas, backups) may keep the wrapped key,
+        so the key that wrapped it is destroyed too: every other case's key moves to a new keyring generation in
+        the same transaction, and the old generation is retired once nothing is under it."""
         self.require_access(who, case_id)
         with self.store.engine.connect() as conn:
             if self._data_key(conn, case_id) is None:
                 raise AlreadyErased(case_id)
+        generation = self.data_keys.keyring.add_generation()
 
         def destroy_key(conn: Connection) -> None:
             conn.execute(delete(case_keys).where(case_keys.c.case_id == case_id))
+            self.data_keys.rewrap_all(conn, generation, erased=case_id)
 
         data = {"erased_by": who.actor, **({"reason": reason} if reason else {})}
         result = self.store.append(case_id, [NewEvent("PersonalDataErased", self.clock.now(), data)],
                                    actor=who.actor, before_insert=destroy_key)[0]
+        self.data_keys.retire_unused(self.store.engine)
         purge_deleted_rows(self.store.engine)
         return result
 
@@ -228,7 +240,7 @@ class CaseService:
     def _open_person(self, case_id: str, state: CaseState, wrapped: bytes | None) -> dict[str, Any] | None:
         if wrapped is None or not state.person_tokens:
             return None
-        key = self.cipher.unwrap(case_id, wrapped)  # a wrong master key is an error, not a missing person
+        key = self.data_keys.unwrap(case_id, wrapped)  # a wrong master key is an error, not a missing person
         try:
             return merge_person([self.cipher.open(key, case_id, t) for t in state.person_tokens])
         except UndecryptableError:
@@ -240,7 +252,7 @@ class CaseService:
 
     def _data_key(self, conn: Connection, case_id: str) -> bytes | None:
         wrapped = self._wrapped_key(conn, case_id)
-        return self.cipher.unwrap(case_id, wrapped) if wrapped is not None else None
+        return self.data_keys.unwrap(case_id, wrapped) if wrapped is not None else None
 
     def list(self, who: Principal, filters: CaseFilters, limit: int = 50, offset: int = 0
              ) -> tuple[list[dict[str, Any]], int | None]:

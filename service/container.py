@@ -12,6 +12,8 @@ from events.case_list import place_lapsed
 from events.case_projections import CaseProjections
 from events.clock import Clock, SystemClock
 from events.engine import make_engine
+from events.data_keys import DataKeys
+from events.keyring import Keyring
 from events.personal_data import MasterKeyError, MasterKeyMissing, PersonalDataCipher, parse_master_key
 from events.store import EventStore
 from notifications.channels.email import SmtpSettings
@@ -24,7 +26,7 @@ from .access_log import AccessLog
 from .alerts import AlertService
 from .rate_limit import RateLimiter
 from .cases import CaseService
-from .settings import Settings
+from .settings import Settings, keyring_path
 from .web.sessions import SessionStore
 
 
@@ -88,10 +90,12 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     quiet_secret_logging()
     clock = clock or SystemClock()
     engine = engine or make_engine(settings.database_url)
-    cipher = PersonalDataCipher(read_master_key(settings))
+    master_key = read_master_key(settings)
+    cipher = PersonalDataCipher(master_key)
+    data_keys = DataKeys(Keyring(keyring_path(settings), master_key), cipher)
     planner = ReminderPlanner(clock, settings.contact_overdue_after)
     store = EventStore(engine, clock, hooks=[CaseProjections(), Outbox(clock), planner])
-    cases = CaseService(store, cipher, clock, settings)
+    cases = CaseService(store, cipher, data_keys, clock, settings)
     subs = Subscriptions(engine, cipher, clock)
     smtp = smtp_settings(settings)
 

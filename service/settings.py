@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     bootstrap_admin_key: str | None = Field(default=None, repr=False)
     master_key: str | None = Field(default=None, repr=False)
     master_key_file: Path = Path("./vigil_master.key")
+    # The key-encryption keys of the cases' data keys; by default beside the master key file (see keyring_path).
+    keyring_file: Path | None = None
     public_url: str = "http://127.0.0.1:8000"
     smtp_host: str = "localhost"
     smtp_port: int = 25
@@ -30,6 +32,10 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 1200  # per API key; 0 turns the limit off
     delivery_lease_seconds: float = 60  # an in-flight delivery is retried this long after its worker vanished
     worker_poll_seconds: float = 1.0  # fallback poll; appends wake the worker at once
+
+
+def keyring_path(settings: Settings) -> Path:
+    return settings.keyring_file or settings.master_key_file.parent / "vigil_keyring"
 
 
 def load_settings(**overrides) -> Settings:

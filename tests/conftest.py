@@ -23,6 +23,13 @@ ADMIN_KEY = "test-admin-key"
 START = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 
+@pytest.fixture(autouse=True)
+def own_keyring(tmp_path, monkeypatch):
+    """Each test (and every process it starts) keeps its key-encryption keys in its own folder, never in the
+    working directory, where another test's master key would have made them first."""
+    monkeypatch.setenv("VIGIL_KEYRING_FILE", str(tmp_path / "keyring" / "vigil_keyring"))
+
+
 @pytest.fixture(scope="session")
 def pg():
     """The throwaway PostgreSQL server, with a migrated template database."""

@@ -1,6 +1,7 @@
 """Erasure by crypto-shredding: the person's data becomes unreadable everywhere, the history stays verifiable."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import select
@@ -68,3 +69,62 @@ def test_postgres_dump_holds_neither_name_nor_destroyed_key(postgres_url, pg, cl
     dump = subprocess.run([f"{pg.bin_dir}/pg_dump", "--data-only", "-h", "127.0.0.1", "-p", str(pg.port),
                            "-U", "postgres", postgres_url.rsplit("/", 1)[1]], capture_output=True, check=True).stdout
     assert b"Testperson" not in dump and wrapped.hex().encode() not in dump and len(dump) > 1000
+
+
+def _openable_copies(places: list[Path], data_keys, case_id: str) -> int:
+    """How many wrapped keys in these PostgreSQL files (the database's heap, the WAL) still open for this case with
+    what Vigil keeps: today's keyring generations and the master key."""
+    from events.personal_data import UndecryptableError
+
+    pattern = re.compile(rb"\x01\x00\x00\x00[\x01-\xff]")  # a wrapped key's header: generations 1 to 255
+    found = 0
+    for path in (p for place in places for p in place.rglob("*")):
+        if not path.is_file():
+            continue
+        raw = path.read_bytes()
+        for match in pattern.finditer(raw):
+            candidate = raw[match.start():match.start() + 65]
+            try:
+                data_keys.unwrap(case_id, candidate)
+                found += 1
+            except (UndecryptableError, ValueError):
+                pass
+    return found
+
+
+def test_after_erasure_nothing_in_postgres_files_or_wal_opens_the_erased_key(postgres_url, pg, clock, tmp_path):
+    """Attack-run finding 2: the wrapped key stays in PostgreSQL's WAL after erasure; what Vigil still keeps must
+    not open it. Another case is erased first, so the target's key exists in the WAL under two generations."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import text
+
+    from events.personal_data import new_master_key
+    from service.app import create_app
+    from service.container import build_container
+    from service.settings import Settings
+
+    settings = Settings(_env_file=None, database_url=postgres_url, master_key=new_master_key(),
+                        bootstrap_admin_key="k", run_worker=False, keyring_file=tmp_path / "kr" / "vigil_keyring")
+    box = build_container(settings, clock=clock)
+    checkpoint = box.engine.execution_options(isolation_level="AUTOCOMMIT")
+    with box.engine.connect() as conn:
+        oid = conn.execute(text("SELECT oid FROM pg_database WHERE datname = current_database()")).scalar_one()
+    places = [Path(pg.datadir) / "pg_wal", Path(pg.datadir) / "base" / str(oid)]
+    with TestClient(create_app(box), headers={"Authorization": "Bearer k"}) as client:
+        ids = [client.post("/v1/cases", json={"person": {"name": f"{NAME} {i}"}, "country": "FR"}).json()["id"]
+               for i in range(3)]
+        first, target, kept = ids
+        with checkpoint.connect() as conn:
+            conn.execute(text("CHECKPOINT"))
+        assert _openable_copies(places, box.cases.data_keys, target) >= 1  # the scan finds live keys
+        assert client.post(f"/v1/cases/{first}/erase").status_code == 200
+        assert client.post(f"/v1/cases/{target}/erase").status_code == 200
+        with checkpoint.connect() as conn:
+            conn.execute(text("CHECKPOINT"))
+        assert box.cases.data_keys.keyring.generations() == {3}  # generations 1 and 2 are destroyed
+        assert _openable_copies(places, box.cases.data_keys, target) == 0
+        assert _openable_copies(places, box.cases.data_keys, first) == 0
+        assert _openable_copies(places, box.cases.data_keys, kept) >= 1
+        assert client.get(f"/v1/cases/{kept}").json()["person"]["name"] == f"{NAME} 2"
+        assert client.get(f"/v1/cases/{target}").json()["person"] is None
+    box.close()
