@@ -50,6 +50,12 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s")
 
 
+def warn_unusable_channels(settings: Settings) -> None:
+    """One warning at start for each channel kind this configuration cannot send through."""
+    if not settings.smtp_host:
+        logging.getLogger("vigil").warning("VIGIL_SMTP_HOST is not set: email subscriptions will be refused")
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
@@ -58,6 +64,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     from .keys import bootstrap_admin
 
     configure_logging()
+    warn_unusable_channels(settings)
     engine = _engine(settings)
     upgrade(engine)
     # uvicorn's own access log prints query strings, which can carry a searched name: ours does not.
@@ -83,6 +90,7 @@ def worker() -> None:
 
     configure_logging()
     settings = load_settings()
+    warn_unusable_channels(settings)
     upgrade(_engine(settings))
     box = build_container(settings)
 

@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     master_key: str | None = Field(default=None, repr=False)
     master_key_file: Path = Path("./vigil_master.key")
     public_url: str = "http://127.0.0.1:8000"
-    smtp_host: str = "localhost"
+    smtp_host: str | None = None  # unset: email subscriptions are refused (422), never silently undeliverable
     smtp_port: int = 25
     smtp_from: str = "vigil@localhost"
     smtp_user: str | None = None

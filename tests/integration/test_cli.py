@@ -63,3 +63,16 @@ def test_verify_export_and_rebuild(env, client, engine):
         conn.execute(text("UPDATE events SET actor = 'forger' WHERE version = 2"))
     broken = runner.invoke(app, ["verify"])
     assert broken.exit_code == 1 and "BROKEN at version 2" in broken.output
+
+
+@pytest.mark.parametrize("smtp_host, warnings", [(None, 1), ("127.0.0.1", 0)])
+def test_serve_warns_once_at_start_when_email_cannot_be_sent(env, monkeypatch, caplog, smtp_host, warnings):
+    import uvicorn
+
+    from service.cli import _serve
+    from service.settings import load_settings
+
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)  # start-up only, no server
+    _serve(load_settings(_env_file=None, smtp_host=smtp_host), "127.0.0.1", 0)
+    said = [r for r in caplog.records if r.levelname == "WARNING" and "VIGIL_SMTP_HOST" in r.getMessage()]
+    assert len(said) == warnings
