@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from events.store import ConcurrencyConflict, DuplicateMismatch, IdempotencyMismatch, StreamNotFound
 
 from .api import alerts, audit, cases, feed, health
+from .api_docs import add_api_docs
 from .body_limit import BodyLimitMiddleware
 from .cases import InputError, NotFound
 from .container import Container
@@ -46,12 +47,13 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
         if task:
             await task
 
-    app = FastAPI(title="Vigil", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="Vigil", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Event-sourced alerting for people at risk of forced return.")
     app.state.container = box
     for router in (health.router, cases.router, feed.router, alerts.router, audit.router, pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("service", "static")]), name="static")
+    add_api_docs(app)
     _error_handlers(app)
     _page_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=box.settings.max_body_bytes)

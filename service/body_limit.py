@@ -1,14 +1,17 @@
-"""ASGI middleware refusing request bodies over the configured size with 413, before the app reads them."""
+"""ASGI middleware refusing request bodies over the configured size with 413, whatever the transfer encoding."""
 from __future__ import annotations
 
 import json
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
+    """Reads the whole body (up to the limit) before the app runs, then hands it on in one message.
+
+    A limit enforced inside `receive` would raise in the middle of the app's body parsing, which FastAPI turns
+    into 400; reading first means an oversized chunked body is answered 413 here, and the app never sees it.
+    At most `max_bytes` is held per request: the same the app would hold to parse it anyway.
+    """
+
     def __init__(self, app, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
 
@@ -20,32 +23,35 @@ class BodyLimitMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(send)
             return
-        seen = 0
-        started = False
-
-        async def counting_receive():
-            nonlocal seen
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge()
-            return message
-
-        async def tracking_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
+            if message["type"] == "http.disconnect":
+                return  # the client left before its body arrived: nobody to answer
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
                 await self._refuse(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay():
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: wait for the disconnect, as the server's receive does
+
+        await self.app(scope, replay, send)
 
     async def _refuse(self, send) -> None:
         body = json.dumps({"detail": f"request body is larger than {self.max_bytes} bytes"}).encode()
         await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})

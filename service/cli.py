@@ -71,6 +71,12 @@ def ensure_port_free(host: str, port: int) -> None:
         raise PortBusy(host, port, exc.strerror or str(exc)) from exc
 
 
+def warn_unusable_channels(settings: Settings) -> None:
+    """One warning at start for each channel kind this configuration cannot send through."""
+    if not settings.smtp_host:
+        logging.getLogger("vigil").warning("VIGIL_SMTP_HOST is not set: email subscriptions will be refused")
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
@@ -81,6 +87,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     ensure_port_free(host, port)
     read_master_key(settings)  # before the database is created: a missing key creates nothing
     configure_logging()
+    warn_unusable_channels(settings)
     engine = migrate(settings.database_url)
     # uvicorn's own access log prints query strings, which can carry a searched name: ours does not.
     options = {"host": host, "port": port, "log_level": "info", "access_log": False}
@@ -106,6 +113,7 @@ def worker() -> None:
     settings = load_settings()
     read_master_key(settings)  # before the database is created: a missing key creates nothing
     configure_logging()
+    warn_unusable_channels(settings)
     box = build_container(settings, engine=migrate(settings.database_url))
 
     async def main() -> None:

@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     # The key-encryption keys of the cases' data keys; by default beside the master key file (see keyring_path).
     keyring_file: Path | None = None
     public_url: str = "http://127.0.0.1:8000"
-    smtp_host: str = "localhost"
+    smtp_host: str | None = None  # unset: email subscriptions are refused (422), never silently undeliverable
     smtp_port: int = 25
     smtp_from: str = "vigil@localhost"
     smtp_user: str | None = None

@@ -16,7 +16,7 @@ from .config import EmailChannel
 
 @dataclass(frozen=True)
 class SmtpSettings:
-    host: str = "localhost"
+    host: str | None = None  # None: no SMTP server configured, email cannot be sent
     port: int = 25
     sender: str = "vigil@localhost"
     user: str | None = None
@@ -48,6 +48,8 @@ def _send_blocking(email: EmailMessage, smtp: SmtpSettings) -> None:
 
 
 async def send(email: EmailMessage, smtp: SmtpSettings) -> Outcome:
+    if not smtp.host:  # a subscription made before SMTP was unset: retried, so setting it later still delivers
+        return Retry("SMTP is not configured: set VIGIL_SMTP_HOST")
     try:
         await asyncio.to_thread(_send_blocking, email, smtp)
     except smtplib.SMTPResponseException as exc:

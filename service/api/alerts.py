@@ -35,6 +35,19 @@ def refuse_internal_targets(body: SubscriptionIn) -> None:
                 except TargetRefused as exc:
                     raise InputError([{"loc": ["body", where, field], "msg": str(exc),
                                        "type": "target_refused"}]) from None
+
+
+def refuse_unusable_channels(body: SubscriptionIn, smtp_host: str | None) -> None:
+    """422 on an email channel when no SMTP server is configured: its every delivery would fail."""
+    if smtp_host:
+        return
+    errors = [{"loc": ["body", where, "kind"], "msg": "email needs VIGIL_SMTP_HOST set", "type": "channel_unavailable"}
+              for where, channel in (("channel", body.channel), ("escalate_to", body.escalate_to))
+              if channel is not None and channel.kind == "email"]
+    if errors:
+        raise InputError(errors)
+
+
 AlertState = Literal["open", "acknowledged", "withdrawn"]
 DeliveryState = Literal["pending", "delivered", "failed", "dead"]
 SeverityName = Literal["info", "warning", "high", "critical"]
@@ -55,6 +68,7 @@ def subscribe(box: Container, who: Principal, body: SubscriptionIn) -> dict:
     """Create a subscription for this principal's team (shared by the API and the dashboard)."""
     if body.include_personal_data and not who.is_admin:
         raise Forbidden("only an admin may turn on include_personal_data")
+    refuse_unusable_channels(body, box.smtp.host)
     if not box.settings.webhook_allow_private_networks:
         refuse_internal_targets(body)
     created = box.subscriptions.create(body, who.team, who.is_admin, who.actor)

@@ -47,7 +47,8 @@ def server(tmp_path_factory):
     port = free_port()
     env = {**os.environ, "VIGIL_DATABASE_URL": f"sqlite:///{home / 'vigil.db'}",
            "VIGIL_MASTER_KEY_FILE": str(home / "master.key"),
-           "VIGIL_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+           "VIGIL_PUBLIC_URL": f"http://127.0.0.1:{port}",
+           "VIGIL_SMTP_HOST": "127.0.0.1", "VIGIL_SMTP_PORT": str(free_port())}  # email subscriptions need one
     env.pop("VIGIL_MASTER_KEY", None)
     loaded = subprocess.run([VIGIL, "demo", "--no-serve"], env=env, cwd=home, capture_output=True, text=True,
                             timeout=300, check=True)

@@ -200,3 +200,29 @@ def test_email_with_smtp_auth(client, box):
         assert len(failed) == 1 and failed[0]["last_error"] and len(inbox.messages) == 1
     finally:
         controller.stop()
+
+
+@pytest.mark.parametrize("body, where", [
+    ({"channel": {"kind": "email", "to": ["a@ngo.example"]}}, "channel"),
+    ({"channel": {"kind": "webhook", "url": "https://ngo.example/hook"}, "escalate_after": "PT1H",
+      "escalate_to": {"kind": "email", "to": ["a@ngo.example"]}}, "escalate_to"),
+])
+def test_email_subscriptions_are_refused_without_an_smtp_server(client, box, body, where):
+    assert box.settings.smtp_host is None and box.smtp.host is None  # the default: no SMTP server configured
+    response = client.post("/v1/subscriptions", json={"name": "mail", **body})
+    assert response.status_code == 422
+    assert response.json()["detail"] == [{"loc": ["body", where, "kind"], "msg": "email needs VIGIL_SMTP_HOST set",
+                                          "type": "channel_unavailable"}]
+    assert client.get("/v1/subscriptions").json()["items"] == []
+    box.smtp = box.worker.smtp = SmtpSettings("127.0.0.1", 2525)
+    assert client.post("/v1/subscriptions", json={"name": "mail", **body}).status_code == 201
+
+
+def test_an_email_subscription_left_without_smtp_is_retried_not_crashed(client, box):
+    box.smtp = box.worker.smtp = SmtpSettings("127.0.0.1", 2525)
+    sub = client.post("/v1/subscriptions", json={"name": "mail", "channel": {"kind": "email",
+                                                                             "to": ["a@ngo.example"]}}).json()
+    box.smtp = box.worker.smtp = SmtpSettings()  # SMTP unset since (a restart without VIGIL_SMTP_HOST)
+    tested = client.post(f"/v1/subscriptions/{sub['id']}/test")
+    assert tested.status_code == 200
+    assert tested.json()["state"] == "failed" and "set VIGIL_SMTP_HOST" in tested.json()["last_error"]

@@ -319,3 +319,16 @@ def test_demo_run_again_keeps_one_demo_admin(env, client, tmp_path, monkeypatch,
     assert authenticate(engine, printed[0]) is None
     assert authenticate(engine, printed[1]).role == "admin"
     engine.dispose()
+
+
+@pytest.mark.parametrize("smtp_host, warnings", [(None, 1), ("127.0.0.1", 0)])
+def test_serve_warns_once_at_start_when_email_cannot_be_sent(env, monkeypatch, caplog, smtp_host, warnings):
+    import uvicorn
+
+    from service.cli import _serve
+    from service.settings import load_settings
+
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)  # start-up only, no server
+    _serve(load_settings(_env_file=None, smtp_host=smtp_host), "127.0.0.1", 0)
+    said = [r for r in caplog.records if r.levelname == "WARNING" and "VIGIL_SMTP_HOST" in r.getMessage()]
+    assert len(said) == warnings

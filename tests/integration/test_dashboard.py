@@ -442,6 +442,21 @@ def test_subscription_form_errors_name_the_field(browser, api, fields, field):
     assert api.get("/v1/subscriptions").json()["items"] == []
 
 
+@pytest.mark.parametrize("fields, field", [
+    ({"channel_kind": "email", "to": "desk@ngo.example"}, "channel_kind"),
+    ({"escalate_after": "PT1H", "escalate_kind": "email", "escalate_to": "desk@ngo.example"}, "escalate_kind"),
+])
+def test_email_without_an_smtp_server_is_refused_beside_the_field(browser, api, fields, field):
+    sign_in(browser, ADMIN_KEY)
+    page = browser.get("/subscriptions").text
+    data = {"csrf_token": csrf_of(page), "name": "Desk", "channel_kind": "webhook",
+            "url": "https://example.org/hook", **fields}
+    response = browser.post("/subscriptions", data=data)
+    assert response.status_code == 422
+    assert f'<span class="field-error" id="err-{field}">email needs VIGIL_SMTP_HOST set</span>' in response.text
+    assert api.get("/v1/subscriptions").json()["items"] == []
+
+
 def test_only_admins_may_put_names_in_messages_and_viewers_get_no_form(browser, box, api):
     sign_in(browser, create_key(box.engine, box.clock, "editor", "lyon", "lyon editor"))
     page = browser.get("/subscriptions").text
