@@ -50,6 +50,7 @@ def server(tmp_path_factory):
            "VIGIL_PUBLIC_URL": f"http://127.0.0.1:{port}",
            "VIGIL_SMTP_HOST": "127.0.0.1", "VIGIL_SMTP_PORT": str(free_port())}  # email subscriptions need one
     env.pop("VIGIL_MASTER_KEY", None)
+    env.pop("VIGIL_KEYRING_FILE", None)  # the default, beside the master key file
     loaded = subprocess.run([VIGIL, "demo", "--no-serve"], env=env, cwd=home, capture_output=True, text=True,
                             timeout=300, check=True)
     admin_key = re.search(r"admin API key \(shown once\): (\S+)", loaded.stdout).group(1)
