@@ -15,6 +15,7 @@ from events.engine import make_engine
 from events.migrations import upgrade
 from events.personal_data import new_master_key
 
+from . import metrics_setup
 from .access import ROLES, SYSTEM
 from .settings import Settings, load_settings
 
@@ -43,7 +44,13 @@ def db_upgrade() -> None:
 def serve(host: str = "127.0.0.1", port: int = 8000,
           workers: int = typer.Option(1, min=1, max=64, help="server processes sharing the port")) -> None:
     """Run the API (migrating the database first)."""
-    _serve(load_settings(), host, port, workers)
+    settings = load_settings()
+    # Before the app (and prometheus_client) is imported here or in the server processes it starts.
+    done = metrics_setup.configure(settings.metrics_dir, workers, wipe_stale=True)
+    try:
+        _serve(settings, host, port, workers)
+    finally:
+        done()
 
 
 def configure_logging() -> None:
@@ -83,6 +90,7 @@ def worker() -> None:
 
     configure_logging()
     settings = load_settings()
+    metrics_setup.configure(settings.metrics_dir, 1)  # counts reach /metrics only through a shared directory
     upgrade(_engine(settings))
     box = build_container(settings)
 
@@ -101,6 +109,9 @@ def worker() -> None:
 
     asyncio.run(main())
     box.close()
+    from .metrics import process_exit
+
+    process_exit()
 
 
 @app.command()
@@ -112,6 +123,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     from .keys import create_key
 
     settings = load_settings()
+    metrics_setup.configure(settings.metrics_dir, 1, wipe_stale=True)
     if not settings.master_key and not settings.master_key_file.exists():
         settings.master_key_file.write_text(new_master_key() + "\n")
         settings.master_key_file.chmod(0o600)

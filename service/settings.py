@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     delivery_lease_seconds: float = 60  # an in-flight delivery is retried this long after its worker vanished
     worker_poll_seconds: float = 1.0  # fallback poll; appends wake the worker at once
     seeds_dir: Path = Path("../shared/seeds")
+    metrics_token: str | None = Field(default=None, repr=False)  # a bearer token for GET /metrics only
+    metrics_dir: Path | None = None  # shared by the processes of one host (service/metrics_setup.py)
 
 
 def load_settings(**overrides) -> Settings:
