@@ -85,12 +85,14 @@ def worker() -> None:
     import asyncio
     import signal
 
-    from .container import build_container
-    from .scheduler import start_scheduler
-
     configure_logging()
     settings = load_settings()
-    metrics_setup.configure(settings.metrics_dir, 1)  # counts reach /metrics only through a shared directory
+    # Before the container (and prometheus_client) is imported; counts reach /metrics only through a shared directory.
+    metrics_setup.configure(settings.metrics_dir, 1)
+    from .container import build_container
+    from .metrics import process_exit
+    from .scheduler import start_scheduler
+
     upgrade(_engine(settings))
     box = build_container(settings)
 
@@ -109,8 +111,6 @@ def worker() -> None:
 
     asyncio.run(main())
     box.close()
-    from .metrics import process_exit
-
     process_exit()
 
 
@@ -118,12 +118,12 @@ def worker() -> None:
 def demo(host: str = "127.0.0.1", port: int = 8000,
          serve_after: bool = typer.Option(True, "--serve/--no-serve", help="start the API after loading")) -> None:
     """Create a master key if needed, load the real cases from the seed documents, print an admin key, serve."""
+    settings = load_settings()
+    metrics_setup.configure(settings.metrics_dir, 1, wipe_stale=True)  # before prometheus_client is imported
     from .container import build_container
     from .demo import load_demo
     from .keys import create_key
 
-    settings = load_settings()
-    metrics_setup.configure(settings.metrics_dir, 1, wipe_stale=True)
     if not settings.master_key and not settings.master_key_file.exists():
         settings.master_key_file.write_text(new_master_key() + "\n")
         settings.master_key_file.chmod(0o600)
