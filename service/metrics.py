@@ -57,10 +57,10 @@ def count_recorded(attempts: Sequence[Attempt], states: Sequence[str]) -> None:
     """The delivery worker's hook: each recorded attempt, and how long a first delivery took after its alert."""
     for attempt, state in zip(attempts, states):
         DELIVERIES.labels(attempt.channel_kind, state).inc()
-        alert = attempt.claimed.alert
-        if isinstance(attempt.outcome, Delivered) and attempt.claimed.kind == "raised" and alert is not None:
+        raised_at = (attempt.claimed.alert or {}).get("raised_at")
+        if isinstance(attempt.outcome, Delivered) and attempt.claimed.kind == "raised" and raised_at is not None:
             done = attempt.attempted_at.timestamp() + attempt.duration_ms / 1000
-            DELIVERY_LATENCY.labels(attempt.channel_kind).observe(max(0.0, done - alert["raised_at"].timestamp()))
+            DELIVERY_LATENCY.labels(attempt.channel_kind).observe(max(0.0, done - raised_at.timestamp()))
 
 
 def count_reminders(outcomes: dict[str, int]) -> None:
