@@ -35,7 +35,8 @@ class Claimed:
     sealed_escalate_to: str | None = None
     sealed_secret: str | None = None
     include_personal_data: bool = False
-    alert: dict | None = None  # rule, severity, title, case_id, event_id, due_at, late, event_type, occurred_at
+    # The alert's rule, severity, title, case_id, event_id, due_at, late, raised_at; its event's type and time.
+    alert: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Attempt:
     attempted_at: datetime
     duration_ms: int
     outcome: Outcome
+    channel_kind: str = "unknown"  # webhook, slack, ...: known once the sealed channel is opened
 
 
 CLAIM_COLUMNS = (
@@ -53,7 +55,7 @@ CLAIM_COLUMNS = (
     subscriptions.c.escalate_to.label("sealed_escalate_to"), subscriptions.c.secret.label("sealed_secret"),
     subscriptions.c.include_personal_data,
     alerts.c.rule, alerts.c.severity, alerts.c.title, alerts.c.case_id, alerts.c.event_id, alerts.c.due_at,
-    alerts.c.late, events_table.c.type.label("event_type"), events_table.c.occurred_at,
+    alerts.c.late, alerts.c.raised_at, events_table.c.type.label("event_type"), events_table.c.occurred_at,
 )
 
 
@@ -94,7 +96,7 @@ class DeliveryStore:
         if r.alert_id is not None:
             alert = {"rule": r.rule, "severity": r.severity, "title": r.title, "case_id": r.case_id,
                      "event_id": r.event_id, "due_at": r.due_at, "late": r.late, "event_type": r.event_type,
-                     "occurred_at": r.occurred_at}
+                     "occurred_at": r.occurred_at, "raised_at": r.raised_at}
         return Claimed(r.id, r.alert_id, r.subscription_id, r.kind, r.target, r.attempts, r.first_attempt_at,
                        lease_until, r.disabled_at is None and r.deleted_at is None, r.sealed_channel,
                        r.sealed_escalate_to, r.sealed_secret, r.include_personal_data, alert)

@@ -131,8 +131,10 @@ class Ticker:
     """The scheduler's job: fire due reminders and contact checks, queue due escalations. Any number may run."""
 
     def __init__(self, engine: Engine, clock: Clock, tick_seconds: float, escalate, wake,
-                 place_cases: Callable[[datetime], int] = lambda now: 0):
+                 place_cases: Callable[[datetime], int] = lambda now: 0,
+                 on_reminders: Callable[[dict[str, int]], None] | None = None):
         self.engine, self.clock, self.escalate, self.wake = engine, clock, escalate, wake
+        self.on_reminders = on_reminders  # told how many fired / late / skipped once they are committed (metrics)
         self.place_cases = place_cases  # stores the case list's order where it has lapsed (events.case_list)
         self.grace = timedelta(seconds=max(60.0, 2 * tick_seconds))
         self._postgres = engine.dialect.name == "postgresql"
@@ -161,11 +163,13 @@ class Ticker:
             audiences = offsets = None
             states: dict[str, CaseState] = {}
             fired = 0
+            outcomes = {"fired": 0, "late": 0, "skipped": 0}  # fired: on time; late: fired past its moment's grace
             for decision in decisions:
                 r = by_id[decision.id]
                 if decision.action == "skip":
                     raw.run("UPDATE reminders SET state = 'skipped', note = :n, fired_at = :t WHERE id = :i",
                             {"n": decision.note, "t": raw.time(now), "i": r[0]})
+                    outcomes["skipped"] += 1
                     continue
                 if audiences is None:
                     audiences, offsets = active_audiences(raw), subscription_offsets(raw)
@@ -188,6 +192,9 @@ class Ticker:
                         "item_type": r[4], "item_at": raw.time(item_at), "offset_seconds": 0,
                         "due_at": raw.time(next_contact_check(_utc(r[7]), now)), "is_last": True, "late": False})
                 fired += 1
+                outcomes["late" if decision.late else "fired"] += 1
             if fired:
                 notify(conn)
+        if self.on_reminders is not None:
+            self.on_reminders(outcomes)
         return fired

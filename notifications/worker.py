@@ -7,7 +7,7 @@ import random
 import threading
 import time
 from datetime import timedelta
-from typing import Callable
+from typing import Callable, Sequence
 
 import httpx
 from sqlalchemy import Engine
@@ -31,13 +31,15 @@ class DeliveryWorker:
                  person_name: Callable[[str], str | None], batch: int = 100, concurrency: int = 16,
                  lease: timedelta = timedelta(seconds=60), poll_seconds: float = 1.0,
                  rng: random.Random | None = None, transport: httpx.AsyncBaseTransport | None = None,
-                 send_timeout: float = 10.0, allow_private_networks: bool = False):
+                 send_timeout: float = 10.0, allow_private_networks: bool = False,
+                 on_recorded: Callable[[Sequence[Attempt], list[str]], None] | None = None):
         self.store = DeliveryStore(engine, lease, rng)
         self.engine, self.clock, self.subs = engine, clock, subs
         self.public_url, self.smtp, self.person_name = public_url.rstrip("/"), smtp, person_name
         self.batch, self.concurrency, self.poll_seconds = batch, concurrency, poll_seconds
         self.send_timeout, self.allow_private_networks = send_timeout, allow_private_networks
         self._transport = transport
+        self.on_recorded = on_recorded  # told of every recorded attempt and the state it left (metrics)
         self._clients: list[httpx.AsyncClient] = []
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._next_client = 0
@@ -65,12 +67,14 @@ class DeliveryWorker:
         """Render and send one delivery; any failure becomes a recorded outcome, never an escaped exception."""
         now = self.clock.now()
         started = time.perf_counter()
+        kind = "unknown"
         try:
             sealed = c.sealed_escalate_to if c.target == "escalation" else c.sealed_channel
             if not c.subscription_active or sealed is None:
                 outcome: Outcome = Failed("subscription deleted or disabled")
             else:
                 channel, secret = self.subs.open_channel(c.subscription_id, sealed, c.sealed_secret)
+                kind = channel.kind
                 message = await asyncio.to_thread(self._message, c) if c.include_personal_data else self._message(c)
                 rendered = channels.render(channel, message, secret, now, self.smtp)
                 outcome = await channels.send(self.client, rendered, now, self.smtp, self.send_timeout,
@@ -78,12 +82,19 @@ class DeliveryWorker:
         except Exception as exc:  # a bug or outage while preparing: recorded and retried
             log.exception("delivery %s could not be prepared", c.id)
             outcome = Retry(f"internal error: {type(exc).__name__}")
-        return Attempt(c, now, int((time.perf_counter() - started) * 1000), outcome)
+        return Attempt(c, now, int((time.perf_counter() - started) * 1000), outcome, kind)
 
     async def deliver(self, c: Claimed) -> str:
         """Send one delivery now and record it (the test endpoint)."""
         attempt = await self.attempt(c)
-        return (await asyncio.to_thread(self.store.record, [attempt]))[0]
+        return (await asyncio.to_thread(self.record, [attempt]))[0]
+
+    def record(self, attempts: Sequence[Attempt]) -> list[str]:
+        """Store the attempts (one transaction), then tell the hook; returns the states they left."""
+        states = self.store.record(attempts)
+        if self.on_recorded is not None:
+            self.on_recorded(attempts, states)
+        return states
 
     @property
     def client(self) -> httpx.AsyncClient:
@@ -110,7 +121,7 @@ class DeliveryWorker:
         claimed = await asyncio.to_thread(self.store.claim, self.clock.now(), self.batch)
         if claimed:
             attempts = await asyncio.gather(*(self.attempt(c) for c in claimed))
-            await asyncio.to_thread(self.store.record, attempts)
+            await asyncio.to_thread(self.record, attempts)
         return len(claimed)
 
     # ---- the long-running loop ----
@@ -175,7 +186,7 @@ class DeliveryWorker:
             attempts = [a for a in batch if a is not None]
             if attempts:
                 try:
-                    await asyncio.to_thread(self.store.record, attempts)
+                    await asyncio.to_thread(self.record, attempts)
                 except Exception:  # leases expire and the deliveries are sent again: at least once, never lost
                     log.exception("could not record %d attempts; they will be retried", len(attempts))
 

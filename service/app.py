@@ -13,12 +13,14 @@ from fastapi.staticfiles import StaticFiles
 
 from events.store import ConcurrencyConflict, DuplicateMismatch, IdempotencyMismatch, StreamNotFound
 
-from .api import alerts, audit, cases, feed, health
+from .api import alerts, audit, cases, feed, health, metrics
 from .api_docs import add_api_docs
 from .body_limit import BodyLimitMiddleware
 from .cases import InputError, NotFound
 from .container import Container
+from .http_metrics import MetricsMiddleware
 from .keys import bootstrap_admin
+from .metrics import process_exit
 from .request_log import RequestLogMiddleware
 from .scheduler import start_scheduler
 from .security_headers import SecurityHeadersMiddleware
@@ -46,11 +48,13 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
             scheduler.shutdown(wait=True)
         if task:
             await task
+        process_exit()
 
     app = FastAPI(title="Vigil", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Event-sourced alerting for people at risk of forced return.")
     app.state.container = box
-    for router in (health.router, cases.router, feed.router, alerts.router, audit.router, pages.router):
+    for router in (health.router, metrics.router, cases.router, feed.router, alerts.router, audit.router,
+                   pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("service", "static")]), name="static")
     add_api_docs(app)
@@ -59,6 +63,7 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=box.settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(MetricsMiddleware)  # outermost: it also times and counts what the others refuse
     return app
 
 

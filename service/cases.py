@@ -6,7 +6,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, delete, insert, select
@@ -21,9 +21,10 @@ from events.personal_data import PersonalDataCipher, UndecryptableError
 from events.projection import CaseState, effective, fold
 from events.records import AppendResult, StoredEvent
 from events.risk import LEVELS, list_place
-from events.store import EventStore, NewEvent
+from events.store import ConcurrencyConflict, DuplicateMismatch, EventStore, NewEvent, StreamNotFound
 from events.tables import case_keys
 
+from . import metrics
 from .access import Principal
 from .schemas import CaseIn, EventIn
 from .settings import Settings
@@ -61,6 +62,21 @@ class AlreadyErased(Exception):
     pass
 
 
+APPEND_OUTCOMES = ((ConcurrencyConflict, "conflict"), (DuplicateMismatch, "mismatch"),
+                   ((InputError, AlreadyErased), "rejected"), ((NotFound, StreamNotFound), "not_found"))
+
+
+def counted(event_type: str, append: Callable[[], AppendResult]) -> AppendResult:
+    """Run one single-event append and count it by how it ended (vigil_appends_total)."""
+    try:
+        result = append()
+    except Exception as exc:
+        metrics.count_append(event_type, next((o for kind, o in APPEND_OUTCOMES if isinstance(exc, kind)), "error"))
+        raise
+    metrics.count_append(event_type, "committed" if result.created else "duplicate")
+    return result
+
+
 def purge_deleted_rows(engine) -> None:
     """Push deleted bytes out of the files: SQLite's WAL is folded in and truncated, PostgreSQL vacuums."""
     if engine.dialect.name == "sqlite":
@@ -95,6 +111,10 @@ class CaseService:
     # ---- writing ----
     def open_case(self, who: Principal, body: CaseIn, idempotency_key: str | None = None,
                   actor: str | None = None) -> AppendResult:
+        return counted("CaseOpened", lambda: self._open_case(who, body, idempotency_key, actor))
+
+    def _open_case(self, who: Principal, body: CaseIn, idempotency_key: str | None, actor: str | None
+                   ) -> AppendResult:
         case_id = str(uuid.uuid4())
         data_key = PersonalDataCipher.new_key()
         teams = list(body.teams or [])
@@ -138,6 +158,10 @@ class CaseService:
 
     def append(self, who: Principal, case_id: str, body: EventIn, expected_version: int | None = None,
                idempotency_key: str | None = None) -> AppendResult:
+        return counted(body.type, lambda: self._append(who, case_id, body, expected_version, idempotency_key))
+
+    def _append(self, who: Principal, case_id: str, body: EventIn, expected_version: int | None,
+                idempotency_key: str | None) -> AppendResult:
         self.require_access(who, case_id)
         event = self.prepare(case_id, body)
         if event.type in ("EventRetracted", "HearingPostponed"):
@@ -169,6 +193,12 @@ class CaseService:
         Copies of the database Vigil cannot clean (PostgreSQL's WAL, replicas, backups) may keep the wrapped key,
         so the key that wrapped it is destroyed too: every other case's key moves to a new keyring generation in
         the same transaction, and the old generation is retired once nothing is under it."""
+        result = counted("PersonalDataErased", lambda: self._erase(who, case_id, reason))
+        self.data_keys.retire_unused(self.store.engine)
+        purge_deleted_rows(self.store.engine)
+        return result
+
+    def _erase(self, who: Principal, case_id: str, reason: str | None) -> AppendResult:
         self.require_access(who, case_id)
         with self.store.engine.connect() as conn:
             if self._data_key(conn, case_id) is None:
@@ -180,11 +210,8 @@ class CaseService:
             self.data_keys.rewrap_all(conn, generation, erased=case_id)
 
         data = {"erased_by": who.actor, **({"reason": reason} if reason else {})}
-        result = self.store.append(case_id, [NewEvent("PersonalDataErased", self.clock.now(), data)],
-                                   actor=who.actor, before_insert=destroy_key)[0]
-        self.data_keys.retire_unused(self.store.engine)
-        purge_deleted_rows(self.store.engine)
-        return result
+        return self.store.append(case_id, [NewEvent("PersonalDataErased", self.clock.now(), data)],
+                                 actor=who.actor, before_insert=destroy_key)[0]
 
     # ---- reading ----
     def require_case(self, who: Principal, case_id: str) -> CaseRow:

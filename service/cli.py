@@ -15,6 +15,7 @@ from events.clock import SystemClock
 from events.database import migrate, open_existing
 from events.personal_data import create_master_key_file
 
+from . import metrics_setup
 from .access import ROLES, SYSTEM
 from .cli_errors import ExplainingGroup, PortBusy
 from .settings import Settings, load_settings
@@ -54,7 +55,13 @@ def db_upgrade() -> None:
 def serve(host: str = "127.0.0.1", port: int = 8000,
           workers: int = typer.Option(1, min=1, max=64, help="server processes sharing the port")) -> None:
     """Run the API (migrating the database first)."""
-    _serve(load_settings(), host, port, workers)
+    settings = load_settings()
+    # Before the app (and prometheus_client) is imported here or in the server processes it starts.
+    done = metrics_setup.configure(settings.metrics_dir, workers, wipe_stale=True)
+    try:
+        _serve(settings, host, port, workers)
+    finally:
+        done()
 
 
 def configure_logging() -> None:
@@ -107,10 +114,13 @@ def worker() -> None:
     import asyncio
     import signal
 
+    settings = load_settings()
+    # Before the container (and prometheus_client) is imported; counts reach /metrics only through a shared directory.
+    metrics_setup.configure(settings.metrics_dir, 1)
     from .container import build_container, read_master_key
+    from .metrics import process_exit
     from .scheduler import start_scheduler
 
-    settings = load_settings()
     read_master_key(settings)  # before the database is created: a missing key creates nothing
     configure_logging()
     warn_unusable_channels(settings)
@@ -131,19 +141,21 @@ def worker() -> None:
 
     asyncio.run(main())
     box.close()
+    process_exit()
 
 
 @app.command()
 def demo(host: str = "127.0.0.1", port: int = 8000,
          serve_after: bool = typer.Option(True, "--serve/--no-serve", help="start the API after loading")) -> None:
-    """Create a master key if needed, load the real cases from the seed documents, print an admin key, serve.
+    """Create a master key if needed, load the demo's real cases, print an admin key, serve.
 
     Each run prints a new admin key and revokes the one the previous run printed."""
+    settings = load_settings()
+    metrics_setup.configure(settings.metrics_dir, 1, wipe_stale=True)  # before prometheus_client is imported
     from .container import build_container
     from .demo import load_demo
     from .keys import create_key
 
-    settings = load_settings()
     if serve_after:
         ensure_port_free(host, port)  # a start that would fail creates nothing, no key above all
     if not settings.master_key and create_master_key_file(str(settings.master_key_file)):

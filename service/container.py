@@ -22,6 +22,7 @@ from notifications.reminders import ReminderPlanner, Ticker
 from notifications.subscriptions import Subscriptions
 from notifications.worker import DeliveryWorker
 
+from . import metrics
 from .access_log import AccessLog
 from .alerts import AlertService
 from .rate_limit import RateLimiter
@@ -108,10 +109,12 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     worker = DeliveryWorker(engine, clock, subs, settings.public_url, smtp, person_name,
                             lease=timedelta(seconds=settings.delivery_lease_seconds),
                             poll_seconds=settings.worker_poll_seconds, transport=transport,
-                            allow_private_networks=settings.webhook_allow_private_networks)
+                            allow_private_networks=settings.webhook_allow_private_networks,
+                            on_recorded=metrics.count_recorded)
     store.after_commit.append(worker.wake)
     ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, worker.wake,
-                    place_cases=lambda now: place_lapsed(engine, now, settings.contact_overdue_after))
+                    place_cases=lambda now: place_lapsed(engine, now, settings.contact_overdue_after),
+                    on_reminders=metrics.count_reminders)
     return Container(settings, engine, clock, store, cases, subs, AlertService(engine, clock), worker, smtp,
                      planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute),
                      SessionStore(engine, clock, cipher.derive_key("session-cookie")))

@@ -8,13 +8,14 @@ from apscheduler.events import EVENT_JOB_ERROR
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .container import Container
+from .metrics import timed_tick
 
 log = logging.getLogger("vigil.scheduler")
 
 
 def start_scheduler(box: Container) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=timezone.utc)
-    scheduler.add_job(box.ticker.tick, "interval", seconds=box.settings.scheduler_tick_seconds, id="tick",
+    scheduler.add_job(timed_tick(box.ticker.tick), "interval", seconds=box.settings.scheduler_tick_seconds, id="tick",
                       max_instances=1, coalesce=True, misfire_grace_time=None,
                       next_run_time=datetime.now(timezone.utc))  # catch up at once after downtime
     scheduler.add_listener(lambda e: log.error("scheduler tick failed: %r", e.exception), EVENT_JOB_ERROR)

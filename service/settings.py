@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 1200  # per API key; 0 turns the limit off
     delivery_lease_seconds: float = 60  # an in-flight delivery is retried this long after its worker vanished
     worker_poll_seconds: float = 1.0  # fallback poll; appends wake the worker at once
+    metrics_token: str | None = Field(default=None, repr=False)  # a bearer token for GET /metrics only
+    metrics_dir: Path | None = None  # shared by the processes of one host (service/metrics_setup.py)
 
 
 def keyring_path(settings: Settings) -> Path:

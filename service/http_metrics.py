@@ -1,0 +1,46 @@
+"""ASGI middleware counting and timing each request by its route template (never the raw path: it holds case ids)."""
+from __future__ import annotations
+
+import time
+
+from . import metrics
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
+
+
+def route_template(scope, root_path_before: str) -> str:
+    """The template of the route that answered; a mount's prefix plus "/{path}" (static files); else "unmatched":
+    an unknown path, or a request refused before routing (a body over the limit)."""
+    route = scope.get("route")
+    if route is not None and getattr(route, "path", None):
+        return route.path
+    root_path = scope.get("root_path", "")
+    if root_path != root_path_before and root_path.startswith(root_path_before):  # a Mount adds its prefix
+        return root_path[len(root_path_before):] + "/{path}"
+    return UNMATCHED
+
+
+class MetricsMiddleware:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        root_path = scope.get("root_path", "")
+        status = 500  # what the server answers if the app raises before starting a response
+
+        async def capture(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            metrics.count_request(method, route_template(scope, root_path), status, time.perf_counter() - started)
