@@ -1,6 +1,7 @@
-"""ASGI middleware adding security headers: a strict CSP without inline script, no framing, no referrer.
+"""ASGI middleware adding security headers: a strict CSP without inline script, no framing, no referrer, and no
+caching of anything but static assets (answers and pages carry case data: no browser or proxy may keep them).
 
-A response that sets its own Content-Security-Policy keeps it (the API docs allow their one inline script by hash).
+A response that sets its own header keeps it (the API docs allow their one inline script by hash).
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         extra = HEADERS + [(b"content-security-policy", CSP.encode())]
+        if not scope["path"].startswith("/static/"):
+            extra.append((b"cache-control", b"no-store"))
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":

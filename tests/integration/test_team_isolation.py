@@ -153,3 +153,14 @@ def test_an_admins_all_teams_subscription_is_not_its_teams_to_touch(client, box,
         assert client.get("/v1/deliveries", headers=as_(key)).json()["items"] == []
     assert client.delete(f"/v1/subscriptions/{sub_id}", headers=as_(editor)).status_code == 404
     assert client.get(f"/v1/subscriptions/{sub_id}").status_code == 200
+
+
+def test_answers_and_pages_with_case_data_are_never_stored_by_a_cache(client):
+    """Finding 10: no-store on the case, its export and the dashboard page; static assets may be cached."""
+    case_id = client.post("/v1/cases", json={"person": {"name": "Cached Person"}, "country": "FR"}).json()["id"]
+    for path in (f"/v1/cases/{case_id}", f"/v1/cases/{case_id}/export?format=html", f"/cases/{case_id}",
+                 f"/cases/{case_id}/dossier", "/v1/cases", "/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["cache-control"] == "no-store", path
+    assert "no-store" not in client.get("/static/vigil.css").headers.get("cache-control", "")
