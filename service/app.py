@@ -17,6 +17,7 @@ from .api import alerts, audit, cases, feed, health
 from .body_limit import BodyLimitMiddleware
 from .cases import InputError, NotFound
 from .container import Container
+from .control_chars import ControlCharacterMiddleware
 from .keys import bootstrap_admin
 from .request_log import RequestLogMiddleware
 from .scheduler import start_scheduler
@@ -54,6 +55,7 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("service", "static")]), name="static")
     _error_handlers(app)
     _page_error_handlers(app)
+    app.add_middleware(ControlCharacterMiddleware)  # innermost: its 404s and 422s still get headers and a log line
     app.add_middleware(BodyLimitMiddleware, max_bytes=box.settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestLogMiddleware)
