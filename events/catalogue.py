@@ -9,6 +9,8 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from .text import multi_line, single_line
+
 ZONE_NAMES = frozenset(available_timezones()) - {"Factory", "localtime"}
 
 
@@ -31,8 +33,13 @@ def _plausible_year(value: datetime) -> datetime:
 
 Moment = Annotated[AwareDatetime, AfterValidator(_plausible_year)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+# Short fields go into alert titles, email subjects and chat headings: one line. Long ones may keep line breaks.
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+                      AfterValidator(single_line)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
+                     AfterValidator(multi_line)]
+Note = Annotated[str, StringConstraints(max_length=2000), AfterValidator(multi_line)]
+SourceUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$", max_length=2000)]
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 TeamName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 MeasureBody = Literal["ECtHR", "UN_CAT", "UN_HRC", "other"]
@@ -43,7 +50,7 @@ class EventData(BaseModel):
     """Base of every event's data: unknown fields are refused, a short `note` is always allowed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    note: Note | None = None
 
 
 class Person(BaseModel):
@@ -86,7 +93,7 @@ class NoteAdded(EventData):
 
 
 class SourceAttached(EventData):
-    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)] | None = None
+    url: SourceUrl | None = None
     title: ShortText
     document: ShortText | None = None
     sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None

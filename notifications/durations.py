@@ -5,7 +5,7 @@ import re
 from datetime import timedelta
 
 # Nine digits per part is far beyond any bound below and keeps timedelta from overflowing on hostile input.
-_DURATION = re.compile(r"^P(?:(\d{1,9})W)?(?:(\d{1,9})D)?(?:T(?:(\d{1,9})H)?(?:(\d{1,9})M)?(?:(\d{1,9})S)?)?$",
+_DURATION = re.compile(r"^P(?:(\d{1,9})W)?(?:(\d{1,9})D)?(?:T(?:(\d{1,9})H)?(?:(\d{1,9})M)?(?:(\d{1,9})S)?)?",
                        re.ASCII)
 
 # What the domain needs, and no more: a reminder a year before a date, an escalation within a week.
@@ -16,7 +16,7 @@ MAX_ANY = timedelta(days=3660)
 
 def parse_duration(text: str, maximum: timedelta = MAX_ANY) -> timedelta:
     """`PT72H`, `P2D`, `P1DT12H`...; years and months are refused as ambiguous, and so is anything over `maximum`."""
-    match = _DURATION.match(text or "")
+    match = _DURATION.fullmatch(text or "")  # fullmatch: "$" would also accept a trailing newline
     if not match or text in ("P", "PT") or text.endswith("T"):
         raise ValueError(f"'{text}' is not an ISO 8601 duration such as PT72H or P2D")
     weeks, days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from events.records import iso
+from events.text import one_line
 
 HEADINGS = {"raised": "Alert", "escalated": "Escalated: not acknowledged", "withdrawn": "Withdrawn", "test": "Test"}
 WEBHOOK_TYPES = {"raised": "alert.raised", "escalated": "alert.escalated", "withdrawn": "alert.withdrawn",
@@ -28,6 +29,12 @@ class AlertMessage:
     due_at: datetime | None
     late: bool
     person_name: str | None = None  # only when the subscription has include_personal_data
+
+    def __post_init__(self) -> None:
+        # Alerts stored before line breaks were refused at input may still carry them: every channel gets one line.
+        object.__setattr__(self, "title", one_line(self.title))
+        if self.person_name is not None:
+            object.__setattr__(self, "person_name", one_line(self.person_name))
 
     @property
     def heading(self) -> str:

@@ -9,6 +9,7 @@ from events.catalogue import EVENT_TYPES
 from events.projection import CaseState
 from events.records import StoredEvent, iso
 from events.risk import BODY_NAMES
+from events.text import one_line
 
 SEVERITIES = ("info", "warning", "high", "critical")
 
@@ -29,7 +30,7 @@ def severity_rank(severity: str) -> int:
 
 
 def event_title(event: StoredEvent) -> str:
-    """A short, plain description built from non-personal fields only."""
+    """A short, plain description built from non-personal fields only, on one line whatever the stored data holds."""
     d = event.data
     words = {
         "Detained": lambda: "Detained" + (f" in {d['place']}" if d.get("place") else ""),
@@ -48,7 +49,7 @@ def event_title(event: StoredEvent) -> str:
         "Resettled": lambda: f"Resettled in {d['country']}",
     }
     make = words.get(event.type)
-    return (make() if make else _spaced(event.type))[:300]
+    return one_line(make() if make else _spaced(event.type))[:300]
 
 
 def _utc_minute(text: str) -> str:

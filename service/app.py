@@ -18,6 +18,7 @@ from .api_docs import add_api_docs
 from .body_limit import BodyLimitMiddleware
 from .cases import InputError, NotFound
 from .container import Container
+from .control_chars import ControlCharacterMiddleware
 from .http_metrics import MetricsMiddleware
 from .keys import bootstrap_admin
 from .metrics import process_exit
@@ -60,6 +61,7 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
     add_api_docs(app)
     _error_handlers(app)
     _page_error_handlers(app)
+    app.add_middleware(ControlCharacterMiddleware)  # innermost: its 404s and 422s still get headers and a log line
     app.add_middleware(BodyLimitMiddleware, max_bytes=box.settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestLogMiddleware)

@@ -4,19 +4,22 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from typing_extensions import Annotated
 
-from events.catalogue import CountryCode, LongText, Moment, Person, ShortText, Tag, TeamName, TimeZoneName
+from events.catalogue import (
+    CountryCode, LongText, Moment, Person, ShortText, SourceUrl, Tag, TeamName, TimeZoneName,
+)
+from events.text import single_line
 
 DatePrecision = Literal["exact", "day", "month", "year"]
 
 
 class SourceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)] | None = None
+    url: SourceUrl | None = None
     title: ShortText | None = None
-    reliability: Annotated[str, StringConstraints(max_length=50)] | None = None
+    reliability: Annotated[str, StringConstraints(max_length=50), AfterValidator(single_line)] | None = None
 
 
 class CaseIn(BaseModel):

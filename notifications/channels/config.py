@@ -7,7 +7,9 @@ from typing import Annotated, Literal, Union
 import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-EMAIL = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}$")
+from ..ssrf import host_problem
+
+EMAIL = re.compile(r"^[^@\s<>,;\"\x00-\x1f\x7f]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}$")
 
 
 def _http_url(value: str) -> str:
@@ -19,11 +21,14 @@ def _http_url(value: str) -> str:
         raise ValueError("must be an http or https URL with a host")
     if url.userinfo:
         raise ValueError("must not carry a user name or password")
+    problem = host_problem(url.raw_host)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
 HttpUrlText = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_http_url)]
-Secret = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^\S+$")]
+Secret = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^[^\s\x00-\x1f\x7f]+$")]
 
 
 def _email(value: str) -> str:
@@ -64,7 +69,8 @@ class DiscordChannel(_Channel):
 class MatrixChannel(_Channel):
     kind: Literal["matrix"]
     homeserver: HttpUrlText
-    room_id: Annotated[str, StringConstraints(pattern=r"^[!#][^:\s]+:\S+$", max_length=300)]
+    room_id: Annotated[str, StringConstraints(pattern=r"^[!#][^:\s\x00-\x1f\x7f]+:[^\s\x00-\x1f\x7f]+$",
+                                              max_length=300)]
     access_token: Secret
 
 

@@ -9,6 +9,8 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from events.text import one_line
+
 from ..message import AlertMessage
 from .base import Delivered, Outcome, Retry, render_text, templates, truncate
 from .config import EmailChannel
@@ -27,7 +29,8 @@ class SmtpSettings:
 
 def render(channel: EmailChannel, message: AlertMessage, sender: str, now: datetime) -> EmailMessage:
     email = EmailMessage()
-    email["Subject"] = truncate(f"[Vigil {message.severity}] {message.heading}: {message.title}", 200)
+    # A header may not hold a line break (the email package refuses to build it): one line, whatever the title.
+    email["Subject"] = truncate(one_line(f"[Vigil {message.severity}] {message.heading}: {message.title}"), 200)
     email["From"] = sender
     email["To"] = ", ".join(channel.to)
     email["Date"] = format_datetime(now)

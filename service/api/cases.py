@@ -6,9 +6,10 @@ from datetime import date, datetime, time, timezone
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
+from events.catalogue import Note
 from service.access import Principal
 from service.cases import AlreadyErased, CaseFilters, InputError
 from service.container import Container
@@ -27,7 +28,7 @@ def parse_moment(name: str, raw: str | None) -> datetime | None:
     if raw is None or raw == "":
         return None
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
             return datetime.combine(date.fromisoformat(raw), time.max, tzinfo=timezone.utc)
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
     except ValueError:
@@ -45,7 +46,7 @@ def parse_if_match(raw: str | None) -> int | None:
     if raw is None:
         return None
     value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not re.fullmatch(r"[0-9]{1,10}", value):  # not str.isdigit(): it also takes '²', which int() refuses
         raise InputError([{"loc": ["header", "If-Match"], "msg": "must be the expected version number",
                            "type": "int_parsing"}])
     return int(value)
@@ -65,7 +66,7 @@ async def open_case(body: CaseIn, response: Response, idempotency_key: Idempoten
 def list_cases(request: Request, status: str | None = None, risk: str | None = None, country: str | None = None,
                tag: str | None = None, q: Annotated[str | None, Query(max_length=200)] = None,
                limit: Annotated[int, Query(ge=1, le=500)] = 50,
-               cursor: Annotated[str | None, Query(pattern=r"^\d{1,9}$")] = None,
+               cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,9}$")] = None,
                who: Principal = Depends(principal), box: Container = Depends(container)):
     box.access_log.record(who, "list", None, request.url.path, request.client.host if request.client else None)
     filters = CaseFilters(status, risk, country.upper() if country else None, tag, q)
@@ -110,7 +111,7 @@ def verify_case(case_id: str, who: Principal = Depends(readable_case("verify")),
 
 class EraseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    reason: Note | None = None
 
 
 @router.post("/cases/{case_id}/erase")
