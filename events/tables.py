@@ -129,3 +129,11 @@ web_sessions = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_web_sessions_expires_at", "expires_at"),
 )
+
+auth_failures = Table(
+    "auth_failures", metadata,
+    Column("address", String(64), primary_key=True),
+    Column("minute", BigInteger, primary_key=True),  # whole minutes since the epoch
+    Column("failures", Integer, nullable=False),
+    Index("ix_auth_failures_minute", "minute"),
+)

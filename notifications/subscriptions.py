@@ -80,7 +80,10 @@ def public_channel(channel: dict[str, Any]) -> dict[str, Any]:
     for key, value in channel.items():
         if key in ("url", "homeserver", "api_base"):
             parts = urlsplit(value)
-            port = f":{parts.port}" if parts.port else ""
+            try:
+                port = f":{parts.port}" if parts.port else ""
+            except ValueError:  # stored before ports were checked: show none rather than fail
+                port = ""
             shown[key] = f"{parts.scheme}://{parts.hostname}{port}/…"
         elif key in ("room_id", "chat_id", "to"):
             shown[key] = value

@@ -25,6 +25,7 @@ from notifications.worker import DeliveryWorker
 from . import metrics
 from .access_log import AccessLog
 from .alerts import AlertService
+from .auth_throttle import AuthThrottle
 from .rate_limit import RateLimiter
 from .cases import CaseService
 from .settings import Settings, keyring_path
@@ -47,6 +48,7 @@ class Container:
     access_log: AccessLog
     rate_limiter: RateLimiter
     sessions: SessionStore
+    auth_throttle: AuthThrottle
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -117,4 +119,5 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                     on_reminders=metrics.count_reminders)
     return Container(settings, engine, clock, store, cases, subs, AlertService(engine, clock), worker, smtp,
                      planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute),
-                     SessionStore(engine, clock, cipher.derive_key("session-cookie")))
+                     SessionStore(engine, clock, cipher.derive_key("session-cookie")),
+                     AuthThrottle(engine, clock, settings.auth_failures_per_minute))

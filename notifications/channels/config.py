@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Literal, Union
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -21,6 +22,12 @@ def _http_url(value: str) -> str:
         raise ValueError("must be an http or https URL with a host")
     if url.userinfo:
         raise ValueError("must not carry a user name or password")
+    try:  # the display reads the port with urllib: it must accept what httpx accepted
+        shown_port = urlsplit(value).port
+    except ValueError:
+        shown_port = -1
+    if (url.port is not None and not 1 <= url.port <= 65535) or shown_port == -1 or shown_port == 0:
+        raise ValueError("the port must be a number from 1 to 65535")
     problem = host_problem(url.raw_host)
     if problem:
         raise ValueError(problem)

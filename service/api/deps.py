@@ -26,8 +26,16 @@ async def principal(request: Request, box: Container = Depends(container)) -> Pr
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     key = key.strip()
+    address = request.client.host if request.client else None
+    refused = box.auth_throttle.blocked(address)
+    if refused is not None:
+        raise HTTPException(429, "too many failed sign-ins from this address", headers={"Retry-After": str(refused)})
     who = await in_thread(authenticate, box.engine, key) if scheme.lower() == "bearer" and key else None
     if who is None:
+        refused = await in_thread(box.auth_throttle.failed, address)
+        if refused is not None:
+            raise HTTPException(429, "too many failed sign-ins from this address",
+                                headers={"Retry-After": str(refused)})
         raise HTTPException(401, "missing or invalid API key", headers={"WWW-Authenticate": "Bearer"})
     wait = box.rate_limiter.take(who.key_id)
     if wait is not None:

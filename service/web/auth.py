@@ -66,6 +66,14 @@ def local_path(candidate: str | None, fallback: str = "/") -> str:
     return candidate
 
 
+def throttled(box: Container, request: Request, check) -> None:
+    """PageError 429 if `check` (the throttle's blocked or failed) says this address must wait."""
+    wait = check(request.client.host if request.client else None)
+    if wait is not None:
+        raise PageError(429, "Too many failed sign-ins from this address; wait a minute and try again.",
+                        {"Retry-After": str(wait)})
+
+
 def viewer(request: Request) -> Viewer:
     box = container(request)
     session = box.sessions.find(request.cookies.get(COOKIE_NAME))
@@ -73,7 +81,12 @@ def viewer(request: Request) -> Viewer:
         who, tz = session.principal, session.timezone
     else:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        who = authenticate(box.engine, key.strip()) if scheme.lower() == "bearer" and key.strip() else None
+        bearer = scheme.lower() == "bearer" and key.strip()
+        if bearer:
+            throttled(box, request, box.auth_throttle.blocked)
+        who = authenticate(box.engine, key.strip()) if bearer else None
+        if who is None and bearer:
+            throttled(box, request, box.auth_throttle.failed)
         if who is None:
             path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise SignInRequired(path)

@@ -22,7 +22,8 @@ from service.schemas import CaseIn, EventIn
 
 from . import display
 from .auth import (
-    Form, PageError, Viewer, container, local_path, posted_form, read_form, require_writer, viewer,
+    Form, PageError, Viewer, container, local_path, posted_form, read_form, require_writer, throttled,
+    viewer,
 )
 from .forms import (
     CHANNEL_KINDS, FORM_LEVEL, PRECISIONS, appendable_types, case_body, errors_by_field, event_body, event_fields,
@@ -87,8 +88,10 @@ async def signin(request: Request):
     expected = request.cookies.get(SIGNIN_COOKIE, "")
     if not expected or not csrf_ok(expected, form.get("csrf_token")):
         return signin_form(request, next_path, "The sign-in form expired. Please try again.", 403)
+    throttled(box, request, box.auth_throttle.blocked)
     who = authenticate(box.engine, form.get("api_key").strip()) if form.get("api_key").strip() else None
     if who is None:
+        throttled(box, request, box.auth_throttle.failed)
         return signin_form(request, next_path, "That API key is not valid or has been revoked.", 401)
     tz = form.get("timezone") if form.get("timezone") in ZONE_NAMES else "UTC"
     cookie = box.sessions.start(who, tz)

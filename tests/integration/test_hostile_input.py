@@ -551,3 +551,13 @@ def test_no_hostile_input_makes_a_server_error(client, fuzzed):
             response = send(client, target, fuzzed, slot, value)
             assert response.status_code < 500, (target.method, target.path, slot, value, response.text[:300])
         check()
+
+
+@pytest.mark.parametrize("url", ["http://127.1:99999/", "https://hooks.ngo.example:0/x", "https://h.example:70000/"])
+def test_a_channel_port_out_of_range_is_refused_and_nothing_is_stored(client, url):
+    """The fuzz found it: httpx accepts port 99999, urllib does not, and the subscription was stored before its
+    answer failed with a 500."""
+    response = client.post("/v1/subscriptions", json={"name": "p", "channel": {"kind": "webhook", "url": url}})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][:3] == ["body", "channel", "webhook"]
+    assert client.get("/v1/subscriptions").json()["items"] == []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
@@ -200,3 +201,26 @@ def test_hostile_case_input_is_422(client, body):
                                  "/v1/cases?cursor=99999999999999999999", "/v1/alerts?limit=99999999999"])
 def test_huge_numbers_in_queries_are_4xx(client, url):
     assert 400 <= client.get(url).status_code < 500  # 422, or 404 for the unknown case: never a 500
+
+
+def test_wrong_keys_are_throttled_per_address_with_retry_after(client, box):
+    """Attack-run finding 9: past VIGIL_AUTH_FAILURES_PER_MINUTE wrong keys from one address, 429 with Retry-After
+    on the API, the pages and the sign-in form, even for a right key, until the minute is over; counted in the
+    database, so another server process (a second app on the same database) refuses the address too."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    limit = box.settings.auth_failures_per_minute
+    wrong = {"Authorization": "Bearer vgl_wrong"}
+    statuses = [client.get("/v1/cases", headers=wrong).status_code for _ in range(limit + 1)]
+    assert statuses == [401] * limit + [429]
+    refused = client.get("/v1/cases")  # even the right key, from this address
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert client.get("/", headers=wrong).status_code == 429
+    with TestClient(create_app(box.__class__(**{**box.__dict__, "auth_throttle": type(box.auth_throttle)(
+            box.engine, box.clock, limit)}))) as other_process:
+        assert other_process.get("/v1/cases", headers=wrong).status_code == 429  # the count is shared
+    box.clock.advance(timedelta(seconds=61))
+    assert client.get("/v1/cases").status_code == 200
+    assert client.get("/v1/cases", headers=wrong).status_code == 401
