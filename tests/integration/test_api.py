@@ -197,8 +197,9 @@ def test_status_as_of_and_known_at(client, clock):
 def test_a_list_page_opens_personal_data_for_its_own_cases_only(client, box, monkeypatch):
     ids = [open_case(client) for _ in range(5)]
     opened = []
-    real_unwrap = box.cases.cipher.unwrap
-    monkeypatch.setattr(box.cases.cipher, "unwrap", lambda case_id, wrapped: opened.append(case_id) or real_unwrap(case_id, wrapped))
+    real_unwrap = box.cases.data_keys.unwrap
+    monkeypatch.setattr(box.cases.data_keys, "unwrap",
+                        lambda case_id, wrapped: opened.append(case_id) or real_unwrap(case_id, wrapped))
     page = client.get("/v1/cases", params={"limit": 2}).json()
     assert [c["person"]["name"] for c in page["items"]] == [PERSON["name"]] * 2
     assert sorted(opened) == sorted(c["id"] for c in page["items"]) and set(opened) <= set(ids)
