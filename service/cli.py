@@ -66,6 +66,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
 def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s")
+    # APScheduler logs every tick (every 15 s) at INFO: only its warnings and errors are news.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def ensure_port_free(host: str, port: int) -> None:
