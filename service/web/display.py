@@ -1,9 +1,11 @@
 """Pure formatting for the dashboard: times in the viewer's zone, countdowns, labels."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")  # spelled here, not by strftime, so the words never follow the server's locale
 STATUS_LABELS = {
     "monitoring": "Monitoring",
     "in_proceedings": "In proceedings",
@@ -30,18 +32,25 @@ def as_datetime(value: str | datetime | None) -> datetime | None:
 
 
 def local_time(value: str | datetime | None, tz: str | None, precision: str = "exact") -> str:
-    """A moment in the viewer's zone, as precise as it is known: '2026-11-22 09:51 CET', '2023-11', '2011'."""
+    """A moment in the viewer's zone, as precise as it is known: '2026-11-22 09:51 CET', '14 Dec 2023',
+    'December 2023', '2011'. A date known to the day or less is shown as written, with no invented time."""
     moment = as_datetime(value)
     if moment is None:
         return ""
-    if precision == "year":
-        return f"{moment.year}"
-    if precision == "month":
-        return moment.strftime("%Y-%m")
-    if precision == "day":
-        return moment.strftime("%Y-%m-%d")
+    if precision in ("day", "month", "year"):
+        return calendar_date(moment, precision)
     local = moment.astimezone(zone(tz))
     return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
+
+
+def calendar_date(moment: datetime, precision: str) -> str:
+    """A date at its precision. Such dates are stored as midnight UTC of the date, so read in UTC."""
+    day = moment.astimezone(timezone.utc) if moment.tzinfo else moment
+    if precision == "year":
+        return f"{day.year}"
+    if precision == "month":
+        return f"{MONTHS[day.month - 1]} {day.year}"
+    return f"{day.day} {MONTHS[day.month - 1][:3]} {day.year}"
 
 
 def end_of_day(day: str, tz: str | None) -> datetime:
@@ -106,3 +115,10 @@ def datum(value, tz: str | None) -> str:
 
 def is_empty(value) -> bool:
     return value is None or value == "" or value == [] or value == {}
+
+
+def event_name(summary: dict | None, tz: str | None) -> str:
+    """An event named for a person: 'Detained on 14 Dec 2023', 'Removed on 2023-11-15 07:00 CET'."""
+    if not summary:
+        return "an event not in this case"
+    return f"{humanize(summary['type'])} on {local_time(summary['occurred_at'], tz, summary.get('date_precision', 'exact'))}"

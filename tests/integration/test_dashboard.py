@@ -295,13 +295,14 @@ def test_append_form_records_the_event_in_the_viewers_zone_and_changes_the_statu
 
 
 @pytest.mark.parametrize("fields, field, message", [
-    ({"destination": ""}, "destination", "Field required"),
-    ({"destination": "Uzbekistan"}, "destination", "String should match pattern"),
+    ({"destination": ""}, "destination", "This is required"),
+    ({"destination": "Uzbekistan"}, "destination", "Use a two-letter country code such as FR"),
     ({"destination": "UZ", "at": "not a time"}, "at", "not a date and time"),
-    ({"destination": "", "at": "not a time"}, "destination", "Field required"),  # all errors at once
+    ({"destination": "", "at": "not a time"}, "destination", "This is required"),  # all errors at once
     ({"destination": "UZ", "at": ""}, "__all__", "at, or both window_start and window_end, is required"),
     ({"destination": "UZ", "at": "2026-12-01T06:30", "occurred_at": ""}, "occurred_at", "required"),
-    ({"destination": "UZ", "at": "2026-12-01T06:30", "source_url": "ftp://x"}, "source_url", "should match"),
+    ({"destination": "UZ", "at": "2026-12-01T06:30", "source_url": "ftp://x"}, "source_url",
+     "Use a link starting with http:// or https://"),
 ])
 def test_append_form_shows_errors_beside_the_field_and_records_nothing(browser, api, fields, field, message):
     case_id = open_case(api)
