@@ -176,8 +176,10 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
         moment = display.end_of_day(as_of, seen_by.timezone) if as_of else None
     except ValueError:
         moment, notice = None, "That 'as of' date could not be read; showing the case as it is now."
+    case = None
     try:
-        case = box.cases.status(who, case_id, moment, None) if moment is not None else None
+        if moment is not None:
+            case = box.cases.status(who, case_id, moment, None)
     except NotYetRecorded as exc:
         moment, notice = None, f"Nothing to show as of {as_of}: {exc}. Showing the case as it is now."
     except NotFound:
@@ -194,6 +196,10 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
     for alert in alerts:
         by_event.setdefault(alert["event_id"] or "", []).append(alert)
     shown = [e for e in events if moment is None or display.as_datetime(e["occurred_at"]) <= moment]
+    for e in shown:  # a summary written after the day looked back to may tell of what came later
+        if moment and e["type"] == "CaseOpened" and e["data"].get("summary") and \
+                display.as_datetime(e["recorded_at"]) > moment:
+            e["data"]["summary"] = "(written later; not shown as of this date)"
     type_name = type_name if type_name in EVENT_TYPES and not EVENT_TYPES[type_name].system_only else ""
     retracted = {e["event_id"]: e for e in events if e["type"] == "EventRetracted"}
     actors = actor_names(box.engine, None if who.is_admin else who.team)
