@@ -1,11 +1,11 @@
 """Pure formatting for the dashboard: times in the viewer's zone, countdowns, labels."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")  # spelled here, not by strftime, so the words never follow the server's locale
+from events.timewords import calendar_date
+
 STATUS_LABELS = {
     "monitoring": "Monitoring",
     "in_proceedings": "In proceedings",
@@ -41,16 +41,6 @@ def local_time(value: str | datetime | None, tz: str | None, precision: str = "e
         return calendar_date(moment, precision)
     local = moment.astimezone(zone(tz))
     return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
-
-
-def calendar_date(moment: datetime, precision: str) -> str:
-    """A date at its precision. Such dates are stored as midnight UTC of the date, so read in UTC."""
-    day = moment.astimezone(timezone.utc) if moment.tzinfo else moment
-    if precision == "year":
-        return f"{day.year}"
-    if precision == "month":
-        return f"{MONTHS[day.month - 1]} {day.year}"
-    return f"{day.day} {MONTHS[day.month - 1][:3]} {day.year}"
 
 
 def end_of_day(day: str, tz: str | None) -> datetime:
