@@ -7,7 +7,9 @@ from zoneinfo import available_timezones
 from typing import Annotated, Any, Callable, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator,
+)
 
 from .text import multi_line, single_line
 
@@ -32,7 +34,20 @@ def _plausible_year(value: datetime) -> datetime:
 
 
 Moment = Annotated[AwareDatetime, AfterValidator(_plausible_year)]
-CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+COUNTRY_MESSAGE = "Use a two-letter country code such as FR"
+
+
+def _country(code: str) -> str:
+    # Case-insensitive on the way in ("fr" is France), always stored upper-case.
+    code = code.strip().upper()
+    if not (len(code) == 2 and code.isascii() and code.isalpha()):
+        raise ValueError(COUNTRY_MESSAGE)
+    return code
+
+
+CountryCode = Annotated[str, AfterValidator(_country),
+                        WithJsonSchema({"type": "string", "pattern": "^[A-Za-z]{2}$",
+                                        "description": "ISO 3166-1 alpha-2 code; lower case is accepted"})]
 # Short fields go into alert titles, email subjects and chat headings: one line. Long ones may keep line breaks.
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
                       AfterValidator(single_line)]

@@ -23,7 +23,7 @@ class CaseState:
     timezone: str | None = None
     person_tokens: tuple[str, ...] = ()  # sealed person data: the opening one, then updates
     personal_data_erased: bool = False
-    detained: bool = False
+    detained: bool | None = False  # None: not known (after a removal, or with whereabouts unknown)
     detained_place: str | None = None
     extradition: str = "none"  # none / requested / ordered / refused
     requesting_state: str | None = None
@@ -109,7 +109,8 @@ def _removed(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     at = iso(e.occurred_at)
     removed = {"event_id": e.event_id, "at": at, "method": d["method"], "destination": d["destination"],
                "despite": _measures_in_force(s, at)}
-    return _set(s, removed=removed, removal=None, detained=False, detained_place=None, after_return=None)
+    # Whether the person is held at the destination is unknown until something says so.
+    return _set(s, removed=removed, removal=None, detained=None, detained_place=None, after_return=None)
 
 
 def _detained(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
@@ -198,7 +199,8 @@ HANDLERS: dict[str, Callable[[CaseState, StoredEvent, dict], CaseState]] = {
     "Removed": _removed,
     "DetainedOnReturn": _after_return("detained_at_destination"),
     "WhereaboutsUnknown": lambda s, e, d: _set(
-        s, whereabouts_unknown=True, after_return="whereabouts_unknown" if s.removed else s.after_return),
+        s, whereabouts_unknown=True, detained=None, detained_place=None,
+        after_return="whereabouts_unknown" if s.removed else s.after_return),
     "ContactEstablished": _contact,
     "Charged": lambda s, e, d: _set(s, charged=True),
     "Sentenced": lambda s, e, d: _set(s, sentence=d["term"],
@@ -249,6 +251,19 @@ def fold(events: Sequence[StoredEvent], as_of: datetime | None = None,
         if handler is not None:
             handler(draft, event, event.data)
     return draft.freeze()
+
+
+def summary_as_of(events: Sequence[StoredEvent], as_of: datetime, known_at: datetime | None = None) -> str | None:
+    """The case summary as it stood at `as_of`: a summary is prose written when it was recorded, and may tell of
+    everything up to then, so one recorded after `as_of` is not shown for it (a case opened today with its history
+    back-dated has no summary as of last year)."""
+    written = [e for e in effective(e for e in events if known_at is None or e.recorded_at <= known_at)
+               if e.type == "CaseOpened" and e.recorded_at <= as_of and e.occurred_at <= as_of]
+    return written[-1].data.get("summary") if written else None
+
+
+STATUSES = ("monitoring", "in_proceedings", "removal_ordered", "removal_scheduled", "removed", "safe", "deceased",
+            "closed")  # every value status_of gives
 
 
 def status_of(state: CaseState) -> str:

@@ -99,11 +99,15 @@ def next_contact_check(due_at: datetime, now: datetime) -> datetime:
 
 
 def local_and_utc(moment: datetime, zone: str | None) -> str:
+    """The case's local time first, UTC beside it: '2026-12-03 06:30 CET (Europe/Paris; 05:30 UTC)'.
+
+    UTC carries its own date when it falls on another day than the local time."""
     utc = moment.astimezone(timezone.utc)
-    if not zone:
+    if not zone or zone == "UTC":
         return utc.strftime("%Y-%m-%d %H:%M UTC")
     local = moment.astimezone(ZoneInfo(zone))
-    return f"{local.strftime('%Y-%m-%d %H:%M %Z')} ({zone}; {utc.strftime('%H:%M UTC')})"
+    beside = utc.strftime("%H:%M UTC" if utc.date() == local.date() else "%Y-%m-%d %H:%M UTC")
+    return f"{local.strftime('%Y-%m-%d %H:%M %Z')} ({zone}; {beside})"
 
 
 def _until(delta: timedelta) -> str:

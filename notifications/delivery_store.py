@@ -56,6 +56,7 @@ CLAIM_COLUMNS = (
     subscriptions.c.include_personal_data,
     alerts.c.rule, alerts.c.severity, alerts.c.title, alerts.c.case_id, alerts.c.event_id, alerts.c.due_at,
     alerts.c.late, alerts.c.raised_at, events_table.c.type.label("event_type"), events_table.c.occurred_at,
+    events_table.c.date_precision,
 )
 
 
@@ -96,7 +97,8 @@ class DeliveryStore:
         if r.alert_id is not None:
             alert = {"rule": r.rule, "severity": r.severity, "title": r.title, "case_id": r.case_id,
                      "event_id": r.event_id, "due_at": r.due_at, "late": r.late, "event_type": r.event_type,
-                     "occurred_at": r.occurred_at, "raised_at": r.raised_at}
+                     "occurred_at": r.occurred_at, "raised_at": r.raised_at,
+                     "date_precision": r.date_precision or "exact"}
         return Claimed(r.id, r.alert_id, r.subscription_id, r.kind, r.target, r.attempts, r.first_attempt_at,
                        lease_until, r.disabled_at is None and r.deleted_at is None, r.sealed_channel,
                        r.sealed_escalate_to, r.sealed_secret, r.include_personal_data, alert)

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from events.records import iso
+from events.reminders import local_and_utc
+from events.timewords import calendar_date
 from events.text import one_line
 
 HEADINGS = {"raised": "Alert", "escalated": "Escalated: not acknowledged", "withdrawn": "Withdrawn", "test": "Test"}
@@ -29,6 +31,21 @@ class AlertMessage:
     due_at: datetime | None
     late: bool
     person_name: str | None = None  # only when the subscription has include_personal_data
+    timezone: str | None = None  # the case's zone: times are shown in it first, UTC beside
+    date_precision: str = "exact"  # of occurred_at
+
+    @property
+    def occurred_text(self) -> str:
+        """When the event happened: local time first with UTC beside, or the date at its precision."""
+        if self.occurred_at is None:
+            return ""
+        if self.date_precision != "exact":
+            return calendar_date(self.occurred_at, self.date_precision)
+        return local_and_utc(self.occurred_at, self.timezone)
+
+    @property
+    def due_text(self) -> str:
+        return local_and_utc(self.due_at, self.timezone) if self.due_at else ""
 
     def __post_init__(self) -> None:
         # Alerts stored before line breaks were refused at input may still carry them: every channel gets one line.

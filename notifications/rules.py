@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 
 from events.catalogue import EVENT_TYPES
 from events.projection import CaseState
 from events.records import StoredEvent, iso
+from events.reminders import local_and_utc
 from events.risk import BODY_NAMES
 from events.text import one_line
 
@@ -29,21 +30,23 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 
 
-def event_title(event: StoredEvent) -> str:
-    """A short, plain description built from non-personal fields only, on one line whatever the stored data holds."""
+def event_title(event: StoredEvent, zone: str | None = None) -> str:
+    """A short, plain description built from non-personal fields only, on one line whatever the stored data holds.
+
+    Times are given in the case's zone first, with UTC beside them."""
     d = event.data
     words = {
         "Detained": lambda: "Detained" + (f" in {d['place']}" if d.get("place") else ""),
         "ExtraditionRequested": lambda: f"Extradition requested by {d['requesting_state']}",
         "ExtraditionOrdered": lambda: "Extradition ordered",
         "RemovalScheduled": lambda: f"Removal to {d['destination']} scheduled for "
-                                    f"{_utc_minute(d.get('at') or d.get('window_start'))}",
+                                    f"{_local_minute(d.get('at') or d.get('window_start'), zone)}",
         "Removed": lambda: f"Removed ({d['method']}) to {d['destination']}",
         "InterimMeasureGranted": lambda: f"{BODY_NAMES.get(d['body'], d['body'])} interim measure granted",
         "InterimMeasureLifted": lambda: f"{BODY_NAMES.get(d['body'], d['body'])} interim measure lifted",
         "AsylumDecided": lambda: f"Asylum decision: {d['outcome']}",
         "AppealDecided": lambda: f"Appeal {d['outcome']}",
-        "HearingScheduled": lambda: f"{d['kind']} hearing set for {_utc_minute(d['at'])}",
+        "HearingScheduled": lambda: f"{d['kind']} hearing set for {_local_minute(d['at'], zone)}",
         "DetainedOnReturn": lambda: "Detained on return",
         "WhereaboutsUnknown": lambda: "Whereabouts unknown",
         "Resettled": lambda: f"Resettled in {d['country']}",
@@ -52,10 +55,10 @@ def event_title(event: StoredEvent) -> str:
     return one_line(make() if make else _spaced(event.type))[:300]
 
 
-def _utc_minute(text: str) -> str:
-    """A stored moment (kept with the offset it was given in) as '2030-01-15 01:30 UTC'."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+def _local_minute(text: str, zone: str | None) -> str:
+    """A stored moment (kept with the offset it was given in) as '2030-01-15 02:30 CET (Europe/Paris; 01:30 UTC)',
+    or '2030-01-15 01:30 UTC' for a case with no zone."""
+    return local_and_utc(datetime.fromisoformat(text.replace("Z", "+00:00")), zone)
 
 
 @lru_cache(maxsize=None)  # event type names: a closed set
@@ -69,7 +72,8 @@ def alerts_for(event: StoredEvent, after: CaseState) -> list[AlertDraft]:
     kind = EVENT_TYPES.get(event.type)
     if kind is None or kind.system_only or event.type == "EventRetracted":
         return []
-    drafts = [AlertDraft(f"event.{event.type}", kind.default_severity, event_title(event), event.event_id,
+    drafts = [AlertDraft(f"event.{event.type}", kind.default_severity, event_title(event, after.timezone),
+                         event.event_id,
                          f"event:{event.event_id}")]
     breach = None
     if event.type == "Removed" and after.removed and after.removed["event_id"] == event.event_id:

@@ -32,10 +32,12 @@ class DeliveryWorker:
                  lease: timedelta = timedelta(seconds=60), poll_seconds: float = 1.0,
                  rng: random.Random | None = None, transport: httpx.AsyncBaseTransport | None = None,
                  send_timeout: float = 10.0, allow_private_networks: bool = False,
-                 on_recorded: Callable[[Sequence[Attempt], list[str]], None] | None = None):
+                 on_recorded: Callable[[Sequence[Attempt], list[str]], None] | None = None,
+                 case_zone: Callable[[str], str | None] | None = None):
         self.store = DeliveryStore(engine, lease, rng)
         self.engine, self.clock, self.subs = engine, clock, subs
         self.public_url, self.smtp, self.person_name = public_url.rstrip("/"), smtp, person_name
+        self.case_zone = case_zone or (lambda case_id: None)
         self.batch, self.concurrency, self.poll_seconds = batch, concurrency, poll_seconds
         self.send_timeout, self.allow_private_networks = send_timeout, allow_private_networks
         self._transport = transport
@@ -61,7 +63,8 @@ class DeliveryWorker:
         person = self.person_name(a["case_id"]) if c.include_personal_data else None
         return AlertMessage(c.kind, c.id, c.alert_id, a["rule"], a["severity"], a["title"], a["case_id"],
                             f"{self.public_url}/cases/{a['case_id']}", a["event_id"], a["event_type"],
-                            a["occurred_at"], a["due_at"], bool(a["late"]), person)
+                            a["occurred_at"], a["due_at"], bool(a["late"]), person,
+                            self.case_zone(a["case_id"]) if a["case_id"] else None, a.get("date_precision", "exact"))
 
     async def attempt(self, c: Claimed) -> Attempt:
         """Render and send one delivery; any failure becomes a recorded outcome, never an escaped exception."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from pydantic import ValidationError
@@ -18,8 +18,8 @@ from events.catalogue import EVENT_TYPES, PersonUpdate
 from events.clock import Clock
 from events.fastsql import Raw
 from events.personal_data import PersonalDataCipher, UndecryptableError
-from events.projection import CaseState, effective, fold
-from events.records import AppendResult, StoredEvent
+from events.projection import CaseState, effective, fold, summary_as_of
+from events.records import AppendResult, StoredEvent, iso
 from events.risk import LEVELS, list_place
 from events.store import ConcurrencyConflict, DuplicateMismatch, EventStore, NewEvent, StreamNotFound
 from events.tables import case_keys
@@ -58,6 +58,10 @@ class NotFound(Exception):
     pass
 
 
+class NotYetRecorded(Exception):
+    """A look back to before the case's first record: there is no state to show, not an empty one."""
+
+
 class AlreadyErased(Exception):
     pass
 
@@ -93,6 +97,18 @@ def field_errors(exc: ValidationError, prefix: tuple[str, ...]) -> list[dict[str
             for err in exc.errors()]
 
 
+FUTURE_SLACK = timedelta(days=1)  # clocks and time zones differ; beyond a day it is a plan, not a fact
+SCHEDULING = "RemovalScheduled, HearingScheduled or DeadlineSet with the date in data.at"
+
+
+def not_in_future(moment: datetime, now: datetime) -> None:
+    """`occurred_at` says when something happened (or was decided): a date more than a day ahead is refused."""
+    if moment - now > FUTURE_SLACK:
+        raise InputError([{"loc": ["body", "occurred_at"], "type": "in_future",
+                           "msg": "is more than a day in the future; occurred_at is when it happened or was decided "
+                                  f"-- for a planned date use a scheduling event ({SCHEDULING})"}])
+
+
 @dataclass(frozen=True)
 class CaseFilters:
     status: str | None = None
@@ -115,10 +131,13 @@ class CaseService:
 
     def _open_case(self, who: Principal, body: CaseIn, idempotency_key: str | None, actor: str | None
                    ) -> AppendResult:
+        if body.occurred_at is not None:
+            not_in_future(body.occurred_at, self.clock.now())
         case_id = str(uuid.uuid4())
         data_key = PersonalDataCipher.new_key()
+        # A case given no teams belongs to its opener's team -- an admin's too, or no editor could ever see it.
         teams = list(body.teams or [])
-        if not who.is_admin and who.team not in teams:
+        if (not who.is_admin or not teams) and who.team not in teams:
             teams.insert(0, who.team)
         data = {"person": self.cipher.seal(data_key, case_id, body.person.model_dump(mode="json")),
                 "country": body.country, "origin_country": body.origin_country, "tags": body.tags,
@@ -138,6 +157,7 @@ class CaseService:
 
     def prepare(self, case_id: str, body: EventIn) -> NewEvent:
         """Validate an event against its type's schema and seal any personal data in it."""
+        not_in_future(body.occurred_at, self.clock.now())
         kind = EVENT_TYPES.get(body.type)
         if kind is None:
             raise InputError([{"loc": ["body", "type"], "msg": f"unknown event type '{body.type}'",
@@ -237,7 +257,16 @@ class CaseService:
                ) -> dict[str, Any]:
         self.require_case(who, case_id)
         events = self.store.read_stream(case_id)
+        first_recorded = min(e.recorded_at for e in events)
+        if known_at is not None and known_at < first_recorded:
+            raise NotYetRecorded(f"the case was not yet recorded at that time (first recorded {iso(first_recorded)})")
+        if as_of is not None and not any(e.occurred_at <= as_of for e in events):
+            first = min(e.occurred_at for e in events)
+            raise NotYetRecorded(f"nothing recorded in the case had happened by that time (its first event is "
+                                 f"dated {iso(first)})")
         state = fold(events, as_of=as_of, known_at=known_at)
+        if as_of is not None:
+            state = replace(state, summary=summary_as_of(events, as_of, known_at))
         moment = as_of or known_at or self.clock.now()
         version = max((e.version for e in events if known_at is None or e.recorded_at <= known_at), default=0)
         view = self._view(who, case_id, version, state, moment)
@@ -333,8 +362,16 @@ class CaseService:
         everything = self.store.read_stream(case_id)
         retracted_by = retractions(everything)
         person = self._person_opener(who, case_id)
-        return [event_item(e, person(e), retracted_by.get(e.event_id))
-                for e in everything if e.version > after_version][:limit]
+        by_id = {e.event_id: e for e in everything}
+        items = []
+        for e in everything:
+            if e.version <= after_version:
+                continue
+            item = event_item(e, person(e), retracted_by.get(e.event_id))
+            if e.type == "EventRetracted" and str(e.data["event_id"]) in by_id:
+                item["retracts"] = retracted_summary(by_id[str(e.data["event_id"])])
+            items.append(item)
+        return items[:limit]
 
     def _person_opener(self, who: Principal, case_id: str):
         """A function giving an event's data with personal data opened, or marked redacted or erased."""
@@ -379,6 +416,12 @@ class CaseService:
                 "alerts": [{k: v for k, v in a.items() if k != "deliveries"} for a in alerts],
                 "deliveries": [d for a in alerts for d in a.get("deliveries", [])],
                 "exported_at": self.clock.now().isoformat()}
+
+
+def retracted_summary(event: StoredEvent) -> dict[str, Any]:
+    """What a retraction withdrew, enough to name it ("Detained on 14 Dec 2023") without its data."""
+    return {"event_id": event.event_id, "type": event.type, "version": event.version,
+            "occurred_at": iso(event.occurred_at), "date_precision": event.date_precision}
 
 
 def retractions(events: list[StoredEvent]) -> dict[str, str]:

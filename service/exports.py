@@ -11,7 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from .web.display import datum
+from .web.display import datum, event_name
 
 CSV_COLUMNS = ["position", "version", "event_id", "type", "occurred_at", "date_precision", "recorded_at",
                "actor", "data", "source", "retracted_by", "hash"]
@@ -52,4 +52,5 @@ def _templates() -> Environment:
 
 def dossier_html(dossier: dict[str, Any]) -> str:
     return _templates().get_template("dossier.html").render(d=dossier, css=DOSSIER_CSS,
-                                                            words=lambda v: datum(v, "UTC"))
+                                                            words=lambda v: datum(v, "UTC"),
+                                                            name=lambda summary: event_name(summary, "UTC"))

@@ -16,9 +16,9 @@ def render(channel: TeamsChannel, message: AlertMessage, secret: str, now: datet
     if message.person_name:
         facts.append({"title": "Person", "value": message.person_name})
     if message.occurred_at:
-        facts.append({"title": "Occurred", "value": message.occurred_at.strftime("%Y-%m-%d %H:%M UTC")})
+        facts.append({"title": "Occurred", "value": message.occurred_text})
     if message.due_at:
-        facts.append({"title": "Due", "value": message.due_at.strftime("%Y-%m-%d %H:%M UTC")})
+        facts.append({"title": "Due", "value": message.due_text})
     card = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard", "version": "1.4",
         "body": [{"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": True,

@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from events.catalogue import Note
+from events.projection import STATUSES
+from events.risk import LEVELS
 from service.access import Principal
-from service.cases import AlreadyErased, CaseFilters, InputError
+from service.cases import AlreadyErased, CaseFilters, InputError, NotYetRecorded
 from service.container import Container
 from service.exports import DOSSIER_CSP, dossier_html, events_csv
 from service.schemas import AppendOut, CaseCreatedOut, CaseIn, EventIn
@@ -68,6 +70,10 @@ def list_cases(request: Request, status: str | None = None, risk: str | None = N
                limit: Annotated[int, Query(ge=1, le=500)] = 50,
                cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,9}$")] = None,
                who: Principal = Depends(principal), box: Container = Depends(container)):
+    for name, value, allowed in (("status", status, STATUSES), ("risk", risk, LEVELS)):
+        if value and value not in allowed:  # not echoed back: the rule is that input never is
+            raise InputError([{"loc": ["query", name], "type": "enum",
+                               "msg": f"unknown {name}; use one of: {', '.join(allowed)}"}])
     box.access_log.record(who, "list", None, request.url.path, request.client.host if request.client else None)
     filters = CaseFilters(status, risk, country.upper() if country else None, tag, q)
     items, next_offset = box.cases.list(who, filters, limit, int(cursor or 0))
@@ -82,7 +88,10 @@ def get_case(case_id: str, who: Principal = Depends(readable_case("read")), box:
 @router.get("/cases/{case_id}/status")
 def case_status(case_id: str, as_of: str | None = None, known_at: str | None = None,
                 who: Principal = Depends(readable_case("read_status")), box: Container = Depends(container)):
-    return box.cases.status(who, case_id, parse_moment("as_of", as_of), parse_moment("known_at", known_at))
+    try:
+        return box.cases.status(who, case_id, parse_moment("as_of", as_of), parse_moment("known_at", known_at))
+    except NotYetRecorded as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 @router.post("/cases/{case_id}/events", status_code=201, response_model=AppendOut)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from events.timewords import calendar_date
+
 STATUS_LABELS = {
     "monitoring": "Monitoring",
     "in_proceedings": "In proceedings",
@@ -30,16 +32,13 @@ def as_datetime(value: str | datetime | None) -> datetime | None:
 
 
 def local_time(value: str | datetime | None, tz: str | None, precision: str = "exact") -> str:
-    """A moment in the viewer's zone, as precise as it is known: '2026-11-22 09:51 CET', '2023-11', '2011'."""
+    """A moment in the viewer's zone, as precise as it is known: '2026-11-22 09:51 CET', '14 Dec 2023',
+    'December 2023', '2011'. A date known to the day or less is shown as written, with no invented time."""
     moment = as_datetime(value)
     if moment is None:
         return ""
-    if precision == "year":
-        return f"{moment.year}"
-    if precision == "month":
-        return moment.strftime("%Y-%m")
-    if precision == "day":
-        return moment.strftime("%Y-%m-%d")
+    if precision in ("day", "month", "year"):
+        return calendar_date(moment, precision)
     local = moment.astimezone(zone(tz))
     return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
 
@@ -106,3 +105,10 @@ def datum(value, tz: str | None) -> str:
 
 def is_empty(value) -> bool:
     return value is None or value == "" or value == [] or value == {}
+
+
+def event_name(summary: dict | None, tz: str | None) -> str:
+    """An event named for a person: 'Detained on 14 Dec 2023', 'Removed on 2023-11-15 07:00 CET'."""
+    if not summary:
+        return "an event not in this case"
+    return f"{humanize(summary['type'])} on {local_time(summary['occurred_at'], tz, summary.get('date_precision', 'exact'))}"

@@ -57,7 +57,7 @@ def _field(name: str, schema: dict[str, Any], required: bool, defs: dict[str, An
         return [FormField(full, label, "lines", required, hint="one per line")]
     if spec.get("type") == "integer":
         return [FormField(full, label, "integer", required)]
-    if spec.get("pattern") == "^[A-Z]{2}$":
+    if spec.get("pattern") == "^[A-Za-z]{2}$":
         return [FormField(full, label, "country", required, max_length=2, hint="two-letter country code, e.g. UZ")]
     max_length = spec.get("maxLength")
     kind = "textarea" if name == "note" or (max_length or 0) > 300 else "text"
@@ -137,6 +137,44 @@ def event_body(type_name: str, form: dict[str, str], tz: str) -> tuple[dict[str,
     return body, errors
 
 
+PATTERN_WORDS = (  # a fragment of a catalogue pattern -> what to tell a person
+    ("https?", "Use a link starting with http:// or https://"),
+    ("[0-9a-f]{64}", "Use the 64 hexadecimal characters of a SHA-256 digest"),
+    ("[a-z0-9][a-z0-9_.-]", "Use lower-case letters, digits, '.', '_' or '-', with no spaces"),
+    ("[A-Za-z0-9][A-Za-z0-9_.-]", "Use letters, digits, '.', '_' or '-', with no spaces"),
+)
+
+
+def plain(error: dict[str, Any]) -> str:
+    """A validation error as a sentence a person can act on, not the validator's wording."""
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    if kind == "missing":
+        return "This is required"
+    if kind == "string_too_short":
+        return "This cannot be empty" if ctx.get("min_length") == 1 else f"Use at least {ctx.get('min_length')} characters"
+    if kind == "string_too_long":
+        return f"Use at most {ctx.get('max_length')} characters"
+    if kind in ("too_long", "too_short"):
+        return f"Give at most {ctx.get('max_length')} entries" if kind == "too_long" else "Give at least one entry"
+    if kind in ("literal_error", "enum"):
+        return f"Choose one of {ctx.get('expected')}" if ctx.get("expected") else "Choose one of the options"
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        return next((words for fragment, words in PATTERN_WORDS if fragment in pattern), "This is not in the expected form")
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        bound = next(iter(ctx.values()), "")
+        return f"Use a number no {'less' if kind.startswith('greater') else 'more'} than {bound}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return "Use a whole number"
+    if kind.startswith(("datetime", "date_", "timezone")):
+        return "Use a date and time"
+    if kind.startswith("uuid"):
+        return "Choose an event"
+    if kind == "extra_forbidden":
+        return "This field is not part of this form"
+    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
+
+
 def errors_by_field(detail: list[dict[str, Any]]) -> dict[str, str]:
     """API error details ({loc, msg}) keyed by form field: body.data.person.name -> person.name."""
     errors: dict[str, str] = {}
@@ -150,7 +188,7 @@ def errors_by_field(detail: list[dict[str, Any]]) -> dict[str, str]:
             loc = ["source_" + "_".join(loc[1:2])]
         loc = [p for p in loc if not p.isdigit()]  # an item of a list belongs to the list's field
         name = ".".join(loc) or FORM_LEVEL
-        errors.setdefault(name, error.get("msg", "invalid").removeprefix("Value error, "))
+        errors.setdefault(name, plain(error))
     return errors
 
 
@@ -164,7 +202,15 @@ def validate(model: type[BaseModel], body: dict[str, Any], keyed=errors_by_field
     try:
         return model.model_validate(body), {}
     except ValidationError as exc:
-        return None, keyed([{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()])
+        return None, keyed([{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"], "ctx": e.get("ctx")}
+                            for e in exc.errors()])
+
+
+def data_errors(model: type[BaseModel], data: dict[str, Any]) -> dict[str, str]:
+    """Errors of an event's `data` keyed by form field, read as the API would place them (a field may be named
+    `body`, as InterimMeasureGranted's is)."""
+    return validate(model, data, lambda detail: errors_by_field(
+        [{**error, "loc": ["body", "data", *error["loc"]]} for error in detail]))[1]
 
 
 CHANNEL_KINDS = ("webhook", "slack", "mattermost", "teams", "discord", "matrix", "telegram", "email")
@@ -220,7 +266,7 @@ def subscription_errors(detail: list[dict[str, Any]]) -> dict[str, str]:
         elif loc[:1] == ["filter"]:
             loc = loc[1:2] or [FORM_LEVEL]
         name = ".".join(loc) or FORM_LEVEL
-        errors.setdefault(name, error.get("msg", "invalid").removeprefix("Value error, "))
+        errors.setdefault(name, plain(error))
     return errors
 
 

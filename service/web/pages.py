@@ -15,7 +15,7 @@ from notifications.rules import SEVERITIES
 from notifications.subscriptions import SubscriptionIn
 from service.alerts import Conflict, Forbidden
 from service.api.alerts import own_subscription, send_test, subscribe, unsubscribe
-from service.cases import CaseFilters, InputError, NotFound
+from service.cases import CaseFilters, InputError, NotFound, NotYetRecorded
 from service.exports import DOSSIER_CSP, dossier_html
 from service.keys import actor_names, authenticate
 from service.schemas import CaseIn, EventIn
@@ -26,15 +26,16 @@ from .auth import (
     viewer,
 )
 from .forms import (
-    CHANNEL_KINDS, FORM_LEVEL, PRECISIONS, appendable_types, case_body, errors_by_field, event_body, event_fields,
-    subscription_body, subscription_errors, validate,
+    CHANNEL_KINDS, FORM_LEVEL, PRECISIONS, appendable_types, case_body, data_errors, errors_by_field, event_body,
+    event_fields, subscription_body, subscription_errors, validate,
 )
 from .sessions import COOKIE_NAME, LIFETIME, csrf_ok
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates" / "web"))
 templates.env.filters.update(local_time=display.local_time, status_label=display.status_label,
-                             humanize=display.humanize, datum=display.datum)
+                             humanize=display.humanize, datum=display.datum,
+                             event_name=display.event_name)
 templates.env.tests["empty"] = display.is_empty
 SIGNIN_COOKIE = "vigil_signin"  # the sign-in form's own CSRF token (double submit), before any session exists
 STATUSES = list(display.STATUS_LABELS)
@@ -175,10 +176,16 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
         moment = display.end_of_day(as_of, seen_by.timezone) if as_of else None
     except ValueError:
         moment, notice = None, "That 'as of' date could not be read; showing the case as it is now."
+    case = None
     try:
         if moment is not None:
             case = box.cases.status(who, case_id, moment, None)
-        else:
+    except NotYetRecorded as exc:
+        moment, notice = None, f"Nothing to show as of {as_of}: {exc}. Showing the case as it is now."
+    except NotFound:
+        raise PageError(404, "No such case, or your team may not see it.") from None
+    try:
+        if case is None:
             case = box.cases.view(who, case_id)
         events = box.cases.events(who, case_id)
     except NotFound:
@@ -189,6 +196,10 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
     for alert in alerts:
         by_event.setdefault(alert["event_id"] or "", []).append(alert)
     shown = [e for e in events if moment is None or display.as_datetime(e["occurred_at"]) <= moment]
+    for e in shown:  # a summary written after the day looked back to may tell of what came later
+        if moment and e["type"] == "CaseOpened" and e["data"].get("summary") and \
+                display.as_datetime(e["recorded_at"]) > moment:
+            e["data"]["summary"] = "(written later; not shown as of this date)"
     type_name = type_name if type_name in EVENT_TYPES and not EVENT_TYPES[type_name].system_only else ""
     retracted = {e["event_id"]: e for e in events if e["type"] == "EventRetracted"}
     actors = actor_names(box.engine, None if who.is_admin else who.team)
@@ -222,7 +233,7 @@ async def append_event(request: Request, case_id: str, seen_by: Viewer = Depends
                           status=422)
     body, unreadable = event_body(type_name, form.first, seen_by.timezone)
     parsed, errors = validate(EventIn, body)
-    errors.update(validate(EVENT_TYPES[type_name].model, body["data"])[1] if unreadable else {})
+    errors.update(data_errors(EVENT_TYPES[type_name].model, body["data"]))  # here, so the words are plain
     errors.update(unreadable)
     if not errors:
         try:

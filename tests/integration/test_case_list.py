@@ -129,8 +129,8 @@ def test_the_sql_team_filter_is_exact(client, box, clock):
                 assert [c.case_id for c in page] == expected and not more, (team, placed)
 
 
-def test_an_unknown_risk_or_status_lists_nothing(client):
+def test_an_unknown_risk_or_status_is_refused_not_an_empty_list(client):
     open_case(client)
     for params in ({"risk": "apocalyptic"}, {"status": "unheard-of"}):
-        response = client.get("/v1/cases", params=params)
-        assert response.status_code == 200 and response.json() == {"items": [], "next_cursor": None}
+        response = client.get("/v1/cases", params=params)  # an empty list would read as "no such cases"
+        assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", *params]

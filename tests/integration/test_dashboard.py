@@ -295,13 +295,14 @@ def test_append_form_records_the_event_in_the_viewers_zone_and_changes_the_statu
 
 
 @pytest.mark.parametrize("fields, field, message", [
-    ({"destination": ""}, "destination", "Field required"),
-    ({"destination": "Uzbekistan"}, "destination", "String should match pattern"),
+    ({"destination": ""}, "destination", "This is required"),
+    ({"destination": "Uzbekistan"}, "destination", "Use a two-letter country code such as FR"),
     ({"destination": "UZ", "at": "not a time"}, "at", "not a date and time"),
-    ({"destination": "", "at": "not a time"}, "destination", "Field required"),  # all errors at once
+    ({"destination": "", "at": "not a time"}, "destination", "This is required"),  # all errors at once
     ({"destination": "UZ", "at": ""}, "__all__", "at, or both window_start and window_end, is required"),
     ({"destination": "UZ", "at": "2026-12-01T06:30", "occurred_at": ""}, "occurred_at", "required"),
-    ({"destination": "UZ", "at": "2026-12-01T06:30", "source_url": "ftp://x"}, "source_url", "should match"),
+    ({"destination": "UZ", "at": "2026-12-01T06:30", "source_url": "ftp://x"}, "source_url",
+     "Use a link starting with http:// or https://"),
 ])
 def test_append_form_shows_errors_beside_the_field_and_records_nothing(browser, api, fields, field, message):
     case_id = open_case(api)
@@ -538,7 +539,8 @@ def test_opening_a_case_through_the_form(browser, api, box):
     assert case["country"] == "FR" and case["origin_country"] == "UZ" and case["tags"] == ["deportation", "ecthr"]
     assert case["teams"] == ["lyon"] and case["timezone"] == "Europe/Paris"
     opened = events_of(api, case_id)[0]
-    assert opened["occurred_at"].startswith("2026-11-01T09:00") and opened["date_precision"] == "day"
+    # Known to the day: the date as written (in Paris), no time of day kept.
+    assert opened["occurred_at"] == "2026-11-01T00:00:00.000000Z" and opened["date_precision"] == "day"
     opened_page = browser.get(done.headers["location"]).text
     assert "Case opened." in opened_page and "born 1990 · nationality UZ" in opened_page
 
@@ -594,3 +596,63 @@ def test_other_teams_key_names_stay_anonymous(browser, api, box):
                                                           "occurred_at": "2026-01-01T10:00", "text": "seen"})
     assert done.status_code == 303
     assert "Lyon Editor Name (editor, lyon)" in browser.get(f"/cases/{case_id}").text
+
+
+# ---- issue 14: times, looking back, small traps ----
+def test_the_event_form_preselects_no_required_choice_and_says_so_beside_the_field(browser, api):
+    case_id = open_case(api, name="Choice Person")
+    sign_in(browser, ADMIN_KEY)
+    page = browser.get(f"/cases/{case_id}", params={"type": "InterimMeasureGranted"}).text
+    select = re.search(r'<select id="f-body" name="body"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert select.lstrip().startswith('<option value="">choose…</option>') and "selected" not in select
+    response = browser.post(f"/cases/{case_id}/events", data={
+        "csrf_token": csrf_of(page), "type": "InterimMeasureGranted", "occurred_at": "2026-01-10T09:00"})
+    assert response.status_code == 422
+    error = re.search(r'<span class="field-error" id="err-body">([^<]*)</span>', response.text)
+    assert error and error.group(1) == "This is required"
+    assert len(events_of(api, case_id)) == 1
+
+
+def test_the_timeline_names_what_a_retraction_retracts_and_dates_at_their_precision(browser, api):
+    case_id = open_case(api, name="Retract Person")
+    response = api.post(f"/v1/cases/{case_id}/events", json={"type": "Detained", "occurred_at": "2023-12-14",
+                                                             "data": {"place": "Wrong"}})
+    wrong = response.json()["event_id"]
+    append(api, case_id, "EventRetracted", {"event_id": wrong, "reason": "wrong person"})
+    sign_in(browser, ADMIN_KEY, timezone_name="America/Los_Angeles")
+    page = browser.get(f"/cases/{case_id}").text
+    assert '<dt>Retracts</dt><dd><a href="#event-2">Detained on 14 Dec 2023</a></dd>' in page
+    assert wrong not in page.split('id="timeline-h"')[1].split("Record")[0].replace(f'value="{wrong}"', "")
+    assert "2023-12-13" not in page and "14 Dec 2023</time>" in page  # the date as written, in any zone
+
+
+def test_detention_reads_unknown_after_a_removal_and_as_of_hides_a_later_summary(browser, api):
+    body = {"person": {"name": "Removed Person"}, "country": "FR", "occurred_at": "2023-10-01",
+            "summary": "Deported on 15 Nov 2023."}
+    case_id = api.post("/v1/cases", json=body).json()["id"]
+    append(api, case_id, "Detained", {"place": "CRA"}, occurred_at=datetime(2023, 10, 20, tzinfo=timezone.utc))
+    append(api, case_id, "Removed", {"method": "deported", "destination": "UZ"},
+           occurred_at=datetime(2023, 11, 15, tzinfo=timezone.utc))
+    append(api, case_id, "WhereaboutsUnknown", {}, occurred_at=datetime(2023, 11, 16, tzinfo=timezone.utc))
+    sign_in(browser, ADMIN_KEY)
+    now_page = browser.get(f"/cases/{case_id}").text
+    assert "Not detained" not in now_page and "Unknown since the removal" in now_page
+    assert "Deported on 15 Nov 2023." in now_page
+    assert "Detention unknown" in browser.get("/").text
+    then = browser.get(f"/cases/{case_id}", params={"as_of": "2023-11-01"}).text
+    assert "<strong>Detained</strong> at CRA" in then and "Deported on 15 Nov 2023." not in then
+    before = browser.get(f"/cases/{case_id}", params={"as_of": "2020-01-01"})
+    assert before.status_code == 200 and "Nothing to show as of 2020-01-01" in before.text
+
+
+def test_form_errors_are_plain_sentences_and_country_codes_any_case(browser, api):
+    case_id = open_case(api, name="Country Person")
+    sign_in(browser, ADMIN_KEY)
+    page = browser.get(f"/cases/{case_id}", params={"type": "Resettled"}).text
+    bad = browser.post(f"/cases/{case_id}/events", data={
+        "csrf_token": csrf_of(page), "type": "Resettled", "occurred_at": "2026-01-10T09:00", "country": "Canada"})
+    assert bad.status_code == 422 and "Use a two-letter country code such as FR" in bad.text
+    assert "String should match" not in bad.text
+    good = browser.post(f"/cases/{case_id}/events", data={
+        "csrf_token": csrf_of(page), "type": "Resettled", "occurred_at": "2026-01-10T09:00", "country": "ca"})
+    assert good.status_code == 303 and events_of(api, case_id)[-1]["data"]["country"] == "CA"

@@ -72,7 +72,7 @@ def test_a_stored_out_of_range_offset_breaks_no_team_and_shapes_no_other_teams_r
     for case_id, key in ((alpha_case, teams["alpha"]), (beta_case, teams["beta"])):
         for type_, data in DATED:
             response = client.post(f"/v1/cases/{case_id}/events", headers=as_(key), json={
-                "type": type_, "occurred_at": "2027-05-01T00:00:00Z", "data": data})
+                "type": type_, "occurred_at": "2026-02-28T00:00:00Z", "data": data})
             assert response.status_code == 201, response.text
     with box.engine.connect() as conn:
         offsets = {case_id: {r.offset_seconds // 3600 for r in conn.execute(
@@ -90,7 +90,7 @@ def test_a_failure_in_planning_reminders_never_loses_or_refuses_the_event(client
     monkeypatch.setattr(planning, "reconcile", broken)
     case_id = new_case(client, teams["alpha"])
     response = client.post(f"/v1/cases/{case_id}/events", headers=as_(teams["alpha"]), json={
-        "type": "RemovalScheduled", "occurred_at": "2027-05-01T00:00:00Z", "data": DATED[0][1]})
+        "type": "RemovalScheduled", "occurred_at": "2026-02-28T00:00:00Z", "data": DATED[0][1]})
     assert response.status_code == 201, response.text
     history = client.get(f"/v1/cases/{case_id}/events", headers=as_(teams["alpha"])).json()["items"]
     assert [e["type"] for e in history][-1] == "RemovalScheduled"
@@ -123,7 +123,7 @@ def test_the_same_idempotency_key_with_another_body_is_refused(client, teams):
     assert first.status_code == 201 and changed.status_code == 422, changed.text
     assert changed.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
     case_id = first.json()["id"]
-    note = {"type": "NoteAdded", "occurred_at": "2027-05-01T00:00:00Z", "data": {"text": "first"}}
+    note = {"type": "NoteAdded", "occurred_at": "2026-02-28T00:00:00Z", "data": {"text": "first"}}
     assert client.post(f"/v1/cases/{case_id}/events", headers={**key, "Idempotency-Key": "k-3"},
                        json=note).status_code == 201
     other = client.post(f"/v1/cases/{case_id}/events", headers={**key, "Idempotency-Key": "k-3"},
@@ -145,7 +145,7 @@ def test_an_admins_all_teams_subscription_is_not_its_teams_to_touch(client, box,
     sub_id = created.json()["id"]
     case_id = new_case(client, teams["alpha"])
     client.post(f"/v1/cases/{case_id}/events", headers=as_(teams["alpha"]), json={
-        "type": "Detained", "occurred_at": "2027-05-01T00:00:00Z", "data": {}})
+        "type": "Detained", "occurred_at": "2026-02-28T00:00:00Z", "data": {}})
     assert client.get("/v1/deliveries", params={"subscription_id": sub_id}).json()["items"]  # the admin sees it
     for key in (editor, viewer):
         assert client.get(f"/v1/subscriptions/{sub_id}", headers=as_(key)).status_code == 404

@@ -33,7 +33,11 @@ def test_end_of_day_is_the_viewers_day():
 def test_local_time():
     assert local_time("2026-07-01T12:00:00Z", "Europe/Paris") == "2026-07-01 14:00 CEST"
     assert local_time("2026-12-01T12:00:00+00:00", "Europe/Paris") == "2026-12-01 13:00 CET"
-    assert local_time("2023-11-15T00:00:00+00:00", "Asia/Tashkent", "day") == "2023-11-15"
+    assert local_time("2023-11-15T00:00:00+00:00", "Asia/Tashkent", "day") == "15 Nov 2023"
+    # A date at its precision, the same in every zone, with no invented time of day.
+    for tz in ("Pacific/Kiritimati", "America/Los_Angeles", "Europe/Paris"):
+        assert local_time("2023-12-14T00:00:00Z", tz, "day") == "14 Dec 2023"
+        assert local_time("2023-12-14T00:00:00Z", tz, "month") == "December 2023"
     assert local_time("2011-05-30T00:00:00+00:00", "UTC", "year") == "2011"
     assert local_time("2026-07-01T12:00:00Z", "Not/AZone") == "2026-07-01 12:00 UTC"
     assert humanize("ExtraditionRequested") == "Extradition requested"
@@ -105,3 +109,23 @@ def test_alert_titles_give_moments_in_utc_whatever_offset_they_were_entered_with
         "Removal to UZ scheduled for 2030-01-15 01:30 UTC"
     assert event_title(stored("HearingScheduled", {"kind": "appeal", "court": "C", "at": "2026-12-01T10:00:00Z"})) \
         == "appeal hearing set for 2026-12-01 10:00 UTC"
+
+
+def test_a_retraction_names_what_it_retracts():
+    from service.web.display import event_name
+    assert event_name({"type": "Detained", "occurred_at": "2023-12-14T00:00:00Z", "date_precision": "day"},
+                      "Europe/Paris") == "Detained on 14 Dec 2023"
+    assert event_name({"type": "Removed", "occurred_at": "2023-11-15T06:00:00Z", "date_precision": "exact"},
+                      "Europe/Paris") == "Removed on 2023-11-15 07:00 CET"
+    assert event_name(None, "UTC") == "an event not in this case"
+
+
+def test_form_errors_read_as_plain_sentences():
+    from service.web.forms import data_errors, validate
+    from events.catalogue import EVENT_TYPES
+    errors = data_errors(EVENT_TYPES["RemovalScheduled"].model, {"destination": "Uzbekistan", "at": "2030-01-01T00:00Z",
+                                                                 "route": "x" * 301})
+    assert errors == {"destination": "Use a two-letter country code such as FR", "route": "Use at most 300 characters"}
+    assert data_errors(EVENT_TYPES["InterimMeasureGranted"].model, {}) == {"body": "This is required"}
+    parsed, errors = validate(EVENT_TYPES["RemovalScheduled"].model, {"destination": "uz", "at": "2030-01-01T00:00Z"})
+    assert not errors and parsed.destination == "UZ"  # case-insensitive country codes

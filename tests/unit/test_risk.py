@@ -115,7 +115,7 @@ def test_reminder_titles_show_local_and_utc_time_and_a_readable_countdown():
 def test_detention_place_follows_the_person_across_removal():
     state = fold(case(("Detained", {"place": "retention centre, France"}, days(-30)),
                       ("Removed", {"method": "deported", "destination": "UZ"}, days(-20))))
-    assert not state.detained and state.detained_place is None
+    assert state.detained is None and state.detained_place is None  # unknown at the destination until recorded
     state = fold(case(("Detained", {"place": "retention centre, France"}, days(-30)),
                       ("Removed", {"method": "deported", "destination": "UZ"}, days(-20)),
                       ("DetainedOnReturn", {"place": "Kokand"}, days(-19))))
