@@ -21,6 +21,7 @@ from events.personal_data import PersonalDataCipher, UndecryptableError
 from events.projection import CaseState, effective, fold
 from events.records import AppendResult, StoredEvent
 from events.risk import LEVELS, list_place
+from events.timing import Timing
 from events.store import ConcurrencyConflict, DuplicateMismatch, EventStore, NewEvent, StreamNotFound
 from events.tables import case_keys
 
@@ -247,7 +248,7 @@ class CaseService:
 
     def _view(self, who: Principal, case_id: str, version: int, state: CaseState, now: datetime) -> dict[str, Any]:
         person = self.person(case_id, state) if who.sees_personal_data else None
-        return case_view(case_id, version, state, now, self.settings.contact_overdue_after,
+        return case_view(case_id, version, state, now, Timing.from_settings(self.settings),
                          person, who.sees_personal_data)
 
     def person(self, case_id: str, state: CaseState) -> dict[str, Any] | None:
@@ -285,7 +286,7 @@ class CaseService:
              ) -> tuple[list[dict[str, Any]], int | None]:
         """A page of visible cases, most urgent first, then the soonest next date, then case id."""
         now = self.clock.now()
-        overdue = self.settings.contact_overdue_after
+        overdue = Timing.from_settings(self.settings)
         if filters.q:
             return self._search(who, filters, limit, offset, now)
         wanted = ListFilter(filters.status, filters.country, filters.tag, None if who.is_admin else who.team,
@@ -302,7 +303,7 @@ class CaseService:
     def _search(self, who: Principal, filters: CaseFilters, limit: int, offset: int, now: datetime
                 ) -> tuple[list[dict[str, Any]], int | None]:
         """The list with a search term: names are sealed per case, so every visible case is opened and matched."""
-        overdue = self.settings.contact_overdue_after
+        overdue = Timing.from_settings(self.settings)
         with self.store.engine.connect() as conn:
             rows = [r for r in CaseProjections.all(conn, filters.status, filters.country) if who.may_see(r.state.teams)]
         if filters.tag:

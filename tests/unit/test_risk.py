@@ -81,7 +81,9 @@ def test_hearing_within_72h_is_high_and_listed_upcoming():
     risk = assess(state, NOW)
     assert risk.level == "high" and risk.reasons == ["asylum hearing, CNDA in 20 h"]
     assert [i["kind"] for i in upcoming(state, NOW)] == ["hearing"]
-    assert assess(state, days(2)).level == "elevated"  # the hearing has passed; proceedings still pending
+    # The hearing has passed with no outcome recorded: high for the watch, then proceedings are still pending.
+    assert assess(state, days(2)).reasons == ["asylum hearing, CNDA passed 28 h ago; outcome not recorded"]
+    assert assess(state, days(16)).level == "elevated"
 
 
 def test_postponed_hearing_moves():
