@@ -32,7 +32,7 @@ class CaseState:
     appeal_pending: bool = False
     removal_order: bool = False
     removal: Item | None = None  # {event_id, at?, window_start?, window_end?, destination}
-    removed: Item | None = None  # {event_id, at, method, destination, despite: [bodies]}
+    removed: Item | None = None  # {event_id, at, method, destination, despite: [bodies], despite_events: [ids]}
     after_return: str | None = None
     whereabouts_unknown: bool = False
     whereabouts_unknown_since: str | None = None
@@ -86,9 +86,8 @@ def _utc(value: str | None) -> str | None:
     return iso(parse_iso(value)) if value else None
 
 
-def _measures_in_force(state: CaseState, at: str) -> list[str]:
-    return [m["body"] for m in state.interim_measures
-            if m["since"] <= at and (m["expires_at"] is None or m["expires_at"] > at)]
+def _measures_in_force(state: CaseState, at: str) -> list[Item]:
+    return [m for m in state.interim_measures if m["since"] <= at and (m["expires_at"] is None or m["expires_at"] > at)]
 
 
 def _opened(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
@@ -110,8 +109,9 @@ def _removal_scheduled(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
 
 def _removed(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     at = iso(e.occurred_at)
+    breached = _measures_in_force(s, at)
     removed = {"event_id": e.event_id, "at": at, "method": d["method"], "destination": d["destination"],
-               "despite": _measures_in_force(s, at)}
+               "despite": [m["body"] for m in breached], "despite_events": [m["event_id"] for m in breached]}
     return _set(s, removed=removed, removal=None, detained=False, detained_place=None, after_return=None)
 
 

@@ -103,6 +103,11 @@ class CaseFilters:
     q: str | None = None
 
 
+# Events that name another event of the case: the field, and the type that event must have (None: any).
+TARGETS = {"EventRetracted": ("event_id", None), "HearingPostponed": ("hearing_event_id", "HearingScheduled"),
+           "HearingHeld": ("hearing_event_id", "HearingScheduled"), "DeadlineMet": ("deadline_event_id", "DeadlineSet")}
+
+
 class CaseService:
     def __init__(self, store: EventStore, cipher: PersonalDataCipher, data_keys: DataKeys, clock: Clock,
                  settings: Settings):
@@ -165,18 +170,18 @@ class CaseService:
                 idempotency_key: str | None) -> AppendResult:
         self.require_access(who, case_id)
         event = self.prepare(case_id, body)
-        if event.type in ("EventRetracted", "HearingPostponed"):
+        if event.type in TARGETS:
             self._check_target(case_id, event)
         return self.store.append(case_id, [event], actor=who.actor, expected_version=expected_version,
                                  idempotency_key=caller_key(who, idempotency_key),
                                  request_hash=request_hash(case_id, body.model_dump(mode="json")))[0]
 
     def _check_target(self, case_id: str, event: NewEvent) -> None:
-        field = "event_id" if event.type == "EventRetracted" else "hearing_event_id"
+        field, wanted = TARGETS[event.type]
         target = str(event.data[field])
         found = next((e for e in self.store.read_stream(case_id) if e.event_id == target), None)
-        if found is None or (field == "hearing_event_id" and found.type != "HearingScheduled"):
-            what = "an event of this case" if field == "event_id" else "a HearingScheduled event of this case"
+        if found is None or (wanted is not None and found.type != wanted):
+            what = "an event of this case" if wanted is None else f"a {wanted} event of this case"
             raise InputError([{"loc": ["body", "data", field], "msg": f"{target} is not {what}",
                                "type": "unknown_target"}])
 
