@@ -35,17 +35,25 @@ def _in(now: datetime, at: str) -> str:
     return f"in {max(1, round(hours))} h" if hours < 72 else f"on {at[:10]}"
 
 
+YEAR = timedelta(days=365)
+
+
 def _ago(now: datetime, at: str, horizon: timedelta) -> str:
-    """How long ago a date passed: hours or days while it is current, its month once it is history."""
+    """How long ago a date passed: hours or days while it is current, its date once it is history."""
     passed = now - parse_iso(at)
     if passed >= horizon:
-        return f"in {_month(at)}"
+        return _on(now, at)
     hours = passed.total_seconds() / 3600
     return f"{max(1, round(hours))} h ago" if hours < 48 else f"{round(hours / 24)} days ago"
 
 
-def _month(at: str) -> str:
-    return parse_iso(at).strftime("%B %Y")
+def _on(now: datetime, at: str) -> str:
+    """A past date: its day within the last year, its month before ("in June 2011")."""
+    return f"in {parse_iso(at).strftime('%B %Y')}" if now - parse_iso(at) >= YEAR else f"on {at[:10]}"
+
+
+def _since(now: datetime, at: str) -> str:
+    return f"since {parse_iso(at).strftime('%B %Y')}" if now - parse_iso(at) >= YEAR else f"since {at[:10]}"
 
 
 def _bodies(bodies: list[str]) -> str:
@@ -89,23 +97,21 @@ def _reasons(state: CaseState, now: datetime, timing: Timing) -> tuple[str, list
         contact_after_removal = state.last_contact_at and state.last_contact_at >= removed["at"]
         silent_since = parse_iso(removed["at"])
         if not contact_after_removal and now - silent_since >= timing.contact_overdue_after:
-            words = (f"no contact since removal in {_month(removed['at'])}" if now - silent_since >= horizon
-                     else f"no contact since removal on {removed['at'][:10]}")
-            critical.append((words, removed["at"]))
+            critical.append((f"no contact since removal {_on(now, removed['at'])}", removed["at"]))
         if state.after_return == "detained_at_destination":
             high.append((f"detained in {removed['destination']} after return", None))
     if state.whereabouts_unknown:
         since = state.whereabouts_unknown_since
         old = since is not None and now - parse_iso(since) >= horizon
-        critical.append((f"whereabouts unknown since {_month(since)}" if old else "whereabouts unknown", since))
+        critical.append((f"whereabouts unknown {_since(now, since)}" if old else "whereabouts unknown", since))
     if state.ill_treatment_reported:
         at = state.ill_treatment_at
         old = at is not None and now - parse_iso(at) >= horizon
-        critical.append((f"ill-treatment reported in {_month(at)}" if old else "ill-treatment reported", at))
+        critical.append((f"ill-treatment reported {_on(now, at)}" if old else "ill-treatment reported", at))
     if state.deceased:
         at = state.deceased_at
         old = at is not None and now - parse_iso(at) >= horizon
-        critical.append((f"reported dead in {_month(at)}" if old else "reported dead", at))
+        critical.append((f"reported dead {_on(now, at)}" if old else "reported dead", at))
     if critical:
         return "critical", critical, high
 
