@@ -594,3 +594,17 @@ def test_other_teams_key_names_stay_anonymous(browser, api, box):
                                                           "occurred_at": "2026-01-01T10:00", "text": "seen"})
     assert done.status_code == 303
     assert "Lyon Editor Name (editor, lyon)" in browser.get(f"/cases/{case_id}").text
+
+
+def test_a_passed_removal_shows_as_overdue_not_nothing_scheduled(browser, api):
+    case_id = open_case(api, name="Overdue Person")
+    append(api, case_id, "RemovalScheduled", {"at": (NOW - timedelta(hours=3)).isoformat(), "destination": "UZ"},
+           occurred_at=NOW - timedelta(days=2))
+    sign_in(browser, ADMIN_KEY)
+    html = browser.get(f"/cases/{case_id}").text
+    assert "Nothing scheduled" not in html
+    assert re.search(r'<li class="overdue"><strong>Overdue, passed .*3 h ago.*</strong>: removal to UZ'
+                     r'.*\(outcome not recorded\)', html)
+    assert "removal date passed 3 h ago; outcome not recorded" in html
+    listing = browser.get("/").text
+    assert re.search(r'removal overdue, passed <span data-countdown="[^"]+">3 h ago</span>', listing)
