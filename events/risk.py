@@ -147,12 +147,13 @@ def _watched(state: CaseState, now: datetime, timing: Timing) -> list[Item]:
 def assess(state: CaseState, now: datetime, timing: Timing | timedelta = Timing()) -> Risk:
     """Critical, high, elevated, monitoring or resolved, with every reason that applies (most serious first).
 
-    `since` is when the oldest situation behind the level began, if every one of them is in the past (a passed
-    date, a removal, a report); None when any is about now or what is coming."""
+    `since` is when the latest situation behind the level began, if every one of them is in the past (a passed
+    date, a removal, a report); None when any is about now or what is coming. A fresh report on an old case
+    makes it current again."""
     timing = Timing.of(timing)
     level, deciding, beside = _reasons(state, now, timing)
     onsets = [since for _, since in deciding]
-    return Risk(level, [words for words, _ in deciding + beside], None if None in onsets else min(onsets))
+    return Risk(level, [words for words, _ in deciding + beside], None if None in onsets else max(onsets))
 
 
 NEVER = "9999"  # sorts after every RFC 3339 time: "nothing is coming" as a next date, "never" as a deadline
@@ -209,6 +210,8 @@ def _changes_from(state: CaseState, now: datetime, timing: Timing) -> datetime |
     for item in dated_items(state):
         at = parse_iso(item["at"])
         instants += [at, at - SOON]
+    if state.removal:  # a window closing, whether or not its outcome is awaited (a closed case's is not)
+        instants.append(parse_iso(removal_end(state.removal)))
     for item in awaiting_outcome(state):
         at = parse_iso(item["at"])
         instants += [at, at + timing.outcome_watch, at + horizon]

@@ -179,6 +179,10 @@ def test_old_crises_say_since_when_and_rank_below_current_ones():
     assert places["late"].rank == places["soon"].rank and not places["late"].current and places["soon"].current
     missing = fold(case(("WhereaboutsUnknown", {}, datetime(2019, 2, 1, tzinfo=timezone.utc))))
     assert assess(missing, NOW).reasons == ["whereabouts unknown since February 2019"]
+    # A fresh report on an old case makes it current again.
+    renewed = fold(case(("Removed", {"method": "deported", "destination": "UZ"},
+                         datetime(2011, 6, 3, tzinfo=timezone.utc)), ("IllTreatmentReported", {}, days(-1))))
+    assert not assess(renewed, NOW).chronic(NOW, timedelta(days=7))
     fresh = fold(case(("WhereaboutsUnknown", {}, days(-1))))
     assert assess(fresh, NOW).reasons == ["whereabouts unknown"] and not assess(fresh, NOW).chronic(NOW, timedelta(7))
 
