@@ -13,7 +13,8 @@ from .engine import writing
 from .fastsql import Raw
 from .projection import CaseState
 from .records import iso
-from .risk import LEVELS, list_place
+from .risk import LEVELS, list_place, sorts_of
+from .timing import Timing
 
 LAPSED = ("SELECT case_id, version, state FROM case_projections WHERE list_valid_until <= :now "
           "ORDER BY list_valid_until LIMIT :limit")
@@ -25,7 +26,7 @@ def state_of(encoded: str) -> CaseState:
     return CaseState.from_dict(json.loads(encoded)["state"])
 
 
-def place_lapsed(engine: Engine, now: datetime, contact_overdue_after: timedelta, batch: int = 500,
+def place_lapsed(engine: Engine, now: datetime, timing: Timing | timedelta, batch: int = 500,
                  batches: int = 20) -> int:
     """Store the list place of cases whose place has lapsed (time moved on, or an append changed the state);
     at most batch x batches per call, so one tick stays short. Returns how many were placed."""
@@ -37,7 +38,7 @@ def place_lapsed(engine: Engine, now: datetime, contact_overdue_after: timedelta
             break
         updates = []
         for case_id, version, encoded in rows:
-            place = list_place(state_of(encoded), now, contact_overdue_after)
+            place = list_place(state_of(encoded), now, timing)
             sort, next_at, _ = place.order(case_id)
             updates.append({"sort": sort, "next_at": next_at, "valid_until": place.valid_until,
                             "case_id": case_id, "version": version})
@@ -85,7 +86,7 @@ class Listed:
     state: CaseState
 
 
-def list_page(conn: Connection, f: ListFilter, now: datetime, contact_overdue_after: timedelta,
+def list_page(conn: Connection, f: ListFilter, now: datetime, timing: Timing | timedelta,
               offset: int, limit: int) -> tuple[list[Listed], bool]:
     """One page of cases, most urgent first, then the soonest next date, then case id; and whether more follow.
 
@@ -97,11 +98,11 @@ def list_page(conn: Connection, f: ListFilter, now: datetime, contact_overdue_af
     where, params = _where(f, raw.postgres)
     params["now"] = iso(now)
     wanted = LEVELS.index(f.risk) if f.risk else None
-    rank_clause = " AND list_sort = :sort" if wanted is not None else ""
+    rank_clause = " AND list_sort IN (:old, :current)" if wanted is not None else ""
     fresh = raw.all(
         "SELECT list_sort, list_next_at, case_id, version, state FROM case_projections "
         f"WHERE list_valid_until > :now{where}{rank_clause} ORDER BY list_sort, list_next_at, case_id LIMIT :n",
-        {**params, **({"sort": -wanted} if wanted is not None else {}), "n": offset + limit + 1})
+        {**params, **(dict(zip(("old", "current"), sorts_of(f.risk))) if f.risk else {}), "n": offset + limit + 1})
     ranked = [((sort, next_at, case_id), case_id, version, encoded) for sort, next_at, case_id, version, encoded
               in fresh]
     # Lapsed cases are few; without statistics SQLite would rather walk every case of a status than them.
@@ -109,7 +110,7 @@ def list_page(conn: Connection, f: ListFilter, now: datetime, contact_overdue_af
     for case_id, version, encoded in raw.all(
             f"SELECT case_id, version, state FROM case_projections{lapsed_index} "
             f"WHERE list_valid_until <= :now{where}", params):
-        place = list_place(state_of(encoded), now, contact_overdue_after)
+        place = list_place(state_of(encoded), now, timing)
         if wanted is None or place.rank == wanted:
             ranked.append((place.order(case_id), case_id, version, encoded))
     ranked.sort(key=lambda item: item[0])

@@ -204,6 +204,17 @@ class DeadlineSet(EventData):
     at: Moment
 
 
+class HearingHeld(EventData):
+    """The outcome of a scheduled hearing: it took place (a decision may follow as its own event)."""
+    hearing_event_id: UUID
+    outcome: Literal["decided", "reserved", "adjourned", "other"]
+
+
+class DeadlineMet(EventData):
+    """A deadline set by `DeadlineSet` was met (the filing was made), or no longer applies."""
+    deadline_event_id: UUID
+
+
 # --- removal ---
 class RemovalOrderIssued(EventData):
     authority: ShortText | None = None
@@ -228,6 +239,12 @@ class RemovalScheduled(EventData):
 
 
 class RemovalCancelled(EventData):
+    reason: LongText | None = None
+
+
+class RemovalNotCarriedOut(EventData):
+    """The outcome of a scheduled removal whose date passed: it did not take place (refused boarding, flight
+    cancelled, person not taken...). A removal that did take place is `Removed`."""
     reason: LongText | None = None
 
 
@@ -310,8 +327,9 @@ def _types() -> dict[str, EventType]:
         ("asylum", ProtectionRevoked, "high"),
         ("courts", HearingScheduled, "warning"), ("courts", HearingPostponed, "warning"),
         ("courts", AppealFiled, "info"), ("courts", AppealDecided, "high"), ("courts", DeadlineSet, "warning"),
+        ("courts", HearingHeld, "info"), ("courts", DeadlineMet, "info"),
         ("removal", RemovalOrderIssued, "high"), ("removal", RemovalScheduled, "critical"),
-        ("removal", RemovalCancelled, "warning"),
+        ("removal", RemovalCancelled, "warning"), ("removal", RemovalNotCarriedOut, "high"),
         ("international", InterimMeasureRequested, "info"), ("international", InterimMeasureGranted, "info"),
         ("international", InterimMeasureRefused, "high"), ("international", InterimMeasureLifted, "high"),
         ("after_return", Removed, "critical"), ("after_return", DetainedOnReturn, "critical"),

@@ -32,18 +32,21 @@ class CaseState:
     appeal_pending: bool = False
     removal_order: bool = False
     removal: Item | None = None  # {event_id, at?, window_start?, window_end?, destination}
-    removed: Item | None = None  # {event_id, at, method, destination, despite: [bodies]}
+    removed: Item | None = None  # {event_id, at, method, destination, despite: [bodies], despite_events: [ids]}
     after_return: str | None = None
     whereabouts_unknown: bool = False
+    whereabouts_unknown_since: str | None = None
     last_contact_at: str | None = None
     interim_measures: tuple[Item, ...] = ()  # {body, since, expires_at, event_id}
     measures_requested: tuple[str, ...] = ()
-    hearings: tuple[Item, ...] = ()  # {event_id, court, kind, at}
-    deadlines: tuple[Item, ...] = ()  # {event_id, kind, at}
+    hearings: tuple[Item, ...] = ()  # {event_id, court, kind, at, done?}: done once its outcome is recorded
+    deadlines: tuple[Item, ...] = ()  # {event_id, kind, at, done?}
     charged: bool = False
     sentence: str | None = None
     ill_treatment_reported: bool = False
+    ill_treatment_at: str | None = None  # the latest report
     deceased: bool = False
+    deceased_at: str | None = None
     resettled_in: str | None = None
     closed: bool = False
 
@@ -83,9 +86,8 @@ def _utc(value: str | None) -> str | None:
     return iso(parse_iso(value)) if value else None
 
 
-def _measures_in_force(state: CaseState, at: str) -> list[str]:
-    return [m["body"] for m in state.interim_measures
-            if m["since"] <= at and (m["expires_at"] is None or m["expires_at"] > at)]
+def _measures_in_force(state: CaseState, at: str) -> list[Item]:
+    return [m for m in state.interim_measures if m["since"] <= at and (m["expires_at"] is None or m["expires_at"] > at)]
 
 
 def _opened(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
@@ -107,8 +109,9 @@ def _removal_scheduled(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
 
 def _removed(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     at = iso(e.occurred_at)
+    breached = _measures_in_force(s, at)
     removed = {"event_id": e.event_id, "at": at, "method": d["method"], "destination": d["destination"],
-               "despite": _measures_in_force(s, at)}
+               "despite": [m["body"] for m in breached], "despite_events": [m["event_id"] for m in breached]}
     # Whether the person is held at the destination is unknown until something says so.
     return _set(s, removed=removed, removal=None, detained=None, detained_place=None, after_return=None)
 
@@ -117,8 +120,16 @@ def _detained(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     return _set(s, detained=True, detained_place=d.get("place"))
 
 
+def removal_end(removal: Item) -> str:
+    """When a scheduled removal's time is over: its moment, or the end of its window."""
+    return removal["at"] or removal["window_end"]
+
+
 def _released(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-    return _set(s, detained=False, after_return="released_at_destination" if s.removed else s.after_return)
+    # Released here after the removal's time: the removal did not take place, which is its outcome.
+    removal = None if s.removal and removal_end(s.removal) <= iso(e.occurred_at) else s.removal
+    return _set(s, detained=False, removal=removal,
+                after_return="released_at_destination" if s.removed else s.after_return)
 
 
 def _measure_granted(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
@@ -139,7 +150,17 @@ def _hearing_postponed(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     return _set(s, hearings=tuple({**h, "at": new_at} if h["event_id"] == target else h for h in s.hearings))
 
 
+def _done(items: tuple[Item, ...], target: str) -> tuple[Item, ...]:
+    return tuple({**i, "done": True} if i["event_id"] == target else i for i in items)
+
+
+def _decided(s: CaseState, at: str) -> Draft:
+    """A decision recorded after a hearing is that hearing's outcome."""
+    return _set(s, hearings=tuple({**h, "done": True} if h["at"] and h["at"] <= at else h for h in s.hearings))
+
+
 def _appeal_decided(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+    s = _decided(s, iso(e.occurred_at))
     if d["outcome"] == "dismissed":
         return _set(s, appeal_pending=False)
     # An allowed appeal quashes the order or refusal it was brought against.
@@ -151,7 +172,7 @@ def _appeal_decided(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
 def _contact(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
     at = iso(e.occurred_at)
     last = max(at, s.last_contact_at) if s.last_contact_at else at
-    return _set(s, last_contact_at=last, whereabouts_unknown=False,
+    return _set(s, last_contact_at=last, whereabouts_unknown=False, whereabouts_unknown_since=None,
                    after_return=None if s.after_return == "whereabouts_unknown" else s.after_return)
 
 
@@ -176,10 +197,10 @@ HANDLERS: dict[str, Callable[[CaseState, StoredEvent, dict], CaseState]] = {
     "ExtraditionRequested": lambda s, e, d: _set(s, extradition="requested",
                                                      requesting_state=d["requesting_state"]),
     "DiplomaticAssurancesOffered": lambda s, e, d: _set(s, assurances_offered=True),
-    "ExtraditionOrdered": lambda s, e, d: _set(s, extradition="ordered"),
-    "ExtraditionRefused": lambda s, e, d: _set(s, extradition="refused"),
+    "ExtraditionOrdered": lambda s, e, d: _set(_decided(s, iso(e.occurred_at)), extradition="ordered"),
+    "ExtraditionRefused": lambda s, e, d: _set(_decided(s, iso(e.occurred_at)), extradition="refused"),
     "AsylumClaimLodged": lambda s, e, d: _set(s, asylum="pending"),
-    "AsylumDecided": lambda s, e, d: _set(s, asylum=d["outcome"]),
+    "AsylumDecided": lambda s, e, d: _set(_decided(s, iso(e.occurred_at)), asylum=d["outcome"]),
     "ProtectionRevoked": lambda s, e, d: _set(s, asylum="revoked"),
     "HearingScheduled": lambda s, e, d: _set(s, hearings=s.hearings + (
         {"event_id": e.event_id, "court": d["court"], "kind": d["kind"], "at": _utc(d["at"])},)),
@@ -188,9 +209,12 @@ HANDLERS: dict[str, Callable[[CaseState, StoredEvent, dict], CaseState]] = {
     "AppealDecided": _appeal_decided,
     "DeadlineSet": lambda s, e, d: _set(s, deadlines=s.deadlines + (
         {"event_id": e.event_id, "kind": d["kind"], "at": _utc(d["at"])},)),
+    "HearingHeld": lambda s, e, d: _set(s, hearings=_done(s.hearings, str(d["hearing_event_id"]))),
+    "DeadlineMet": lambda s, e, d: _set(s, deadlines=_done(s.deadlines, str(d["deadline_event_id"]))),
     "RemovalOrderIssued": lambda s, e, d: _set(s, removal_order=True),
     "RemovalScheduled": _removal_scheduled,
     "RemovalCancelled": lambda s, e, d: _set(s, removal=None),
+    "RemovalNotCarriedOut": lambda s, e, d: _set(s, removal=None),
     "InterimMeasureRequested": lambda s, e, d: _set(
         s, measures_requested=tuple(b for b in s.measures_requested if b != d["body"]) + (d["body"],)),
     "InterimMeasureGranted": _measure_granted,
@@ -200,13 +224,14 @@ HANDLERS: dict[str, Callable[[CaseState, StoredEvent, dict], CaseState]] = {
     "DetainedOnReturn": _after_return("detained_at_destination"),
     "WhereaboutsUnknown": lambda s, e, d: _set(
         s, whereabouts_unknown=True, detained=None, detained_place=None,
-        after_return="whereabouts_unknown" if s.removed else s.after_return),
+        after_return="whereabouts_unknown" if s.removed else s.after_return,
+        whereabouts_unknown_since=s.whereabouts_unknown_since if s.whereabouts_unknown else iso(e.occurred_at)),
     "ContactEstablished": _contact,
     "Charged": lambda s, e, d: _set(s, charged=True),
     "Sentenced": lambda s, e, d: _set(s, sentence=d["term"],
                                          after_return="sentenced" if s.removed else s.after_return),
-    "IllTreatmentReported": lambda s, e, d: _set(s, ill_treatment_reported=True),
-    "Deceased": lambda s, e, d: _set(s, deceased=True),
+    "IllTreatmentReported": lambda s, e, d: _set(s, ill_treatment_reported=True, ill_treatment_at=iso(e.occurred_at)),
+    "Deceased": lambda s, e, d: _set(s, deceased=True, deceased_at=iso(e.occurred_at)),
     "Resettled": lambda s, e, d: _set(s, resettled_in=d["country"], detained=False),
 }
 
@@ -298,10 +323,12 @@ def dated_items(state: CaseState) -> list[Item]:
     """Every dated thing the case is waiting for, past or future: {kind, at, event_id, label}."""
     items: list[Item] = []
     for h in state.hearings:
-        if h["at"]:
+        if h["at"] and not h.get("done"):
             items.append({"kind": "hearing", "at": h["at"], "event_id": h["event_id"],
                           "label": f"{h['kind']} hearing, {h['court']}"})
     for d in state.deadlines:
+        if d.get("done"):
+            continue
         items.append({"kind": "deadline", "at": d["at"], "event_id": d["event_id"], "label": f"{d['kind']} deadline"})
     if state.removal:
         r = state.removal
@@ -317,3 +344,21 @@ def dated_items(state: CaseState) -> list[Item]:
 def upcoming(state: CaseState, now: datetime) -> list[Item]:
     at = iso(now)
     return [i for i in dated_items(state) if i["at"] > at]
+
+
+def awaiting_outcome(state: CaseState) -> list[Item]:
+    """Dates whose outcome is to be recorded once they pass, past or future: {kind, at, event_id, label}, where
+    `at` is when the date is over (a removal window's end). A recorded outcome removes the date from the state."""
+    if state.closed or state.deceased or state.resettled_in:
+        return []
+    items = [i for i in dated_items(state) if i["kind"] in ("hearing", "deadline")]
+    if state.removal:
+        items.append({"kind": "removal", "at": removal_end(state.removal), "event_id": state.removal["event_id"],
+                      "label": f"removal to {state.removal['destination']}"})
+    return sorted(items, key=lambda i: i["at"])
+
+
+def overdue(state: CaseState, now: datetime) -> list[Item]:
+    """Dates that have passed with no outcome recorded, most recent first."""
+    at = iso(now)
+    return sorted((i for i in awaiting_outcome(state) if i["at"] <= at), key=lambda i: i["at"], reverse=True)

@@ -6,16 +6,23 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
-from .projection import CaseState, dated_items, status_of
+from .projection import CaseState, awaiting_outcome, dated_items, status_of
 from .records import parse_iso
+from .timing import Timing
 
 DAY = timedelta(days=1)
 SOURCE_TYPES = {"hearing": "HearingScheduled", "deadline": "DeadlineSet", "removal": "RemovalScheduled",
                 "measure_expiry": "InterimMeasureGranted", "contact_overdue": "Removed"}
+# After a date passes with no outcome recorded: one "outcome_overdue" row per date (its item_type says which kind
+# of date), due `outcome_overdue_after` after it; a removal's repeats daily until an outcome is recorded.
+OUTCOME = "outcome_overdue"
+REPEATING = {"contact_overdue", OUTCOME}  # kinds about something that has already passed
 # Events that can change a case's dated items or its contact watch; others leave reminders untouched.
 AFFECTING = {"HearingScheduled", "HearingPostponed", "DeadlineSet", "RemovalScheduled", "RemovalCancelled", "Removed",
              "InterimMeasureGranted", "InterimMeasureLifted", "InterimMeasureRefused", "ContactEstablished",
-             "EventRetracted", "CaseClosed", "CaseReopened", "Deceased", "Resettled", "CaseOpened"}
+             "EventRetracted", "CaseClosed", "CaseReopened", "Deceased", "Resettled", "CaseOpened",
+             "HearingHeld", "DeadlineMet", "RemovalNotCarriedOut", "Released", "AppealDecided", "AsylumDecided",
+             "ExtraditionOrdered", "ExtraditionRefused"}
 
 
 @dataclass(frozen=True)
@@ -26,14 +33,21 @@ class Planned:
     offset: timedelta
     due_at: datetime
     is_last: bool
+    item_type: str | None = None  # the event that set the date, when the kind alone does not say
+
+    @property
+    def source_type(self) -> str:
+        return self.item_type or SOURCE_TYPES[self.kind]
 
     @property
     def key(self) -> tuple[str, str, datetime, int]:
         return (self.kind, self.item_event_id, self.item_at, int(self.offset.total_seconds()))
 
 
-def plan(state: CaseState, offsets: Iterable[timedelta], contact_overdue_after: timedelta) -> list[Planned]:
+def plan(state: CaseState, offsets: Iterable[timedelta], timing: Timing | timedelta) -> list[Planned]:
     """Every reminder the case calls for, whether or not its moment has passed (the caller decides)."""
+    timing = Timing.of(timing)
+    contact_overdue_after = timing.contact_overdue_after
     ordered = sorted(set(offsets), reverse=True)
     out: list[Planned] = []
     if status_of(state) in ("closed", "deceased"):
@@ -49,6 +63,12 @@ def plan(state: CaseState, offsets: Iterable[timedelta], contact_overdue_after: 
         if contact_overdue_after <= datetime.max.replace(tzinfo=timezone.utc) - at:
             out.append(Planned("contact_overdue", removed["event_id"], at, timedelta(0), at + contact_overdue_after,
                                True))
+    grace = timing.outcome_overdue_after
+    for item in awaiting_outcome(state):
+        at = parse_iso(item["at"])
+        if grace <= datetime.max.replace(tzinfo=timezone.utc) - at:
+            out.append(Planned(OUTCOME, item["event_id"], at, timedelta(0), at + grace, True,
+                               SOURCE_TYPES[item["kind"]]))
     return out
 
 
@@ -85,15 +105,25 @@ def decide(due: list[Due], now: datetime, grace: timedelta) -> list[Decision]:
         newest = rows[-1]
         for row in rows[:-1]:
             out.append(Decision(row.id, "skip", note="a later reminder for the same date was due too"))
-        if kind != "contact_overdue" and item_at <= now:
+        if kind not in REPEATING and item_at <= now:
             out.append(Decision(newest.id, "skip", note="the date had passed when the reminder came due"))
         else:
             out.append(Decision(newest.id, "fire", late=now - newest.due_at > grace))
     return out
 
 
+def outcome_severity(item_type: str) -> str:
+    """A removal whose date passed without news is an emergency; a hearing or deadline is high."""
+    return "critical" if item_type == "RemovalScheduled" else "high"
+
+
+def repeats(kind: str, item_type: str) -> bool:
+    return kind == "contact_overdue" or (kind == OUTCOME and item_type == "RemovalScheduled")
+
+
 def next_contact_check(due_at: datetime, now: datetime) -> datetime:
-    """Contact overdue repeats daily; after downtime the next one is the first daily moment still ahead."""
+    """Contact overdue (and a passed removal's outcome) repeats daily; after downtime the next one is the first
+    daily moment still ahead."""
     missed = max(0, int((now - due_at) / DAY))
     return due_at + DAY * (missed + 1)
 
@@ -117,7 +147,17 @@ def _until(delta: timedelta) -> str:
     return f"{round(hours)} h" if hours < 72 else f"{round(hours / 24)} days"
 
 
-def title(kind: str, label: str | None, item_at: datetime, now: datetime, zone: str | None) -> str:
+def _ago(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{max(1, round(hours))} h ago" if hours < 48 else f"{round(hours / 24)} days ago"
+
+
+def title(kind: str, label: str | None, item_at: datetime, now: datetime, zone: str | None,
+          item_type: str | None = None) -> str:
+    if kind == OUTCOME:
+        what = {"RemovalScheduled": "Removal date", "HearingScheduled": "Hearing", "DeadlineSet": "Deadline"}.get(
+            item_type or "", "Date")
+        return f"{what} passed {_ago(now - item_at)} ({local_and_utc(item_at, zone)}): outcome not recorded"
     if kind == "contact_overdue":
         return f"No contact since removal on {local_and_utc(item_at, zone)}"
     what = {"hearing": "Hearing", "deadline": "Deadline", "removal": "Removal",

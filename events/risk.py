@@ -4,8 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .projection import CaseState, dated_items, measures_in_force, status_of, upcoming
+from .projection import (CaseState, Item, awaiting_outcome, dated_items, measures_in_force, overdue, removal_end,
+                         status_of, upcoming)
 from .records import iso, parse_iso
+from .timing import Timing
 
 LEVELS = ("resolved", "monitoring", "elevated", "high", "critical")
 SOON = timedelta(hours=72)
@@ -17,6 +19,11 @@ BODY_NAMES = {"ECtHR": "ECtHR", "UN_CAT": "UN Committee against Torture",
 class Risk:
     level: str
     reasons: list[str] = field(default_factory=list)
+    since: str | None = None  # set when every reason behind the level lies in the past: see `assess`
+
+    def chronic(self, now: datetime, horizon: timedelta) -> bool:
+        """A crisis older than the horizon: it ranks below current ones of the same level."""
+        return self.since is not None and now - parse_iso(self.since) >= horizon
 
     @property
     def rank(self) -> int:
@@ -28,72 +35,125 @@ def _in(now: datetime, at: str) -> str:
     return f"in {max(1, round(hours))} h" if hours < 72 else f"on {at[:10]}"
 
 
+YEAR = timedelta(days=365)
+
+
+def _ago(now: datetime, at: str, horizon: timedelta) -> str:
+    """How long ago a date passed: hours or days while it is current, its date once it is history."""
+    passed = now - parse_iso(at)
+    if passed >= horizon:
+        return _on(now, at)
+    hours = passed.total_seconds() / 3600
+    return f"{max(1, round(hours))} h ago" if hours < 48 else f"{round(hours / 24)} days ago"
+
+
+def _on(now: datetime, at: str) -> str:
+    """A past date: its day within the last year, its month before ("in June 2011")."""
+    return f"in {parse_iso(at).strftime('%B %Y')}" if now - parse_iso(at) >= YEAR else f"on {at[:10]}"
+
+
+def _since(now: datetime, at: str) -> str:
+    return f"since {parse_iso(at).strftime('%B %Y')}" if now - parse_iso(at) >= YEAR else f"since {at[:10]}"
+
+
 def _bodies(bodies: list[str]) -> str:
     return " and ".join(BODY_NAMES.get(b, b) for b in bodies)
 
 
-def assess(state: CaseState, now: datetime, contact_overdue_after: timedelta = timedelta(hours=48)) -> Risk:
-    """Critical, high, elevated, monitoring or resolved, with every reason that applies (most serious first)."""
+Reason = tuple[str, "str | None"]  # its words, and since when it holds (None: it is about now or what is coming)
+
+
+def _reasons(state: CaseState, now: datetime, timing: Timing) -> tuple[str, list[Reason], list[Reason]]:
+    """The level, the reasons that make it, and lesser ones said beside them; each reason with its onset."""
     status = status_of(state)
     if status == "closed":
-        return Risk("resolved", ["case closed"])
-    critical: list[str] = []
-    high: list[str] = []
+        return "resolved", [("case closed", None)], []
+    critical: list[Reason] = []
+    high: list[Reason] = []
     now_iso = iso(now)
+    horizon = timing.history_horizon
     in_force = [m["body"] for m in measures_in_force(state, now)]
 
     removal = state.removal
     if removal:
-        start, end = removal["at"] or removal["window_start"], removal["at"] or removal["window_end"]
+        start, end = removal["at"] or removal["window_start"], removal_end(removal)
         despite = f" despite {_bodies(in_force)} interim measure" if in_force else ""
         if start <= now_iso <= end:
-            critical.append(f"removal window to {removal['destination']} is open now{despite}")
+            critical.append((f"removal window to {removal['destination']} is open now{despite}", None))
         elif now_iso < start and parse_iso(start) - now <= SOON:
-            critical.append(f"removal to {removal['destination']} scheduled {_in(now, start)}{despite}")
+            critical.append((f"removal to {removal['destination']} scheduled {_in(now, start)}{despite}", None))
         elif in_force and now_iso < start:
-            critical.append(f"removal scheduled {_in(now, start)} despite {_bodies(in_force)} interim measure")
+            critical.append((f"removal scheduled {_in(now, start)} despite {_bodies(in_force)} interim measure",
+                             None))
         elif now_iso < start:
-            high.append(f"removal to {removal['destination']} scheduled {_in(now, start)}")
+            high.append((f"removal to {removal['destination']} scheduled {_in(now, start)}", None))
+        elif not (state.closed or state.deceased or state.resettled_in):  # the date has passed, with no news
+            critical.append((f"removal date passed {_ago(now, end, horizon)}; outcome not recorded{despite}", end))
     removed = state.removed
     if removed:
         if removed["despite"]:
-            critical.append(f"{removed['method']} to {removed['destination']} on {removed['at'][:10]} "
-                            f"despite {_bodies(removed['despite'])} interim measure")
+            critical.append((f"{removed['method']} to {removed['destination']} on {removed['at'][:10]} "
+                             f"despite {_bodies(removed['despite'])} interim measure", removed["at"]))
         contact_after_removal = state.last_contact_at and state.last_contact_at >= removed["at"]
         silent_since = parse_iso(removed["at"])
-        if not contact_after_removal and now - silent_since >= contact_overdue_after:
-            critical.append(f"no contact since removal on {removed['at'][:10]}")
+        if not contact_after_removal and now - silent_since >= timing.contact_overdue_after:
+            critical.append((f"no contact since removal {_on(now, removed['at'])}", removed["at"]))
         if state.after_return == "detained_at_destination":
-            high.append(f"detained in {removed['destination']} after return")
+            high.append((f"detained in {removed['destination']} after return", None))
     if state.whereabouts_unknown:
-        critical.append("whereabouts unknown")
+        since = state.whereabouts_unknown_since
+        old = since is not None and now - parse_iso(since) >= horizon
+        critical.append((f"whereabouts unknown {_since(now, since)}" if old else "whereabouts unknown", since))
     if state.ill_treatment_reported:
-        critical.append("ill-treatment reported")
+        at = state.ill_treatment_at
+        old = at is not None and now - parse_iso(at) >= horizon
+        critical.append((f"ill-treatment reported {_on(now, at)}" if old else "ill-treatment reported", at))
     if state.deceased:
-        critical.append("reported dead")
+        at = state.deceased_at
+        old = at is not None and now - parse_iso(at) >= horizon
+        critical.append((f"reported dead {_on(now, at)}" if old else "reported dead", at))
     if critical:
-        return Risk("critical", critical + high)
+        return "critical", critical, high
 
     if status == "safe":
-        return Risk("resolved", ["resettled" if state.resettled_in else "protection granted and at liberty"])
+        return "resolved", [("resettled" if state.resettled_in else "protection granted and at liberty", None)], []
 
     if state.detained and (state.extradition in ("requested", "ordered") or state.removal_order):
         pending = "extradition request" if state.extradition == "requested" else (
             "extradition order" if state.extradition == "ordered" else "removal order")
-        high.append(f"detained with {pending} pending")
+        high.append((f"detained with {pending} pending", None))
+    for item in _watched(state, now, timing):
+        high.append((f"{item['label']} passed {_ago(now, item['at'], horizon)}; outcome not recorded", item["at"]))
     for item in upcoming(state, now):
         if item["kind"] in ("hearing", "deadline") and parse_iso(item["at"]) - now <= SOON:
-            high.append(f"{item['label']} {_in(now, item['at'])}")
+            high.append((f"{item['label']} {_in(now, item['at'])}", None))
     if high:
-        return Risk("high", high)
+        return "high", high, []
 
     if status in ("in_proceedings", "removal_ordered", "removal_scheduled", "removed"):
         reasons = {"in_proceedings": "proceedings pending", "removal_ordered": "removal ordered",
                    "removal_scheduled": "removal scheduled", "removed": "returned; contact established"}
-        return Risk("elevated", [reasons[status]])
+        return "elevated", [(reasons[status], None)], []
     if state.measures_requested:
-        return Risk("elevated", [f"{_bodies(list(state.measures_requested))} interim measure requested"])
-    return Risk("monitoring", ["nothing pending"])
+        return "elevated", [(f"{_bodies(list(state.measures_requested))} interim measure requested", None)], []
+    return "monitoring", [("nothing pending", None)], []
+
+
+def _watched(state: CaseState, now: datetime, timing: Timing) -> list[Item]:
+    """Hearings and deadlines passed with no outcome recorded, for `outcome_watch` after they passed."""
+    return [i for i in overdue(state, now) if i["kind"] != "removal" and now - parse_iso(i["at"]) < timing.outcome_watch]
+
+
+def assess(state: CaseState, now: datetime, timing: Timing | timedelta = Timing()) -> Risk:
+    """Critical, high, elevated, monitoring or resolved, with every reason that applies (most serious first).
+
+    `since` is when the latest situation behind the level began, if every one of them is in the past (a passed
+    date, a removal, a report); None when any is about now or what is coming. A fresh report on an old case
+    makes it current again."""
+    timing = Timing.of(timing)
+    level, deciding, beside = _reasons(state, now, timing)
+    onsets = [since for _, since in deciding]
+    return Risk(level, [words for words, _ in deciding + beside], None if None in onsets else max(onsets))
 
 
 NEVER = "9999"  # sorts after every RFC 3339 time: "nothing is coming" as a next date, "never" as a deadline
@@ -101,33 +161,64 @@ NEVER = "9999"  # sorts after every RFC 3339 time: "nothing is coming" as a next
 
 @dataclass(frozen=True)
 class ListPlace:
-    """Where a case sorts in the case list at `now` (most urgent first, then the soonest date), and until when
-    that holds. The list query orders stored places and re-assesses only the cases whose place has lapsed."""
+    """Where a case sorts in the case list at `now` (most urgent first, current crises before old ones of the same
+    level, then the most pressing date), and until when that holds. The list query orders stored places and
+    re-assesses only the cases whose place has lapsed."""
     rank: int  # Risk.rank
-    next_at: str  # the first upcoming dated item, or NEVER
-    valid_until: str  # neither rank nor next_at can change before this time; NEVER if they never change
+    current: bool  # not a crisis older than the history horizon
+    next_at: str  # the date a passed one still counts for, else the first upcoming dated item, else NEVER
+    valid_until: str  # nothing above can change before this time; NEVER if it never changes
+
+    @property
+    def sort(self) -> int:
+        return -(2 * self.rank + self.current)
 
     def order(self, case_id: str) -> tuple[int, str, str]:
         """The list's sort key, as the stored columns list_sort, list_next_at and case_id give it."""
-        return -self.rank, self.next_at, case_id
+        return self.sort, self.next_at, case_id
 
 
-def list_place(state: CaseState, now: datetime, contact_overdue_after: timedelta = timedelta(hours=48)) -> ListPlace:
+def sorts_of(level: str) -> tuple[int, int]:
+    """The stored list_sort values of a risk level (its old crises, its current ones)."""
+    rank = LEVELS.index(level)
+    return -2 * rank, -2 * rank - 1
+
+
+def passed_dates(state: CaseState, now: datetime, timing: Timing) -> list[Item]:
+    """Dates passed with no outcome recorded that still count, most recent first: a removal's until its outcome
+    is recorded, a hearing's or deadline's for `outcome_watch`."""
+    return [i for i in overdue(state, now) if i["kind"] == "removal"] + _watched(state, now, timing)
+
+
+def list_place(state: CaseState, now: datetime, timing: Timing | timedelta = Timing()) -> ListPlace:
+    timing = Timing.of(timing)
+    risk = assess(state, now, timing)
+    passed = passed_dates(state, now, timing)
     coming = upcoming(state, now)
-    changes = _changes_from(state, now, contact_overdue_after)
-    return ListPlace(assess(state, now, contact_overdue_after).rank, coming[0]["at"] if coming else NEVER,
+    next_at = passed[0]["at"] if passed else coming[0]["at"] if coming else NEVER
+    changes = _changes_from(state, now, timing)
+    return ListPlace(risk.rank, not risk.chronic(now, timing.history_horizon), next_at,
                      iso(changes) if changes is not None else NEVER)
 
 
-def _changes_from(state: CaseState, now: datetime, contact_overdue_after: timedelta) -> datetime | None:
-    """The first instant at or after `now` at which a rule of `assess` or `upcoming` that reads the time can
-    flip: a dated item passing or coming within SOON, a removal window closing, contact becoming overdue."""
+def _changes_from(state: CaseState, now: datetime, timing: Timing) -> datetime | None:
+    """The first instant at or after `now` at which a rule of `assess`, `upcoming` or `list_place` that reads the
+    time can flip: a dated item passing or coming within SOON, a removal window closing, contact becoming overdue,
+    a passed date's watch ending, a situation growing older than the history horizon."""
     instants: list[datetime] = []
+    horizon = timing.history_horizon
     for item in dated_items(state):
         at = parse_iso(item["at"])
         instants += [at, at - SOON]
-    if state.removal and state.removal.get("window_end"):
-        instants.append(parse_iso(state.removal["window_end"]))
+    if state.removal:  # a window closing, whether or not its outcome is awaited (a closed case's is not)
+        instants.append(parse_iso(removal_end(state.removal)))
+    for item in awaiting_outcome(state):
+        at = parse_iso(item["at"])
+        instants += [at, at + timing.outcome_watch, at + horizon]
     if state.removed:
-        instants.append(parse_iso(state.removed["at"]) + contact_overdue_after)
+        at = parse_iso(state.removed["at"])
+        instants += [at + timing.contact_overdue_after, at + horizon]
+    for since in (state.whereabouts_unknown_since, state.ill_treatment_at, state.deceased_at):
+        if since:
+            instants.append(parse_iso(since) + horizon)
     return min((t for t in instants if t >= now), default=None)

@@ -18,7 +18,7 @@ from events.records import StoredEvent
 from events.store import AppendContext
 
 from .matching import Audience, Filter, matches
-from .rules import AlertDraft, alerts_for, severity_rank
+from .rules import BREACHING, AlertDraft, alerts_for, breach_alerts, severity_rank
 from .tables import alerts, deliveries
 
 NOTIFY_CHANNEL = "vigil_outbox"
@@ -67,10 +67,14 @@ def raise_alert(raw: Raw, case_id: str, case: CaseState, draft: AlertDraft, even
     return len(rows)
 
 
-def withdraw(conn: Connection, event_id: str, now: datetime) -> int:
+def withdraw(conn: Connection, event_id: str, now: datetime, case_id: str | None = None) -> int:
     """Withdraw the alerts an event raised, and tell everyone who was told of them."""
     open_alerts = [r.id for r in conn.execute(select(alerts.c.id).where(alerts.c.event_id == event_id,
                                                                        alerts.c.state != "withdrawn"))]
+    if case_id is not None:  # a breach alert names the removal as its event; the measure is in its dedupe key
+        open_alerts += [r.id for r in conn.execute(select(alerts.c.id).where(
+            alerts.c.case_id == case_id, alerts.c.rule == "breach.interim_measure", alerts.c.state != "withdrawn",
+            alerts.c.dedupe_key.endswith(f":{event_id}", autoescape=True)))]
     if not open_alerts:
         return 0
     conn.execute(update(alerts).where(alerts.c.id.in_(open_alerts)).values(state="withdrawn", withdrawn_at=now))
@@ -108,11 +112,16 @@ class Outbox:
         created = 0
         for event in appended:
             if event.type == "EventRetracted":
-                created += withdraw(conn, str(event.data["event_id"]), now)
+                created += withdraw(conn, str(event.data["event_id"]), now, stream_id)
                 continue
             for draft in alerts_for(event, state):
                 if audiences is None:
                     audiences = active_audiences(context.raw)
                 created += raise_alert(context.raw, stream_id, state, draft, event.type, audiences, now)
+        if any(e.type in BREACHING for e in appended):
+            for draft, removal_type in breach_alerts(state, now):  # raised ones stop at their dedupe key
+                if audiences is None:
+                    audiences = active_audiences(context.raw)
+                created += raise_alert(context.raw, stream_id, state, draft, removal_type, audiences, now)
         if created:
             notify(conn)

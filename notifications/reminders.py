@@ -15,8 +15,10 @@ from events.engine import writing
 from events.fastsql import Raw
 from events.projection import CaseState
 from events.records import StoredEvent
-from events.reminders import AFFECTING, SOURCE_TYPES, Due, decide, next_contact_check, plan, title
+from events.reminders import (AFFECTING, OUTCOME, Due, decide, next_contact_check, outcome_severity, plan, repeats,
+                              title)
 from events.store import AppendContext
+from events.timing import Timing
 
 from .durations import MAX_REMINDER, parse_duration
 from .outbox import active_audiences, notify, raise_alert
@@ -59,9 +61,10 @@ def subscription_offsets(raw: Raw, rows: list | None = None) -> dict[str, set[in
 
 
 def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timedelta], now: datetime,
-              contact_overdue_after: timedelta) -> None:
+              timing: Timing | timedelta) -> None:
     """Make the case's pending reminders match its dates: moved or cancelled dates drop theirs, new ones get theirs."""
-    planned = {p.key: p for p in plan(state, offsets, contact_overdue_after)}
+    timing = Timing.of(timing)
+    planned = {p.key: p for p in plan(state, offsets, timing)}
     pending = raw.all("SELECT id, kind, item_event_id, item_at, offset_seconds FROM reminders "
                       "WHERE case_id = :c AND state = 'pending'", {"c": case_id})
     existing = {(r[1], r[2], _utc(r[3]), r[4]): r[0] for r in pending}
@@ -70,14 +73,23 @@ def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timede
             raw.run("UPDATE reminders SET state = 'cancelled', note = :n, fired_at = :t WHERE id = :i",
                     {"n": "the date moved, or the case no longer needs it", "t": raw.time(now), "i": reminder_id})
     rows = [{"id": str(uuid.uuid4()), "case_id": case_id, "kind": p.kind, "item_event_id": p.item_event_id,
-             "item_type": SOURCE_TYPES[p.kind], "item_at": raw.time(p.item_at),
+             "item_type": p.source_type, "item_at": raw.time(p.item_at),
              "offset_seconds": int(p.offset.total_seconds()), "due_at": raw.time(p.due_at), "is_last": p.is_last,
              "late": False}
             for key, p in planned.items()
-            # A reminder whose moment passed before the date was known is not created (contact watch always is).
-            if key not in existing and (p.due_at > now or p.kind == "contact_overdue")]
+            if key not in existing and _worth_planning(p, now, timing.history_horizon)]
     if rows:
         raw.many(INSERT_REMINDER, rows)
+
+
+def _worth_planning(p, now: datetime, horizon: timedelta) -> bool:
+    """A reminder whose moment passed before the date was known is not created; the contact watch always is, and
+    the outcome watch of a date that passed within the history horizon (an older one is history, not a page)."""
+    if p.kind == "contact_overdue":
+        return True
+    if p.kind == OUTCOME:
+        return now - p.item_at < horizon
+    return p.due_at > now
 
 
 def offsets_for(rows: list, offsets: dict[str, set[int]], teams: Sequence[str]) -> list[timedelta]:
@@ -95,8 +107,8 @@ def offsets_in_use(raw: Raw, teams: Sequence[str]) -> list[timedelta]:
 class ReminderPlanner:
     """Append hook: recompute the case's reminders when an event touches its dates."""
 
-    def __init__(self, clock: Clock, contact_overdue_after: timedelta):
-        self.clock, self.contact_overdue_after = clock, contact_overdue_after
+    def __init__(self, clock: Clock, timing: Timing | timedelta):
+        self.clock, self.timing = clock, Timing.of(timing)
 
     def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent],
                  context: AppendContext) -> None:
@@ -107,8 +119,7 @@ class ReminderPlanner:
         # Planning must never cost the event: if it fails, its own writes are undone and the append goes on.
         raw.run("SAVEPOINT plan_reminders")
         try:
-            reconcile(raw, stream_id, state, offsets_in_use(raw, state.teams), self.clock.now(),
-                      self.contact_overdue_after)
+            reconcile(raw, stream_id, state, offsets_in_use(raw, state.teams), self.clock.now(), self.timing)
         except Exception:
             raw.run("ROLLBACK TO SAVEPOINT plan_reminders")
             log.exception("case %s: planning its reminders failed; the event is kept", stream_id)
@@ -123,7 +134,7 @@ class ReminderPlanner:
             rows = list(CaseProjections.all(conn))
             for row in rows:
                 reconcile(raw, row.case_id, row.state, offsets_for(subscriptions, offsets, row.state.teams),
-                          self.clock.now(), self.contact_overdue_after)
+                          self.clock.now(), self.timing)
         return len(rows)
 
 
@@ -177,16 +188,17 @@ class Ticker:
                 if case_id not in states:
                     states[case_id] = CaseProjections.get(conn, case_id).state
                 state = states[case_id]
-                contact = kind == "contact_overdue"
-                draft = AlertDraft("contact.overdue" if contact else f"reminder.{kind}",
-                                   "critical" if contact or r[8] else "high",
-                                   title(kind, None, item_at, now, state.timezone), r[3], f"reminder:{r[0]}",
-                                   None if contact else item_at, decision.late)
-                only = None if contact else {s for s, o in offsets.items() if offset in o}
+                contact, outcome = kind == "contact_overdue", kind == OUTCOME
+                rule = "contact.overdue" if contact else "outcome.overdue" if outcome else f"reminder.{kind}"
+                severity = outcome_severity(r[4]) if outcome else "critical" if contact or r[8] else "high"
+                draft = AlertDraft(rule, severity, title(kind, None, item_at, now, state.timezone, r[4]), r[3],
+                                   f"reminder:{r[0]}", None if contact else item_at, decision.late)
+                # Watches of what has passed reach every subscription that matches; reminders those with the offset.
+                only = None if contact or outcome else {s for s, o in offsets.items() if offset in o}
                 raise_alert(raw, case_id, state, draft, r[4], audiences, now, only)
                 raw.run("UPDATE reminders SET state = 'sent', fired_at = :t, late = :l WHERE id = :i",
                         {"t": raw.time(now), "l": decision.late, "i": r[0]})
-                if contact:  # again every day until contact is established
+                if repeats(kind, r[4]):  # again every day until contact is established / an outcome is recorded
                     raw.run(INSERT_REMINDER, {
                         "id": str(uuid.uuid4()), "case_id": case_id, "kind": kind, "item_event_id": r[3],
                         "item_type": r[4], "item_at": raw.time(item_at), "offset_seconds": 0,

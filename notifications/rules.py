@@ -6,8 +6,8 @@ from datetime import datetime
 from functools import lru_cache
 
 from events.catalogue import EVENT_TYPES
-from events.projection import CaseState
-from events.records import StoredEvent, iso
+from events.projection import CaseState, measures_in_force
+from events.records import StoredEvent
 from events.reminders import local_and_utc
 from events.risk import BODY_NAMES
 from events.text import one_line
@@ -75,15 +75,32 @@ def alerts_for(event: StoredEvent, after: CaseState) -> list[AlertDraft]:
     drafts = [AlertDraft(f"event.{event.type}", kind.default_severity, event_title(event, after.timezone),
                          event.event_id,
                          f"event:{event.event_id}")]
-    breach = None
-    if event.type == "Removed" and after.removed and after.removed["event_id"] == event.event_id:
-        breach = after.removed["despite"]
-    elif event.type == "RemovalScheduled" and after.removal and after.removal["event_id"] == event.event_id:
-        at = iso(event.occurred_at)
-        breach = [m["body"] for m in after.interim_measures if m["expires_at"] is None or m["expires_at"] > at]
-    if breach:
-        bodies = " and ".join(BODY_NAMES.get(b, b) for b in breach)
-        what = "Removal carried out" if event.type == "Removed" else "Removal scheduled"
-        drafts.append(AlertDraft("breach.interim_measure", "critical", f"{what} despite {bodies} interim measure",
-                                 event.event_id, f"breach:{event.event_id}"))
     return drafts
+
+
+# Appended event types that can bring a removal and a measure in force together in the folded state.
+BREACHING = frozenset({"RemovalScheduled", "Removed", "InterimMeasureGranted", "EventRetracted"})
+
+
+def breach_alerts(state: CaseState, now: datetime) -> list[tuple[AlertDraft, str]]:
+    """One alert per (removal, interim measure) combination the folded state holds: a removal scheduled while a
+    measure is in force now, or carried out while one was. Judged on the state, not on the event just appended,
+    so it fires whichever fact came second, late reports and retractions included; the dedupe key (both event
+    ids) makes it fire once. Each comes with the removal's event type, which subscriptions filter on."""
+    drafts = []
+    removal, removed = state.removal, state.removed
+    if removal:
+        for m in measures_in_force(state, now):
+            drafts.append((_breach("Removal scheduled", removal["event_id"], m["body"], m["event_id"]),
+                           "RemovalScheduled"))
+    if removed:
+        # A projection stored before despite_events existed names the bodies only.
+        for body, measure in zip(removed["despite"], removed.get("despite_events") or removed["despite"]):
+            drafts.append((_breach("Removal carried out", removed["event_id"], body, measure), "Removed"))
+    return drafts
+
+
+def _breach(what: str, removal_event_id: str, body: str, measure: str) -> AlertDraft:
+    return AlertDraft("breach.interim_measure", "critical",
+                      f"{what} despite {BODY_NAMES.get(body, body)} interim measure", removal_event_id,
+                      f"breach:{removal_event_id}:{measure}")

@@ -21,6 +21,7 @@ from events.personal_data import PersonalDataCipher, UndecryptableError
 from events.projection import CaseState, effective, fold, summary_as_of
 from events.records import AppendResult, StoredEvent, iso
 from events.risk import LEVELS, list_place
+from events.timing import Timing
 from events.store import ConcurrencyConflict, DuplicateMismatch, EventStore, NewEvent, StreamNotFound
 from events.tables import case_keys
 
@@ -118,6 +119,11 @@ class CaseFilters:
     q: str | None = None
 
 
+# Events that name another event of the case: the field, and the type that event must have (None: any).
+TARGETS = {"EventRetracted": ("event_id", None), "HearingPostponed": ("hearing_event_id", "HearingScheduled"),
+           "HearingHeld": ("hearing_event_id", "HearingScheduled"), "DeadlineMet": ("deadline_event_id", "DeadlineSet")}
+
+
 class CaseService:
     def __init__(self, store: EventStore, cipher: PersonalDataCipher, data_keys: DataKeys, clock: Clock,
                  settings: Settings):
@@ -184,18 +190,18 @@ class CaseService:
                 idempotency_key: str | None) -> AppendResult:
         self.require_access(who, case_id)
         event = self.prepare(case_id, body)
-        if event.type in ("EventRetracted", "HearingPostponed"):
+        if event.type in TARGETS:
             self._check_target(case_id, event)
         return self.store.append(case_id, [event], actor=who.actor, expected_version=expected_version,
                                  idempotency_key=caller_key(who, idempotency_key),
                                  request_hash=request_hash(case_id, body.model_dump(mode="json")))[0]
 
     def _check_target(self, case_id: str, event: NewEvent) -> None:
-        field = "event_id" if event.type == "EventRetracted" else "hearing_event_id"
+        field, wanted = TARGETS[event.type]
         target = str(event.data[field])
         found = next((e for e in self.store.read_stream(case_id) if e.event_id == target), None)
-        if found is None or (field == "hearing_event_id" and found.type != "HearingScheduled"):
-            what = "an event of this case" if field == "event_id" else "a HearingScheduled event of this case"
+        if found is None or (wanted is not None and found.type != wanted):
+            what = "an event of this case" if wanted is None else f"a {wanted} event of this case"
             raise InputError([{"loc": ["body", "data", field], "msg": f"{target} is not {what}",
                                "type": "unknown_target"}])
 
@@ -276,7 +282,7 @@ class CaseService:
 
     def _view(self, who: Principal, case_id: str, version: int, state: CaseState, now: datetime) -> dict[str, Any]:
         person = self.person(case_id, state) if who.sees_personal_data else None
-        return case_view(case_id, version, state, now, self.settings.contact_overdue_after,
+        return case_view(case_id, version, state, now, Timing.from_settings(self.settings),
                          person, who.sees_personal_data)
 
     def person(self, case_id: str, state: CaseState) -> dict[str, Any] | None:
@@ -314,7 +320,7 @@ class CaseService:
              ) -> tuple[list[dict[str, Any]], int | None]:
         """A page of visible cases, most urgent first, then the soonest next date, then case id."""
         now = self.clock.now()
-        overdue = self.settings.contact_overdue_after
+        overdue = Timing.from_settings(self.settings)
         if filters.q:
             return self._search(who, filters, limit, offset, now)
         wanted = ListFilter(filters.status, filters.country, filters.tag, None if who.is_admin else who.team,
@@ -331,7 +337,7 @@ class CaseService:
     def _search(self, who: Principal, filters: CaseFilters, limit: int, offset: int, now: datetime
                 ) -> tuple[list[dict[str, Any]], int | None]:
         """The list with a search term: names are sealed per case, so every visible case is opened and matched."""
-        overdue = self.settings.contact_overdue_after
+        overdue = Timing.from_settings(self.settings)
         with self.store.engine.connect() as conn:
             rows = [r for r in CaseProjections.all(conn, filters.status, filters.country) if who.may_see(r.state.teams)]
         if filters.tag:

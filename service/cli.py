@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from events.case_list import place_lapsed
+from events.timing import Timing
 from events.case_projections import rebuild
 from events.clock import SystemClock
 from events.database import migrate, open_existing
@@ -245,7 +246,7 @@ def projections_rebuild() -> None:
     settings = load_settings()
     engine = _engine(settings)
     count = rebuild(engine)
-    placed = place_lapsed(engine, SystemClock().now(), settings.contact_overdue_after, batches=10**9)
+    placed = place_lapsed(engine, SystemClock().now(), Timing.from_settings(settings), batches=10**9)
     typer.echo(f"rebuilt projections from {count} events; placed {placed} cases in the list order")
 
 

@@ -16,6 +16,7 @@ from events.data_keys import DataKeys
 from events.keyring import Keyring
 from events.personal_data import MasterKeyError, MasterKeyMissing, PersonalDataCipher, parse_master_key
 from events.store import EventStore
+from events.timing import Timing
 from notifications.channels.email import SmtpSettings
 from notifications.outbox import Outbox
 from notifications.reminders import ReminderPlanner, Ticker
@@ -96,7 +97,7 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     master_key = read_master_key(settings)
     cipher = PersonalDataCipher(master_key)
     data_keys = DataKeys(Keyring(keyring_path(settings), master_key), cipher)
-    planner = ReminderPlanner(clock, settings.contact_overdue_after)
+    planner = ReminderPlanner(clock, Timing.from_settings(settings))
     store = EventStore(engine, clock, hooks=[CaseProjections(), Outbox(clock), planner])
     cases = CaseService(store, cipher, data_keys, clock, settings)
     subs = Subscriptions(engine, cipher, clock)
@@ -120,7 +121,7 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                             on_recorded=metrics.count_recorded)
     store.after_commit.append(worker.wake)
     ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, worker.wake,
-                    place_cases=lambda now: place_lapsed(engine, now, settings.contact_overdue_after),
+                    place_cases=lambda now: place_lapsed(engine, now, Timing.from_settings(settings)),
                     on_reminders=metrics.count_reminders)
     return Container(settings, engine, clock, store, cases, subs, AlertService(engine, clock), worker, smtp,
                      planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute),

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     webhook_allow_private_networks: bool = False
     scheduler_tick_seconds: float = 15
     contact_overdue_after: timedelta = Field(default=timedelta(days=2), gt=timedelta(0), le=timedelta(days=30))
+    # A removal date passed with no outcome recorded: outcome.overdue after this grace, then daily.
+    outcome_overdue_after: timedelta = Field(default=timedelta(hours=2), ge=timedelta(0), le=timedelta(days=7))
+    # A passed hearing or deadline with no outcome recorded stays high this long.
+    outcome_watch: timedelta = Field(default=timedelta(days=14), gt=timedelta(0), le=timedelta(days=365))
+    history_horizon: timedelta = timedelta(days=7)  # crises older than this rank below current ones
     run_worker: bool = True
     max_body_bytes: int = 1_048_576
     rate_limit_per_minute: int = 1200  # per API key; 0 turns the limit off

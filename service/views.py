@@ -6,13 +6,16 @@ from typing import Any
 
 from events.projection import CaseState, measures_in_force, status_of, upcoming
 from events.records import StoredEvent, iso
-from events.risk import assess
+from events.risk import assess, passed_dates
+from events.timing import Timing
 
 
-def case_view(case_id: str, version: int, state: CaseState, now: datetime, contact_overdue_after: timedelta,
+def case_view(case_id: str, version: int, state: CaseState, now: datetime, timing: Timing | timedelta,
               person: dict[str, Any] | None = None, include_person: bool = False) -> dict[str, Any]:
-    risk = assess(state, now, contact_overdue_after)
-    coming = upcoming(state, now)
+    risk = assess(state, now, timing)
+    # Dates passed with no outcome recorded come first, marked overdue: the most pressing "next date" of all.
+    coming = ([{**i, "overdue": True} for i in passed_dates(state, now, Timing.of(timing))]
+              + [{**i, "overdue": False} for i in upcoming(state, now)])
     view: dict[str, Any] = {
         "id": case_id,
         "version": version,

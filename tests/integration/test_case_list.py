@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from events.case_projections import CaseProjections
 from events.projection import upcoming
-from events.risk import assess
+from events.risk import assess, passed_dates
+from events.timing import Timing
 from service.keys import create_key
 
 from .test_api import append, open_case
@@ -14,18 +15,20 @@ from .test_api import append, open_case
 
 def reference(box, now, who_team=None, **filters) -> list[str]:
     """The order as the list computed it before places were stored: assess every visible case at `now`."""
-    overdue = box.settings.contact_overdue_after
+    timing = Timing.from_settings(box.settings)
     with box.engine.connect() as conn:
         rows = [r for r in CaseProjections.all(conn, filters.get("status")) if who_team is None or who_team in r.state.teams]
     keyed = []
     for row in rows:
-        risk = assess(row.state, now, overdue)
+        risk = assess(row.state, now, timing)
         if filters.get("risk") and risk.level != filters["risk"]:
             continue
         if filters.get("tag") and filters["tag"] not in row.state.tags:
             continue
-        coming = upcoming(row.state, now)
-        keyed.append(((-risk.rank, coming[0]["at"] if coming else "9999", row.case_id), row.case_id))
+        # Dates passed without outcome first, then what is coming; a level's old crises after its current ones.
+        coming = passed_dates(row.state, now, timing) + upcoming(row.state, now)
+        current = not risk.chronic(now, timing.history_horizon)
+        keyed.append(((-risk.rank, not current, coming[0]["at"] if coming else "9999", row.case_id), row.case_id))
     return [case_id for _, case_id in sorted(keyed)]
 
 

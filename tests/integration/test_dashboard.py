@@ -656,3 +656,17 @@ def test_form_errors_are_plain_sentences_and_country_codes_any_case(browser, api
     good = browser.post(f"/cases/{case_id}/events", data={
         "csrf_token": csrf_of(page), "type": "Resettled", "occurred_at": "2026-01-10T09:00", "country": "ca"})
     assert good.status_code == 303 and events_of(api, case_id)[-1]["data"]["country"] == "CA"
+
+
+def test_a_passed_removal_shows_as_overdue_not_nothing_scheduled(browser, api):
+    case_id = open_case(api, name="Overdue Person")
+    append(api, case_id, "RemovalScheduled", {"at": (NOW - timedelta(hours=3)).isoformat(), "destination": "UZ"},
+           occurred_at=NOW - timedelta(days=2))
+    sign_in(browser, ADMIN_KEY)
+    html = browser.get(f"/cases/{case_id}").text
+    assert "Nothing scheduled" not in html
+    assert re.search(r'<li class="overdue"><strong>Overdue, passed .*3 h ago.*</strong>: removal to UZ'
+                     r'.*\(outcome not recorded\)', html)
+    assert "removal date passed 3 h ago; outcome not recorded" in html
+    listing = browser.get("/").text
+    assert re.search(r'removal overdue, passed <span data-countdown="[^"]+">3 h ago</span>', listing)

@@ -70,6 +70,6 @@ def test_upgrading_a_database_with_cases_leaves_their_list_places_lapsed_then_pl
         assert place_lapsed(engine, now, timedelta(days=2)) == 2
         with engine.connect() as conn:
             assert conn.execute(text("SELECT list_sort FROM case_projections ORDER BY case_id")).scalars().all() \
-                == [-1, -4]
+                == [-3, -9]  # monitoring and critical, both current
     finally:
         engine.dispose()

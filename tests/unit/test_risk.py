@@ -81,7 +81,9 @@ def test_hearing_within_72h_is_high_and_listed_upcoming():
     risk = assess(state, NOW)
     assert risk.level == "high" and risk.reasons == ["asylum hearing, CNDA in 20 h"]
     assert [i["kind"] for i in upcoming(state, NOW)] == ["hearing"]
-    assert assess(state, days(2)).level == "elevated"  # the hearing has passed; proceedings still pending
+    # The hearing has passed with no outcome recorded: high for the watch, then proceedings are still pending.
+    assert assess(state, days(2)).reasons == ["asylum hearing, CNDA passed 28 h ago; outcome not recorded"]
+    assert assess(state, days(16)).level == "elevated"
 
 
 def test_postponed_hearing_moves():
@@ -120,3 +122,87 @@ def test_detention_place_follows_the_person_across_removal():
                       ("Removed", {"method": "deported", "destination": "UZ"}, days(-20)),
                       ("DetainedOnReturn", {"place": "Kokand"}, days(-19))))
     assert state.detained and state.detained_place == "Kokand" and state.after_return == "detained_at_destination"
+
+
+def test_a_removal_date_passed_without_outcome_is_critical_until_one_is_recorded():
+    removal_id = str(uuid.uuid4())
+    scheduled = ("RemovalScheduled", {"at": (NOW - timedelta(hours=3)).isoformat(), "destination": "UZ"}, days(-2),
+                 removal_id)
+    state = fold(case(scheduled))
+    risk = assess(state, NOW)
+    assert risk.level == "critical" and risk.reasons == ["removal date passed 3 h ago; outcome not recorded"]
+    assert risk.since == (NOW - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    window = fold(case(("RemovalScheduled", {"window_start": days(-3).isoformat(), "window_end": days(-2).isoformat(),
+                                             "destination": "TJ"}, days(-4))))
+    assert assess(window, NOW).reasons == ["removal date passed 2 days ago; outcome not recorded"]
+    for outcome in (("RemovalNotCarriedOut", {}, days(-0.01)), ("RemovalCancelled", {}, days(-0.01)),
+                    ("Released", {}, days(-0.01)), ("Removed", {"method": "deported", "destination": "UZ"},
+                                                    days(-0.1))):
+        assert "outcome not recorded" not in " ".join(assess(fold(case(scheduled, outcome)), NOW).reasons), outcome
+    # Released before the date is no outcome of it.
+    assert assess(fold(case(scheduled, ("Released", {}, days(-1)))), NOW).level == "critical"
+
+
+def test_a_passed_hearing_is_high_for_the_watch_unless_an_outcome_or_decision_is_recorded():
+    from events.timing import Timing
+
+    hearing_id = str(uuid.uuid4())
+    hearing = ("HearingScheduled", {"court": "CNDA", "kind": "asylum", "at": days(-1).isoformat()}, days(-9),
+               hearing_id)
+    state = fold(case(("AsylumClaimLodged", {}, days(-10)), hearing))
+    assert assess(state, NOW).reasons == ["asylum hearing, CNDA passed 24 h ago; outcome not recorded"]
+    assert assess(state, NOW, Timing(outcome_watch=timedelta(hours=12))).level == "elevated"
+    held = fold(case(hearing, ("HearingHeld", {"hearing_event_id": hearing_id, "outcome": "reserved"}, days(-0.5))))
+    assert assess(held, NOW).level == "monitoring"
+    decided = fold(case(hearing, ("AsylumDecided", {"outcome": "refused"}, days(-0.5))))
+    assert "outcome not recorded" not in " ".join(assess(decided, NOW).reasons)
+    deadline_id = str(uuid.uuid4())
+    deadline = ("DeadlineSet", {"kind": "appeal", "at": days(-2).isoformat()}, days(-9), deadline_id)
+    assert assess(fold(case(deadline)), NOW).reasons == ["appeal deadline passed 2 days ago; outcome not recorded"]
+    assert assess(fold(case(deadline, ("DeadlineMet", {"deadline_event_id": deadline_id}, days(-3)))),
+                  NOW).level == "monitoring"
+
+
+def test_old_crises_say_since_when_and_rank_below_current_ones():
+    from events.risk import list_place
+
+    old = fold(case(("Removed", {"method": "deported", "destination": "UZ"}, datetime(2011, 6, 3, tzinfo=timezone.utc))))
+    risk = assess(old, NOW)
+    assert risk.reasons == ["no contact since removal in June 2011"] and risk.chronic(NOW, timedelta(days=7))
+    late = fold(case(("Removed", {"method": "deported", "destination": "UZ"}, days(-10))))
+    assert assess(late, NOW).reasons == ["no contact since removal on 2023-11-04"]  # still critical now
+    soon = fold(case(("RemovalScheduled", {"at": (NOW + timedelta(hours=10)).isoformat(), "destination": "UZ"},
+                      days(-1))))
+    assert not assess(soon, NOW).chronic(NOW, timedelta(days=7))
+    places = {name: list_place(state, NOW) for name, state in (("old", old), ("late", late), ("soon", soon))}
+    assert sorted(places, key=lambda n: places[n].order(n)) == ["soon", "late", "old"]
+    assert places["late"].rank == places["soon"].rank and not places["late"].current and places["soon"].current
+    missing = fold(case(("WhereaboutsUnknown", {}, datetime(2019, 2, 1, tzinfo=timezone.utc))))
+    assert assess(missing, NOW).reasons == ["whereabouts unknown since February 2019"]
+    # A fresh report on an old case makes it current again.
+    renewed = fold(case(("Removed", {"method": "deported", "destination": "UZ"},
+                         datetime(2011, 6, 3, tzinfo=timezone.utc)), ("IllTreatmentReported", {}, days(-1))))
+    assert not assess(renewed, NOW).chronic(NOW, timedelta(days=7))
+    fresh = fold(case(("WhereaboutsUnknown", {}, days(-1))))
+    assert assess(fresh, NOW).reasons == ["whereabouts unknown"] and not assess(fresh, NOW).chronic(NOW, timedelta(7))
+
+
+def test_outcome_watches_are_planned_for_each_awaited_date():
+    from events.reminders import OUTCOME, Due, decide, plan
+    from events.timing import Timing
+
+    removal_at = NOW + timedelta(days=2)
+    state = fold(case(("RemovalScheduled", {"window_start": days(1).isoformat(), "window_end": removal_at.isoformat(),
+                                            "destination": "UZ"}, days(-1)),
+                      ("HearingScheduled", {"court": "c", "kind": "appeal", "at": days(3).isoformat()}, days(-1))))
+    watches = [p for p in plan(state, [timedelta(hours=2)], Timing(outcome_overdue_after=timedelta(hours=5)))
+               if p.kind == OUTCOME]
+    assert [(p.source_type, p.item_at, p.due_at) for p in watches] == [
+        ("RemovalScheduled", removal_at, removal_at + timedelta(hours=5)),  # the window's end
+        ("HearingScheduled", days(3), days(3) + timedelta(hours=5))]
+    # A passed date's watch fires although its date has passed (a reminder of the date itself would be skipped).
+    [decision] = decide([Due("x", OUTCOME, "e", removal_at, removal_at + timedelta(hours=5))],
+                        removal_at + timedelta(hours=6), timedelta(minutes=1))
+    assert decision.action == "fire"
+    assert plan(fold(case(("RemovalScheduled", {"at": days(1).isoformat(), "destination": "UZ"}, days(-1)),
+                          ("CaseClosed", {"reason": "x"}, days(-0.5)))), [timedelta(hours=2)], Timing()) == []
