@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Sequence
 
 from sqlalchemy import Connection, select, text, update
@@ -17,6 +17,7 @@ from events.projection import CaseState
 from events.records import StoredEvent
 from events.store import AppendContext
 
+from .history import is_history, risk_raised
 from .matching import Audience, Filter, matches
 from .rules import AlertDraft, alerts_for, severity_rank
 from .tables import alerts, deliveries
@@ -91,10 +92,14 @@ def notify(conn: Connection) -> None:
 
 
 class Outbox:
-    """Append hook: turn appended events into alerts and deliveries, in the same transaction."""
+    """Append hook: turn appended events into alerts and deliveries, in the same transaction.
 
-    def __init__(self, clock: Clock):
-        self.clock = clock
+    An event that happened before the history horizon raises no alert of its own; if the append raised the case's
+    risk, one `risk.raised` alert says so instead."""
+
+    def __init__(self, clock: Clock, contact_overdue_after: timedelta = timedelta(days=2),
+                 history_horizon: timedelta = timedelta(days=7)):
+        self.clock, self.contact_overdue_after, self.history_horizon = clock, contact_overdue_after, history_horizon
 
     def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent],
                  context: AppendContext) -> None:
@@ -104,15 +109,25 @@ class Outbox:
         if state is None:
             state = CaseProjections.get(conn, stream_id).state
         now = self.clock.now()
-        audiences = None
+        drafts: list[tuple[AlertDraft, str | None]] = []
+        history: list[StoredEvent] = []
         created = 0
         for event in appended:
             if event.type == "EventRetracted":
                 created += withdraw(conn, str(event.data["event_id"]), now)
                 continue
-            for draft in alerts_for(event, state):
-                if audiences is None:
-                    audiences = active_audiences(context.raw)
-                created += raise_alert(context.raw, stream_id, state, draft, event.type, audiences, now)
+            old = is_history(event, now, self.history_horizon)
+            if old:
+                history.append(event)
+            drafts += [(d, event.type) for d in alerts_for(event, state) if not (old and d.rule.startswith("event."))]
+        before = context.before.get(stream_id)
+        if history and before is not None:
+            raised = risk_raised(before, state, now, self.contact_overdue_after, history[-1].event_id)
+            if raised is not None:
+                drafts.append((raised, history[-1].type))
+        if drafts:
+            audiences = active_audiences(context.raw)
+            for draft, event_type in drafts:
+                created += raise_alert(context.raw, stream_id, state, draft, event_type, audiences, now)
         if created:
             notify(conn)

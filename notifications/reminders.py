@@ -15,7 +15,9 @@ from events.engine import writing
 from events.fastsql import Raw
 from events.projection import CaseState
 from events.records import StoredEvent
-from events.reminders import AFFECTING, SOURCE_TYPES, Due, decide, next_contact_check, plan, title
+from events.reminders import (
+    AFFECTING, SOURCE_TYPES, Due, contact_checks_end, decide, next_contact_check, plan, title,
+)
 from events.store import AppendContext
 
 from .durations import MAX_REMINDER, parse_duration
@@ -59,8 +61,12 @@ def subscription_offsets(raw: Raw, rows: list | None = None) -> dict[str, set[in
 
 
 def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timedelta], now: datetime,
-              contact_overdue_after: timedelta) -> None:
-    """Make the case's pending reminders match its dates: moved or cancelled dates drop theirs, new ones get theirs."""
+              contact_overdue_after: timedelta, repeat_for: timedelta = timedelta(days=30),
+              quiet: bool = False) -> None:
+    """Make the case's pending reminders match its dates: moved or cancelled dates drop theirs, new ones get theirs.
+
+    A contact check is created while its daily repeats last (`repeat_for`), even if its first moment has passed
+    (a removal learned late); in a quiet (bulk) load only reminders still ahead are created."""
     planned = {p.key: p for p in plan(state, offsets, contact_overdue_after)}
     pending = raw.all("SELECT id, kind, item_event_id, item_at, offset_seconds FROM reminders "
                       "WHERE case_id = :c AND state = 'pending'", {"c": case_id})
@@ -74,8 +80,11 @@ def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timede
              "offset_seconds": int(p.offset.total_seconds()), "due_at": raw.time(p.due_at), "is_last": p.is_last,
              "late": False}
             for key, p in planned.items()
-            # A reminder whose moment passed before the date was known is not created (contact watch always is).
-            if key not in existing and (p.due_at > now or p.kind == "contact_overdue")]
+            # A reminder whose moment passed before the date was known is not created (contact watch is, while
+            # its repeats last, except in a bulk load).
+            if key not in existing and (p.due_at > now or (
+                p.kind == "contact_overdue" and not quiet
+                and now <= contact_checks_end(p.item_at, contact_overdue_after, repeat_for)))]
     if rows:
         raw.many(INSERT_REMINDER, rows)
 
@@ -95,12 +104,12 @@ def offsets_in_use(raw: Raw, teams: Sequence[str]) -> list[timedelta]:
 class ReminderPlanner:
     """Append hook: recompute the case's reminders when an event touches its dates."""
 
-    def __init__(self, clock: Clock, contact_overdue_after: timedelta):
-        self.clock, self.contact_overdue_after = clock, contact_overdue_after
+    def __init__(self, clock: Clock, contact_overdue_after: timedelta, repeat_for: timedelta = timedelta(days=30)):
+        self.clock, self.contact_overdue_after, self.repeat_for = clock, contact_overdue_after, repeat_for
 
     def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent],
                  context: AppendContext) -> None:
-        if context.quiet or not any(e.type in AFFECTING for e in appended):
+        if not any(e.type in AFFECTING for e in appended):
             return
         state = context.states.get(stream_id) or CaseProjections.get(conn, stream_id).state
         raw = context.raw
@@ -108,7 +117,7 @@ class ReminderPlanner:
         raw.run("SAVEPOINT plan_reminders")
         try:
             reconcile(raw, stream_id, state, offsets_in_use(raw, state.teams), self.clock.now(),
-                      self.contact_overdue_after)
+                      self.contact_overdue_after, self.repeat_for, context.quiet)
         except Exception:
             raw.run("ROLLBACK TO SAVEPOINT plan_reminders")
             log.exception("case %s: planning its reminders failed; the event is kept", stream_id)
@@ -123,7 +132,7 @@ class ReminderPlanner:
             rows = list(CaseProjections.all(conn))
             for row in rows:
                 reconcile(raw, row.case_id, row.state, offsets_for(subscriptions, offsets, row.state.teams),
-                          self.clock.now(), self.contact_overdue_after)
+                          self.clock.now(), self.contact_overdue_after, self.repeat_for)
         return len(rows)
 
 
@@ -132,8 +141,10 @@ class Ticker:
 
     def __init__(self, engine: Engine, clock: Clock, tick_seconds: float, escalate, wake,
                  place_cases: Callable[[datetime], int] = lambda now: 0,
-                 on_reminders: Callable[[dict[str, int]], None] | None = None):
+                 on_reminders: Callable[[dict[str, int]], None] | None = None,
+                 contact_overdue_after: timedelta = timedelta(days=2), contact_repeat_for: timedelta = timedelta(days=30)):
         self.engine, self.clock, self.escalate, self.wake = engine, clock, escalate, wake
+        self.contact_overdue_after, self.contact_repeat_for = contact_overdue_after, contact_repeat_for
         self.on_reminders = on_reminders  # told how many fired / late / skipped once they are committed (metrics)
         self.place_cases = place_cases  # stores the case list's order where it has lapsed (events.case_list)
         self.grace = timedelta(seconds=max(60.0, 2 * tick_seconds))
@@ -186,11 +197,13 @@ class Ticker:
                 raise_alert(raw, case_id, state, draft, r[4], audiences, now, only)
                 raw.run("UPDATE reminders SET state = 'sent', fired_at = :t, late = :l WHERE id = :i",
                         {"t": raw.time(now), "l": decision.late, "i": r[0]})
-                if contact:  # again every day until contact is established
+                following = next_contact_check(_utc(r[7]), now, contact_checks_end(
+                    item_at, self.contact_overdue_after, self.contact_repeat_for)) if contact else None
+                if following is not None:  # again every day until contact is established, for a bounded time
                     raw.run(INSERT_REMINDER, {
                         "id": str(uuid.uuid4()), "case_id": case_id, "kind": kind, "item_event_id": r[3],
                         "item_type": r[4], "item_at": raw.time(item_at), "offset_seconds": 0,
-                        "due_at": raw.time(next_contact_check(_utc(r[7]), now)), "is_last": True, "late": False})
+                        "due_at": raw.time(following), "is_last": True, "late": False})
                 fired += 1
                 outcomes["late" if decision.late else "fired"] += 1
             if fired:

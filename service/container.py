@@ -96,8 +96,9 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     master_key = read_master_key(settings)
     cipher = PersonalDataCipher(master_key)
     data_keys = DataKeys(Keyring(keyring_path(settings), master_key), cipher)
-    planner = ReminderPlanner(clock, settings.contact_overdue_after)
-    store = EventStore(engine, clock, hooks=[CaseProjections(), Outbox(clock), planner])
+    planner = ReminderPlanner(clock, settings.contact_overdue_after, settings.contact_overdue_repeat_for)
+    store = EventStore(engine, clock, hooks=[CaseProjections(), Outbox(clock, settings.contact_overdue_after,
+                                                                settings.history_horizon), planner])
     cases = CaseService(store, cipher, data_keys, clock, settings)
     subs = Subscriptions(engine, cipher, clock)
     smtp = smtp_settings(settings)
@@ -116,7 +117,8 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     store.after_commit.append(worker.wake)
     ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, worker.wake,
                     place_cases=lambda now: place_lapsed(engine, now, settings.contact_overdue_after),
-                    on_reminders=metrics.count_reminders)
+                    on_reminders=metrics.count_reminders, contact_overdue_after=settings.contact_overdue_after,
+                    contact_repeat_for=settings.contact_overdue_repeat_for)
     return Container(settings, engine, clock, store, cases, subs, AlertService(engine, clock), worker, smtp,
                      planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute),
                      SessionStore(engine, clock, cipher.derive_key("session-cookie")),

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     webhook_allow_private_networks: bool = False
     scheduler_tick_seconds: float = 15
     contact_overdue_after: timedelta = Field(default=timedelta(days=2), gt=timedelta(0), le=timedelta(days=30))
+    # contact.overdue repeats daily for this long after its first alert, then stops (the case stays critical).
+    contact_overdue_repeat_for: timedelta = Field(default=timedelta(days=30), ge=timedelta(0), le=timedelta(days=366))
+    # Events that happened longer ago than this are history: no page of their own (see notifications/outbox.py).
+    history_horizon: timedelta = Field(default=timedelta(days=7), gt=timedelta(0), le=timedelta(days=366))
     run_worker: bool = True
     max_body_bytes: int = 1_048_576
     rate_limit_per_minute: int = 1200  # per API key; 0 turns the limit off
