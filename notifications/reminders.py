@@ -62,11 +62,12 @@ def subscription_offsets(raw: Raw, rows: list | None = None) -> dict[str, set[in
 
 def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timedelta], now: datetime,
               contact_overdue_after: timedelta, repeat_for: timedelta = timedelta(days=30),
-              quiet: bool = False) -> None:
+              quiet: bool = False, just_known: frozenset[str] = frozenset()) -> None:
     """Make the case's pending reminders match its dates: moved or cancelled dates drop theirs, new ones get theirs.
 
-    A contact check is created while its daily repeats last (`repeat_for`), even if its first moment has passed
-    (a removal learned late); in a quiet (bulk) load only reminders still ahead are created."""
+    A contact check whose first moment has passed is created while its repeats last (`repeat_for`): due now, or,
+    when the removal is among the events just appended (`just_known`: that append alerted already), at its next
+    daily moment. In a quiet (bulk) load only reminders still ahead are created."""
     planned = {p.key: p for p in plan(state, offsets, contact_overdue_after)}
     pending = raw.all("SELECT id, kind, item_event_id, item_at, offset_seconds FROM reminders "
                       "WHERE case_id = :c AND state = 'pending'", {"c": case_id})
@@ -75,16 +76,26 @@ def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timede
         if key not in planned:
             raw.run("UPDATE reminders SET state = 'cancelled', note = :n, fired_at = :t WHERE id = :i",
                     {"n": "the date moved, or the case no longer needs it", "t": raw.time(now), "i": reminder_id})
-    rows = [{"id": str(uuid.uuid4()), "case_id": case_id, "kind": p.kind, "item_event_id": p.item_event_id,
-             "item_type": SOURCE_TYPES[p.kind], "item_at": raw.time(p.item_at),
-             "offset_seconds": int(p.offset.total_seconds()), "due_at": raw.time(p.due_at), "is_last": p.is_last,
-             "late": False}
-            for key, p in planned.items()
-            # A reminder whose moment passed before the date was known is not created (contact watch is, while
-            # its repeats last, except in a bulk load).
-            if key not in existing and (p.due_at > now or (
-                p.kind == "contact_overdue" and not quiet
-                and now <= contact_checks_end(p.item_at, contact_overdue_after, repeat_for)))]
+    rows = []
+    for key, p in planned.items():
+        due = p.due_at
+        if key in existing:
+            continue
+        if due <= now:
+            # A reminder whose moment passed before the date was known is not created; a contact check is.
+            if p.kind != "contact_overdue" or quiet:
+                continue
+            end = contact_checks_end(p.item_at, contact_overdue_after, repeat_for)
+            if now > end:
+                continue
+            if p.item_event_id in just_known:
+                due = next_contact_check(due, now, end)
+                if due is None:
+                    continue
+        rows.append({"id": str(uuid.uuid4()), "case_id": case_id, "kind": p.kind, "item_event_id": p.item_event_id,
+                     "item_type": SOURCE_TYPES[p.kind], "item_at": raw.time(p.item_at),
+                     "offset_seconds": int(p.offset.total_seconds()), "due_at": raw.time(due), "is_last": p.is_last,
+                     "late": False})
     if rows:
         raw.many(INSERT_REMINDER, rows)
 
@@ -117,7 +128,8 @@ class ReminderPlanner:
         raw.run("SAVEPOINT plan_reminders")
         try:
             reconcile(raw, stream_id, state, offsets_in_use(raw, state.teams), self.clock.now(),
-                      self.contact_overdue_after, self.repeat_for, context.quiet)
+                      self.contact_overdue_after, self.repeat_for, context.quiet,
+                      frozenset(e.event_id for e in appended))
         except Exception:
             raw.run("ROLLBACK TO SAVEPOINT plan_reminders")
             log.exception("case %s: planning its reminders failed; the event is kept", stream_id)

@@ -83,6 +83,10 @@ def test_a_removal_learned_today_that_happened_ten_days_ago_alerts_now_at_critic
     assert [(a["rule"], a["severity"]) for a in found] == [("risk.raised", "critical")]
     assert "no contact since removal on 2027-03-10" in found[0]["title"]
     assert found[0]["event_occurred_at"].startswith("2027-03-10")
+    # That was the page for now; the daily contact check resumes at its next daily moment, not at the next tick.
+    assert tick_at(box, clock, NOW + timedelta(minutes=1))["fired"] == 0
+    assert tick_at(box, clock, NOW + timedelta(days=1, minutes=1))["fired"] == 1
+    assert [a["rule"] for a in alerts(client, case_id)] == ["contact.overdue", "risk.raised"]
 
 
 def test_a_late_removal_on_a_case_already_critical_still_alerts(client, box, clock):
