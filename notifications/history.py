@@ -20,12 +20,15 @@ def _utc(moment: datetime) -> datetime:
 def latest_moment(occurred_at: datetime, precision: str) -> datetime:
     """The last moment an event known at this precision can have happened: 2023 (year) may be 31 Dec 2023."""
     start = _utc(occurred_at)
-    if precision == "day":
-        return start + timedelta(days=1)
-    if precision == "month":
-        return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
-    if precision == "year":
-        return start.replace(year=start.year + 1)
+    try:
+        if precision == "day":
+            return start + timedelta(days=1)
+        if precision == "month":
+            return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1, day=1)
+        if precision == "year":
+            return start.replace(year=start.year + 1, month=1, day=1)
+    except (ValueError, OverflowError):  # past the year 9999: not history in any case
+        return datetime.max.replace(tzinfo=timezone.utc)
     return start
 
 
