@@ -84,6 +84,7 @@ class CaseProjections:
         if known is None or known.version != appended[0].version - 1:
             known = self._read(raw, stream_id)
         state, last = (known.state, known.last) if known is not None else (CaseState(), None)
+        context.before[stream_id] = state
 
         def whole_stream() -> list[StoredEvent]:
             return [row_to_event(r) for r in conn.execute(

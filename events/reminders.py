@@ -121,11 +121,21 @@ def repeats(kind: str, item_type: str) -> bool:
     return kind == "contact_overdue" or (kind == OUTCOME and item_type == "RemovalScheduled")
 
 
-def next_contact_check(due_at: datetime, now: datetime) -> datetime:
-    """Contact overdue (and a passed removal's outcome) repeats daily; after downtime the next one is the first
-    daily moment still ahead."""
+def contact_checks_end(removed_at: datetime, contact_overdue_after: timedelta, repeat_for: timedelta) -> datetime:
+    """The last moment a contact check may fall: it first comes due `contact_overdue_after` after the removal,
+    then repeats daily for `repeat_for` (bounded: the case stays critical, the pages stop)."""
+    try:
+        return removed_at + contact_overdue_after + repeat_for
+    except OverflowError:
+        return datetime.max.replace(tzinfo=timezone.utc)
+
+
+def next_contact_check(due_at: datetime, now: datetime, until: datetime | None = None) -> datetime | None:
+    """Contact overdue (and a passed removal's outcome) repeats daily; after downtime the next one is the first daily moment still ahead.
+    None once that moment would fall after `until`."""
     missed = max(0, int((now - due_at) / DAY))
-    return due_at + DAY * (missed + 1)
+    following = due_at + DAY * (missed + 1)
+    return None if until is not None and following > until else following
 
 
 def local_and_utc(moment: datetime, zone: str | None) -> str:

@@ -64,8 +64,9 @@ class NewEvent:
 class AppendContext:
     """Shared by the hooks of one append: the fast statement runner and what earlier hooks worked out."""
     raw: Raw
-    quiet: bool = False  # a bulk import of history: projections yes, alerts no
+    quiet: bool = False  # a bulk import of history: projections and reminders still ahead yes, alerts no
     states: dict[str, Any] = field(default_factory=dict)  # stream id -> CaseState after the append
+    before: dict[str, Any] = field(default_factory=dict)  # stream id -> CaseState before the append
     after_commit: list[Callable[[], None]] = field(default_factory=list)  # run once the append is durable
 
 

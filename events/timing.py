@@ -10,7 +10,8 @@ class Timing:
     contact_overdue_after: timedelta = timedelta(hours=48)
     outcome_overdue_after: timedelta = timedelta(hours=2)  # a passed date with no outcome alerts after this grace
     outcome_watch: timedelta = timedelta(days=14)  # a passed hearing or deadline without outcome is high this long
-    history_horizon: timedelta = timedelta(days=7)  # crises older than this rank below current ones
+    history_horizon: timedelta = timedelta(days=7)  # crises older than this rank below current ones; no page
+    contact_repeat_for: timedelta = timedelta(days=30)  # contact.overdue repeats daily this long, then stops
 
     @classmethod
     def of(cls, value: "Timing | timedelta") -> "Timing":
@@ -20,4 +21,4 @@ class Timing:
     @classmethod
     def from_settings(cls, settings) -> "Timing":
         return cls(settings.contact_overdue_after, settings.outcome_overdue_after, settings.outcome_watch,
-                   settings.history_horizon)
+                   settings.history_horizon, settings.contact_overdue_repeat_for)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Sequence
 
 from sqlalchemy import Connection, select, text, update
@@ -16,7 +16,9 @@ from events.fastsql import Raw
 from events.projection import CaseState
 from events.records import StoredEvent
 from events.store import AppendContext
+from events.timing import Timing
 
+from .history import is_history, risk_raised
 from .matching import Audience, Filter, matches
 from .rules import BREACHING, AlertDraft, alerts_for, breach_alerts, severity_rank
 from .tables import alerts, deliveries
@@ -95,10 +97,15 @@ def notify(conn: Connection) -> None:
 
 
 class Outbox:
-    """Append hook: turn appended events into alerts and deliveries, in the same transaction."""
+    """Append hook: turn appended events into alerts and deliveries, in the same transaction.
 
-    def __init__(self, clock: Clock):
-        self.clock = clock
+    An event that happened before the history horizon raises no alert of its own; if the append raised the case's
+    risk, one `risk.raised` alert says so instead."""
+
+    def __init__(self, clock: Clock, timing: Timing | timedelta = Timing(),
+                 history_horizon: timedelta | None = None):
+        self.clock, self.timing = clock, Timing.of(timing)
+        self.history_horizon = history_horizon if history_horizon is not None else self.timing.history_horizon
 
     def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent],
                  context: AppendContext) -> None:
@@ -108,20 +115,28 @@ class Outbox:
         if state is None:
             state = CaseProjections.get(conn, stream_id).state
         now = self.clock.now()
-        audiences = None
+        drafts: list[tuple[AlertDraft, str | None]] = []
+        history: list[StoredEvent] = []
         created = 0
         for event in appended:
             if event.type == "EventRetracted":
                 created += withdraw(conn, str(event.data["event_id"]), now, stream_id)
                 continue
-            for draft in alerts_for(event, state):
-                if audiences is None:
-                    audiences = active_audiences(context.raw)
-                created += raise_alert(context.raw, stream_id, state, draft, event.type, audiences, now)
+            old = is_history(event, now, self.history_horizon)
+            if old:
+                history.append(event)
+            drafts += [(d, event.type) for d in alerts_for(event, state) if not (old and d.rule.startswith("event."))]
+        before = context.before.get(stream_id)
+        if history and before is not None:
+            raised = risk_raised(before, state, now, self.timing, history[-1].event_id)
+            if raised is not None:
+                drafts.append((raised, history[-1].type))
         if any(e.type in BREACHING for e in appended):
-            for draft, removal_type in breach_alerts(state, now):  # raised ones stop at their dedupe key
-                if audiences is None:
-                    audiences = active_audiences(context.raw)
-                created += raise_alert(context.raw, stream_id, state, draft, removal_type, audiences, now)
+            # Judged on the folded state whenever the facts were reported; raised ones stop at their dedupe key.
+            drafts += breach_alerts(state, now)
+        if drafts:
+            audiences = active_audiences(context.raw)
+            for draft, event_type in drafts:
+                created += raise_alert(context.raw, stream_id, state, draft, event_type, audiences, now)
         if created:
             notify(conn)

@@ -15,8 +15,9 @@ from events.engine import writing
 from events.fastsql import Raw
 from events.projection import CaseState
 from events.records import StoredEvent
-from events.reminders import (AFFECTING, OUTCOME, Due, decide, next_contact_check, outcome_severity, plan, repeats,
-                              title)
+from events.reminders import (
+    AFFECTING, OUTCOME, Due, contact_checks_end, decide, next_contact_check, outcome_severity, plan, repeats, title,
+)
 from events.store import AppendContext
 from events.timing import Timing
 
@@ -61,8 +62,14 @@ def subscription_offsets(raw: Raw, rows: list | None = None) -> dict[str, set[in
 
 
 def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timedelta], now: datetime,
-              timing: Timing | timedelta) -> None:
-    """Make the case's pending reminders match its dates: moved or cancelled dates drop theirs, new ones get theirs."""
+              timing: Timing | timedelta, quiet: bool = False, just_known: frozenset[str] = frozenset()) -> None:
+    """Make the case's pending reminders match its dates: moved or cancelled dates drop theirs, new ones get theirs.
+
+    A reminder whose moment passed before its date was known is not created. A contact check whose first moment
+    has passed is, while its repeats last (`timing.contact_repeat_for`): due now or, when the removal is among the
+    events just appended (`just_known`: that append alerted already), at its next daily moment. The outcome watch
+    of a date that passed within the history horizon is (an older one is history, not a page). In a quiet (bulk)
+    load only reminders still ahead are created."""
     timing = Timing.of(timing)
     planned = {p.key: p for p in plan(state, offsets, timing)}
     pending = raw.all("SELECT id, kind, item_event_id, item_at, offset_seconds FROM reminders "
@@ -72,24 +79,30 @@ def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timede
         if key not in planned:
             raw.run("UPDATE reminders SET state = 'cancelled', note = :n, fired_at = :t WHERE id = :i",
                     {"n": "the date moved, or the case no longer needs it", "t": raw.time(now), "i": reminder_id})
-    rows = [{"id": str(uuid.uuid4()), "case_id": case_id, "kind": p.kind, "item_event_id": p.item_event_id,
-             "item_type": p.source_type, "item_at": raw.time(p.item_at),
-             "offset_seconds": int(p.offset.total_seconds()), "due_at": raw.time(p.due_at), "is_last": p.is_last,
-             "late": False}
-            for key, p in planned.items()
-            if key not in existing and _worth_planning(p, now, timing.history_horizon)]
+    rows = []
+    for key, p in planned.items():
+        due = p.due_at
+        if key in existing:
+            continue
+        if p.kind == OUTCOME and now - p.item_at >= timing.history_horizon:
+            continue
+        if due <= now:
+            if quiet or p.kind not in ("contact_overdue", OUTCOME):
+                continue
+            if p.kind == "contact_overdue":
+                end = contact_checks_end(p.item_at, timing.contact_overdue_after, timing.contact_repeat_for)
+                if now > end:
+                    continue
+                if p.item_event_id in just_known:
+                    due = next_contact_check(due, now, end)
+                    if due is None:
+                        continue
+        rows.append({"id": str(uuid.uuid4()), "case_id": case_id, "kind": p.kind, "item_event_id": p.item_event_id,
+                     "item_type": p.source_type, "item_at": raw.time(p.item_at),
+                     "offset_seconds": int(p.offset.total_seconds()), "due_at": raw.time(due), "is_last": p.is_last,
+                     "late": False})
     if rows:
         raw.many(INSERT_REMINDER, rows)
-
-
-def _worth_planning(p, now: datetime, horizon: timedelta) -> bool:
-    """A reminder whose moment passed before the date was known is not created; the contact watch always is, and
-    the outcome watch of a date that passed within the history horizon (an older one is history, not a page)."""
-    if p.kind == "contact_overdue":
-        return True
-    if p.kind == OUTCOME:
-        return now - p.item_at < horizon
-    return p.due_at > now
 
 
 def offsets_for(rows: list, offsets: dict[str, set[int]], teams: Sequence[str]) -> list[timedelta]:
@@ -112,14 +125,15 @@ class ReminderPlanner:
 
     def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent],
                  context: AppendContext) -> None:
-        if context.quiet or not any(e.type in AFFECTING for e in appended):
+        if not any(e.type in AFFECTING for e in appended):
             return
         state = context.states.get(stream_id) or CaseProjections.get(conn, stream_id).state
         raw = context.raw
         # Planning must never cost the event: if it fails, its own writes are undone and the append goes on.
         raw.run("SAVEPOINT plan_reminders")
         try:
-            reconcile(raw, stream_id, state, offsets_in_use(raw, state.teams), self.clock.now(), self.timing)
+            reconcile(raw, stream_id, state, offsets_in_use(raw, state.teams), self.clock.now(), self.timing,
+                      context.quiet, frozenset(e.event_id for e in appended))
         except Exception:
             raw.run("ROLLBACK TO SAVEPOINT plan_reminders")
             log.exception("case %s: planning its reminders failed; the event is kept", stream_id)
@@ -143,8 +157,10 @@ class Ticker:
 
     def __init__(self, engine: Engine, clock: Clock, tick_seconds: float, escalate, wake,
                  place_cases: Callable[[datetime], int] = lambda now: 0,
-                 on_reminders: Callable[[dict[str, int]], None] | None = None):
+                 on_reminders: Callable[[dict[str, int]], None] | None = None,
+                 contact_overdue_after: timedelta = timedelta(days=2), contact_repeat_for: timedelta = timedelta(days=30)):
         self.engine, self.clock, self.escalate, self.wake = engine, clock, escalate, wake
+        self.contact_overdue_after, self.contact_repeat_for = contact_overdue_after, contact_repeat_for
         self.on_reminders = on_reminders  # told how many fired / late / skipped once they are committed (metrics)
         self.place_cases = place_cases  # stores the case list's order where it has lapsed (events.case_list)
         self.grace = timedelta(seconds=max(60.0, 2 * tick_seconds))
@@ -198,11 +214,18 @@ class Ticker:
                 raise_alert(raw, case_id, state, draft, r[4], audiences, now, only)
                 raw.run("UPDATE reminders SET state = 'sent', fired_at = :t, late = :l WHERE id = :i",
                         {"t": raw.time(now), "l": decision.late, "i": r[0]})
-                if repeats(kind, r[4]):  # again every day until contact is established / an outcome is recorded
+                if contact:  # again every day until contact is established, for a bounded time
+                    following = next_contact_check(_utc(r[7]), now, contact_checks_end(
+                        item_at, self.contact_overdue_after, self.contact_repeat_for))
+                elif repeats(kind, r[4]):  # a passed removal's outcome: again every day until one is recorded
+                    following = next_contact_check(_utc(r[7]), now)
+                else:
+                    following = None
+                if following is not None:
                     raw.run(INSERT_REMINDER, {
                         "id": str(uuid.uuid4()), "case_id": case_id, "kind": kind, "item_event_id": r[3],
                         "item_type": r[4], "item_at": raw.time(item_at), "offset_seconds": 0,
-                        "due_at": raw.time(next_contact_check(_utc(r[7]), now)), "is_last": True, "late": False})
+                        "due_at": raw.time(following), "is_last": True, "late": False})
                 fired += 1
                 outcomes["late" if decision.late else "fired"] += 1
             if fired:

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select, update
 from events.case_projections import CaseProjections
 from events.clock import Clock
 from events.engine import writing
+from events.tables import events
 from notifications.tables import alerts, deliveries, delivery_attempts, subscriptions
 
 from .access import Principal
@@ -37,11 +38,19 @@ class AlertService:
             return set(CaseProjections.visible_ids(conn, who.team))
 
     def list_alerts(self, who: Principal, case_id: str | None = None, state: str | None = None,
-                    severity: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        query = select(alerts).order_by(alerts.c.raised_at.desc()).limit(limit)
-        for column, value in ((alerts.c.case_id, case_id), (alerts.c.state, state), (alerts.c.severity, severity)):
+                    severity: str | None = None, limit: int = 100, ids: list[str] | None = None
+                    ) -> list[dict[str, Any]]:
+        """Newest first; `state` None or "all" for every state. Each with its event's own date and precision."""
+        query = (select(alerts, events.c.occurred_at.label("event_occurred_at"),
+                        events.c.date_precision.label("event_date_precision"))
+                 .select_from(alerts.outerjoin(events, events.c.event_id == alerts.c.event_id))
+                 .order_by(alerts.c.raised_at.desc(), alerts.c.id).limit(limit))
+        for column, value in ((alerts.c.case_id, case_id), (alerts.c.state, None if state == "all" else state),
+                              (alerts.c.severity, severity)):
             if value:
                 query = query.where(column == value)
+        if ids is not None:
+            query = query.where(alerts.c.id.in_(ids))
         visible = self._visible_case_ids(who)
         if visible is not None:
             query = query.where(alerts.c.case_id.in_(visible))
@@ -50,10 +59,30 @@ class AlertService:
 
     @staticmethod
     def alert_view(row) -> dict[str, Any]:
-        return {"id": row.id, "rule": row.rule, "severity": row.severity, "state": row.state, "case_id": row.case_id,
+        view = {"id": row.id, "rule": row.rule, "severity": row.severity, "state": row.state, "case_id": row.case_id,
                 "event_id": row.event_id, "title": row.title, "raised_at": _iso(row.raised_at),
                 "due_at": _iso(row.due_at), "late": row.late, "acknowledged_at": _iso(row.acknowledged_at),
                 "acknowledged_by": row.acknowledged_by, "withdrawn_at": _iso(row.withdrawn_at)}
+        mapping = row._mapping
+        if "event_occurred_at" in mapping:  # when the event the alert speaks of happened, as precisely as known
+            view["event_occurred_at"] = _iso(mapping["event_occurred_at"])
+            view["event_date_precision"] = mapping["event_date_precision"]
+        return view
+
+    def acknowledge_many(self, who: Principal, alert_ids: list[str]) -> list[dict[str, Any]]:
+        """Acknowledge every listed alert, or none: NotFound names the ids that do not exist or that this
+        principal's team may not see (the two look the same)."""
+        wanted = list(dict.fromkeys(alert_ids))
+        with writing(self.engine) as conn:
+            query = select(alerts.c.id, alerts.c.case_id).where(alerts.c.id.in_(wanted))
+            found = {r.id: r.case_id for r in conn.execute(query)}
+            visible = self._visible_case_ids(who)
+            missing = [i for i in wanted if i not in found or (visible is not None and found[i] not in visible)]
+            if missing:
+                raise NotFound(", ".join(missing))
+            conn.execute(update(alerts).where(alerts.c.id.in_(wanted), alerts.c.state == "open")
+                         .values(state="acknowledged", acknowledged_at=self.clock.now(), acknowledged_by=who.actor))
+        return self.list_alerts(who, state="all", limit=len(wanted), ids=wanted)
 
     def acknowledge(self, who: Principal, alert_id: str) -> dict[str, Any]:
         with writing(self.engine) as conn:

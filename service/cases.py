@@ -132,11 +132,12 @@ class CaseService:
 
     # ---- writing ----
     def open_case(self, who: Principal, body: CaseIn, idempotency_key: str | None = None,
-                  actor: str | None = None) -> AppendResult:
-        return counted("CaseOpened", lambda: self._open_case(who, body, idempotency_key, actor))
+                  actor: str | None = None, quiet: bool = False) -> AppendResult:
+        """Open a case; `quiet` for a bulk load of history (projections and reminders ahead, no alerts)."""
+        return counted("CaseOpened", lambda: self._open_case(who, body, idempotency_key, actor, quiet))
 
-    def _open_case(self, who: Principal, body: CaseIn, idempotency_key: str | None, actor: str | None
-                   ) -> AppendResult:
+    def _open_case(self, who: Principal, body: CaseIn, idempotency_key: str | None, actor: str | None,
+                   quiet: bool = False) -> AppendResult:
         if body.occurred_at is not None:
             not_in_future(body.occurred_at, self.clock.now())
         case_id = str(uuid.uuid4())
@@ -157,7 +158,7 @@ class CaseService:
                                                   created_at=self.clock.now()))
 
         event = NewEvent("CaseOpened", occurred_at, data, body.date_precision)
-        return self.store.append(case_id, [event], actor=actor or who.actor, new_stream=True,
+        return self.store.append(case_id, [event], actor=actor or who.actor, new_stream=True, quiet=quiet,
                                  idempotency_key=caller_key(who, idempotency_key), before_insert=store_key,
                                  request_hash=request_hash("open", body.model_dump(mode="json")))[0]
 

@@ -97,8 +97,9 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     master_key = read_master_key(settings)
     cipher = PersonalDataCipher(master_key)
     data_keys = DataKeys(Keyring(keyring_path(settings), master_key), cipher)
-    planner = ReminderPlanner(clock, Timing.from_settings(settings))
-    store = EventStore(engine, clock, hooks=[CaseProjections(), Outbox(clock), planner])
+    timing = Timing.from_settings(settings)
+    planner = ReminderPlanner(clock, timing)
+    store = EventStore(engine, clock, hooks=[CaseProjections(), Outbox(clock, timing), planner])
     cases = CaseService(store, cipher, data_keys, clock, settings)
     subs = Subscriptions(engine, cipher, clock)
     smtp = smtp_settings(settings)
@@ -121,8 +122,9 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                             on_recorded=metrics.count_recorded)
     store.after_commit.append(worker.wake)
     ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, worker.wake,
-                    place_cases=lambda now: place_lapsed(engine, now, Timing.from_settings(settings)),
-                    on_reminders=metrics.count_reminders)
+                    place_cases=lambda now: place_lapsed(engine, now, timing),
+                    on_reminders=metrics.count_reminders, contact_overdue_after=settings.contact_overdue_after,
+                    contact_repeat_for=settings.contact_overdue_repeat_for)
     return Container(settings, engine, clock, store, cases, subs, AlertService(engine, clock), worker, smtp,
                      planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute),
                      SessionStore(engine, clock, cipher.derive_key("session-cookie")),

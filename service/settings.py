@@ -31,7 +31,11 @@ class Settings(BaseSettings):
     outcome_overdue_after: timedelta = Field(default=timedelta(hours=2), ge=timedelta(0), le=timedelta(days=7))
     # A passed hearing or deadline with no outcome recorded stays high this long.
     outcome_watch: timedelta = Field(default=timedelta(days=14), gt=timedelta(0), le=timedelta(days=365))
-    history_horizon: timedelta = timedelta(days=7)  # crises older than this rank below current ones
+    # contact.overdue repeats daily for this long after its first alert, then stops (the case stays critical).
+    contact_overdue_repeat_for: timedelta = Field(default=timedelta(days=30), ge=timedelta(0), le=timedelta(days=366))
+    # Events that happened longer ago than this are history: no page of their own (notifications/outbox.py), and
+    # crises older than this rank below current ones of their level (events/risk.py).
+    history_horizon: timedelta = Field(default=timedelta(days=7), gt=timedelta(0), le=timedelta(days=366))
     run_worker: bool = True
     max_body_bytes: int = 1_048_576
     rate_limit_per_minute: int = 1200  # per API key; 0 turns the limit off

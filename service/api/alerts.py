@@ -5,7 +5,7 @@ import asyncio
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from notifications import channels
 from notifications.channels.base import HttpRequest
@@ -48,7 +48,7 @@ def refuse_unusable_channels(body: SubscriptionIn, smtp_host: str | None) -> Non
         raise InputError(errors)
 
 
-AlertState = Literal["open", "acknowledged", "withdrawn"]
+AlertState = Literal["open", "acknowledged", "withdrawn", "all"]
 DeliveryState = Literal["pending", "delivered", "failed", "dead"]
 SeverityName = Literal["info", "warning", "high", "critical"]
 
@@ -151,6 +151,23 @@ def list_alerts(case_id: str | None = None, state: AlertState | None = None, sev
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                 who: Principal = Depends(principal), box: Container = Depends(container)):
     return {"items": box.alerts.list_alerts(who, case_id, state, severity, limit)}
+
+
+AlertId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class BulkAckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: Annotated[list[AlertId], Field(min_length=1, max_length=500)]
+
+
+@router.post("/alerts/ack")
+def acknowledge_many(body: BulkAckIn, who: Principal = Depends(writer), box: Container = Depends(container)):
+    """Acknowledge several alerts at once: all of them, or none if any id is unknown to the caller's team (404)."""
+    try:
+        return {"items": box.alerts.acknowledge_many(who, body.ids)}
+    except NotFound as exc:
+        raise HTTPException(404, f"alert not found: {exc}") from None
 
 
 @router.post("/alerts/{alert_id}/ack")

@@ -261,23 +261,77 @@ def dossier(request: Request, case_id: str, seen_by: Viewer = Depends(viewer)):
 
 
 # ---- alerts ----
-@router.get("/alerts")
-def alert_inbox(request: Request, state: str = "open", seen_by: Viewer = Depends(viewer)):
+ALERT_STATES = ("open", "acknowledged", "withdrawn", "all")
+BULK_LIMIT = 500
+
+
+def inbox_groups(items: list[dict[str, Any]], open_first: bool) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Alerts grouped by case: the case with the most severe alert first, then the most recently raised; within a
+    case, the most severe first when acting on open alerts, else the newest."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for alert in items:  # newest first already
+        groups.setdefault(alert["case_id"], []).append(alert)
+    rank = SEVERITIES.index
+    for alerts in groups.values():
+        if open_first:
+            alerts.sort(key=lambda a: -rank(a["severity"]))  # stable: newest first within a severity
+    ordered = sorted(groups.items(), key=lambda g: max(a["raised_at"] for a in g[1]), reverse=True)
+    ordered.sort(key=lambda g: -max(rank(a["severity"]) for a in g[1]))  # stable: newest first within a severity
+    return ordered
+
+
+def _inbox_path(state: str, severity: str) -> str:
+    return f"/alerts?state={state}" + (f"&severity={severity}" if severity else "")
+
+
+def _cases_of(request: Request, seen_by: Viewer, items: list[dict[str, Any]]) -> dict[str, Any]:
     box = container(request)
-    box.access_log.record(seen_by.principal, "list", None, request.url.path, client_of(request))  # shows names
-    state = state if state in ("open", "acknowledged", "withdrawn", "all") else "open"
-    items = box.alerts.list_alerts(seen_by.principal, state=None if state == "all" else state, limit=INBOX_SIZE)
-    if state == "open":  # what needs acting on first: the most severe, then the newest
-        items.sort(key=lambda a: -SEVERITIES.index(a["severity"]))
     cases = {}
     for case_id in {a["case_id"] for a in items}:
         try:
             cases[case_id] = box.cases.view(seen_by.principal, case_id)
         except NotFound:
             continue
-    return page(request, "alerts.html", seen_by, alerts=items, state=state, cases=cases,
+    return cases
+
+
+@router.get("/alerts")
+def alert_inbox(request: Request, state: str = "open", severity: str = "", seen_by: Viewer = Depends(viewer)):
+    box = container(request)
+    box.access_log.record(seen_by.principal, "list", None, request.url.path, client_of(request))  # shows names
+    state = state if state in ALERT_STATES else "open"
+    severity = severity if severity in SEVERITIES else ""
+    items = box.alerts.list_alerts(seen_by.principal, state=state, severity=severity or None, limit=INBOX_SIZE)
+    return page(request, "alerts.html", seen_by, groups=inbox_groups(items, state == "open"), count=len(items),
+                state=state, severity=severity, severities=SEVERITIES[::-1], states=ALERT_STATES,
+                here=_inbox_path(state, severity), inbox_path=_inbox_path, cases=_cases_of(request, seen_by, items),
                 full=len(items) == INBOX_SIZE,
                 actors=actor_names(box.engine, None if seen_by.principal.is_admin else seen_by.principal.team))
+
+
+@router.post("/alerts/ack")
+async def acknowledge_many(request: Request, seen_by: Viewer = Depends(viewer)):
+    """The inbox's one form: acknowledge one alert, all of a case's or the ticked ones, after a confirmation page
+    that lists exactly what will be acknowledged (its second submit carries `confirm=yes` and those ids)."""
+    form = await posted_form(request, seen_by)
+    require_writer(seen_by)
+    box = container(request)
+    back = local_path(form.get("next"), "/alerts")
+    who = seen_by.principal
+    if form.get("case"):
+        ids = [a["id"] for a in box.alerts.list_alerts(who, case_id=form.get("case"), state="open", limit=BULK_LIMIT)]
+    else:
+        ids = [form.get("one")] if form.get("one") else form.getlist("ids")
+    ids = list(dict.fromkeys(i for i in ids if i))[:BULK_LIMIT]
+    if form.get("confirm") == "yes":
+        try:
+            box.alerts.acknowledge_many(who, ids)
+        except NotFound:
+            raise PageError(404, "No such alert, or your team may not see it.") from None
+        return redirect(back)
+    chosen = box.alerts.list_alerts(who, state="open", limit=BULK_LIMIT, ids=ids) if ids else []
+    return page(request, "alerts_confirm.html", seen_by, 200 if chosen else 422, alerts=chosen, back=back,
+                cases=_cases_of(request, seen_by, chosen))
 
 
 @router.post("/alerts/{alert_id}/ack")

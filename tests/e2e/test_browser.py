@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -163,7 +164,8 @@ def test_append_through_the_form_changes_the_status_and_the_alert_is_acknowledge
     assert page.locator(".headline .status-text").inner_text() == "Monitoring"
     page.get_by_label("Type of event").select_option("RemovalScheduled")  # the script loads its fields
     page.wait_for_selector("input[name=destination]")
-    page.get_by_label("When it happened").fill("2026-11-20T09:00")
+    # Yesterday: news of the day pages (an event older than the history horizon would not, on its own).
+    page.get_by_label("When it happened").fill((datetime.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
     page.get_by_label("Destination").fill("UZ")
     page.get_by_role("button", name=re.compile("^Record removal scheduled")).click()
     # First a mistake: neither `at` nor a window; the error shows and nothing is recorded.
@@ -188,6 +190,8 @@ def test_append_through_the_form_changes_the_status_and_the_alert_is_acknowledge
     assert item.count() >= 1
     shot(page, "08-alerts-inbox", full_page=False)
     item.first.get_by_role("button", name=re.compile("^Acknowledge")).click()
+    assert page.get_by_role("heading", name="Acknowledge 1 alert?").is_visible()  # asked first
+    page.get_by_role("button", name="Yes, acknowledge 1").click()
     page.wait_for_url(re.compile(r"/alerts"))
     alerts = api(server, "GET", f"/v1/alerts?case_id={case['id']}")["items"]
     assert any(a["state"] == "acknowledged" and "Removal to UZ" in a["title"] for a in alerts)
@@ -234,6 +238,63 @@ def test_works_without_javascript(chromium, server):
     page.get_by_role("button", name=re.compile("^Record note added")).click()
     page.wait_for_selector("text=Recorded: Note added.")
     assert page.get_by_text("Called the lawyer; hearing expected next week.").is_visible()
+    context.close()
+
+
+def test_grouped_inbox_and_bulk_acknowledge_without_javascript(chromium, server):
+    """The demo's history paged nobody; fresh news does, grouped by case; a selection and then a whole case are
+    acknowledged after a confirmation, with no script at all, on a phone-sized screen."""
+    demo_ids = {c["id"] for c in api(server, "GET", "/v1/cases?limit=500")["items"]
+                if "e2e-test" not in c.get("tags", [])}
+    assert demo_ids and not {a["case_id"] for a in api(server, "GET", "/v1/alerts?state=all")["items"]} & demo_ids
+    now = datetime.now(timezone.utc)
+    cases = []
+    for name in ("Inbox One (fictional)", "Inbox Two (fictional)"):
+        case = api(server, "POST", "/v1/cases", {"person": {"name": name}, "country": "TR", "tags": ["e2e-test"]})
+        for type_, data in (("WhereaboutsUnknown", {}), ("DetainedOnReturn", {})):
+            api(server, "POST", f"/v1/cases/{case['id']}/events", {"type": type_, "occurred_at": now.isoformat(),
+                                                                   "data": data})
+        cases.append(case["id"])
+    # Learned today, happened ten days ago: no page of its own, one "risk raised" alert dated by the event.
+    api(server, "POST", f"/v1/cases/{cases[1]}/events", {
+        "type": "Removed", "occurred_at": (now - timedelta(days=10)).isoformat(),
+        "data": {"method": "deported", "destination": "UZ"}})
+    context = chromium.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(server["base"] + "/alerts")
+    page.get_by_label("API key").fill(server["admin_key"])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/alerts$"))
+    groups = {name: page.locator(".alert-group").filter(has=page.get_by_role("heading", name=name))
+              for name in ("Inbox One (fictional)", "Inbox Two (fictional)")}
+    opened = [len(api(server, "GET", f"/v1/alerts?case_id={c}&state=open")["items"]) for c in cases]
+    assert opened[0] >= 2 and opened[1] >= 3  # (a subscription made earlier may hear of the opening too)
+    assert [group.locator(".alert-item").count() for group in groups.values()] == opened
+    two = groups["Inbox Two (fictional)"]
+    raised = two.locator(".alert-item").filter(has_text="no contact since removal")
+    assert raised.locator(".happened").inner_text().startswith("happened ")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    shot(page, "13-phone-alerts-grouped")
+    # A selection: one alert of each case.
+    for group in groups.values():
+        group.get_by_role("checkbox").first.check()
+    page.get_by_role("button", name="Acknowledge selected…").click()
+    assert page.get_by_role("heading", name="Acknowledge 2 alerts?").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    shot(page, "14-phone-confirm-acknowledge")
+    page.get_by_role("button", name="Yes, acknowledge 2").click()
+    page.wait_for_url(re.compile(r"/alerts\?state=open$"))
+    states = [a["state"] for c in cases for a in api(server, "GET", f"/v1/alerts?case_id={c}&state=all")["items"]]
+    assert sorted(states) == ["acknowledged"] * 2 + ["open"] * (sum(opened) - 2)
+    # All of the second case at once.
+    page.get_by_role("button", name=f"Acknowledge all {opened[1] - 1} open of this case…").click()
+    page.get_by_role("button", name=f"Yes, acknowledge {opened[1] - 1}").click()
+    page.wait_for_url(re.compile(r"/alerts"))
+    assert {a["state"] for a in api(server, "GET", f"/v1/alerts?case_id={cases[1]}&state=all")["items"]} == {
+        "acknowledged"}
+    assert page.locator(".alert-group").filter(has=page.get_by_role("heading", name="Inbox Two (fictional)")).count() == 0
+    page.get_by_role("link", name="All", exact=True).click()
+    assert page.locator(".alert-group").filter(has=page.get_by_role("heading", name="Inbox Two (fictional)")).count() == 1
     context.close()
 
 

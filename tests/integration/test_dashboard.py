@@ -370,6 +370,87 @@ def test_alert_inbox_most_severe_first_and_acknowledges(browser, api):
     assert browser.post("/alerts/no-such-alert/ack", data={"csrf_token": csrf_of(inbox)}).status_code == 404
 
 
+def test_inbox_groups_by_case_shows_the_events_own_date_and_filters(browser, api):
+    first = open_case(api, name="Grouped First")
+    second = open_case(api, name="Grouped Second")
+    append(api, first, "ExtraditionRequested", {"requesting_state": "UZ"})  # high
+    append(api, second, "Removed", {"method": "deported", "destination": "UZ"},
+           occurred_at=NOW - timedelta(days=2))  # critical
+    append(api, first, "WhereaboutsUnknown", {})  # critical, newer
+    append(api, second, "DetainedOnReturn", {})  # critical
+    sign_in(browser, ADMIN_KEY)
+    inbox = browser.get("/alerts").text
+    assert inbox.count('class="alert-group"') == 2
+    # One heading per case, its alerts beneath it: both of the first case's alerts come before the second's.
+    assert inbox.count("Grouped First</a></h2>") == 1 and inbox.count("Grouped Second</a></h2>") == 1
+    group_of = {name: inbox.index(f"{name}</a></h2>") for name in ("Grouped First", "Grouped Second")}
+    later, earlier = sorted(group_of.values(), reverse=True)
+    first_part = inbox[:later]
+    assert first_part.count('class="alert-item') == 2
+    # The event's own date beside the time raised: the removal happened two days ago.
+    happened = (NOW - timedelta(days=2)).isoformat().replace("+00:00", "")
+    assert re.search(r'happened <time datetime="' + re.escape(happened), inbox), inbox
+    only_high = browser.get("/alerts", params={"severity": "high"}).text
+    assert "Extradition requested by UZ" in only_high and "Removed (deported)" not in only_high
+    assert "Grouped Second" not in only_high
+    assert browser.get("/alerts", params={"severity": "bogus"}).status_code == 200  # unknown: any severity
+
+
+def test_bulk_acknowledge_with_a_confirmation_a_case_at_once_and_state_all(browser, api):
+    first = open_case(api, name="Bulk First")
+    second = open_case(api, name="Bulk Second")
+    append(api, first, "ExtraditionRequested", {"requesting_state": "UZ"})
+    append(api, first, "WhereaboutsUnknown", {})
+    append(api, second, "WhereaboutsUnknown", {})
+    ids = {case: [a["id"] for a in api.get("/v1/alerts", params={"case_id": case}).json()["items"]]
+           for case in (first, second)}
+    sign_in(browser, ADMIN_KEY)
+    inbox = browser.get("/alerts").text
+    csrf = csrf_of(inbox)
+    assert inbox.count('type="checkbox" name="ids"') == 3 and 'name="case" value="' + first + '"' in inbox
+    # Without the token: refused, as every other form.
+    assert browser.post("/alerts/ack", data={"ids": ids[first][0], "confirm": "yes"}).status_code == 403
+    # Ticking one alert of each case asks first, listing exactly those two, and acknowledges nothing yet.
+    picked = [ids[first][0], ids[second][0]]
+    asked = browser.post("/alerts/ack", data={"csrf_token": csrf, "next": "/alerts", "selected": "1", "ids": picked})
+    assert asked.status_code == 200 and "Acknowledge 2 alerts?" in asked.text
+    assert sorted(re.findall(r'name="ids" value="([^"]+)"', asked.text)) == sorted(picked)
+    assert {a["state"] for a in api.get("/v1/alerts").json()["items"]} == {"open"}
+    done = browser.post("/alerts/ack", data={"csrf_token": csrf_of(asked.text), "next": "/alerts?state=open",
+                                             "confirm": "yes", "ids": picked})
+    assert done.status_code == 303 and done.headers["location"] == "/alerts?state=open"
+    states = {a["id"]: a["state"] for a in api.get("/v1/alerts", params={"state": "all"}).json()["items"]}
+    assert [states[i] for i in picked] == ["acknowledged", "acknowledged"] and states[ids[first][1]] == "open"
+    # "All of this case" confirms the case's open alerts only (the one left), then acknowledges them.
+    asked = browser.post("/alerts/ack", data={"csrf_token": csrf, "next": "/alerts", "case": first})
+    assert re.findall(r'name="ids" value="([^"]+)"', asked.text) == [ids[first][1]]
+    browser.post("/alerts/ack", data={"csrf_token": csrf, "confirm": "yes", "ids": [ids[first][1]]})
+    assert api.get("/v1/alerts", params={"state": "open"}).json()["items"] == []
+    every = browser.get("/alerts", params={"state": "all"}).text
+    assert every.count('class="alert-item') == 3 and every.count("acknowledged</span> by") == 3
+    # Nothing ticked: said plainly, nothing done.
+    nothing = browser.post("/alerts/ack", data={"csrf_token": csrf, "selected": "1"})
+    assert nothing.status_code == 422 and "Nothing to acknowledge" in nothing.text
+
+
+def test_bulk_acknowledge_in_the_dashboard_stays_within_the_team(browser, api, box):
+    ours = open_case(api, name="Our Case", teams=["alpha"])
+    theirs = open_case(api, name="Their Case", teams=["beta"])
+    for case in (ours, theirs):
+        append(api, case, "WhereaboutsUnknown", {})
+    our_id, their_id = (api.get("/v1/alerts", params={"case_id": c}).json()["items"][0]["id"] for c in (ours, theirs))
+    sign_in(browser, create_key(box.engine, box.clock, "editor", "alpha", "alpha editor"))
+    inbox = browser.get("/alerts").text
+    assert "Their Case" not in inbox and "Our Case" in inbox
+    csrf = csrf_of(inbox)
+    asked = browser.post("/alerts/ack", data={"csrf_token": csrf, "ids": [our_id, their_id], "selected": "1"})
+    assert re.findall(r'name="ids" value="([^"]+)"', asked.text) == [our_id] and "Their Case" not in asked.text
+    assert browser.post("/alerts/ack", data={"csrf_token": csrf, "case": theirs}).status_code == 422
+    refused = browser.post("/alerts/ack", data={"csrf_token": csrf, "confirm": "yes", "ids": [our_id, their_id]})
+    assert refused.status_code == 404
+    assert {a["state"] for a in api.get("/v1/alerts").json()["items"]} == {"open"}
+
+
 # ---- subscriptions ----
 @pytest.fixture
 def receiver():

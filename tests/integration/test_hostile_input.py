@@ -72,7 +72,8 @@ def open_case(client) -> str:
 
 
 def append(client, case_id: str, type_: str, data: dict, **kwargs):
-    return client.post(f"/v1/cases/{case_id}/events", json={"type": type_, "occurred_at": "2026-02-01T10:00:00Z",
+    # Within the history horizon of the test clock (2026-03-01 12:00 UTC), so that it pages.
+    return client.post(f"/v1/cases/{case_id}/events", json={"type": type_, "occurred_at": "2026-03-01T10:00:00Z",
                                                            "data": data}, **kwargs)
 
 

@@ -37,7 +37,7 @@ def world(client, box):
     own, other = case(keys["editor"]), case(oslo_editor)
     for case_id in (own, other):
         client.post(f"/v1/cases/{case_id}/events", headers=as_(keys["admin"]), json={
-            "type": "Detained", "occurred_at": "2026-01-01T00:00:00Z", "data": {}})
+            "type": "Detained", "occurred_at": "2026-03-01T00:00:00Z", "data": {}})  # recent: it pages
     alerts = {a["case_id"]: a["id"] for a in client.get("/v1/alerts").json()["items"]}
     deliveries = {d["subscription_id"]: d["id"] for d in client.get("/v1/deliveries").json()["items"]}
     return {"keys": keys, "as": as_, "case": {"own": own, "other": other}, "sub": subs,
