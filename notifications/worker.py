@@ -48,6 +48,9 @@ class DeliveryWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._postgres = engine.dialect.name == "postgresql"
+        # When recording fails (the database blinked), try again before the lease runs out: an outcome already
+        # known is kept, instead of the delivery being sent a second time once its lease has expired.
+        self.record_retry_delays: tuple[float, ...] = (0.5, 1, 2, 4, 8)
 
     def escalate_due(self, now) -> int:
         return self.store.escalate_due(now)
@@ -188,10 +191,21 @@ class DeliveryWorker:
             done = None in batch
             attempts = [a for a in batch if a is not None]
             if attempts:
-                try:
-                    await asyncio.to_thread(self.record, attempts)
-                except Exception:  # leases expire and the deliveries are sent again: at least once, never lost
-                    log.exception("could not record %d attempts; they will be retried", len(attempts))
+                await self._record_known(attempts)
+
+    async def _record_known(self, attempts: list[Attempt]) -> None:
+        """Record attempts whose outcome is known, trying again a few times (well within the lease) before giving
+        them up: given up, their leases expire and they are sent again (at least once, never lost)."""
+        for delay in (*self.record_retry_delays, None):
+            try:
+                await asyncio.to_thread(self.record, attempts)
+                return
+            except Exception:
+                if delay is None:
+                    log.exception("could not record %d attempts; they will be sent again", len(attempts))
+                    return
+                log.warning("could not record %d attempts; trying again in %s s", len(attempts), delay)
+                await asyncio.sleep(delay)
 
     async def _wake_when(self, stop: asyncio.Event) -> None:
         await stop.wait()

@@ -37,3 +37,25 @@ def test_a_hanging_receiver_does_not_hold_up_other_teams(box):
         wait_for(lambda: len(receiver.at("/fine")) == 2, timeout=5)
         states = sorted(d["state"] for d in client.get("/v1/deliveries").json()["items"])
         assert states.count("delivered") == 2
+
+
+def test_an_outcome_already_known_is_recorded_after_a_database_blink_not_sent_again(box):
+    """Recording fails twice (the database blinked): the worker tries again and keeps the outcome, so the receiver
+    gets the alert once and the delivery reads delivered, without waiting for its lease to run out."""
+    box.worker.record_retry_delays = (0.05, 0.05, 0.05)
+    real_record, failures = box.worker.store.record, []
+
+    def blinking(attempts):
+        if len(failures) < 2:
+            failures.append(len(attempts))
+            raise OSError("database unreachable")
+        return real_record(attempts)
+
+    box.worker.store.record = blinking
+    with Receiver() as receiver, TestClient(create_app(box, run_worker=True),
+                                            headers={"Authorization": "Bearer test-admin-key"}) as client:
+        subscribe(client, receiver.url("/hook"))
+        append(client, open_case(client), "Removed", REMOVED)
+        wait_for(lambda: [d for d in client.get("/v1/deliveries").json()["items"] if d["state"] == "delivered"],
+                 timeout=10)
+        assert len(failures) == 2 and len(receiver.at("/hook")) == 1
