@@ -7,38 +7,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("VIGIL_SCREENSHOTS", REPO / "test-output" / "screenshots"))
-VIGIL = str(Path(sys.executable).with_name("vigil"))
-# As the machine notes say: without the background-networking switches Chromium keeps dialling out.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from .serving import CHROMIUM, CHROMIUM_ARGS, SHOTS, VIGIL, free_port, needs_chromium, vigil_serve
 
 sync_api = pytest.importorskip("playwright.sync_api")
-needs = []
-if not Path(CHROMIUM).exists():
-    needs.append("chromium is not installed")
-if needs and os.environ.get("CI"):
-    raise RuntimeError("end-to-end tests cannot run: " + "; ".join(needs))
-pytestmark = pytest.mark.skipif(bool(needs), reason="; ".join(needs))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = needs_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -55,24 +33,8 @@ def server(tmp_path_factory):
     loaded = subprocess.run([VIGIL, "demo", "--no-serve"], env=env, cwd=home, capture_output=True, text=True,
                             timeout=300, check=True)
     admin_key = re.search(r"admin API key \(shown once\): (\S+)", loaded.stdout).group(1)
-    log = (home / "serve.log").open("w")  # a file, not a pipe: a full pipe would stall the server
-    process = subprocess.Popen([VIGIL, "serve", "--port", str(port)], env=env, cwd=home,
-                               stdout=log, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("vigil serve did not start: " + (home / "serve.log").read_text()[-2000:])
-            time.sleep(0.2)
-    yield {"base": base, "admin_key": admin_key, "env": env, "home": home}
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    with vigil_serve(env, home, port) as base:
+        yield {"base": base, "admin_key": admin_key, "env": env, "home": home}
     print((home / "serve.log").read_text()[-5000:])  # shown by pytest when a test failed
 
 

@@ -6,58 +6,27 @@ Screenshots go to test-output/screenshots/ (or $VIGIL_SCREENSHOTS).
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from events.personal_data import new_master_key
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("VIGIL_SCREENSHOTS", REPO / "test-output" / "screenshots"))
-VIGIL = str(Path(sys.executable).with_name("vigil"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from .serving import CHROMIUM, CHROMIUM_ARGS, SHOTS, free_port, needs_chromium, vigil_serve
 
 sync_api = pytest.importorskip("playwright.sync_api")
-if not Path(CHROMIUM).exists() and os.environ.get("CI"):
-    raise RuntimeError("end-to-end tests cannot run: chromium is not installed")
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+pytestmark = needs_chromium()
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     """`vigil serve` on a fresh SQLite file (no worker: only pages are read)."""
     home = tmp_path_factory.mktemp("docs")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "VIGIL_DATABASE_URL": f"sqlite:///{home / 'vigil.db'}", "VIGIL_MASTER_KEY": new_master_key(),
            "VIGIL_RUN_WORKER": "false", "VIGIL_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    log = (home / "serve.log").open("w")
-    process = subprocess.Popen([VIGIL, "serve", "--port", str(port)], env=env, cwd=home, stdout=log,
-                               stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/healthz", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("vigil serve did not start: " + (home / "serve.log").read_text()[-2000:])
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    with vigil_serve(env, home, port) as url:
+        yield url
 
 
 @pytest.fixture
