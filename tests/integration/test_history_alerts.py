@@ -2,32 +2,19 @@
 contact check; and the inbox API: every state, bulk acknowledge within the caller's team."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
 
-from events.clock import ManualClock
 from service.demo import load_demo
 from service.keys import create_key
 from service.settings import Settings
 
-from .test_reminders import append, open_case, rows, subscribe, tick_at
+from .test_reminders import clock, receiver  # noqa: F401 - fixtures: the hand-moved clock, a local receiver
+from .test_reminders import NOW, append, open_case, rows, subscribe, tick_at
 
-NOW = datetime(2027, 3, 20, 8, 0, tzinfo=timezone.utc)
 REMOVED = {"method": "deported", "destination": "UZ"}
-
-
-@pytest.fixture
-def clock():
-    return ManualClock(NOW)
-
-
-@pytest.fixture
-def receiver():
-    from ..receiver import Receiver
-    with Receiver() as running:
-        yield running
 
 
 def ago(**delta) -> str:
