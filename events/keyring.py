@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -36,6 +37,7 @@ class Keyring:
         self._keys: dict[int, AESGCM] = {}
         self._seen: tuple[int, int, int] | None = None
         self._mutex = threading.Lock()
+        self._checked = float("-inf")  # when `get` last looked at the file (monotonic seconds)
 
     # ---- reading ----
     def current(self) -> tuple[int, AESGCM]:
@@ -50,8 +52,12 @@ class Keyring:
             return newest, self._keys[newest]
 
     def get(self, generation: int) -> AESGCM:
+        """The generation's key. Reading a page unwraps a key per case: the file is looked at again only when the
+        generation is unknown or a second has passed (so a retired generation leaves memory within a second)."""
         with self._mutex:
-            self._refresh()
+            if generation not in self._keys or time.monotonic() - self._checked > 1.0:
+                self._refresh()
+                self._checked = time.monotonic()
             try:
                 return self._keys[generation]
             except KeyError:
@@ -71,6 +77,7 @@ class Keyring:
             sealed[generation] = self._seal(generation, AESGCM.generate_key(bit_length=256))
             self._write(sealed)
             self._seen = None
+            self._refresh()  # this process wraps under the new generation at once
             return generation
 
     def retire(self, keep: set[int]) -> set[int]:
@@ -81,6 +88,7 @@ class Keyring:
             if len(kept) != len(sealed):
                 self._write(kept)
             self._seen = None
+            self._refresh()  # this process forgets a retired generation at once
             return set(sealed) - set(kept)
 
     # ---- the file ----

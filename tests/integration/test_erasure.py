@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from events.tables import case_keys
@@ -128,3 +129,18 @@ def test_after_erasure_nothing_in_postgres_files_or_wal_opens_the_erased_key(pos
         assert client.get(f"/v1/cases/{kept}").json()["person"]["name"] == f"{NAME} 2"
         assert client.get(f"/v1/cases/{target}").json()["person"] is None
     box.close()
+
+
+def test_a_retired_generation_is_forgotten_at_once_by_the_process_that_retired_it(tmp_path):
+    """Keys are cached for reads (a page unwraps one per case), but never past their retirement in this process."""
+    from events.keyring import Keyring
+    from events.personal_data import UndecryptableError, new_master_key, parse_master_key
+
+    keyring = Keyring(tmp_path / "vigil_keyring", parse_master_key(new_master_key()))
+    first, _ = keyring.current()
+    keyring.get(first)  # cached
+    second = keyring.add_generation()
+    assert keyring.retire(set()) == {first}
+    with pytest.raises(UndecryptableError):
+        keyring.get(first)
+    assert keyring.get(second) is not None
