@@ -68,8 +68,8 @@ def load_log(url: str, cases: int, per_case: int, seed: int = 11, chunk: int = 5
                 rows.append({"event_id": event_id, "stream_id": stream_id, "version": version, "type": new.type,
                              "schema_version": 1, "occurred_at": new.occurred_at,
                              "date_precision": new.date_precision, "recorded_at": recorded, "actor": "bench-load",
-                             "data": data, "source": None, "idempotency_key": None, "prev_hash": prev,
-                             "hash": digest})
+                             "data": data, "source": None, "idempotency_key": None, "request_hash": None,
+                             "prev_hash": prev, "hash": digest})
                 prev = digest
         with appending(engine) as conn:
             raw = Raw(conn)
