@@ -197,13 +197,17 @@ class EventStore:
                 raise IdempotencyMismatch("Idempotency-Key was already used for a different request")
         ids = [e.event_id for e in new_events if e.event_id]
         if first is None and ids:
-            first = conn.execute(select(t).where(t.c.event_id == ids[0])).first()
-            if first is not None and (first.stream_id != stream_id or first.type != new_events[0].type):
-                raise DuplicateMismatch(f"event_id {ids[0]} already belongs to a different event")
+            # Looked up in this stream only: an id used in another case (another team's, say) is none of this
+            # caller's business, and answering differently for it would tell them it exists.
+            in_stream = (t.c.stream_id == stream_id)
+            first = conn.execute(select(t).where(in_stream, t.c.event_id == ids[0])).first()
+            if first is not None and first.type != new_events[0].type:
+                raise DuplicateMismatch(f"event_id {ids[0]} already belongs to a different event in this case")
             if first is None and len(ids) > 1:
-                clash = conn.execute(select(t.c.event_id).where(t.c.event_id.in_(ids[1:]))).first()
+                clash = conn.execute(select(t.c.event_id).where(in_stream, t.c.event_id.in_(ids[1:]))).first()
                 if clash is not None:
-                    raise DuplicateMismatch(f"event_id {clash.event_id} already belongs to a different event")
+                    raise DuplicateMismatch(f"event_id {clash.event_id} already belongs to a different event "
+                                            "in this case")
         if first is None:
             return None
         rows = conn.execute(

@@ -55,7 +55,7 @@ events = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Column("request_hash", String(64), nullable=True),  # what the idempotent request asked for (0007)
-    UniqueConstraint("event_id", name="uq_events_event_id"),
+    UniqueConstraint("stream_id", "event_id", name="uq_events_stream_event"),  # 0010
     UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
     UniqueConstraint("idempotency_key", name="uq_events_idempotency_key"),
 )

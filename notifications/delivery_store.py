@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from sqlalchemy import Engine, insert, or_, select, update
+from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -65,7 +65,8 @@ def _with_context(ids: list[str]):
     return (select(*CLAIM_COLUMNS)
             .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
             .outerjoin(alerts, alerts.c.id == deliveries.c.alert_id)
-            .outerjoin(events_table, events_table.c.event_id == alerts.c.event_id)
+            .outerjoin(events_table, and_(events_table.c.stream_id == alerts.c.case_id,
+                                          events_table.c.event_id == alerts.c.event_id))
             .where(deliveries.c.id.in_(ids)))
 
 

@@ -69,14 +69,14 @@ def raise_alert(raw: Raw, case_id: str, case: CaseState, draft: AlertDraft, even
     return len(rows)
 
 
-def withdraw(conn: Connection, event_id: str, now: datetime, case_id: str | None = None) -> int:
-    """Withdraw the alerts an event raised, and tell everyone who was told of them."""
-    open_alerts = [r.id for r in conn.execute(select(alerts.c.id).where(alerts.c.event_id == event_id,
-                                                                       alerts.c.state != "withdrawn"))]
-    if case_id is not None:  # a breach alert names the removal as its event; the measure is in its dedupe key
-        open_alerts += [r.id for r in conn.execute(select(alerts.c.id).where(
-            alerts.c.case_id == case_id, alerts.c.rule == "breach.interim_measure", alerts.c.state != "withdrawn",
-            alerts.c.dedupe_key.endswith(f":{event_id}", autoescape=True)))]
+def withdraw(conn: Connection, event_id: str, now: datetime, case_id: str) -> int:
+    """Withdraw the alerts an event of this case raised, and tell everyone who was told of them."""
+    open_alerts = [r.id for r in conn.execute(select(alerts.c.id).where(
+        alerts.c.case_id == case_id, alerts.c.event_id == event_id, alerts.c.state != "withdrawn"))]
+    # A breach alert names the removal as its event; the measure is in its dedupe key.
+    open_alerts += [r.id for r in conn.execute(select(alerts.c.id).where(
+        alerts.c.case_id == case_id, alerts.c.rule == "breach.interim_measure", alerts.c.state != "withdrawn",
+        alerts.c.dedupe_key.endswith(f":{event_id}", autoescape=True)))]
     if not open_alerts:
         return 0
     conn.execute(update(alerts).where(alerts.c.id.in_(open_alerts)).values(state="withdrawn", withdrawn_at=now))

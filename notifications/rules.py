@@ -74,7 +74,7 @@ def alerts_for(event: StoredEvent, after: CaseState) -> list[AlertDraft]:
         return []
     drafts = [AlertDraft(f"event.{event.type}", kind.default_severity, event_title(event, after.timezone),
                          event.event_id,
-                         f"event:{event.event_id}")]
+                         f"event:{event.stream_id}:{event.event_id}")]
     return drafts
 
 

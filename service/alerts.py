@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, and_, select, update
 
 from events.case_projections import CaseProjections
 from events.clock import Clock
@@ -43,7 +43,8 @@ class AlertService:
         """Newest first; `state` None or "all" for every state. Each with its event's own date and precision."""
         query = (select(alerts, events.c.occurred_at.label("event_occurred_at"),
                         events.c.date_precision.label("event_date_precision"))
-                 .select_from(alerts.outerjoin(events, events.c.event_id == alerts.c.event_id))
+                 .select_from(alerts.outerjoin(events, and_(events.c.stream_id == alerts.c.case_id,
+                                                           events.c.event_id == alerts.c.event_id)))
                  .order_by(alerts.c.raised_at.desc(), alerts.c.id).limit(limit))
         for column, value in ((alerts.c.case_id, case_id), (alerts.c.state, None if state == "all" else state),
                               (alerts.c.severity, severity)):

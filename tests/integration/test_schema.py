@@ -73,3 +73,40 @@ def test_upgrading_a_database_with_cases_leaves_their_list_places_lapsed_then_pl
                 == [-3, -9]  # monitoring and critical, both current
     finally:
         engine.dispose()
+
+
+def test_0010_keeps_every_event_and_the_append_only_guard_and_scopes_event_ids_to_their_stream(empty_url):
+    """0010 copies the events table on SQLite: the rows, their positions and the triggers that refuse UPDATE and
+    DELETE must all come through; afterwards one event_id may appear in two streams, but not twice in one."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from events.engine import make_engine
+    from events.migrations import upgrade
+
+    row = ("INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, date_precision, "
+           "recorded_at, actor, data, prev_hash, hash) VALUES (:e, :s, :v, 'NoteAdded', 1, :t, 'exact', :t, 'a', "
+           "'{}', 'p', 'h')")
+    now = "2026-03-01 00:00:00.000000"
+    engine = make_engine(empty_url)
+    try:
+        upgrade(engine, "0009")
+        with engine.begin() as conn:
+            for version in (1, 2, 3):
+                conn.execute(text(row), {"e": f"id-{version}", "s": "case-a", "v": version, "t": now})
+            before = conn.execute(text("SELECT position, event_id FROM events ORDER BY position")).all()
+        upgrade(engine)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT position, event_id FROM events ORDER BY position")).all() == before
+            conn.execute(text(row), {"e": "id-1", "s": "case-b", "v": 1, "t": now})
+        with pytest.raises(DBAPIError):
+            with engine.begin() as conn:
+                conn.execute(text(row), {"e": "id-2", "s": "case-a", "v": 4, "t": now})
+        for statement in ("UPDATE events SET actor = 'x'", "DELETE FROM events"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                with engine.begin() as conn:
+                    conn.execute(text(statement))
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM events")).scalar() == 4
+    finally:
+        engine.dispose()

@@ -165,3 +165,32 @@ def test_answers_and_pages_with_case_data_are_never_stored_by_a_cache(client):
         assert response.status_code == 200, path
         assert response.headers["cache-control"] == "no-store", path
     assert "no-store" not in client.get("/static/vigil.css").headers.get("cache-control", "")
+
+
+def test_another_cases_event_id_is_answered_as_if_it_did_not_exist(client, box, teams):
+    """Finding 10: beta reusing an event_id that alpha's case holds gets a 201 for its own event, not a 409 that
+    tells it the id exists elsewhere; each team's alert and retraction stay its own."""
+    for team in ("alpha", "beta"):
+        assert subscribe(client, teams[team]).status_code == 201
+    shared_id = str(uuid.uuid4())
+    detained = {"type": "Detained", "event_id": shared_id, "occurred_at": "2026-02-28T08:00:00Z",
+                "data": {"place": "Camp"}}
+    cases = {team: new_case(client, teams[team]) for team in ("alpha", "beta")}
+    first = client.post(f"/v1/cases/{cases['alpha']}/events", headers=as_(teams["alpha"]), json=detained)
+    other = client.post(f"/v1/cases/{cases['beta']}/events", headers=as_(teams["beta"]), json=detained)
+    assert first.status_code == other.status_code == 201, other.text
+    assert "Idempotent-Replayed" not in other.headers
+    # The same id again in beta's own case is beta's retry, answered as one.
+    again = client.post(f"/v1/cases/{cases['beta']}/events", headers=as_(teams["beta"]), json=detained)
+    assert again.status_code in (200, 201) and again.json()["version"] == other.json()["version"]
+    alerts_of = {team: [a for a in client.get("/v1/alerts", headers=as_(teams[team])).json()["items"]
+                        if a["rule"] == "event.Detained"] for team in ("alpha", "beta")}
+    assert [a["case_id"] for a in alerts_of["alpha"]] == [cases["alpha"]]
+    assert [a["case_id"] for a in alerts_of["beta"]] == [cases["beta"]]
+    retract = {"type": "EventRetracted", "occurred_at": "2026-02-28T09:00:00Z",
+               "data": {"event_id": shared_id, "reason": "entered in error"}}
+    assert client.post(f"/v1/cases/{cases['beta']}/events", headers=as_(teams["beta"]),
+                       json=retract).status_code == 201
+    states = {team: [a["state"] for a in client.get("/v1/alerts?state=all", headers=as_(teams[team])).json()["items"]
+                     if a["rule"] == "event.Detained"] for team in ("alpha", "beta")}
+    assert states == {"alpha": ["open"], "beta": ["withdrawn"]}
