@@ -141,6 +141,9 @@ class DeliveryWorker:
         recorder = asyncio.create_task(self._record_from(results))
         try:
             while not stop.is_set():
+                # Cleared before claiming, never after: a commit that lands while the claim runs sets it again, so
+                # its wake-up is not erased and the wait below returns at once.
+                self._wake.clear()
                 more = False
                 try:
                     now = self.clock.now()
@@ -156,7 +159,6 @@ class DeliveryWorker:
                     log.exception("delivery loop iteration failed")
                 if more:
                     continue
-                self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
                 except asyncio.TimeoutError:

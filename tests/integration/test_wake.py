@@ -5,6 +5,7 @@ import time
 
 from fastapi.testclient import TestClient
 
+from events.store import NewEvent
 from service.app import create_app
 
 from ..receiver import Receiver
@@ -59,3 +60,30 @@ def test_an_outcome_already_known_is_recorded_after_a_database_blink_not_sent_ag
         wait_for(lambda: [d for d in client.get("/v1/deliveries").json()["items"] if d["state"] == "delivered"],
                  timeout=10)
         assert len(failures) == 2 and len(receiver.at("/hook")) == 1
+
+
+def test_a_commit_landing_while_the_worker_claims_is_not_lost(box):
+    """Issue 15: the wake flag was cleared after the claim returned, erasing the wake-up of a commit made during
+    the claim; that alert then waited for the poll. Here every claim that finds nothing lets an append commit
+    (and wake the worker) before it returns, back to back; with a 60 s poll, only kept wake-ups deliver them."""
+    box.worker.poll_seconds = 60
+    real_claim, appended = box.worker.store.claim, []
+
+    with Receiver() as receiver, TestClient(create_app(box, run_worker=True),
+                                            headers={"Authorization": "Bearer test-admin-key"}) as client:
+        subscribe(client, receiver.url("/hook"))
+        cases = [open_case(client) for _ in range(5)]
+
+        def claim_racing_a_commit(now, limit):
+            found = real_claim(now, limit)
+            if not found and len(appended) < len(cases):
+                case_id = cases[len(appended)]
+                appended.append(case_id)
+                box.store.append(case_id, [NewEvent("Removed", box.clock.now(), REMOVED)],
+                                 actor="test")  # commits, then wakes the worker
+            return found
+
+        box.worker.store.claim = claim_racing_a_commit
+        box.worker.wake()
+        wait_for(lambda: len(receiver.at("/hook")) == len(cases), timeout=10)
+    assert len(appended) == len(cases)
