@@ -125,6 +125,13 @@ class CaseProjections:
         return decode_row(row) if row else None
 
     @staticmethod
+    def zones(conn: Connection, case_ids: Iterable[str]) -> dict[str, str | None]:
+        """Each case's time zone, read from its stored state without decoding the rest."""
+        wanted = list(case_ids)
+        rows = conn.execute(select(proj.c.case_id, proj.c.state).where(proj.c.case_id.in_(wanted))) if wanted else []
+        return {case_id: json.loads(state)["state"].get("timezone") for case_id, state in rows}
+
+    @staticmethod
     def visible_ids(conn: Connection, team: str) -> list[str]:
         """Cases a team may see, read from the teams column alone (no state is decoded)."""
         rows = Raw(conn).all("SELECT case_id, teams FROM case_projections")

@@ -1,13 +1,15 @@
 """The outbox's database side for the worker: claim due deliveries with all they need, record attempts in batches."""
 from __future__ import annotations
 
+import os
 import random
+import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Sequence
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -16,7 +18,7 @@ from events.tables import events as events_table
 
 from .channels.base import Delivered, Failed, Outcome, Retry
 from .retry import next_attempt
-from .tables import alerts, deliveries, delivery_attempts, subscriptions
+from .tables import alerts, deliveries, delivery_attempts, subscriptions, worker_heartbeats
 
 
 @dataclass(frozen=True)
@@ -70,25 +72,67 @@ def _with_context(ids: list[str]):
             .where(deliveries.c.id.in_(ids)))
 
 
+def new_worker_id() -> str:
+    """Names one running worker: host and process for a person reading the table, a random part for uniqueness."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+# One statement for every recorded attempt (executemany): the lease it was sent under must still be the row's.
+NEXT_STATE = (update(deliveries)
+              .where(deliveries.c.id == bindparam("d_id"), deliveries.c.lease_until == bindparam("d_lease"))
+              .values(attempts=bindparam("attempts"), first_attempt_at=bindparam("first_attempt_at"),
+                      delivered_at=bindparam("delivered_at"), state=bindparam("state"),
+                      next_attempt_at=bindparam("next_attempt_at"), last_error=bindparam("last_error"),
+                      lease_until=None, leased_by=None))
+
+
 class DeliveryStore:
-    def __init__(self, engine: Engine, lease: timedelta, rng: random.Random | None = None):
+    """Leases carry the worker's id; a worker beats a heartbeat while it lives. A lease whose worker has stopped
+    beating for `stale_after` is free to take, so a killed worker's deliveries resume within seconds."""
+
+    def __init__(self, engine: Engine, lease: timedelta, rng: random.Random | None = None,
+                 worker_id: str | None = None, stale_after: timedelta = timedelta(seconds=5)):
         self.engine, self.lease, self.rng = engine, lease, rng or random.Random()
+        self.worker_id, self.stale_after = worker_id or new_worker_id(), stale_after
         self._postgres = engine.dialect.name == "postgresql"
+
+    def _beat(self, conn, now: datetime) -> None:
+        upsert = (pg_insert if self._postgres else sqlite_insert)(worker_heartbeats).values(
+            worker_id=self.worker_id, started_at=now, beat_at=now)
+        conn.execute(upsert.on_conflict_do_update(index_elements=["worker_id"], set_={"beat_at": now}))
+
+    def beat(self, now: datetime) -> None:
+        """Say this worker is alive (its leases hold)."""
+        with writing(self.engine) as conn:
+            self._beat(conn, now)
+
+    def leave(self) -> int:
+        """A clean stop: give back the leases of deliveries not recorded, and the heartbeat; returns how many."""
+        with writing(self.engine) as conn:
+            released = conn.execute(update(deliveries).where(
+                deliveries.c.leased_by == self.worker_id, deliveries.c.state.in_(("pending", "failed")),
+                deliveries.c.lease_until.is_not(None)).values(lease_until=None, leased_by=None)).rowcount
+            conn.execute(delete(worker_heartbeats).where(worker_heartbeats.c.worker_id == self.worker_id))
+        return released
 
     def claim(self, now: datetime, limit: int) -> list[Claimed]:
         """Lease up to `limit` due deliveries (SKIP LOCKED on PostgreSQL, so workers never share one)."""
+        living = select(worker_heartbeats.c.worker_id).where(worker_heartbeats.c.beat_at > now - self.stale_after)
         due = (select(deliveries.c.id)
                .where(deliveries.c.state.in_(("pending", "failed")), deliveries.c.next_attempt_at <= now,
-                      or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until <= now))
+                      or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until <= now,
+                          and_(deliveries.c.leased_by.is_not(None), deliveries.c.leased_by.not_in(living))))
                .order_by(deliveries.c.next_attempt_at).limit(limit))
         if self._postgres:
             due = due.with_for_update(skip_locked=True)
         lease_until = now + self.lease
         with writing(self.engine) as conn:
+            self._beat(conn, now)  # alive before holding any lease
             ids = list(conn.execute(due).scalars())
             if not ids:
                 return []
-            conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(lease_until=lease_until))
+            conn.execute(update(deliveries).where(deliveries.c.id.in_(ids))
+                         .values(lease_until=lease_until, leased_by=self.worker_id))
             rows = conn.execute(_with_context(ids)).all()
         return [self._claimed(r, lease_until) for r in rows]
 
@@ -110,34 +154,36 @@ class DeliveryStore:
         with writing(self.engine) as conn:
             conn.execute(insert(deliveries).values(
                 id=delivery_id, alert_id=None, subscription_id=subscription_id, kind="test", target="channel",
-                state="pending", attempts=0, created_at=now, next_attempt_at=now, lease_until=now + self.lease))
+                state="pending", attempts=0, created_at=now, next_attempt_at=now, lease_until=now + self.lease,
+                leased_by=self.worker_id))
             rows = conn.execute(_with_context([delivery_id])).all()
         return self._claimed(rows[0], now + self.lease)
 
     def record(self, attempts: Sequence[Attempt]) -> list[str]:
-        """Store attempts and each delivery's next state in one transaction; returns the states."""
-        out: list[str] = []
+        """Store attempts and each delivery's next state in one transaction (one statement per kind of row);
+        returns the states. A delivery whose lease was taken over meanwhile keeps the new holder's state."""
+        if not attempts:
+            return []
+        states = [self._next_state(a) for a in attempts]
         with writing(self.engine) as conn:
             conn.execute(insert(delivery_attempts), [
                 {"delivery_id": a.claimed.id, "attempted_at": a.attempted_at, "duration_ms": a.duration_ms,
                  "outcome": {Delivered: "delivered", Failed: "failed", Retry: "retry"}[type(a.outcome)],
                  "status_code": getattr(a.outcome, "status_code", None), "error": getattr(a.outcome, "error", None)}
                 for a in attempts])
-            for a in attempts:
-                values = self._next_state(a)
-                conn.execute(update(deliveries).where(deliveries.c.id == a.claimed.id,
-                                                      deliveries.c.lease_until == a.claimed.lease_until)
-                             .values(**values))
-                if isinstance(a.outcome, Failed) and a.outcome.disable_subscription:
-                    conn.execute(update(subscriptions).where(subscriptions.c.id == a.claimed.subscription_id)
-                                 .values(disabled_at=a.attempted_at, disabled_reason=a.outcome.error[:300]))
-                out.append(values["state"])
-        return out
+            conn.execute(NEXT_STATE, [{"d_id": a.claimed.id, "d_lease": a.claimed.lease_until, **values}
+                                      for a, values in zip(attempts, states)])
+            gone = {(a.claimed.subscription_id, a.attempted_at, a.outcome.error[:300]) for a in attempts
+                    if isinstance(a.outcome, Failed) and a.outcome.disable_subscription}
+            for subscription_id, when, reason in gone:
+                conn.execute(update(subscriptions).where(subscriptions.c.id == subscription_id)
+                             .values(disabled_at=when, disabled_reason=reason))
+        return [values["state"] for values in states]
 
     def _next_state(self, a: Attempt) -> dict:
         c, outcome = a.claimed, a.outcome
         first = c.first_attempt_at or a.attempted_at
-        values: dict = {"attempts": c.attempts + 1, "first_attempt_at": first, "lease_until": None}
+        values: dict = {"attempts": c.attempts + 1, "first_attempt_at": first, "delivered_at": None}
         if isinstance(outcome, Delivered):
             values.update(state="delivered", delivered_at=a.attempted_at, next_attempt_at=None, last_error=None)
         elif isinstance(outcome, Failed):

@@ -83,7 +83,7 @@ def host_problem(raw_host: bytes | str) -> str | None:
     return None
 
 
-def _judge(host: str, addresses: Iterable[str]) -> None:
+def judge(host: str, addresses: Iterable[str]) -> None:
     for address in addresses:
         reason = blocked_reason(address)
         if reason:
@@ -91,7 +91,7 @@ def _judge(host: str, addresses: Iterable[str]) -> None:
                                 "to allow it")
 
 
-def _host_port(url: str) -> tuple[str, int]:
+def host_and_port(url: str) -> tuple[str, int]:
     """The host as looked up (IDNA-encoded ASCII, never re-encoded by the resolver) and the port."""
     try:
         parsed = httpx.URL(url)
@@ -111,21 +111,21 @@ def resolve(host: str, port: int) -> list[str]:
 
 def check_url(url: str) -> None:
     """At subscription time: refuse a target that resolves (now) to an internal address, or not at all."""
-    host, port = _host_port(url)
+    host, port = host_and_port(url)
     try:
         addresses = resolve(host, port)
     except socket.gaierror as exc:
         raise TargetRefused(f"{host} does not resolve") from exc
     except UnicodeError as exc:  # the resolver's own IDNA step; host_problem should have caught it already
         raise TargetRefused(f"{host} is not a valid host name") from exc
-    _judge(host, addresses)
+    judge(host, addresses)
 
 
 async def check_url_async(url: str) -> None:
     """At send time, because DNS can change after the subscription was accepted."""
-    host, port = _host_port(url)
+    host, port = host_and_port(url)
     try:
         addresses = await asyncio.to_thread(resolve, host, port)
     except UnicodeError as exc:
         raise TargetRefused(f"{host} is not a valid host name") from exc
-    _judge(host, addresses)
+    judge(host, addresses)

@@ -62,9 +62,17 @@ deliveries = Table(
     Column("first_attempt_at", UTCDateTime, nullable=True),
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("last_error", String(500), nullable=True),
+    Column("leased_by", String(64), nullable=True),  # the worker holding the lease (0011)
     UniqueConstraint("alert_id", "subscription_id", "kind", name="uq_deliveries_alert_id"),
     Index("ix_deliveries_due", "state", "next_attempt_at"),
     Index("ix_deliveries_subscription_id", "subscription_id"),
+)
+
+worker_heartbeats = Table(
+    "worker_heartbeats", metadata,  # each running delivery worker, beating while it lives (0011)
+    Column("worker_id", String(64), primary_key=True),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("beat_at", UTCDateTime, nullable=False),
 )
 
 delivery_attempts = Table(

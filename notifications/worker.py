@@ -7,7 +7,7 @@ import random
 import threading
 import time
 from datetime import timedelta
-from typing import Callable, Sequence
+from typing import Callable, Collection, Sequence
 
 import httpx
 from sqlalchemy import Engine
@@ -18,39 +18,54 @@ from . import channels
 from .channels.base import Failed, Outcome, Retry
 from .channels.email import SmtpSettings
 from .delivery_store import Attempt, Claimed, DeliveryStore
+from .http_sender import AiohttpSender, HttpxSender, Sender
 from .message import AlertMessage, test_message
 from .outbox import NOTIFY_CHANNEL
 from .subscriptions import Subscriptions
 
 log = logging.getLogger("vigil.worker")
-CLIENT_SHARDS = 4
 
 
 class DeliveryWorker:
     def __init__(self, engine: Engine, clock: Clock, subs: Subscriptions, public_url: str, smtp: SmtpSettings,
-                 person_name: Callable[[str], str | None], batch: int = 100, concurrency: int = 16,
+                 person_name: Callable[[str], str | None], batch: int = 100, concurrency: int = 64,
                  lease: timedelta = timedelta(seconds=60), poll_seconds: float = 1.0,
                  rng: random.Random | None = None, transport: httpx.AsyncBaseTransport | None = None,
                  send_timeout: float = 10.0, allow_private_networks: bool = False,
                  on_recorded: Callable[[Sequence[Attempt], list[str]], None] | None = None,
-                 case_zone: Callable[[str], str | None] | None = None):
-        self.store = DeliveryStore(engine, lease, rng)
+                 case_zones: Callable[[Collection[str]], dict[str, str | None]] | None = None,
+                 beat_seconds: float = 1.0, stale_after: timedelta = timedelta(seconds=5)):
+        self.store = DeliveryStore(engine, lease, rng, stale_after=stale_after)
         self.engine, self.clock, self.subs = engine, clock, subs
         self.public_url, self.smtp, self.person_name = public_url.rstrip("/"), smtp, person_name
-        self.case_zone = case_zone or (lambda case_id: None)
+        self.case_zones = case_zones or (lambda case_ids: {})
         self.batch, self.concurrency, self.poll_seconds = batch, concurrency, poll_seconds
-        self.send_timeout, self.allow_private_networks = send_timeout, allow_private_networks
-        self._transport = transport
+        # Claimed ahead of sending, at most: enough to keep every send slot busy, few enough that the last one
+        # starts long before its lease would run out even if every receiver hangs until the send timeout.
+        self.prefetch = max(batch, 4 * concurrency)
+        self.beat_seconds = beat_seconds
+        self.send_timeout = send_timeout
+        # aiohttp in service; httpx when a test hands in a transport (or swaps in HttpxSender to mock httpx).
+        self.sender: Sender = (HttpxSender(transport) if transport is not None
+                               else AiohttpSender(concurrency, allow_private_networks))
+        self.allow_private_networks = allow_private_networks
         self.on_recorded = on_recorded  # told of every recorded attempt and the state it left (metrics)
-        self._clients: list[httpx.AsyncClient] = []
-        self._client_loop: asyncio.AbstractEventLoop | None = None
-        self._next_client = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._postgres = engine.dialect.name == "postgresql"
         # When recording fails (the database blinked), try again before the lease runs out: an outcome already
         # known is kept, instead of the delivery being sent a second time once its lease has expired.
         self.record_retry_delays: tuple[float, ...] = (0.5, 1, 2, 4, 8)
+
+    @property
+    def allow_private_networks(self) -> bool:
+        return self._allow_private
+
+    @allow_private_networks.setter
+    def allow_private_networks(self, allowed: bool) -> None:
+        self._allow_private = allowed
+        if isinstance(self.sender, AiohttpSender):
+            self.sender.allow_private = allowed  # its resolver asks at every connection
 
     def escalate_due(self, now) -> int:
         return self.store.escalate_due(now)
@@ -59,17 +74,33 @@ class DeliveryWorker:
         return self.store.claim_test(subscription_id, now)
 
     # ---- one attempt ----
-    def _message(self, c: Claimed) -> AlertMessage:
-        if c.alert is None:
-            return test_message(c.id)
-        a = c.alert
-        person = self.person_name(a["case_id"]) if c.include_personal_data else None
-        return AlertMessage(c.kind, c.id, c.alert_id, a["rule"], a["severity"], a["title"], a["case_id"],
-                            f"{self.public_url}/cases/{a['case_id']}", a["event_id"], a["event_type"],
-                            a["occurred_at"], a["due_at"], bool(a["late"]), person,
-                            self.case_zone(a["case_id"]) if a["case_id"] else None, a.get("date_precision", "exact"))
+    def messages(self, claimed: Sequence[Claimed]) -> list[AlertMessage]:
+        """The message of each claimed delivery; each case's zone and person read once for the whole batch."""
+        cases = {c.alert["case_id"] for c in claimed if c.alert is not None and c.alert["case_id"]}
+        zones = self.case_zones(cases) if cases else {}
+        names: dict[str, str | None] = {}
+        out = []
+        for c in claimed:
+            if c.alert is None:
+                out.append(test_message(c.id))
+                continue
+            a, person = c.alert, None
+            if c.include_personal_data:
+                if a["case_id"] not in names:
+                    names[a["case_id"]] = self.person_name(a["case_id"])
+                person = names[a["case_id"]]
+            out.append(AlertMessage(c.kind, c.id, c.alert_id, a["rule"], a["severity"], a["title"], a["case_id"],
+                                    f"{self.public_url}/cases/{a['case_id']}", a["event_id"], a["event_type"],
+                                    a["occurred_at"], a["due_at"], bool(a["late"]), person,
+                                    zones.get(a["case_id"]), a.get("date_precision", "exact")))
+        return out
 
-    async def attempt(self, c: Claimed) -> Attempt:
+    def claim_ready(self, now, limit: int) -> list[tuple[Claimed, AlertMessage]]:
+        """Lease due deliveries and make their messages (database work: run it off the event loop)."""
+        claimed = self.store.claim(now, limit)
+        return list(zip(claimed, self.messages(claimed))) if claimed else []
+
+    async def attempt(self, c: Claimed, message: AlertMessage | None = None) -> Attempt:
         """Render and send one delivery; any failure becomes a recorded outcome, never an escaped exception."""
         now = self.clock.now()
         started = time.perf_counter()
@@ -81,9 +112,10 @@ class DeliveryWorker:
             else:
                 channel, secret = self.subs.open_channel(c.subscription_id, sealed, c.sealed_secret)
                 kind = channel.kind
-                message = await asyncio.to_thread(self._message, c) if c.include_personal_data else self._message(c)
+                if message is None:
+                    message = (await asyncio.to_thread(self.messages, [c]))[0]
                 rendered = channels.render(channel, message, secret, now, self.smtp)
-                outcome = await channels.send(self.client, rendered, now, self.smtp, self.send_timeout,
+                outcome = await channels.send(self.sender, rendered, now, self.smtp, self.send_timeout,
                                               self.allow_private_networks)
         except Exception as exc:  # a bug or outage while preparing: recorded and retried
             log.exception("delivery %s could not be prepared", c.id)
@@ -102,33 +134,15 @@ class DeliveryWorker:
             self.on_recorded(attempts, states)
         return states
 
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """One of a few HTTP clients, in turn: each scans its whole pool before every request (httpcore polls
-        every kept-alive socket, encode/httpcore#928), so several small pools cost less than one large one."""
-        loop = asyncio.get_running_loop()
-        if self._clients and self._client_loop is not loop:
-            # A client's connections belong to the loop that made it; a caller on another loop (a test
-            # harness, a one-off command) gets its own rather than a RuntimeError at send time.
-            self._clients = []
-        if not self._clients:
-            self._client_loop = loop
-            per_client = max(1, self.concurrency // CLIENT_SHARDS)
-            self._clients = [httpx.AsyncClient(transport=self._transport, follow_redirects=False,
-                                               limits=httpx.Limits(max_connections=per_client,
-                                                                   max_keepalive_connections=per_client))
-                             for _ in range(CLIENT_SHARDS)]
-        self._next_client = (self._next_client + 1) % len(self._clients)
-        return self._clients[self._next_client]
-
     # ---- batches (tests and tools) ----
     async def run_once(self) -> int:
         """Claim one batch, send it, and record it before returning; returns how many were attempted."""
-        claimed = await asyncio.to_thread(self.store.claim, self.clock.now(), self.batch)
-        if claimed:
-            attempts = await asyncio.gather(*(self.attempt(c) for c in claimed))
+        ready = await asyncio.to_thread(self.claim_ready, self.clock.now(), self.batch)
+        if ready:
+            sending = asyncio.Semaphore(self.concurrency)
+            attempts = await asyncio.gather(*(self._attempt_within(sending, c, m) for c, m in ready))
             await asyncio.to_thread(self.record, attempts)
-        return len(claimed)
+        return len(ready)
 
     # ---- the long-running loop ----
     async def run_forever(self, stop: asyncio.Event) -> None:
@@ -136,8 +150,10 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         results: asyncio.Queue = asyncio.Queue()
         inflight: set[asyncio.Task] = set()
+        sending = asyncio.Semaphore(self.concurrency)
         listener = self._start_listener(stop) if self._postgres else None
         stopper = asyncio.create_task(self._wake_when(stop))
+        beater = asyncio.create_task(self._beat_until(stop))
         recorder = asyncio.create_task(self._record_from(results))
         try:
             while not stop.is_set():
@@ -146,15 +162,14 @@ class DeliveryWorker:
                 self._wake.clear()
                 more = False
                 try:
-                    now = self.clock.now()
-                    room = min(self.batch, self.concurrency - len(inflight))
+                    room = self.prefetch - len(inflight)
                     if room > 0:
-                        claimed = await asyncio.to_thread(self.store.claim, now, room)
-                        for c in claimed:
-                            task = asyncio.create_task(self._send_to(c, results))
+                        ready = await asyncio.to_thread(self.claim_ready, self.clock.now(), room)
+                        for c, message in ready:
+                            task = asyncio.create_task(self._send_to(sending, c, message, results))
                             inflight.add(task)
                             task.add_done_callback(lambda t: self._released(t, inflight))
-                        more = len(claimed) == room
+                        more = len(ready) == room
                 except Exception:  # database down: log, wait, go on (the rows keep the state)
                     log.exception("delivery loop iteration failed")
                 if more:
@@ -165,23 +180,48 @@ class DeliveryWorker:
                     pass
         finally:
             stopper.cancel()
-            if inflight:  # give sends a moment; unrecorded ones are retried once their lease runs out
+            if inflight:  # give sends a moment; the leases of unrecorded ones are given back below
                 _, pending = await asyncio.wait(inflight, timeout=2)
                 for task in pending:
                     task.cancel()
             await results.put(None)
             await recorder
+            beater.cancel()
+            try:
+                released = await asyncio.to_thread(self.store.leave)
+                if released:
+                    log.info("gave back %d unsent deliveries for the next worker", released)
+            except Exception:  # the database is gone: the heartbeat goes stale and others take them over
+                log.warning("could not give back leases at shutdown; they are taken over once this worker's "
+                            "heartbeat is stale")
             if listener:
                 listener.join(timeout=5)
             await self.aclose()
 
-    async def _send_to(self, c: Claimed, results: asyncio.Queue) -> None:
-        await results.put(await self.attempt(c))
+    async def _attempt_within(self, sending: asyncio.Semaphore, c: Claimed, message: AlertMessage) -> Attempt:
+        async with sending:
+            return await self.attempt(c, message)
+
+    async def _send_to(self, sending: asyncio.Semaphore, c: Claimed, message: AlertMessage,
+                       results: asyncio.Queue) -> None:
+        await results.put(await self._attempt_within(sending, c, message))
 
     def _released(self, task: asyncio.Task, inflight: set) -> None:
         inflight.discard(task)
-        if len(inflight) < self.concurrency // 2 and self._wake is not None:
+        if len(inflight) < self.prefetch // 2 and self._wake is not None:
             self._wake.set()  # room for more: claim again without waiting for the poll
+
+    async def _beat_until(self, stop: asyncio.Event) -> None:
+        """Keep this worker's leases its own while it lives; a missed beat is logged, the next one tries again."""
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.store.beat, self.clock.now())
+            except Exception:
+                log.warning("worker heartbeat failed; trying again in %s s", self.beat_seconds)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.beat_seconds)
+            except asyncio.TimeoutError:
+                pass
 
     async def _record_from(self, results: asyncio.Queue) -> None:
         """Write attempts as they come, many per transaction."""
@@ -240,6 +280,4 @@ class DeliveryWorker:
         return thread
 
     async def aclose(self) -> None:
-        clients, self._clients = self._clients, []
-        for client in clients:
-            await client.aclose()
+        await self.sender.aclose()

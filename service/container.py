@@ -110,12 +110,11 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
         person = cases.person(case_id, row.state) if row else None
         return person.get("name") if person else None
 
-    def case_zone(case_id: str) -> str | None:
+    def case_zones(case_ids) -> dict[str, str | None]:
         with engine.connect() as conn:
-            row = CaseProjections.get(conn, case_id)
-        return row.state.timezone if row else None
+            return CaseProjections.zones(conn, case_ids)
 
-    worker = DeliveryWorker(engine, clock, subs, settings.public_url, smtp, person_name, case_zone=case_zone,
+    worker = DeliveryWorker(engine, clock, subs, settings.public_url, smtp, person_name, case_zones=case_zones,
                             lease=timedelta(seconds=settings.delivery_lease_seconds),
                             poll_seconds=settings.worker_poll_seconds, transport=transport,
                             allow_private_networks=settings.webhook_allow_private_networks,

@@ -4,8 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from email.message import EmailMessage
 
-import httpx
-
+from ..http_sender import Sender
 from ..message import AlertMessage
 from . import discord, email, matrix, mattermost, slack, teams, telegram, webhook
 from .base import HttpRequest, Outcome, classify, send_http
@@ -24,11 +23,11 @@ def render(channel, message: AlertMessage, secret: str, now: datetime, smtp: Smt
     return HTTP_RENDERERS[channel.kind](channel, message, secret, now)
 
 
-async def send(client: httpx.AsyncClient, rendered: HttpRequest | EmailMessage, now: datetime,
+async def send(sender: Sender, rendered: HttpRequest | EmailMessage, now: datetime,
                smtp: SmtpSettings, timeout: float = 10.0, allow_private: bool = False) -> Outcome:
     if isinstance(rendered, EmailMessage):
         return await email.send(rendered, smtp)
-    return await send_http(client, rendered, now, timeout, allow_private)
+    return await send_http(sender, rendered, now, timeout, allow_private)
 
 
 __all__ = ["Channel", "KINDS", "render", "send", "classify", "SmtpSettings", "HttpRequest"]

@@ -7,14 +7,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Union
+from typing import Any, Mapping, Union
 
-import httpx
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..message import AlertMessage
 from ..retry import parse_retry_after
-from ..ssrf import TargetRefused, check_url_async
+from ..http_sender import Sender, SendError, SendTimeout
+from ..ssrf import TargetRefused
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def json_request(method: str, url: str, payload: dict[str, Any], headers: dict[s
     return HttpRequest(method, url, body, {"content-type": "application/json", **(headers or {})}, secret_parts)
 
 
-def classify(status_code: int, headers: httpx.Headers | dict[str, str], now: datetime,
+def classify(status_code: int, headers: Mapping[str, str], now: datetime,
              accepted: range = range(200, 300)) -> Outcome:
     """Only 2xx is success; 410 disables the subscription; anything else is retried (honouring Retry-After)."""
     if status_code in accepted:
@@ -73,23 +73,21 @@ def classify(status_code: int, headers: httpx.Headers | dict[str, str], now: dat
     return Retry(f"HTTP {status_code}", status_code, parse_retry_after(headers.get("retry-after"), now))
 
 
-async def send_http(client: httpx.AsyncClient, request: HttpRequest, now: datetime, timeout: float = 10.0,
+async def send_http(sender: Sender, request: HttpRequest, now: datetime, timeout: float = 10.0,
                     allow_private: bool = False) -> Outcome:
-    if not allow_private:
-        try:
-            await check_url_async(request.url)
-        except TargetRefused as exc:
-            return Failed(_scrub(f"refused: {exc}", request))
-        except OSError as exc:  # DNS down or the name gone for now: try again later
-            return Retry(_scrub(f"DNS: {exc}", request))
     try:
-        response = await client.request(request.method, request.url, content=request.body, headers=request.headers,
-                                        timeout=timeout, follow_redirects=False)
-    except httpx.TimeoutException as exc:
-        return Retry(_scrub(f"timeout: {type(exc).__name__}", request))
-    except httpx.HTTPError as exc:
-        return Retry(_scrub(f"{type(exc).__name__}: {exc}", request))
-    return classify(response.status_code, response.headers, now)
+        if not allow_private:
+            await sender.check(request.url)
+        answer = await sender.send(request.method, request.url, request.body, request.headers, timeout)
+    except TargetRefused as exc:  # from the check, or from the resolver as the connection was made
+        return Failed(_scrub(f"refused: {exc}", request))
+    except OSError as exc:  # DNS down or the name gone for now: try again later
+        return Retry(_scrub(f"DNS: {exc}", request))
+    except SendTimeout as exc:
+        return Retry(_scrub(f"timeout: {exc}", request))
+    except SendError as exc:
+        return Retry(_scrub(str(exc), request))
+    return classify(answer.status_code, answer.headers, now)
 
 
 def _scrub(error: str, request: HttpRequest) -> str:

@@ -11,6 +11,7 @@ import respx
 from aiosmtpd.controller import Controller
 
 from notifications.channels.email import SmtpSettings
+from notifications.http_sender import HttpxSender
 
 from .test_delivery import REMOVED, append, clock, drain, open_case  # noqa: F401 - clock: real-now fixture
 
@@ -88,6 +89,7 @@ def _deliver_to(client, box, kind, status=200) -> tuple[httpx.Request, str]:
     client.post("/v1/subscriptions", json={"name": kind, "channel": CHAT[kind], "filter": {"event_types": ["Removed"]}})
     case_id = open_case(client)
     append(client, case_id, "Removed", REMOVED)
+    box.worker.sender = HttpxSender()  # respx mocks httpx: the services themselves cannot run here
     with respx.mock(assert_all_mocked=True) as mock:
         route = mock.route(host__regex=r".*").respond(status)
         drain(box)

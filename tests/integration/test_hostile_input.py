@@ -26,6 +26,7 @@ from events.store import NewEvent
 from events.text import multi_line, one_line, single_line
 from notifications import ssrf
 from notifications.channels.base import HttpRequest, send_http
+from notifications.http_sender import AiohttpSender, HttpxSender
 from notifications.channels.email import SmtpSettings
 from notifications.ssrf import blocked_reason
 from notifications.tables import alerts
@@ -222,8 +223,12 @@ def test_a_host_name_that_cannot_be_looked_up_is_a_422_naming_the_field(client, 
 def test_a_stored_target_with_a_bad_host_name_is_refused_at_send_time(client, guarded, monkeypatch):
     """The send-time guard never lets the resolver's UnicodeError escape (a target stored by an older version)."""
     async def attempt():
-        async with httpx.AsyncClient() as http:
-            return await send_http(http, HttpRequest("POST", "https://a..example/hook", b"{}", {}), guarded.clock.now())
+        for sender in (AiohttpSender(1, allow_private=False), HttpxSender()):
+            outcome = await send_http(sender, HttpRequest("POST", "https://a..example/hook", b"{}", {}),
+                                      guarded.clock.now())
+            await sender.aclose()
+            assert "refused" in outcome.error and "label" in outcome.error
+        return outcome
     outcome = asyncio.run(attempt())
     assert "refused" in outcome.error and "label" in outcome.error
 
