@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from notifications.tables import deliveries
+from notifications.tables import deliveries, worker_heartbeats
 
 from ..receiver import Receiver
 from .test_delivery import REMOVED, append, clock, open_case, subscribe  # noqa: F401 - clock: real-now fixture
@@ -147,3 +147,46 @@ def test_three_ticking_processes_send_each_reminder_once(db_url, clock):
         assert rules == Counter({"event.HearingScheduled": 20, "reminder.hearing": 20})
         assert set(alerts.values()) == {1}
     box.close()
+
+
+def test_a_killed_workers_deliveries_resume_long_before_its_lease_runs_out(client, box, settings):
+    """Issue 15: leases name their worker, and the worker beats a heartbeat; once the killed worker's heartbeat is
+    stale, a new worker takes over its deliveries, though their ten-minute leases have far to run."""
+    with Receiver() as receiver:
+        receiver.script("/hook", "hang")
+        subscribe(client, receiver.url("/hook"))
+        for _ in range(5):
+            append(client, open_case(client), "Removed", REMOVED)
+        worker = start_worker(settings, lease_seconds=600)
+        try:
+            wait_for(lambda: len({r.headers["webhook-id"] for r in receiver.at("/hook")}) == 5)
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+        receiver.script("/hook", 200)
+        worker = start_worker(settings, lease_seconds=600)
+        try:
+            wait_for(lambda: states(box) == Counter({"delivered": 5}), timeout=60)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=10)
+        received = Counter(r.headers["webhook-id"] for r in receiver.at("/hook"))
+        assert set(received) == delivery_ids(box) and set(received.values()) == {2}  # the five on the wire, resent
+
+
+def test_a_worker_stopped_cleanly_gives_back_what_it_did_not_send(client, box, settings):
+    with Receiver() as receiver:
+        receiver.script("/hook", "hang")
+        subscribe(client, receiver.url("/hook"))
+        for _ in range(3):
+            append(client, open_case(client), "Removed", REMOVED)
+        worker = start_worker(settings, lease_seconds=600)
+        try:
+            wait_for(lambda: len(receiver.at("/hook")) == 3)
+        finally:
+            worker.terminate()
+            assert worker.wait(timeout=30) == 0
+        with box.engine.connect() as conn:
+            rows = conn.execute(select(deliveries.c.state, deliveries.c.lease_until, deliveries.c.leased_by)).all()
+            beating = conn.execute(select(worker_heartbeats)).all()
+        assert [tuple(r) for r in rows] == [("pending", None, None)] * 3 and beating == []
