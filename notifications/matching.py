@@ -1,7 +1,9 @@
 """Subscription matching (pure): does an alert about a case go to a subscription?"""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from events.projection import CaseState
 
@@ -20,6 +22,12 @@ class Filter:
     def from_dict(cls, raw: dict) -> "Filter":
         return cls(tuple(raw.get("case_ids") or ()), tuple(raw.get("countries") or ()), tuple(raw.get("tags") or ()),
                    tuple(raw.get("event_types") or ()), raw.get("min_severity"))
+
+
+@lru_cache(maxsize=4096)
+def parse_filter(stored: str) -> Filter:
+    """A stored filter, parsed once per distinct text (every alert reads every subscription's filter)."""
+    return Filter.from_dict(json.loads(stored))
 
 
 @dataclass(frozen=True)

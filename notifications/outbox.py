@@ -19,7 +19,7 @@ from events.store import AppendContext
 from events.timing import Timing
 
 from .history import is_history, risk_raised
-from .matching import Audience, Filter, matches
+from .matching import Audience, matches, parse_filter
 from .rules import BREACHING, AlertDraft, alerts_for, breach_alerts, severity_rank
 from .tables import alerts, deliveries
 
@@ -34,7 +34,7 @@ def _insert(conn: Connection, table):
 def active_audiences(raw: Raw) -> list[tuple[str, Audience]]:
     rows = raw.all("SELECT id, team, all_teams, filter FROM subscriptions "
                    "WHERE deleted_at IS NULL AND disabled_at IS NULL")
-    return [(r[0], Audience(r[1], bool(r[2]), Filter.from_dict(json.loads(r[3])))) for r in rows]
+    return [(r[0], Audience(r[1], bool(r[2]), parse_filter(r[3]))) for r in rows]
 
 
 INSERT_ALERT = (

@@ -5,6 +5,7 @@ import json
 import logging
 import uuid
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Callable, Sequence
 
 from sqlalchemy import Connection, Engine
@@ -55,10 +56,16 @@ def _active_subscriptions(raw: Raw) -> list:
                    "WHERE deleted_at IS NULL AND disabled_at IS NULL")
 
 
-def subscription_offsets(raw: Raw, rows: list | None = None) -> dict[str, set[int]]:
+@lru_cache(maxsize=4096)
+def _parsed_offsets(subscription_id: str, stored: str) -> frozenset[int]:
+    """Parsed once per stored text: every dated append reads every subscription's offsets."""
+    return frozenset(s for s in (_offset_seconds(subscription_id, o) for o in json.loads(stored)) if s is not None)
+
+
+def subscription_offsets(raw: Raw, rows: list | None = None) -> dict[str, frozenset[int]]:
     """Each active subscription's reminder offsets, in seconds."""
     rows = _active_subscriptions(raw) if rows is None else rows
-    return {r[0]: {s for s in (_offset_seconds(r[0], o) for o in json.loads(r[1])) if s is not None} for r in rows}
+    return {r[0]: _parsed_offsets(r[0], r[1]) for r in rows}
 
 
 def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timedelta], now: datetime,
@@ -108,8 +115,8 @@ def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timede
 def offsets_for(rows: list, offsets: dict[str, set[int]], teams: Sequence[str]) -> list[timedelta]:
     """The offsets a case needs: the defaults and those of subscriptions that may hear of it (its teams' and
     all-teams ones), so one team's settings never shape another team's reminders."""
-    used = {timedelta(seconds=s) for r in rows if r[3] or r[2] in teams for s in offsets[r[0]]}
-    return sorted(used | set(DEFAULT_OFFSETS), reverse=True)
+    seconds = set().union(*(offsets[r[0]] for r in rows if r[3] or r[2] in teams))
+    return sorted({timedelta(seconds=s) for s in seconds} | set(DEFAULT_OFFSETS), reverse=True)
 
 
 def offsets_in_use(raw: Raw, teams: Sequence[str]) -> list[timedelta]:
