@@ -94,9 +94,11 @@ class DeliveryStore:
                  worker_id: str | None = None, stale_after: timedelta = timedelta(seconds=5)):
         self.engine, self.lease, self.rng = engine, lease, rng or random.Random()
         self.worker_id, self.stale_after = worker_id or new_worker_id(), stale_after
+        self._beaten_at: datetime | None = None
         self._postgres = engine.dialect.name == "postgresql"
 
     def _beat(self, conn, now: datetime) -> None:
+        self._beaten_at = now
         upsert = (pg_insert if self._postgres else sqlite_insert)(worker_heartbeats).values(
             worker_id=self.worker_id, started_at=now, beat_at=now)
         conn.execute(upsert.on_conflict_do_update(index_elements=["worker_id"], set_={"beat_at": now}))
@@ -127,12 +129,19 @@ class DeliveryStore:
             due = due.with_for_update(skip_locked=True)
         lease_until = now + self.lease
         with writing(self.engine) as conn:
-            self._beat(conn, now)  # alive before holding any lease
+            if self._beaten_at is None or now - self._beaten_at >= self.stale_after / 5:
+                self._beat(conn, now)  # alive before holding any lease (the beat loop keeps it so after)
             ids = list(conn.execute(due).scalars())
             if not ids:
                 return []
             conn.execute(update(deliveries).where(deliveries.c.id.in_(ids))
                          .values(lease_until=lease_until, leased_by=self.worker_id))
+            rows = conn.execute(_with_context(ids)).all()
+        return [self._claimed(r, lease_until) for r in rows]
+
+    def leased(self, ids: list[str], lease_until: datetime) -> list[Claimed]:
+        """Deliveries written already leased to this worker (a hand-off), read with all they need: no write."""
+        with self.engine.connect() as conn:
             rows = conn.execute(_with_context(ids)).all()
         return [self._claimed(r, lease_until) for r in rows]
 

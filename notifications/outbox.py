@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Callable, Sequence
 
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -43,12 +44,24 @@ INSERT_ALERT = (
     "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id")
 INSERT_DELIVERY = (
     "INSERT INTO deliveries (id, alert_id, subscription_id, kind, target, state, attempts, created_at, "
-    "next_attempt_at) VALUES (:id, :alert_id, :subscription_id, 'raised', 'channel', 'pending', 0, :now, :now)")
+    "next_attempt_at, lease_until, leased_by) VALUES (:id, :alert_id, :subscription_id, 'raised', 'channel', "
+    "'pending', 0, :now, :now, :lease_until, :leased_by)")
+
+
+@dataclass(frozen=True)
+class HandOff:
+    """Deliveries written already leased to the worker of this process, which sends them as soon as the append is
+    durable, without claiming them in a transaction of its own. Should the process die first, the lease's worker
+    stops beating and any worker takes them over."""
+    worker_id: str
+    lease_until: datetime
+    take: Callable[[list[str], datetime], None]  # called after the commit with the delivery ids
 
 
 def raise_alert(raw: Raw, case_id: str, case: CaseState, draft: AlertDraft, event_type: str | None,
                 audiences: Sequence[tuple[str, Audience]], now: datetime,
-                only: set[str] | None = None) -> int:
+                only: set[str] | None = None, handoff: HandOff | None = None,
+                handed: list[str] | None = None) -> int:
     """Insert the alert (once per dedupe key) and a pending delivery per matching subscription."""
     targets = [sub_id for sub_id, audience in audiences
                if (only is None or sub_id in only) and matches(audience, case_id, case, draft.severity, event_type)]
@@ -62,10 +75,14 @@ def raise_alert(raw: Raw, case_id: str, case: CaseState, draft: AlertDraft, even
     if inserted is None:  # raised before (same dedupe key)
         return 0
     when = raw.time(now)
-    rows = [{"id": str(uuid.uuid4()), "alert_id": alert_id, "subscription_id": sub_id, "now": when}
-            for sub_id in targets]
+    lease_until, leased_by = ((raw.time(handoff.lease_until), handoff.worker_id) if handoff is not None
+                              else (None, None))
+    rows = [{"id": str(uuid.uuid4()), "alert_id": alert_id, "subscription_id": sub_id, "now": when,
+             "lease_until": lease_until, "leased_by": leased_by} for sub_id in targets]
     if rows:
         raw.many(INSERT_DELIVERY, rows)
+        if handoff is not None and handed is not None:
+            handed.extend(r["id"] for r in rows)
     return len(rows)
 
 
@@ -106,6 +123,9 @@ class Outbox:
                  history_horizon: timedelta | None = None):
         self.clock, self.timing = clock, Timing.of(timing)
         self.history_horizon = history_horizon if history_horizon is not None else self.timing.history_horizon
+        # Set by the composition root when this process runs a worker: asked per alert, None when it cannot take.
+        self.handoff: Callable[[datetime], HandOff | None] | None = None
+        self.wake: Callable[[], None] | None = None  # told after a commit that left deliveries for a claim
 
     def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent],
                  context: AppendContext) -> None:
@@ -136,7 +156,15 @@ class Outbox:
             drafts += breach_alerts(state, now)
         if drafts:
             audiences = active_audiences(context.raw)
+            handoff = self.handoff(now) if self.handoff is not None else None
+            handed: list[str] = []
             for draft, event_type in drafts:
-                created += raise_alert(context.raw, stream_id, state, draft, event_type, audiences, now)
+                created += raise_alert(context.raw, stream_id, state, draft, event_type, audiences, now,
+                                       handoff=handoff, handed=handed)
+            if handed:
+                context.after_commit.append(lambda: handoff.take(handed, handoff.lease_until))
+            created -= len(handed)
         if created:
             notify(conn)
+            if self.wake is not None:
+                context.after_commit.append(self.wake)

@@ -20,7 +20,7 @@ from .channels.email import SmtpSettings
 from .delivery_store import Attempt, Claimed, DeliveryStore
 from .http_sender import AiohttpSender, HttpxSender, Sender
 from .message import AlertMessage, test_message
-from .outbox import NOTIFY_CHANNEL
+from .outbox import NOTIFY_CHANNEL, HandOff
 from .subscriptions import Subscriptions
 
 log = logging.getLogger("vigil.worker")
@@ -52,6 +52,8 @@ class DeliveryWorker:
         self.on_recorded = on_recorded  # told of every recorded attempt and the state it left (metrics)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        self._running: tuple | None = None  # (in flight, results, send slots, stop) while run_forever runs
+        self._handing: set[asyncio.Task] = set()
         self._postgres = engine.dialect.name == "postgresql"
         # When recording fails (the database blinked), try again before the lease runs out: an outcome already
         # known is kept, instead of the delivery being sent a second time once its lease has expired.
@@ -94,6 +96,10 @@ class DeliveryWorker:
                                     a["occurred_at"], a["due_at"], bool(a["late"]), person,
                                     zones.get(a["case_id"]), a.get("date_precision", "exact")))
         return out
+
+    def leased_ready(self, ids: list[str], lease_until) -> list[tuple[Claimed, AlertMessage]]:
+        claimed = self.store.leased(ids, lease_until)
+        return list(zip(claimed, self.messages(claimed))) if claimed else []
 
     def claim_ready(self, now, limit: int) -> list[tuple[Claimed, AlertMessage]]:
         """Lease due deliveries and make their messages (database work: run it off the event loop)."""
@@ -151,6 +157,7 @@ class DeliveryWorker:
         results: asyncio.Queue = asyncio.Queue()
         inflight: set[asyncio.Task] = set()
         sending = asyncio.Semaphore(self.concurrency)
+        self._running = (inflight, results, sending, stop)
         listener = self._start_listener(stop) if self._postgres else None
         stopper = asyncio.create_task(self._wake_when(stop))
         beater = asyncio.create_task(self._beat_until(stop))
@@ -165,10 +172,7 @@ class DeliveryWorker:
                     room = self.prefetch - len(inflight)
                     if room > 0:
                         ready = await asyncio.to_thread(self.claim_ready, self.clock.now(), room)
-                        for c, message in ready:
-                            task = asyncio.create_task(self._send_to(sending, c, message, results))
-                            inflight.add(task)
-                            task.add_done_callback(lambda t: self._released(t, inflight))
+                        self._start_sending(ready)
                         more = len(ready) == room
                 except Exception:  # database down: log, wait, go on (the rows keep the state)
                     log.exception("delivery loop iteration failed")
@@ -179,6 +183,7 @@ class DeliveryWorker:
                 except asyncio.TimeoutError:
                     pass
         finally:
+            self._running = None
             stopper.cancel()
             if inflight:  # give sends a moment; the leases of unrecorded ones are given back below
                 _, pending = await asyncio.wait(inflight, timeout=2)
@@ -197,6 +202,43 @@ class DeliveryWorker:
             if listener:
                 listener.join(timeout=5)
             await self.aclose()
+
+    def _start_sending(self, ready: list[tuple[Claimed, AlertMessage]]) -> None:
+        inflight, results, sending, _ = self._running
+        for c, message in ready:
+            task = asyncio.create_task(self._send_to(sending, c, message, results))
+            inflight.add(task)
+            task.add_done_callback(lambda t: self._released(t, inflight))
+
+    # ---- hand-off: deliveries an append of this process wrote already leased to this worker ----
+    def handoff(self, now) -> HandOff | None:
+        """Asked inside an append's transaction: may its deliveries be leased to this worker? Only while the loop
+        runs and has room; otherwise they wait for a claim like any other."""
+        running = self._running
+        if running is None or running[3].is_set() or len(running[0]) >= self.prefetch:
+            return None
+        return HandOff(self.store.worker_id, now + self.store.lease, self.take)
+
+    def take(self, ids: list[str], lease_until) -> None:
+        """After the append's commit, from any thread: send these now."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._take_here, ids, lease_until)
+
+    def _take_here(self, ids: list[str], lease_until) -> None:
+        if self._running is None:
+            return  # stopping: leave() gives their leases back
+        task = asyncio.create_task(self._send_handed(ids, lease_until))
+        self._handing.add(task)
+        task.add_done_callback(self._handing.discard)
+
+    async def _send_handed(self, ids: list[str], lease_until) -> None:
+        try:
+            ready = await asyncio.to_thread(self.leased_ready, ids, lease_until)
+        except Exception:  # the read failed: their leases lapse with this worker's or run out, then a claim
+            log.exception("could not read %d handed-off deliveries; they wait for a claim", len(ids))
+            return
+        if self._running is not None:
+            self._start_sending(ready)
 
     async def _attempt_within(self, sending: asyncio.Semaphore, c: Claimed, message: AlertMessage) -> Attempt:
         async with sending:

@@ -99,7 +99,8 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     data_keys = DataKeys(Keyring(keyring_path(settings), master_key), cipher)
     timing = Timing.from_settings(settings)
     planner = ReminderPlanner(clock, timing)
-    store = EventStore(engine, clock, hooks=[CaseProjections(), Outbox(clock, timing), planner])
+    outbox = Outbox(clock, timing)
+    store = EventStore(engine, clock, hooks=[CaseProjections(), outbox, planner])
     cases = CaseService(store, cipher, data_keys, clock, settings)
     subs = Subscriptions(engine, cipher, clock)
     smtp = smtp_settings(settings)
@@ -119,7 +120,9 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                             poll_seconds=settings.worker_poll_seconds, transport=transport,
                             allow_private_networks=settings.webhook_allow_private_networks,
                             on_recorded=metrics.count_recorded)
-    store.after_commit.append(worker.wake)
+    # After a commit the worker either takes the deliveries it was handed or is woken to claim them; an append
+    # that raised nothing wakes nobody.
+    outbox.handoff, outbox.wake = worker.handoff, worker.wake
     ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, worker.wake,
                     place_cases=lambda now: place_lapsed(engine, now, timing),
                     on_reminders=metrics.count_reminders, contact_overdue_after=settings.contact_overdue_after,

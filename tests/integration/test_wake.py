@@ -6,6 +6,7 @@ import time
 from fastapi.testclient import TestClient
 
 from events.store import NewEvent
+from notifications.outbox import Outbox
 from service.app import create_app
 
 from ..receiver import Receiver
@@ -36,8 +37,9 @@ def test_a_hanging_receiver_does_not_hold_up_other_teams(box):
         wait_for(lambda: receiver.at("/fine") and receiver.at("/stuck"), timeout=5)
         append(client, open_case(client), "Removed", REMOVED)  # while the first send to /stuck still hangs
         wait_for(lambda: len(receiver.at("/fine")) == 2, timeout=5)
-        states = sorted(d["state"] for d in client.get("/v1/deliveries").json()["items"])
-        assert states.count("delivered") == 2
+        # Recorded just after the receiver answered: wait for the record, not only the arrival.
+        wait_for(lambda: [d["state"] for d in client.get("/v1/deliveries").json()["items"]].count("delivered") == 2,
+                 timeout=5)
 
 
 def test_an_outcome_already_known_is_recorded_after_a_database_blink_not_sent_again(box):
@@ -67,6 +69,7 @@ def test_a_commit_landing_while_the_worker_claims_is_not_lost(box):
     the claim; that alert then waited for the poll. Here every claim that finds nothing lets an append commit
     (and wake the worker) before it returns, back to back; with a 60 s poll, only kept wake-ups deliver them."""
     box.worker.poll_seconds = 60
+    outbox_of(box).handoff = None  # every delivery goes through a claim here, so only the wake-up can send it
     real_claim, appended = box.worker.store.claim, []
 
     with Receiver() as receiver, TestClient(create_app(box, run_worker=True),
@@ -87,3 +90,31 @@ def test_a_commit_landing_while_the_worker_claims_is_not_lost(box):
         box.worker.wake()
         wait_for(lambda: len(receiver.at("/hook")) == len(cases), timeout=10)
     assert len(appended) == len(cases)
+
+
+def outbox_of(box) -> Outbox:
+    return next(hook for hook in box.store.hooks if isinstance(hook, Outbox))
+
+
+def test_a_running_worker_is_handed_its_processs_deliveries_without_claiming_them(box):
+    """Issue 15: the append writes its deliveries leased to this process's worker and hands them over after the
+    commit, so no claim transaction stands between the append and the send."""
+    box.worker.poll_seconds = 60
+    real_claim, claimed = box.worker.store.claim, []
+
+    def counting_claim(now, limit):
+        found = real_claim(now, limit)
+        claimed.extend(found)
+        return found
+
+    box.worker.store.claim = counting_claim
+    with Receiver() as receiver, TestClient(create_app(box, run_worker=True),
+                                            headers={"Authorization": "Bearer test-admin-key"}) as client:
+        subscribe(client, receiver.url("/hook"))
+        for _ in range(3):
+            append(client, open_case(client), "Removed", REMOVED)
+        wait_for(lambda: len(receiver.at("/hook")) == 3, timeout=5)
+        wait_for(lambda: [d["state"] for d in client.get("/v1/deliveries").json()["items"]] == ["delivered"] * 3,
+                 timeout=5)
+    assert claimed == []
+    assert len({r.headers["webhook-id"] for r in receiver.at("/hook")}) == 3
