@@ -55,7 +55,7 @@ class HandOff:
     stops beating and any worker takes them over."""
     worker_id: str
     lease_until: datetime
-    take: Callable[[list[str], datetime], None]  # called after the commit with the delivery ids
+    take: Callable[[list[str], datetime, dict], None]  # after the commit: the delivery ids, the case zones
 
 
 def raise_alert(raw: Raw, case_id: str, case: CaseState, draft: AlertDraft, event_type: str | None,
@@ -162,7 +162,8 @@ class Outbox:
                 created += raise_alert(context.raw, stream_id, state, draft, event_type, audiences, now,
                                        handoff=handoff, handed=handed)
             if handed:
-                context.after_commit.append(lambda: handoff.take(handed, handoff.lease_until))
+                zones = {stream_id: state.timezone}
+                context.after_commit.append(lambda: handoff.take(handed, handoff.lease_until, zones))
             created -= len(handed)
         if created:
             notify(conn)

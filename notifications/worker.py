@@ -24,6 +24,7 @@ from .outbox import NOTIFY_CHANNEL, HandOff
 from .subscriptions import Subscriptions
 
 log = logging.getLogger("vigil.worker")
+OPENED_CHANNELS = 2048  # opened subscription channels kept, most recently used
 
 
 class DeliveryWorker:
@@ -54,6 +55,7 @@ class DeliveryWorker:
         self._wake: asyncio.Event | None = None
         self._running: tuple | None = None  # (in flight, results, send slots, stop) while run_forever runs
         self._handing: set[asyncio.Task] = set()
+        self._opened: dict[tuple[str, str, str], tuple] = {}
         self._postgres = engine.dialect.name == "postgresql"
         # When recording fails (the database blinked), try again before the lease runs out: an outcome already
         # known is kept, instead of the delivery being sent a second time once its lease has expired.
@@ -76,10 +78,12 @@ class DeliveryWorker:
         return self.store.claim_test(subscription_id, now)
 
     # ---- one attempt ----
-    def messages(self, claimed: Sequence[Claimed]) -> list[AlertMessage]:
-        """The message of each claimed delivery; each case's zone and person read once for the whole batch."""
-        cases = {c.alert["case_id"] for c in claimed if c.alert is not None and c.alert["case_id"]}
-        zones = self.case_zones(cases) if cases else {}
+    def messages(self, claimed: Sequence[Claimed], zones: dict[str, str | None] | None = None
+                 ) -> list[AlertMessage]:
+        """The message of each claimed delivery; each case's zone (unless known) and person read once a batch."""
+        if zones is None:
+            cases = {c.alert["case_id"] for c in claimed if c.alert is not None and c.alert["case_id"]}
+            zones = self.case_zones(cases) if cases else {}
         names: dict[str, str | None] = {}
         out = []
         for c in claimed:
@@ -97,9 +101,23 @@ class DeliveryWorker:
                                     zones.get(a["case_id"]), a.get("date_precision", "exact")))
         return out
 
-    def leased_ready(self, ids: list[str], lease_until) -> list[tuple[Claimed, AlertMessage]]:
+    def _open(self, subscription_id: str, sealed: str, sealed_secret: str):
+        """A subscription's channel and secret, opened once per sealed text: decrypting and validating them again
+        for every alert cost more than rendering it. Kept only in this process's memory, which holds the master
+        key anyway; a changed channel is a new sealed text, so a stale entry is never used."""
+        key = (subscription_id, sealed, sealed_secret)
+        opened = self._opened.pop(key, None)
+        if opened is None:
+            opened = self.subs.open_channel(subscription_id, sealed, sealed_secret)
+        self._opened[key] = opened  # most recent last
+        if len(self._opened) > OPENED_CHANNELS:
+            self._opened.pop(next(iter(self._opened)))
+        return opened
+
+    def leased_ready(self, ids: list[str], lease_until, zones: dict[str, str | None]
+                     ) -> list[tuple[Claimed, AlertMessage]]:
         claimed = self.store.leased(ids, lease_until)
-        return list(zip(claimed, self.messages(claimed))) if claimed else []
+        return list(zip(claimed, self.messages(claimed, zones))) if claimed else []
 
     def claim_ready(self, now, limit: int) -> list[tuple[Claimed, AlertMessage]]:
         """Lease due deliveries and make their messages (database work: run it off the event loop)."""
@@ -116,7 +134,7 @@ class DeliveryWorker:
             if not c.subscription_active or sealed is None:
                 outcome: Outcome = Failed("subscription deleted or disabled")
             else:
-                channel, secret = self.subs.open_channel(c.subscription_id, sealed, c.sealed_secret)
+                channel, secret = self._open(c.subscription_id, sealed, c.sealed_secret)
                 kind = channel.kind
                 if message is None:
                     message = (await asyncio.to_thread(self.messages, [c]))[0]
@@ -219,21 +237,21 @@ class DeliveryWorker:
             return None
         return HandOff(self.store.worker_id, now + self.store.lease, self.take)
 
-    def take(self, ids: list[str], lease_until) -> None:
+    def take(self, ids: list[str], lease_until, zones: dict[str, str | None]) -> None:
         """After the append's commit, from any thread: send these now."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._take_here, ids, lease_until)
+            self._loop.call_soon_threadsafe(self._take_here, ids, lease_until, zones)
 
-    def _take_here(self, ids: list[str], lease_until) -> None:
+    def _take_here(self, ids: list[str], lease_until, zones: dict[str, str | None]) -> None:
         if self._running is None:
             return  # stopping: leave() gives their leases back
-        task = asyncio.create_task(self._send_handed(ids, lease_until))
+        task = asyncio.create_task(self._send_handed(ids, lease_until, zones))
         self._handing.add(task)
         task.add_done_callback(self._handing.discard)
 
-    async def _send_handed(self, ids: list[str], lease_until) -> None:
+    async def _send_handed(self, ids: list[str], lease_until, zones: dict[str, str | None]) -> None:
         try:
-            ready = await asyncio.to_thread(self.leased_ready, ids, lease_until)
+            ready = await asyncio.to_thread(self.leased_ready, ids, lease_until, zones)
         except Exception:  # the read failed: their leases lapse with this worker's or run out, then a claim
             log.exception("could not read %d handed-off deliveries; they wait for a claim", len(ids))
             return
