@@ -42,7 +42,8 @@ def load_log(url: str, cases: int, per_case: int, seed: int = 11, chunk: int = 5
     """A large log written fast, for the read measures at quality.md's size: the same workload and the same
     rows (ids, versions, SHA-256 chain links, as `verify` checks them) as the store writes, but inserted
     `chunk` cases per transaction with executemany and no projection hook (rebuild makes the projections)."""
-    from events.engine import appending, make_engine
+    from events.engine import make_engine
+    from events.transactions import appending
     from events.fastsql import Raw
     from events.hashchain import GENESIS, chain_hash
     from events.migrations import upgrade

@@ -527,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
         "- Ours is the full `EventStore.append` with the `CaseProjections` hook: stream-head read, event insert "
         "with its SHA-256 hash-chain link, projection fold + upsert, one transaction (PostgreSQL: plus the "
         "advisory lock), through Vigil's own `make_engine` (so its connection settings and pool "
-        "are what is measured), on the connection `events.engine.appending` keeps open for appends. A second "
+        "are what is measured), on the connection `events.transactions.appending` keeps open for appends. A second "
         "row adds the `Outbox` and `ReminderPlanner` hooks (alerts, deliveries and reminders in the same "
         "transaction; no subscriptions exist, so it writes no delivery), which is how service/container.py "
         "wires the store. Each case's first event (CaseOpened) goes through the alert rules (info: nobody is "

@@ -8,7 +8,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from events.clock import SystemClock
-from events.engine import make_engine, writing
+from events.engine import make_engine
+from events.transactions import writing
 from events.fastsql import Raw
 from events.migrations import upgrade
 from notifications.reminders import INSERT_REMINDER, Ticker

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from .engine import writing
+from .transactions import writing
 from .fastsql import Raw
 from .projection import CaseState
 from .records import iso

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from sqlalchemy import Connection, Engine, select
 
-from .engine import writing
+from .transactions import writing
 from .fastsql import Raw
 from .projection import HANDLERS, CaseState, evolve, fold, fold_key, status_of
 from .records import StoredEvent, iso, parse_iso

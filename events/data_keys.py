@@ -10,7 +10,7 @@ import os
 
 from sqlalchemy import Connection, Engine
 
-from .engine import writing
+from .transactions import writing
 from .fastsql import Raw
 from .keyring import Keyring
 from .personal_data import PersonalDataCipher, UndecryptableError

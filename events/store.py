@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, and_, select
 from sqlalchemy.exc import IntegrityError
 
 from .clock import Clock
-from .engine import AppendConnectionLost, appending
+from .transactions import AppendConnectionLost, appending
 from .fastsql import Raw
 from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chain
 from .records import AppendResult, StoredEvent, canonical_event

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, and_, bindparam, delete, insert, or_, select, upd
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from events.engine import writing
+from events.transactions import writing
 from events.tables import events as events_table
 
 from .channels.base import Delivered, Failed, Outcome, Retry

@@ -1,7 +1,6 @@
 """The transactional outbox: alerts and their deliveries are written in the transaction of the event that raised them."""
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta

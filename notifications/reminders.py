@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine
 
 from events.case_projections import CaseProjections
 from events.clock import Clock
-from events.engine import writing
+from events.transactions import writing
 from events.fastsql import Raw
 from events.projection import CaseState
 from events.records import StoredEvent

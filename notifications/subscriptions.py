@@ -15,7 +15,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from events.catalogue import EVENT_TYPES, CountryCode, Severity, ShortText, Tag
 from events.clock import Clock
-from events.engine import writing
+from events.transactions import writing
 from events.personal_data import PersonalDataCipher
 
 from .channels.config import Channel

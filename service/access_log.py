@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from events.clock import Clock
-from events.engine import writing
+from events.transactions import writing
 from events.fastsql import Raw
 from events.hashchain import GENESIS, canonical_bytes, chain_hash
 from events.records import iso

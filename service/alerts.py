@@ -7,7 +7,7 @@ from sqlalchemy import Engine, and_, select, update
 
 from events.case_projections import CaseProjections
 from events.clock import Clock
-from events.engine import writing
+from events.transactions import writing
 from events.tables import events
 from notifications.tables import alerts, deliveries, delivery_attempts, subscriptions
 

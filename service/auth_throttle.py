@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from events.clock import Clock
-from events.engine import writing
+from events.transactions import writing
 from events.fastsql import Raw
 
 RECORD = ("INSERT INTO auth_failures (address, minute, failures) VALUES (:a, :m, 1) "

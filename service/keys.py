@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 
 from events.clock import Clock
-from events.engine import writing
+from events.transactions import writing
 from events.fastsql import Raw
 from events.tables import api_keys
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, delete, insert, select, update
 
 from events.clock import Clock
-from events.engine import writing
+from events.transactions import writing
 from events.tables import api_keys, web_sessions
 
 from ..access import Principal

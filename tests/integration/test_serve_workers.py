@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from events.engine import make_engine, writer_lock_path
+from events.engine import make_engine
+from events.writer_lock import writer_lock_path
 from events.personal_data import new_master_key
 
 from ..pg_server import free_port
@@ -26,7 +27,8 @@ EVENT = {"type": "NoteAdded", "occurred_at": "2024-01-01T00:00:00Z", "data": {"t
 
 HOLDER = textwrap.dedent("""
     import sys
-    from events.engine import appending, make_engine, writing
+    from events.engine import make_engine
+    from events.transactions import appending, writing
     engine = make_engine(sys.argv[1])
     for name, transaction in (("writing", writing), ("appending", appending)):
         with transaction(engine):
