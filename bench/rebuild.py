@@ -23,7 +23,7 @@ def load(url: str, cases: int, per_case: int, seed: int = 7) -> tuple[object, fl
 
     engine = make_engine(url)
     upgrade(engine)
-    store = EventStore(engine, SystemClock(), hooks=[CaseProjections()])
+    store = EventStore(engine, SystemClock(), projection=CaseProjections())
     rng = random.Random(seed)
     batches = []
     for i in range(cases):

@@ -50,19 +50,19 @@ def outbox_available() -> bool:
         return False
 
 
-def make_hooks(clock, outbox: bool) -> list:
-    """The append hooks: the case projection, plus the alert outbox and the reminder planner exactly as
+def make_steps(clock, outbox: bool) -> dict:
+    """The append's steps: the case projection, plus the alert outbox and the reminder planner exactly as
     service/container.py wires them."""
     from events.case_projections import CaseProjections
 
-    hooks = [CaseProjections()]
-    if outbox:
-        from notifications.outbox import Outbox
-        from notifications.reminders import ReminderPlanner
-        from service.settings import Settings
+    if not outbox:
+        return {"projection": CaseProjections()}
+    from notifications.outbox import Outbox
+    from notifications.reminders import ReminderPlanner
+    from service.settings import Settings
 
-        hooks += [Outbox(clock), ReminderPlanner(clock, Settings.model_fields["contact_overdue_after"].default)]
-    return hooks
+    return {"projection": CaseProjections(),
+            "reactions": [Outbox(clock), ReminderPlanner(clock, Settings.model_fields["contact_overdue_after"].default)]}
 
 
 def vigil_run(url: str, streams: int, per_stream: int, check: Callable | None = None, outbox: bool = False
@@ -79,7 +79,7 @@ def vigil_run(url: str, streams: int, per_stream: int, check: Callable | None = 
         if check is not None:
             check(engine)
         clock = SystemClock()
-        store = EventStore(engine, clock, hooks=make_hooks(clock, outbox))
+        store = EventStore(engine, clock, **make_steps(clock, outbox))
         ids = [str(uuid.uuid4()) for _ in range(streams)]
         start = time.perf_counter()
         for version in range(1, per_stream + 1):

@@ -8,13 +8,13 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from sqlalchemy import Connection, Engine, select
 
-from .transactions import writing
 from .fastsql import Raw
 from .projection import HANDLERS, CaseState, evolve, fold, fold_key, status_of
 from .records import StoredEvent, iso, parse_iso
-from .store import row_to_event
+from .store import AppendContext, row_to_event
 from .tables import case_projections as proj
 from .tables import events as events_table
+from .transactions import writing
 
 
 INSERT_PROJECTION = (
@@ -69,6 +69,13 @@ def decode_row(row: Any) -> CaseRow:
     return CaseRow(row.case_id, row.version, CaseState.from_dict(raw["state"]), row.opened_at, row.updated_at)
 
 
+@dataclass(frozen=True)
+class Folded:
+    """What an append did to its case, for the steps after the projection: the state before and after."""
+    before: CaseState
+    after: CaseState
+
+
 class CaseProjections:
     """The append hook that folds new events into the stored projection, and the readers of that table."""
 
@@ -76,7 +83,8 @@ class CaseProjections:
         self._known: dict[str, _Known] = {}
         self._known_cases = known_cases
 
-    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent], context) -> None:
+    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent],
+                 context: AppendContext) -> Folded:
         raw = context.raw
         # Versions are never reused and the fold is deterministic, so a row known at the stream's current
         # version (read by the store in this transaction) is the row in the database.
@@ -84,14 +92,13 @@ class CaseProjections:
         if known is None or known.version != appended[0].version - 1:
             known = self._read(raw, stream_id)
         state, last = (known.state, known.last) if known is not None else (CaseState(), None)
-        context.before[stream_id] = state
+        before = state
 
         def whole_stream() -> list[StoredEvent]:
             return [row_to_event(r) for r in conn.execute(
                 select(events_table).where(events_table.c.stream_id == stream_id).order_by(events_table.c.version))]
 
         state, last = advance(state, last, appended, whole_stream)
-        context.states[stream_id] = state
         head = appended[-1]
         if known is not None and state is known.state and last == known.last:
             # Nothing the fold keeps changed (a note, a source): only the version and the time move.
@@ -105,6 +112,7 @@ class CaseProjections:
             else:
                 raw.run(UPDATE_PROJECTION, values)
         context.after_commit.append(lambda: self._remember(stream_id, _Known(head.version, state, last)))
+        return Folded(before, state)
 
     def _read(self, raw: Raw, stream_id: str) -> _Known | None:
         row = raw.one("SELECT version, state FROM case_projections WHERE case_id = :c", {"c": stream_id})

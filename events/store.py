@@ -5,7 +5,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
 
 from sqlalchemy import Connection, Engine, and_, select
 from sqlalchemy.exc import IntegrityError
@@ -60,20 +60,30 @@ class NewEvent:
     event_id: str | None = None
 
 
+Folded = TypeVar("Folded")
+
+
 @dataclass
 class AppendContext:
-    """Shared by the hooks of one append: the fast statement runner and what earlier hooks worked out."""
+    """What the store gives every step of one append: the fast statement runner, whether it is a quiet (bulk)
+    load, and the callbacks to run once the append is durable."""
     raw: Raw
     quiet: bool = False  # a bulk import of history: projections and reminders still ahead yes, alerts no
-    states: dict[str, Any] = field(default_factory=dict)  # stream id -> CaseState after the append
-    before: dict[str, Any] = field(default_factory=dict)  # stream id -> CaseState before the append
-    after_commit: list[Callable[[], None]] = field(default_factory=list)  # run once the append is durable
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
-class AppendHook(Protocol):
-    """Runs inside the append's transaction (projection, outbox, reminders)."""
+class Projection(Protocol[Folded]):
+    """The first step of an append, inside its transaction: fold the new events into the stored projection and
+    return what the reactions need of it (for cases: the state before and after)."""
 
     def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent],
+                 context: AppendContext) -> Folded: ...
+
+
+class Reaction(Protocol[Folded]):
+    """A later step, in the order given to the store, handed the projection's result (outbox, reminders)."""
+
+    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent], folded: Folded,
                  context: AppendContext) -> None: ...
 
 
@@ -88,11 +98,17 @@ def row_to_event(row: Any) -> StoredEvent:
 
 
 class EventStore:
-    def __init__(self, engine: Engine, clock: Clock, hooks: Iterable[AppendHook] = (),
+    def __init__(self, engine: Engine, clock: Clock, projection: Projection | None = None,
+                 reactions: Iterable[Reaction] = (),
                  after_commit: Iterable[Callable[[Sequence[StoredEvent]], None]] = ()):
+        """Each append runs, in its transaction: the event insert, then `projection`, then each of `reactions`
+        in order, each given what the projection returned."""
+        if reactions and projection is None:
+            raise ValueError("reactions need a projection to react to")
         self.engine = engine
         self.clock = clock
-        self.hooks = list(hooks)
+        self.projection = projection
+        self.reactions = list(reactions)
         self.after_commit = list(after_commit)
         self._postgres = engine.dialect.name == "postgresql"
         self._integrity_errors = (IntegrityError, engine.dialect.dbapi.IntegrityError)
@@ -143,8 +159,10 @@ class EventStore:
                 stored = self._insert(raw, stream_id, new_events, actor, version, prev_hash, idempotency_key,
                                       request_hash)
                 context = AppendContext(raw, quiet=quiet)
-                for hook in self.hooks:
-                    hook(conn, stream_id, stored, context)
+                if self.projection is not None:
+                    folded = self.projection(conn, stream_id, stored, context)
+                    for reaction in self.reactions:
+                        reaction(conn, stream_id, stored, folded, context)
         except self._integrity_errors as exc:
             # Only reachable if a writer bypassed the lock; surface it as a conflict, never a 500.
             raise ConcurrencyConflict(expected_version or 0, -1) from exc

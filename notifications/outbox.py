@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from events.case_projections import CaseProjections
+from events.case_projections import Folded
 from events.clock import Clock
 from events.fastsql import Raw
 from events.projection import CaseState
@@ -126,13 +126,11 @@ class Outbox:
         self.handoff: Callable[[datetime], HandOff | None] | None = None
         self.wake: Callable[[], None] | None = None  # told after a commit that left deliveries for a claim
 
-    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent],
+    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent], folded: Folded,
                  context: AppendContext) -> None:
         if context.quiet:
             return
-        state = context.states.get(stream_id)
-        if state is None:
-            state = CaseProjections.get(conn, stream_id).state
+        state = folded.after
         now = self.clock.now()
         drafts: list[tuple[AlertDraft, str | None]] = []
         history: list[StoredEvent] = []
@@ -145,9 +143,8 @@ class Outbox:
             if old:
                 history.append(event)
             drafts += [(d, event.type) for d in alerts_for(event, state) if not (old and d.rule.startswith("event."))]
-        before = context.before.get(stream_id)
-        if history and before is not None:
-            raised = risk_raised(before, state, now, self.timing, history[-1].event_id)
+        if history:
+            raised = risk_raised(folded.before, state, now, self.timing, history[-1].event_id)
             if raised is not None:
                 drafts.append((raised, history[-1].type))
         if any(e.type in BREACHING for e in appended):

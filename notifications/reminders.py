@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 from sqlalchemy import Connection, Engine
 
-from events.case_projections import CaseProjections
+from events.case_projections import CaseProjections, Folded
 from events.clock import Clock
 from events.transactions import writing
 from events.fastsql import Raw
@@ -130,11 +130,11 @@ class ReminderPlanner:
     def __init__(self, clock: Clock, timing: Timing | timedelta):
         self.clock, self.timing = clock, Timing.of(timing)
 
-    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent],
+    def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent], folded: Folded,
                  context: AppendContext) -> None:
         if not any(e.type in AFFECTING for e in appended):
             return
-        state = context.states.get(stream_id) or CaseProjections.get(conn, stream_id).state
+        state = folded.after
         raw = context.raw
         # Planning must never cost the event: if it fails, its own writes are undone and the append goes on.
         raw.run("SAVEPOINT plan_reminders")

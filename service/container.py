@@ -100,7 +100,8 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     timing = Timing.from_settings(settings)
     planner = ReminderPlanner(clock, timing)
     outbox = Outbox(clock, timing)
-    store = EventStore(engine, clock, hooks=[CaseProjections(), outbox, planner])
+    # In each append's transaction: the event, then the case projection, then alerts, then reminders.
+    store = EventStore(engine, clock, projection=CaseProjections(), reactions=[outbox, planner])
     cases = CaseService(store, cipher, data_keys, clock, settings)
     subs = Subscriptions(engine, cipher, clock)
     smtp = smtp_settings(settings)

@@ -13,7 +13,7 @@ T0 = datetime(2023, 1, 1, tzinfo=timezone.utc)
 
 
 def test_polling_reader_sees_every_event_once_in_order(engine, clock):
-    store = EventStore(engine, clock, hooks=[CaseProjections()])
+    store = EventStore(engine, clock, projection=CaseProjections())
     done = threading.Event()
     seen: list[int] = []
     errors: list[BaseException] = []

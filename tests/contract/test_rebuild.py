@@ -14,7 +14,7 @@ COLUMNS = "case_id, version, status, country, origin_country, tags, teams, state
 
 
 def test_rebuild_matches_the_projections_built_append_by_append(engine, clock):
-    store = EventStore(engine, clock, hooks=[CaseProjections()])
+    store = EventStore(engine, clock, projection=CaseProjections())
     rng = random.Random(11)
     appended = 0
     for _ in range(12):

@@ -27,7 +27,7 @@ def note(text_: str = "n", **extra) -> NewEvent:
 
 @pytest.fixture
 def store(engine, clock):
-    return EventStore(engine, clock, hooks=[CaseProjections()])
+    return EventStore(engine, clock, projection=CaseProjections())
 
 
 def count(engine, stream_id: str | None = None) -> int:
@@ -187,10 +187,10 @@ def test_verify_finds_a_recomputed_hash_that_breaks_the_link(store, engine):
 
 
 def test_a_failing_hook_leaves_nothing_half_written(engine, clock):
-    def explode(conn, stream_id, appended, context):
+    def explode(conn, stream_id, appended, folded, context):
         raise RuntimeError("outbox unavailable")
 
-    store = EventStore(engine, clock, hooks=[CaseProjections(), explode])
+    store = EventStore(engine, clock, projection=CaseProjections(), reactions=[explode])
     with pytest.raises(RuntimeError):
         store.append(str(uuid.uuid4()), [opened()], actor="a", new_stream=True)
     assert count(engine) == 0
@@ -219,7 +219,7 @@ def test_two_processes_appending_to_one_case_keep_its_projection_exact(db_url, c
 
     engines = [make_engine(db_url), make_engine(db_url)]  # two engines: two pools, two projection memories
     try:
-        stores = [EventStore(e, clock, hooks=[CaseProjections()]) for e in engines]
+        stores = [EventStore(e, clock, projection=CaseProjections()) for e in engines]
         sid = str(uuid.uuid4())
         stores[0].append(sid, [opened()], actor="a", new_stream=True)
         steps = [NewEvent("Detained", T0, {"place": "Nice"}), note("x"), NewEvent("Released", T0, {}),
@@ -240,14 +240,14 @@ def test_a_rolled_back_append_leaves_nothing_in_the_remembered_projection(db_url
 
     fail = {"now": False}
 
-    def explode_when_asked(conn, stream_id, appended, context):
+    def explode_when_asked(conn, stream_id, appended, folded, context):
         if fail["now"]:
             raise RuntimeError("outbox unavailable")
 
     engine_a, engine_b = make_engine(db_url), make_engine(db_url)
     try:
-        store_a = EventStore(engine_a, clock, hooks=[CaseProjections(), explode_when_asked])
-        store_b = EventStore(engine_b, clock, hooks=[CaseProjections()])
+        store_a = EventStore(engine_a, clock, projection=CaseProjections(), reactions=[explode_when_asked])
+        store_b = EventStore(engine_b, clock, projection=CaseProjections())
         sid = str(uuid.uuid4())
         store_a.append(sid, [opened()], actor="a", new_stream=True)
         fail["now"] = True
@@ -267,20 +267,20 @@ def test_a_hook_writing_through_sqlalchemy_joins_the_append_and_its_rollback(eng
     from events.tables import case_keys
 
     def write_then(outcome):
-        def hook(conn, stream_id, appended, context):
+        def hook(conn, stream_id, appended, folded, context):
             if appended[0].version == 1:
                 conn.execute(case_keys.insert().values(case_id=stream_id, wrapped_key=b"k", created_at=T0))
             if outcome == "fail":
                 raise RuntimeError("after a SQLAlchemy write")
         return hook
 
-    failing = EventStore(engine, clock, hooks=[CaseProjections(), write_then("fail")])
+    failing = EventStore(engine, clock, projection=CaseProjections(), reactions=[write_then("fail")])
     with pytest.raises(RuntimeError):
         failing.append(str(uuid.uuid4()), [opened()], actor="a", new_stream=True)
     with engine.connect() as conn:
         assert conn.execute(select(case_keys.c.case_id)).first() is None
     assert count(engine) == 0
-    working = EventStore(engine, clock, hooks=[CaseProjections(), write_then("ok")])
+    working = EventStore(engine, clock, projection=CaseProjections(), reactions=[write_then("ok")])
     sid = str(uuid.uuid4())
     working.append(sid, [opened()], actor="a", new_stream=True)
     working.append(sid, [note()], actor="a")  # a second append on the same connection after a SQLAlchemy commit
@@ -296,7 +296,7 @@ def test_an_append_survives_its_connection_being_killed(postgres_url, clock):
 
     engine = make_engine(postgres_url)
     try:
-        store = EventStore(engine, clock, hooks=[CaseProjections()])
+        store = EventStore(engine, clock, projection=CaseProjections())
         sid = str(uuid.uuid4())
         store.append(sid, [opened()], actor="a", new_stream=True)
         backend = append_backend_pid(engine)
@@ -314,7 +314,7 @@ def test_disposing_the_engine_closes_the_append_connection(postgres_url, clock):
     from events.engine import make_engine
 
     engine = make_engine(postgres_url)
-    store = EventStore(engine, clock, hooks=[CaseProjections()])
+    store = EventStore(engine, clock, projection=CaseProjections())
     store.append(str(uuid.uuid4()), [opened()], actor="a", new_stream=True)
     engine.dispose()
     watcher = make_engine(postgres_url)

@@ -93,7 +93,7 @@ def test_a_commit_landing_while_the_worker_claims_is_not_lost(box):
 
 
 def outbox_of(box) -> Outbox:
-    return next(hook for hook in box.store.hooks if isinstance(hook, Outbox))
+    return next(step for step in box.store.reactions if isinstance(step, Outbox))
 
 
 def test_a_running_worker_is_handed_its_processs_deliveries_without_claiming_them(box):
