@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Callable, Sequence
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from events.case_projections import CaseProjections, Folded
 from events.clock import Clock
@@ -24,6 +24,7 @@ from events.timing import Timing
 
 from .durations import MAX_REMINDER, parse_duration
 from .outbox import active_audiences, notify, raise_alert
+from .tables import reminders
 from .rules import AlertDraft
 from .subscriptions import DEFAULT_REMINDERS
 
@@ -182,18 +183,18 @@ class Ticker:
         return {"fired": fired, "escalated": escalated, "placed": self.place_cases(now)}
 
     def fire_due(self, now: datetime, limit: int = 500) -> int:
-        query = ("SELECT id, case_id, kind, item_event_id, item_type, item_at, offset_seconds, due_at, is_last "
-                 "FROM reminders WHERE state = 'pending' AND due_at <= :now ORDER BY due_at LIMIT :limit")
+        due = (select(reminders).where(reminders.c.state == "pending", reminders.c.due_at <= now)
+               .order_by(reminders.c.due_at))
         with self.engine.connect() as conn:  # cheap look first: most ticks find nothing due
-            raw = Raw(conn)
-            if not raw.one(query.replace(":limit", "1"), {"now": raw.time(now)}):
+            if conn.execute(due.with_only_columns(reminders.c.id).limit(1)).first() is None:
                 return 0
         with writing(self.engine) as conn:
-            raw = Raw(conn)
-            rows = raw.all(query + (" FOR UPDATE SKIP LOCKED" if self._postgres else ""),
-                           {"now": raw.time(now), "limit": limit})
-            by_id = {r[0]: r for r in rows}
-            decisions = decide([Due(r[0], r[2], r[3], _utc(r[5]), _utc(r[7])) for r in rows], now, self.grace)
+            rows = conn.execute(due.limit(limit).with_for_update(skip_locked=True) if self._postgres
+                                else due.limit(limit)).all()
+            by_id = {r.id: r for r in rows}
+            decisions = decide([Due(r.id, r.kind, r.item_event_id, r.item_at, r.due_at) for r in rows], now,
+                               self.grace)
+            raw = Raw(conn)  # raise_alert is the append path's, on its fast statements
             audiences = offsets = None
             states: dict[str, CaseState] = {}
             fired = 0
@@ -201,38 +202,37 @@ class Ticker:
             for decision in decisions:
                 r = by_id[decision.id]
                 if decision.action == "skip":
-                    raw.run("UPDATE reminders SET state = 'skipped', note = :n, fired_at = :t WHERE id = :i",
-                            {"n": decision.note, "t": raw.time(now), "i": r[0]})
+                    conn.execute(update(reminders).where(reminders.c.id == r.id)
+                                 .values(state="skipped", note=decision.note, fired_at=now))
                     outcomes["skipped"] += 1
                     continue
                 if audiences is None:
                     audiences, offsets = active_audiences(raw), subscription_offsets(raw)
-                case_id, kind, item_at, offset = r[1], r[2], _utc(r[5]), r[6]
-                if case_id not in states:
-                    states[case_id] = CaseProjections.get(conn, case_id).state
-                state = states[case_id]
-                contact, outcome = kind == "contact_overdue", kind == OUTCOME
-                rule = "contact.overdue" if contact else "outcome.overdue" if outcome else f"reminder.{kind}"
-                severity = outcome_severity(r[4]) if outcome else "critical" if contact or r[8] else "high"
-                draft = AlertDraft(rule, severity, title(kind, None, item_at, now, state.timezone, r[4]), r[3],
-                                   f"reminder:{r[0]}", None if contact else item_at, decision.late)
+                if r.case_id not in states:
+                    states[r.case_id] = CaseProjections.get(conn, r.case_id).state
+                state = states[r.case_id]
+                contact, outcome = r.kind == "contact_overdue", r.kind == OUTCOME
+                rule = "contact.overdue" if contact else "outcome.overdue" if outcome else f"reminder.{r.kind}"
+                severity = outcome_severity(r.item_type) if outcome else "critical" if contact or r.is_last else "high"
+                draft = AlertDraft(rule, severity, title(r.kind, None, r.item_at, now, state.timezone, r.item_type),
+                                   r.item_event_id, f"reminder:{r.id}", None if contact else r.item_at, decision.late)
                 # Watches of what has passed reach every subscription that matches; reminders those with the offset.
-                only = None if contact or outcome else {s for s, o in offsets.items() if offset in o}
-                raise_alert(raw, case_id, state, draft, r[4], audiences, now, only)
-                raw.run("UPDATE reminders SET state = 'sent', fired_at = :t, late = :l WHERE id = :i",
-                        {"t": raw.time(now), "l": decision.late, "i": r[0]})
+                only = None if contact or outcome else {s for s, o in offsets.items() if r.offset_seconds in o}
+                raise_alert(raw, r.case_id, state, draft, r.item_type, audiences, now, only)
+                conn.execute(update(reminders).where(reminders.c.id == r.id)
+                             .values(state="sent", fired_at=now, late=decision.late))
                 if contact:  # again every day until contact is established, for a bounded time
-                    following = next_contact_check(_utc(r[7]), now, contact_checks_end(
-                        item_at, self.contact_overdue_after, self.contact_repeat_for))
-                elif repeats(kind, r[4]):  # a passed removal's outcome: again every day until one is recorded
-                    following = next_contact_check(_utc(r[7]), now)
+                    following = next_contact_check(r.due_at, now, contact_checks_end(
+                        r.item_at, self.contact_overdue_after, self.contact_repeat_for))
+                elif repeats(r.kind, r.item_type):  # a passed removal's outcome: again every day until one is recorded
+                    following = next_contact_check(r.due_at, now)
                 else:
                     following = None
                 if following is not None:
-                    raw.run(INSERT_REMINDER, {
-                        "id": str(uuid.uuid4()), "case_id": case_id, "kind": kind, "item_event_id": r[3],
-                        "item_type": r[4], "item_at": raw.time(item_at), "offset_seconds": 0,
-                        "due_at": raw.time(following), "is_last": True, "late": False})
+                    conn.execute(insert(reminders).values(
+                        id=str(uuid.uuid4()), case_id=r.case_id, kind=r.kind, item_event_id=r.item_event_id,
+                        item_type=r.item_type, item_at=r.item_at, offset_seconds=0, due_at=following, is_last=True,
+                        state="pending", late=False))
                 fired += 1
                 outcomes["late" if decision.late else "fired"] += 1
             if fired:
