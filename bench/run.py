@@ -253,13 +253,24 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds of a process and its children (the worker processes of `vigil serve --workers N`)."""
-    total = _cpu_seconds(pid)
+def _children(pid: int) -> list[int]:
+    """The direct children of a process (the worker processes of `vigil serve --workers N`)."""
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                total += _cpu_seconds(int(stat.parent.name))
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):  # the process ended while we looked
+            continue
+    return found
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its children."""
+    total = _cpu_seconds(pid)
+    for child in _children(pid):
+        try:
+            total += _cpu_seconds(child)
         except (OSError, ValueError, IndexError):  # the process ended while we looked
             continue
     return total
