@@ -1,6 +1,6 @@
 """Runs every Vigil benchmark and rewrites bench/results.md.
 
-    .venv/bin/python -m bench.run            # the full run (about 5-8 minutes on 2 cores)
+    .venv/bin/python -m bench.run            # the full run (about 30 minutes on 2 cores, the alerting section half)
     .venv/bin/python -m bench.run --quick    # a smoke run with tiny sizes (written to /tmp/vigil-bench-results-quick.md)
 
 Each measure is repeated (5 times by default) and the median is reported with the individual runs; where a
@@ -419,7 +419,8 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run")
-    parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "reads", "http", "delivery", "tick"])
+    parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "reads", "http", "delivery", "tick",
+                                                                     "alerting"])
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--no-snapshot", action="store_true",
                         help="import Vigil from the working tree instead of a copy taken at the start")
@@ -487,6 +488,13 @@ def main(argv: list[str] | None = None) -> int:
             delivery_text += "\n\n" + tick_main(quick=args.quick)
         except Exception:  # noqa: BLE001
             problems.append(f"Tick benchmark failed:\n\n```\n{traceback.format_exc()}```")
+    if "alerting" not in args.skip:
+        log("6. Alerting side by side with Prometheus Alertmanager")
+        try:
+            from .alerting import main as alerting_main
+            delivery_text += "\n\n" + alerting_main(quick=args.quick)
+        except Exception:  # noqa: BLE001
+            problems.append(f"Alerting benchmark failed:\n\n```\n{traceback.format_exc()}```")
 
     elapsed = time.monotonic() - started
     fingerprint_after = code_fingerprint()
