@@ -24,7 +24,7 @@ from tests.pg_server import free_port
 
 from .common import fresh_dir, median, percentile
 from .delivery import Receiver, start_server
-from .http_append import ADMIN_KEY, RawClient
+from .http_append import ADMIN_KEY, RawClient, Server
 from .run import _children, _tree_cpu_seconds
 
 STALL_MS = 500  # "stalled about 1 s": a poll-driven delivery waits for the next poll
@@ -52,23 +52,12 @@ def log(msg: str) -> None:
 
 # ---------------------------------------------------------------- the two systems
 @dataclass
-class Started:
+class Started(Server):
     """A freshly started server with its alerts prepared: POST requests[i] sends alert i; key(i, answer) is the
     key the receiver files that alert under; restart() starts it again on the same data."""
-    proc: subprocess.Popen
-    base: str
     requests: list[tuple[str, bytes]]
     key: Callable[[int, bytes], str]
     restart: Callable[[], "Started"]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def start_vigil(workdir: str, receiver: Receiver, subscriptions: int, alerts: int) -> Started:
@@ -95,9 +84,9 @@ def start_vigil(workdir: str, receiver: Receiver, subscriptions: int, alerts: in
 
     def restart() -> Started:
         again, again_base = start_server(Path(workdir), settings)
-        return Started(again, again_base, requests, event_id, restart)
+        return Started(again, again_base, "", requests, event_id, restart)
 
-    return Started(proc, base, requests, event_id, restart)
+    return Started(proc, base, "", requests, event_id, restart)
 
 
 def event_id(_: int, answer: bytes) -> str:
@@ -135,7 +124,8 @@ def start_am(binary: str, workdir: str, receiver: Receiver, receivers: int, aler
 
     def start() -> Started:
         port = free_port()
-        with open(Path(workdir) / "alertmanager.log", "a") as out:
+        log_path = Path(workdir) / "alertmanager.log"
+        with open(log_path, "a") as out:
             proc = subprocess.Popen([binary, f"--config.file={config}", f"--storage.path={workdir}/data",
                                      f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
                                      "--log.level=warn"], stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
@@ -144,12 +134,12 @@ def start_am(binary: str, workdir: str, receiver: Receiver, receivers: int, aler
         while time.monotonic() < deadline and proc.poll() is None:
             try:
                 if httpx.get(f"{base}/-/ready", timeout=1).status_code == 200:
-                    return Started(proc, base, requests, key, start)
+                    return Started(proc, base, str(log_path), requests, key, start)
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
         proc.kill()
-        raise RuntimeError(f"Alertmanager did not start: {(Path(workdir) / 'alertmanager.log').read_text()[-2000:]}")
+        raise RuntimeError(f"Alertmanager did not start: {log_path.read_text()[-2000:]}")
 
     return start()
 
@@ -343,7 +333,8 @@ def _cell(results: list[dict], show: Callable[[dict], str], summary: str) -> tup
     return summary, "; ".join(show(r) for r in results)
 
 
-def report(runs: dict[str, dict[str, list[dict]]], sz: Sizes, am_note: str, am_ver: str | None) -> str:
+def report(runs: dict[str, dict[str, list[dict]]], sz: Sizes, am_note: str, am_ver: str | None,
+           load: str) -> str:
     def med(measure: str, side: str, key: str) -> float | None:
         values = [r[key] for r in runs[measure].get(side, []) if r[key] is not None]
         if len(values) < len(runs[measure].get(side, [])) or not values:
@@ -371,8 +362,8 @@ def report(runs: dict[str, dict[str, list[dict]]], sz: Sizes, am_note: str, am_v
         (f"SIGKILL right after {sz.killed_after} alerts: lost / duplicated (last arrival, s after the kill)",
          "sigkill", lambda side: f"{_num(med('sigkill', side, 'lost'), '.0f')} / "
                                  f"{_num(med('sigkill', side, 'duplicated'), '.0f')} "
-                                 f"({_num(med('sigkill', side, 'last_after_kill'), '.1f')})",
-         lambda r: f"{r['lost']}/{r['duplicated']} ({r['last_after_kill']:.1f})"),
+                                 f"({_num(med('sigkill', side, 'last_after_kill'), '+.1f')})",
+         lambda r: f"{r['lost']}/{r['duplicated']} ({r['last_after_kill']:+.1f})"),
     ]
     lines = ["## 6. Alerting side by side: Vigil and Prometheus Alertmanager", "",
              "| measure | Vigil (median) | Alertmanager (median) | Vigil runs | Alertmanager runs |",
@@ -389,7 +380,8 @@ def report(runs: dict[str, dict[str, list[dict]]], sz: Sizes, am_note: str, am_v
         f"- Method: this machine, {sz.repeats} run(s) per measure and side, Vigil and Alertmanager alternating (who "
         "goes first swaps every run), a fresh server and a fresh receiver per run; medians, runs in order. The "
         "receiver (bench/receiver.py, uvicorn) runs in its own process and timestamps each alert on arrival with "
-        "the system-wide monotonic clock; latency runs from just before the request is sent.",
+        f"the system-wide monotonic clock; latency runs from just before the request is sent. Load average "
+        f"(1 min) {load}: the machine may be shared.",
         "- Vigil: `vigil serve`, SQLite, worker in-process (VIGIL_RUN_WORKER=true), default lease and poll; an alert "
         "is an appended `Detained` event (one case per alert, cases and webhook subscriptions created before "
         "timing) through POST /v1/cases/{id}/events; every sequential-run webhook is checked with "
@@ -407,8 +399,10 @@ def report(runs: dict[str, dict[str, list[dict]]], sz: Sizes, am_note: str, am_v
         "together); memory is VmRSS one second after the last webhook.",
         f"- SIGKILL: {sz.killed_after} alerts sent one by one, SIGKILL to the server and its children right after "
         f"the last answer, restarted at once on the same data directory, then {sz.kill_wait:.0f} s of waiting "
-        "(the whole time, so a late second copy is counted; Vigil's delivery lease is 60 s) before counting each "
-        "alert's copies: 0 = lost, more than 1 = duplicated.",
+        "(the whole time, so a late second copy is counted; Vigil's delivery lease is 60 s"
+        + (", longer than this wait: a smoke run would miss a copy resent after it" if sz.kill_wait < 60 else "")
+        + ") before counting each alert's copies: 0 = lost, more than 1 = duplicated; the time in brackets is the "
+        "last arrival relative to the kill (negative: all had arrived before it).",
     ]
     return "\n".join(lines)
 
@@ -417,8 +411,10 @@ def main(quick: bool = False) -> str:
     sz = QUICK if quick else FULL
     am, note = ensure_alertmanager()
     log(f"Alertmanager: {note}")
+    before = os.getloadavg()[0]
     runs = measure_all(sz, am)
-    return report(runs, sz, note, am_version(am) if am else None)
+    load = f"{before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
+    return report(runs, sz, note, am_version(am) if am else None, load)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import os
 import shlex
 import sys
@@ -473,28 +474,17 @@ def main(argv: list[str] | None = None) -> int:
         section("2b. Reads at quality.md's size: case list and one case's history (SQLite)", bench_reads, sz)
     if "http" not in args.skip:
         section("3. HTTP appends through the API (`vigil serve`, uvicorn, SQLite file)", bench_http, sz)
-    delivery_text = ""
-    if "delivery" not in args.skip:
-        log("4. Delivery latency and fan-out")
+    texts: list[str] = []
+    for name, title in (("delivery", "4. Delivery latency and fan-out"), ("tick", "5. Scheduler tick"),
+                        ("alerting", "6. Alerting side by side with Prometheus Alertmanager")):
+        if name in args.skip:
+            continue
+        log(title)
         try:
-            from .delivery import main as delivery_main
-            delivery_text = delivery_main(quick=args.quick)
+            texts.append(importlib.import_module(f".{name}", __package__).main(quick=args.quick))
         except Exception:  # noqa: BLE001
-            problems.append(f"Delivery benchmark failed:\n\n```\n{traceback.format_exc()}```")
-    if "tick" not in args.skip:
-        log("5. Scheduler tick")
-        try:
-            from .tick import main as tick_main
-            delivery_text += "\n\n" + tick_main(quick=args.quick)
-        except Exception:  # noqa: BLE001
-            problems.append(f"Tick benchmark failed:\n\n```\n{traceback.format_exc()}```")
-    if "alerting" not in args.skip:
-        log("6. Alerting side by side with Prometheus Alertmanager")
-        try:
-            from .alerting import main as alerting_main
-            delivery_text += "\n\n" + alerting_main(quick=args.quick)
-        except Exception:  # noqa: BLE001
-            problems.append(f"Alerting benchmark failed:\n\n```\n{traceback.format_exc()}```")
+            problems.append(f"{name.capitalize()} benchmark failed:\n\n```\n{traceback.format_exc()}```")
+    delivery_text = "\n\n".join(texts)
 
     elapsed = time.monotonic() - started
     fingerprint_after = code_fingerprint()
