@@ -24,7 +24,7 @@ from tests.pg_server import free_port
 
 from .common import fresh_dir, median, percentile
 from .delivery import Receiver, start_server
-from .http_append import ADMIN_KEY, RawClient, Server
+from .http_append import ADMIN_KEY, RawClient, Server, open_cases
 from .run import _children, _tree_cpu_seconds
 
 STALL_MS = 500  # "stalled about 1 s": a poll-driven delivery waits for the next poll
@@ -66,18 +66,18 @@ def start_vigil(workdir: str, receiver: Receiver, subscriptions: int, alerts: in
 
     settings = {"VIGIL_MASTER_KEY": new_master_key(), "VIGIL_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}
     proc, base = start_server(Path(workdir), settings)
-    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=60) as client:
-        for i in range(subscriptions):
-            sub = client.post("/v1/subscriptions", json={"name": f"team {i}", "channel": {
-                "kind": "webhook", "url": f"{receiver.url}/s{i}"}, "filter": {"event_types": ["Detained"]}})
-            sub.raise_for_status()
-            if subscriptions == 1:
-                receiver.verify_with(sub.json()["secret"])
-        cases = []
-        for _ in range(alerts):
-            r = client.post("/v1/cases", json={"person": {"name": "Bench Person"}, "country": "KZ"})
-            r.raise_for_status()
-            cases.append(r.json()["id"])
+    try:
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=60) as client:
+            for i in range(subscriptions):
+                sub = client.post("/v1/subscriptions", json={"name": f"team {i}", "channel": {
+                    "kind": "webhook", "url": f"{receiver.url}/s{i}"}, "filter": {"event_types": ["Detained"]}})
+                sub.raise_for_status()
+                if subscriptions == 1:
+                    receiver.verify_with(sub.json()["secret"])
+        cases = open_cases(base, alerts, opened_at=None)
+    except BaseException:
+        Server(proc, base, "").stop()
+        raise
     body = json.dumps({"type": "Detained", "occurred_at": datetime.now(timezone.utc).isoformat(),
                        "data": {"place": "Almaty"}}).encode()
     requests = [(f"/v1/cases/{case}/events", body) for case in cases]
@@ -275,8 +275,12 @@ def sigkill(s: Started, receiver: Receiver, wait: float) -> tuple[dict, Started]
     kill_tree(s.proc)
     killed = time.monotonic()
     again = s.restart()
-    time.sleep(max(0.0, wait - (time.monotonic() - killed)))
-    arrivals = receiver.results()["arrivals"]
+    try:
+        time.sleep(max(0.0, wait - (time.monotonic() - killed)))
+        arrivals = receiver.results()["arrivals"]
+    except BaseException:
+        again.stop()
+        raise
     counts = [len(arrivals.get(k, [])) for k in sent]
     last = max((t for k in sent for t in arrivals.get(k, [])), default=killed)
     return {"lost": counts.count(0), "duplicated": sum(1 for c in counts if c > 1), "last_after_kill": last - killed}, again
@@ -303,6 +307,10 @@ def run_side(side: str, am: str | None, sz: Sizes, measure: str) -> dict:
                 return throughput(started, receiver, sz.clients)
             result, started = sigkill(started, receiver, sz.kill_wait)
             return result
+        except httpx.ConnectError as e:
+            if (code := receiver.process.poll()) is not None:
+                raise ReceiverDied(f"the receiver process ended during the run (exit code {code})") from e
+            raise
         finally:
             if started is not None:
                 started.stop()
@@ -312,13 +320,26 @@ def run_side(side: str, am: str | None, sz: Sizes, measure: str) -> dict:
 MEASURES = ("sequential", "fanout", "throughput", "sigkill")
 
 
-def measure_all(sz: Sizes, am: str | None) -> dict[str, dict[str, list[dict]]]:
+class ReceiverDied(RuntimeError):
+    """The receiver was gone when asked for its results: the run measured nothing (it is run again once)."""
+
+
+def run_again_once(side: str, am: str | None, sz: Sizes, measure: str, retried: list[str]) -> dict:
+    try:
+        return run_side(side, am, sz, measure)
+    except ReceiverDied as e:
+        retried.append(f"{measure} {side}: {e}")
+        log(f"  {measure} {side}: {e}; running it again")
+        return run_side(side, am, sz, measure)
+
+
+def measure_all(sz: Sizes, am: str | None, retried: list[str]) -> dict[str, dict[str, list[dict]]]:
     sides = ["vigil"] + (["alertmanager"] if am else [])
     runs: dict[str, dict[str, list[dict]]] = {m: {s: [] for s in sides} for m in MEASURES}
     for measure in MEASURES:
         for i in range(sz.repeats):
             for side in sides[i % len(sides):] + sides[:i % len(sides)]:  # alternate who goes first
-                runs[measure][side].append(result := run_side(side, am, sz, measure))
+                runs[measure][side].append(result := run_again_once(side, am, sz, measure, retried))
                 log(f"  {measure} run {i + 1} {side}: {result}")
     return runs
 
@@ -412,9 +433,13 @@ def main(quick: bool = False) -> str:
     am, note = ensure_alertmanager()
     log(f"Alertmanager: {note}")
     before = os.getloadavg()[0]
-    runs = measure_all(sz, am)
+    retried: list[str] = []
+    runs = measure_all(sz, am, retried)
     load = f"{before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
-    return report(runs, sz, note, am_version(am) if am else None, load)
+    text = report(runs, sz, note, am_version(am) if am else None, load)
+    if retried:
+        text += "\n- Runs made again because the receiver process vanished mid-run: " + "; ".join(retried) + "."
+    return text
 
 
 if __name__ == "__main__":
