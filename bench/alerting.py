@@ -362,6 +362,12 @@ def report(runs: dict[str, dict[str, list[dict]]], sz: Sizes, am_note: str, am_v
             return None
         return median(values)
 
+    def runs_with(side: str) -> str:
+        """A median hides a loss or a duplicate in a minority of runs: say in how many runs each happened."""
+        kills = runs["sigkill"].get(side, [])
+        return (f"runs with a loss {sum(1 for r in kills if r['lost'])}, with a duplicate "
+                f"{sum(1 for r in kills if r['duplicated'])}, of {len(kills)}")
+
     n = sz.clients * sz.per_client
     rows = [
         (f"request -> webhook received, p50 / p90 / p99 ms ({sz.sequential} sequential alerts)", "sequential",
@@ -383,7 +389,7 @@ def report(runs: dict[str, dict[str, list[dict]]], sz: Sizes, am_note: str, am_v
         (f"SIGKILL right after {sz.killed_after} alerts: lost / duplicated (last arrival, s after the kill)",
          "sigkill", lambda side: f"{_num(med('sigkill', side, 'lost'), '.0f')} / "
                                  f"{_num(med('sigkill', side, 'duplicated'), '.0f')} "
-                                 f"({_num(med('sigkill', side, 'last_after_kill'), '+.1f')})",
+                                 f"({_num(med('sigkill', side, 'last_after_kill'), '+.1f')}); " + runs_with(side),
          lambda r: f"{r['lost']}/{r['duplicated']} ({r['last_after_kill']:+.1f})"),
     ]
     lines = ["## 6. Alerting side by side: Vigil and Prometheus Alertmanager", "",
