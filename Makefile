@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo serve test bench clean
+.PHONY: setup demo serve test bench bench-alerting clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,9 @@ test: setup
 bench: setup
 	bash scripts/ensure-system-packages.sh postgres
 	$(BIN)/python -m bench.run
+
+bench-alerting: setup
+	$(BIN)/python -m bench.alerting
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

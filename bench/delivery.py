@@ -49,14 +49,16 @@ class Receiver:
         self.process.wait(timeout=10)
 
 
-def start_server(workdir: Path) -> tuple[subprocess.Popen, str]:
+def start_server(workdir: Path, settings: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """`vigil serve` with its worker on workdir/vigil.db; `settings` (VIGIL_* variables) override the defaults, e.g.
+    the same VIGIL_MASTER_KEY to restart on the same data."""
     from events.personal_data import new_master_key
 
     port = free_port()
     env = {**os.environ, "VIGIL_DATABASE_URL": f"sqlite:///{workdir}/vigil.db", "VIGIL_MASTER_KEY": new_master_key(),
            "VIGIL_BOOTSTRAP_ADMIN_KEY": ADMIN, "VIGIL_RUN_WORKER": "true",
            "VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",  # the receiver is on 127.0.0.1
-           "VIGIL_RATE_LIMIT_PER_MINUTE": "0"}  # one key drives the whole load
+           "VIGIL_RATE_LIMIT_PER_MINUTE": "0", **(settings or {})}  # one key drives the whole load
     vigil = str(Path(sys.executable).parent / "vigil")
     server = subprocess.Popen([vigil, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, cwd=workdir)

@@ -1,7 +1,9 @@
 """A fast local webhook receiver for the delivery benchmarks (uvicorn, asyncio): verifies and timestamps arrivals.
 
-Run: python -m bench.receiver PORT. POST /_secret sets the secret to verify with; GET /_results returns
-{"arrivals": {event_id: [monotonic seconds, ...]}, "verified": n, "bad": n}.
+Accepts Vigil's signed webhooks (keyed by data.event_id) and Alertmanager's webhook JSON (each firing alert in
+alerts[], keyed by its `alert_id` label). Run: python -m bench.receiver PORT. POST /_secret sets the secret to
+verify with; GET /_results returns {"arrivals": {key: [monotonic seconds, ...]}, "paths": {key: {path: count}},
+"verified": n, "bad": n}; the paths tell which receiver (subscription) each copy was sent to.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import time
 
 from standardwebhooks import Webhook
 
-state = {"arrivals": {}, "verified": 0, "bad": 0, "webhook": None}
+state = {"arrivals": {}, "paths": {}, "verified": 0, "bad": 0, "webhook": None}
 
 
 async def _body(receive) -> bytes:
@@ -21,6 +23,13 @@ async def _body(receive) -> bytes:
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+def _keys(payload: dict) -> list[str]:
+    """The alerts one webhook carries: Alertmanager's firing alerts by `alert_id` label, or Vigil's one event."""
+    if "alerts" in payload:
+        return [a["labels"].get("alert_id", "?") for a in payload["alerts"] if a.get("status") == "firing"]
+    return [payload["data"]["event_id"] or "test"]
 
 
 async def app(scope, receive, send):
@@ -36,7 +45,10 @@ async def app(scope, receive, send):
         answer = json.dumps({k: v for k, v in state.items() if k != "webhook"}).encode()
     else:
         payload = json.loads(body)
-        state["arrivals"].setdefault(payload["data"]["event_id"] or "test", []).append(arrived)
+        for key in _keys(payload):
+            state["arrivals"].setdefault(key, []).append(arrived)
+            paths = state["paths"].setdefault(key, {})
+            paths[path] = paths.get(path, 0) + 1
         if state["webhook"] is not None:
             headers = {k.decode(): v.decode() for k, v in scope["headers"]}
             try:

@@ -1,6 +1,6 @@
 """Runs every Vigil benchmark and rewrites bench/results.md.
 
-    .venv/bin/python -m bench.run            # the full run (about 5-8 minutes on 2 cores)
+    .venv/bin/python -m bench.run            # the full run (about 30 minutes on 2 cores, the alerting section half)
     .venv/bin/python -m bench.run --quick    # a smoke run with tiny sizes (written to /tmp/vigil-bench-results-quick.md)
 
 Each measure is repeated (5 times by default) and the median is reported with the individual runs; where a
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import os
 import shlex
 import sys
@@ -253,13 +254,24 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds of a process and its children (the worker processes of `vigil serve --workers N`)."""
-    total = _cpu_seconds(pid)
+def _children(pid: int) -> list[int]:
+    """The direct children of a process (the worker processes of `vigil serve --workers N`)."""
+    found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                total += _cpu_seconds(int(stat.parent.name))
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):  # the process ended while we looked
+            continue
+    return found
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its children."""
+    total = _cpu_seconds(pid)
+    for child in _children(pid):
+        try:
+            total += _cpu_seconds(child)
         except (OSError, ValueError, IndexError):  # the process ended while we looked
             continue
     return total
@@ -408,7 +420,8 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run")
-    parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "reads", "http", "delivery", "tick"])
+    parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "reads", "http", "delivery", "tick",
+                                                                     "alerting"])
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--no-snapshot", action="store_true",
                         help="import Vigil from the working tree instead of a copy taken at the start")
@@ -461,21 +474,17 @@ def main(argv: list[str] | None = None) -> int:
         section("2b. Reads at quality.md's size: case list and one case's history (SQLite)", bench_reads, sz)
     if "http" not in args.skip:
         section("3. HTTP appends through the API (`vigil serve`, uvicorn, SQLite file)", bench_http, sz)
-    delivery_text = ""
-    if "delivery" not in args.skip:
-        log("4. Delivery latency and fan-out")
+    texts: list[str] = []
+    for name, title in (("delivery", "4. Delivery latency and fan-out"), ("tick", "5. Scheduler tick"),
+                        ("alerting", "6. Alerting side by side with Prometheus Alertmanager")):
+        if name in args.skip:
+            continue
+        log(title)
         try:
-            from .delivery import main as delivery_main
-            delivery_text = delivery_main(quick=args.quick)
+            texts.append(importlib.import_module(f".{name}", __package__).main(quick=args.quick))
         except Exception:  # noqa: BLE001
-            problems.append(f"Delivery benchmark failed:\n\n```\n{traceback.format_exc()}```")
-    if "tick" not in args.skip:
-        log("5. Scheduler tick")
-        try:
-            from .tick import main as tick_main
-            delivery_text += "\n\n" + tick_main(quick=args.quick)
-        except Exception:  # noqa: BLE001
-            problems.append(f"Tick benchmark failed:\n\n```\n{traceback.format_exc()}```")
+            problems.append(f"{name.capitalize()} benchmark failed:\n\n```\n{traceback.format_exc()}```")
+    delivery_text = "\n\n".join(texts)
 
     elapsed = time.monotonic() - started
     fingerprint_after = code_fingerprint()
