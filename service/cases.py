@@ -255,12 +255,6 @@ class CaseService:
     def person(self, case_id: str, state: CaseState) -> dict[str, Any] | None:
         return self._open_person(case_id, state, self.repository.wrapped_key(case_id))
 
-    def person_name(self, case_id: str) -> str | None:
-        """The person's name for a message about the case (no principal: the caller decides who may read it)."""
-        row = self.repository.get(case_id)
-        person = self.person(case_id, row.state) if row else None
-        return person.get("name") if person else None
-
     def _people(self, who: Principal, cases: list[tuple[str, CaseState]]) -> dict[str, dict[str, Any] | None]:
         """The persons of a page of cases, their wrapped keys read in one query (none for a key that may not)."""
         if not who.sees_personal_data or not cases:
