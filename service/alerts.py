@@ -12,15 +12,7 @@ from events.tables import events
 from notifications.tables import alerts, deliveries, delivery_attempts, subscriptions
 
 from .access import Principal
-from .cases import NotFound
-
-
-class Forbidden(Exception):
-    pass
-
-
-class Conflict(Exception):
-    pass
+from .errors import Conflict, NotFound
 
 
 def _iso(value) -> str | None:
@@ -80,7 +72,7 @@ class AlertService:
             visible = self._visible_case_ids(who)
             missing = [i for i in wanted if i not in found or (visible is not None and found[i] not in visible)]
             if missing:
-                raise NotFound(", ".join(missing))
+                raise NotFound("alert", *missing, named=True)
             conn.execute(update(alerts).where(alerts.c.id.in_(wanted), alerts.c.state == "open")
                          .values(state="acknowledged", acknowledged_at=self.clock.now(), acknowledged_by=who.actor))
         return self.list_alerts(who, state="all", limit=len(wanted), ids=wanted)
@@ -90,7 +82,7 @@ class AlertService:
             row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
             visible = self._visible_case_ids(who)
             if row is None or (visible is not None and row.case_id not in visible):
-                raise NotFound(alert_id)
+                raise NotFound("alert", alert_id)
             if row.state == "open":
                 conn.execute(update(alerts).where(alerts.c.id == alert_id, alerts.c.state == "open")
                              .values(state="acknowledged", acknowledged_at=self.clock.now(),
@@ -147,7 +139,7 @@ class AlertService:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
             if row is None:
-                raise NotFound(delivery_id)
+                raise NotFound("delivery", delivery_id)
             view = self.delivery_view(row)
             if with_attempts:
                 view["attempt_log"] = [

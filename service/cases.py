@@ -9,24 +9,24 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection
 
-from events.case_list import ListFilter, list_page
-from events.case_projections import CaseProjections, CaseRow
+from events.case_list import ListFilter
+from events.case_projections import CaseRow
 from events.data_keys import DataKeys
 from events.catalogue import EVENT_TYPES, PersonUpdate
 from events.clock import Clock
-from events.fastsql import Raw
 from events.personal_data import PersonalDataCipher, UndecryptableError
 from events.projection import CaseState, effective, fold, summary_as_of
 from events.records import AppendResult, StoredEvent, iso
 from events.risk import LEVELS, list_place
 from events.timing import Timing
 from events.store import ConcurrencyConflict, DuplicateMismatch, EventStore, NewEvent, StreamNotFound
-from events.tables import case_keys
 
 from . import metrics
 from .access import Principal
+from .case_repository import CaseRepository
+from .errors import AlreadyErased, InputError, NotFound, NotYetRecorded
 from .schemas import CaseIn, EventIn
 from .settings import Settings
 from .views import case_view, event_item, merge_person
@@ -47,26 +47,6 @@ def request_hash(target: str, body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps([target, body], sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-class InputError(Exception):
-    """Bad input, reported as 422 with a `detail` list naming each field."""
-
-    def __init__(self, detail: list[dict[str, Any]]):
-        super().__init__(detail)
-        self.detail = detail
-
-
-class NotFound(Exception):
-    pass
-
-
-class NotYetRecorded(Exception):
-    """A look back to before the case's first record: there is no state to show, not an empty one."""
-
-
-class AlreadyErased(Exception):
-    pass
-
-
 APPEND_OUTCOMES = ((ConcurrencyConflict, "conflict"), (DuplicateMismatch, "mismatch"),
                    ((InputError, AlreadyErased), "rejected"), ((NotFound, StreamNotFound), "not_found"))
 
@@ -80,16 +60,6 @@ def counted(event_type: str, append: Callable[[], AppendResult]) -> AppendResult
         raise
     metrics.count_append(event_type, "committed" if result.created else "duplicate")
     return result
-
-
-def purge_deleted_rows(engine) -> None:
-    """Push deleted bytes out of the files: SQLite's WAL is folded in and truncated, PostgreSQL vacuums."""
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    else:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM case_keys")
 
 
 def field_errors(exc: ValidationError, prefix: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -126,9 +96,10 @@ TARGETS = {"EventRetracted": ("event_id", None), "HearingPostponed": ("hearing_e
 
 class CaseService:
     def __init__(self, store: EventStore, cipher: PersonalDataCipher, data_keys: DataKeys, clock: Clock,
-                 settings: Settings):
+                 settings: Settings, repository: CaseRepository | None = None):
         self.store, self.cipher, self.data_keys = store, cipher, data_keys
         self.clock, self.settings = clock, settings
+        self.repository = repository or CaseRepository(store.engine)
 
     # ---- writing ----
     def open_case(self, who: Principal, body: CaseIn, idempotency_key: str | None = None,
@@ -154,8 +125,7 @@ class CaseService:
         occurred_at = body.occurred_at or self.clock.now()
 
         def store_key(conn: Connection) -> None:  # wrapped under the append lock: see DataKeys.wrap
-            conn.execute(insert(case_keys).values(case_id=case_id, wrapped_key=self.data_keys.wrap(case_id, data_key),
-                                                  created_at=self.clock.now()))
+            self.repository.store_key(conn, case_id, self.data_keys.wrap(case_id, data_key), self.clock.now())
 
         event = NewEvent("CaseOpened", occurred_at, data, body.date_precision)
         return self.store.append(case_id, [event], actor=actor or who.actor, new_stream=True, quiet=quiet,
@@ -207,8 +177,7 @@ class CaseService:
                                "type": "unknown_target"}])
 
     def _seal(self, case_id: str, person: PersonUpdate) -> str:
-        with self.store.engine.connect() as conn:
-            key = self._data_key(conn, case_id)
+        key = self._data_key(case_id)
         if key is None:
             raise InputError([{"loc": ["body", "data", "person"], "msg": "personal data of this case was erased",
                                "type": "erased"}])
@@ -222,18 +191,17 @@ class CaseService:
         the same transaction, and the old generation is retired once nothing is under it."""
         result = counted("PersonalDataErased", lambda: self._erase(who, case_id, reason))
         self.data_keys.retire_unused(self.store.engine)
-        purge_deleted_rows(self.store.engine)
+        self.repository.purge_deleted_rows()
         return result
 
     def _erase(self, who: Principal, case_id: str, reason: str | None) -> AppendResult:
         self.require_access(who, case_id)
-        with self.store.engine.connect() as conn:
-            if self._data_key(conn, case_id) is None:
-                raise AlreadyErased(case_id)
+        if self._data_key(case_id) is None:
+            raise AlreadyErased(case_id)
         generation = self.data_keys.keyring.add_generation()
 
         def destroy_key(conn: Connection) -> None:
-            conn.execute(delete(case_keys).where(case_keys.c.case_id == case_id))
+            self.repository.delete_key(conn, case_id)
             self.data_keys.rewrap_all(conn, generation, erased=case_id)
 
         data = {"erased_by": who.actor, **({"reason": reason} if reason else {})}
@@ -243,18 +211,16 @@ class CaseService:
     # ---- reading ----
     def require_case(self, who: Principal, case_id: str) -> CaseRow:
         """The case's projection row, or NotFound if it does not exist or this principal may not see it."""
-        with self.store.engine.connect() as conn:
-            row = CaseProjections.get(conn, case_id)
+        row = self.repository.get(case_id)
         if row is None or not who.may_see(row.state.teams):
-            raise NotFound(case_id)
+            raise NotFound("case", case_id)
         return row
 
     def require_access(self, who: Principal, case_id: str) -> None:
         """Like require_case, reading only the case's teams (the append path needs no more)."""
-        with self.store.engine.connect() as conn:
-            row = Raw(conn).one("SELECT teams FROM case_projections WHERE case_id = :c", {"c": case_id})
-        if row is None or not who.may_see(json.loads(row[0])):
-            raise NotFound(case_id)
+        teams = self.repository.teams(case_id)
+        if teams is None or not who.may_see(teams):
+            raise NotFound("case", case_id)
 
     def view(self, who: Principal, case_id: str) -> dict[str, Any]:
         row = self.require_case(who, case_id)
@@ -287,17 +253,13 @@ class CaseService:
                          person, who.sees_personal_data)
 
     def person(self, case_id: str, state: CaseState) -> dict[str, Any] | None:
-        with self.store.engine.connect() as conn:
-            wrapped = self._wrapped_key(conn, case_id)
-        return self._open_person(case_id, state, wrapped)
+        return self._open_person(case_id, state, self.repository.wrapped_key(case_id))
 
     def _people(self, who: Principal, cases: list[tuple[str, CaseState]]) -> dict[str, dict[str, Any] | None]:
         """The persons of a page of cases, their wrapped keys read in one query (none for a key that may not)."""
         if not who.sees_personal_data or not cases:
             return {}
-        with self.store.engine.connect() as conn:
-            wrapped = dict(conn.execute(select(case_keys.c.case_id, case_keys.c.wrapped_key)
-                                        .where(case_keys.c.case_id.in_([c for c, _ in cases]))).all())
+        wrapped = self.repository.wrapped_keys(c for c, _ in cases)
         return {case_id: self._open_person(case_id, state, wrapped.get(case_id)) for case_id, state in cases}
 
     def _open_person(self, case_id: str, state: CaseState, wrapped: bytes | None) -> dict[str, Any] | None:
@@ -309,12 +271,8 @@ class CaseService:
         except UndecryptableError:
             return None
 
-    @staticmethod
-    def _wrapped_key(conn: Connection, case_id: str) -> bytes | None:
-        return conn.execute(select(case_keys.c.wrapped_key).where(case_keys.c.case_id == case_id)).scalar()
-
-    def _data_key(self, conn: Connection, case_id: str) -> bytes | None:
-        wrapped = self._wrapped_key(conn, case_id)
+    def _data_key(self, case_id: str) -> bytes | None:
+        wrapped = self.repository.wrapped_key(case_id)
         return self.data_keys.unwrap(case_id, wrapped) if wrapped is not None else None
 
     def list(self, who: Principal, filters: CaseFilters, limit: int = 50, offset: int = 0
@@ -326,8 +284,7 @@ class CaseService:
             return self._search(who, filters, limit, offset, now)
         wanted = ListFilter(filters.status, filters.country, filters.tag, None if who.is_admin else who.team,
                             filters.risk)
-        with self.store.engine.connect() as conn:
-            listed, more = list_page(conn, wanted, now, overdue, offset, limit)
+        listed, more = self.repository.page(wanted, now, overdue, offset, limit)
         listed = [c for c in listed if who.may_see(c.state.teams)]
         # Only the page is turned into views: a view opens the person's data, which costs a key unwrap per case.
         people = self._people(who, [(c.case_id, c.state) for c in listed])
@@ -339,8 +296,7 @@ class CaseService:
                 ) -> tuple[list[dict[str, Any]], int | None]:
         """The list with a search term: names are sealed per case, so every visible case is opened and matched."""
         overdue = Timing.from_settings(self.settings)
-        with self.store.engine.connect() as conn:
-            rows = [r for r in CaseProjections.all(conn, filters.status, filters.country) if who.may_see(r.state.teams)]
+        rows = [r for r in self.repository.all(filters.status, filters.country) if who.may_see(r.state.teams)]
         if filters.tag:
             rows = [r for r in rows if filters.tag in r.state.tags]
         ranked = []
@@ -384,8 +340,7 @@ class CaseService:
         """A function giving an event's data with personal data opened, or marked redacted or erased."""
         key = None
         if who.sees_personal_data:
-            with self.store.engine.connect() as conn:
-                key = self._data_key(conn, case_id)
+            key = self._data_key(case_id)
 
         def open_data(event: StoredEvent) -> dict[str, Any]:
             data = event.data
@@ -401,8 +356,7 @@ class CaseService:
         """The global feed for integrations; personal data never appears in it."""
         stream_ids = None
         if not who.is_admin:
-            with self.store.engine.connect() as conn:
-                stream_ids = CaseProjections.visible_ids(conn, who.team)
+            stream_ids = self.repository.visible_ids(who.team)
         items = []
         for event in self.store.read_all(after, limit, types, stream_ids):
             data = event.data

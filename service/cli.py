@@ -92,7 +92,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
 
     from .app import create_app
     from .container import build_container, read_master_key
-    from .keys import bootstrap_admin
+    from .keys import KeyService
 
     ensure_port_free(host, port)
     read_master_key(settings)  # before the database is created: a missing key creates nothing
@@ -105,7 +105,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         uvicorn.run(create_app(build_container(settings, engine=engine)), **options)
         return
     # Done once here, so the worker processes' own start-up finds the admin key and none of them races to add it.
-    bootstrap_admin(engine, SystemClock(), settings.bootstrap_admin_key)
+    KeyService(engine, SystemClock()).bootstrap_admin(settings.bootstrap_admin_key)
     engine.dispose()
     # Each process builds its app from the same environment (service.app.app_from_environment).
     uvicorn.run("service.app:app_from_environment", factory=True, workers=workers, **options)
@@ -157,7 +157,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     metrics_setup.configure(settings.metrics_dir, 1, wipe_stale=True)  # before prometheus_client is imported
     from .container import build_container
     from .demo import load_demo
-    from .keys import create_key
+    from .service_access import keys
 
     if serve_after:
         ensure_port_free(host, port)  # a start that would fail creates nothing, no key above all
@@ -166,7 +166,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     box = build_container(settings, engine=migrate(settings.database_url))
     loaded = load_demo(box)
     typer.echo(f"demo data: {loaded} cases loaded" if loaded else "demo data: already loaded")
-    key = create_key(box.engine, box.clock, *DEMO_ADMIN, replace=True)
+    key = keys(box).create(*DEMO_ADMIN, replace=True)
     box.close()
     typer.echo(f"admin API key (shown once): {key}")
     typer.echo(f"dashboard: http://{host}:{port}/  (sign in with that key)   API docs: http://{host}:{port}/docs")
@@ -178,21 +178,21 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
 def keys_create(role: str = typer.Option(..., help="|".join(ROLES)), team: str = typer.Option(...),
                 name: str = typer.Option(...)) -> None:
     """Create an API key; the key alone is printed on the last line."""
-    from .keys import create_key
+    from .keys import KeyService
 
     if role not in ROLES:
         raise typer.BadParameter(f"must be one of {', '.join(ROLES)}", param_hint="--role")
     engine = _engine(load_settings())
     typer.echo(f"created {role} key for team {team} (shown once):")
-    typer.echo(create_key(engine, SystemClock(), role, team, name))
+    typer.echo(KeyService(engine, SystemClock()).create(role, team, name))
 
 
 @keys_app.command("list")
 def keys_list() -> None:
     """List API keys (never the keys themselves)."""
-    from .keys import list_keys
+    from .keys import KeyService
 
-    for key in list_keys(_engine(load_settings())):
+    for key in KeyService(_engine(load_settings()), SystemClock()).list():
         typer.echo(f"{key['id']}  {key['prefix']}…  {key['role']:<6}  {key['team']:<16}  "
                    f"{'revoked' if key['revoked'] else 'active '}  {key['name']}")
 
@@ -200,9 +200,9 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: str) -> None:
     """Revoke an API key by id."""
-    from .keys import revoke_key
+    from .keys import KeyService
 
-    if not revoke_key(_engine(load_settings()), SystemClock(), key_id):
+    if not KeyService(_engine(load_settings()), SystemClock()).revoke(key_id):
         typer.echo(f"no active key {key_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
@@ -253,8 +253,8 @@ def projections_rebuild() -> None:
 @app.command()
 def export(case: str = typer.Option(..., "--case"), format: str = typer.Option("json", "--format")) -> None:
     """Write a case's whole history (the dossier) to stdout as json, csv or html."""
-    from .cases import NotFound
     from .container import build_container
+    from .errors import NotFound
     from .exports import dossier_html, events_csv
 
     if format not in ("json", "csv", "html"):

@@ -5,7 +5,7 @@ import re
 from datetime import date, datetime, time, timezone
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
@@ -13,8 +13,9 @@ from events.catalogue import Note
 from events.projection import STATUSES
 from events.risk import LEVELS
 from service.access import Principal
-from service.cases import AlreadyErased, CaseFilters, InputError, NotYetRecorded
+from service.cases import CaseFilters
 from service.container import Container
+from service.errors import InputError
 from service.exports import DOSSIER_CSP, dossier_html, events_csv
 from service.schemas import AppendOut, CaseCreatedOut, CaseIn, EventIn
 
@@ -88,10 +89,7 @@ def get_case(case_id: str, who: Principal = Depends(readable_case("read")), box:
 @router.get("/cases/{case_id}/status")
 def case_status(case_id: str, as_of: str | None = None, known_at: str | None = None,
                 who: Principal = Depends(readable_case("read_status")), box: Container = Depends(container)):
-    try:
-        return box.cases.status(who, case_id, parse_moment("as_of", as_of), parse_moment("known_at", known_at))
-    except NotYetRecorded as exc:
-        raise HTTPException(404, str(exc)) from None
+    return box.cases.status(who, case_id, parse_moment("as_of", as_of), parse_moment("known_at", known_at))
 
 
 @router.post("/cases/{case_id}/events", status_code=201, response_model=AppendOut)
@@ -127,10 +125,7 @@ class EraseIn(BaseModel):
 def erase_case(case_id: str, body: EraseIn | None = None, who: Principal = Depends(admin),
                box: Container = Depends(container)):
     """Crypto-shred the person's data; the history and its hashes stay verifiable."""
-    try:
-        result = box.cases.erase(who, case_id, body.reason if body else None)
-    except AlreadyErased:
-        raise HTTPException(409, "personal data of this case was already erased") from None
+    result = box.cases.erase(who, case_id, body.reason if body else None)
     return {"event_id": result.event_id, "version": result.version, "position": result.position}
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 
 from events.catalogue import EVENT_TYPES, catalogue_document
 from service.access import Principal
-from service.cases import InputError
+from service.errors import InputError
 from service.container import Container
 
 from .deps import container, principal

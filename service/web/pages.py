@@ -13,12 +13,11 @@ from events.catalogue import EVENT_TYPES, ZONE_NAMES
 from events.risk import LEVELS
 from notifications.rules import SEVERITIES
 from notifications.subscriptions import SubscriptionIn
-from service.alerts import Conflict, Forbidden
-from service.api.alerts import own_subscription, send_test, subscribe, unsubscribe
-from service.cases import CaseFilters, InputError, NotFound, NotYetRecorded
+from service.cases import CaseFilters
+from service.errors import Forbidden, InputError, NotFound, NotYetRecorded
 from service.exports import DOSSIER_CSP, dossier_html
-from service.keys import actor_names, authenticate
 from service.schemas import CaseIn, EventIn
+from service.service_access import keys, subscriptions
 
 from . import display
 from .auth import (
@@ -51,6 +50,12 @@ def page(request: Request, name: str, seen_by: Viewer | None, status: int = 200,
             "csrf": seen_by.csrf_token if seen_by else "", "countdown": lambda at: display.countdown(at, now),
             "path": request.url.path}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+
+def error_page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """The dashboard's answer to a request it refuses (service/error_answers.py decides status and message)."""
+    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message},
+                                      status_code=status, headers=headers)
 
 
 def redirect(to: str) -> RedirectResponse:
@@ -90,7 +95,7 @@ async def signin(request: Request):
     if not expected or not csrf_ok(expected, form.get("csrf_token")):
         return signin_form(request, next_path, "The sign-in form expired. Please try again.", 403)
     throttled(box, request, box.auth_throttle.blocked)
-    who = authenticate(box.engine, form.get("api_key").strip()) if form.get("api_key").strip() else None
+    who = keys(box).authenticate(form.get("api_key").strip()) if form.get("api_key").strip() else None
     if who is None:
         throttled(box, request, box.auth_throttle.failed)
         return signin_form(request, next_path, "That API key is not valid or has been revoked.", 401)
@@ -182,14 +187,9 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
             case = box.cases.status(who, case_id, moment, None)
     except NotYetRecorded as exc:
         moment, notice = None, f"Nothing to show as of {as_of}: {exc}. Showing the case as it is now."
-    except NotFound:
-        raise PageError(404, "No such case, or your team may not see it.") from None
-    try:
-        if case is None:
-            case = box.cases.view(who, case_id)
-        events = box.cases.events(who, case_id)
-    except NotFound:
-        raise PageError(404, "No such case, or your team may not see it.") from None
+    if case is None:
+        case = box.cases.view(who, case_id)
+    events = box.cases.events(who, case_id)
     box.access_log.record(who, "read_status" if moment else "read", case_id, request.url.path, client_of(request))
     alerts = box.alerts.for_case(who, case_id)
     by_event: dict[str, list[dict]] = {}
@@ -202,7 +202,7 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
             e["data"]["summary"] = "(written later; not shown as of this date)"
     type_name = type_name if type_name in EVENT_TYPES and not EVENT_TYPES[type_name].system_only else ""
     retracted = {e["event_id"]: e for e in events if e["type"] == "EventRetracted"}
-    actors = actor_names(box.engine, None if who.is_admin else who.team)
+    actors = keys(box).actor_names(None if who.is_admin else who.team)
     return page(request, "case.html", seen_by, status, case=case, events=list(reversed(shown)),
                 hidden_later=len(events) - len(shown), as_of=as_of if moment else "", alerts_by_event=by_event,
                 other_alerts=by_event.get("", []), retractions=retracted, type_name=type_name,
@@ -240,8 +240,6 @@ async def append_event(request: Request, case_id: str, seen_by: Viewer = Depends
             box.cases.append(seen_by.principal, case_id, parsed)
         except InputError as exc:
             errors = errors_by_field(exc.detail)
-        except NotFound:
-            raise PageError(404, "No such case, or your team may not see it.") from None
     if errors:
         return _case_page(request, seen_by, case_id, type_name=type_name, errors=errors, values=form, status=422)
     return redirect(f"/cases/{case_id}?appended={type_name}")
@@ -250,10 +248,7 @@ async def append_event(request: Request, case_id: str, seen_by: Viewer = Depends
 @router.get("/cases/{case_id}/dossier")
 def dossier(request: Request, case_id: str, seen_by: Viewer = Depends(viewer)):
     box = container(request)
-    try:
-        box.cases.require_case(seen_by.principal, case_id)
-    except NotFound:
-        raise PageError(404, "No such case, or your team may not see it.") from None
+    box.cases.require_case(seen_by.principal, case_id)
     box.access_log.record(seen_by.principal, "export", case_id, request.url.path, client_of(request))
     return HTMLResponse(dossier_html(box.cases.export(seen_by.principal, case_id,
                                                       box.alerts.for_case(seen_by.principal, case_id))),
@@ -306,7 +301,7 @@ def alert_inbox(request: Request, state: str = "open", severity: str = "", seen_
                 state=state, severity=severity, severities=SEVERITIES[::-1], states=ALERT_STATES,
                 here=_inbox_path(state, severity), inbox_path=_inbox_path, cases=_cases_of(request, seen_by, items),
                 full=len(items) == INBOX_SIZE,
-                actors=actor_names(box.engine, None if seen_by.principal.is_admin else seen_by.principal.team))
+                actors=keys(box).actor_names(None if seen_by.principal.is_admin else seen_by.principal.team))
 
 
 @router.post("/alerts/ack")
@@ -324,10 +319,7 @@ async def acknowledge_many(request: Request, seen_by: Viewer = Depends(viewer)):
         ids = [form.get("one")] if form.get("one") else form.getlist("ids")
     ids = list(dict.fromkeys(i for i in ids if i))[:BULK_LIMIT]
     if form.get("confirm") == "yes":
-        try:
-            box.alerts.acknowledge_many(who, ids)
-        except NotFound:
-            raise PageError(404, "No such alert, or your team may not see it.") from None
+        box.alerts.acknowledge_many(who, ids)
         return redirect(back)
     chosen = box.alerts.list_alerts(who, state="open", limit=BULK_LIMIT, ids=ids) if ids else []
     return page(request, "alerts_confirm.html", seen_by, 200 if chosen else 422, alerts=chosen, back=back,
@@ -338,10 +330,7 @@ async def acknowledge_many(request: Request, seen_by: Viewer = Depends(viewer)):
 async def acknowledge(request: Request, alert_id: str, seen_by: Viewer = Depends(viewer)):
     form = await posted_form(request, seen_by)
     require_writer(seen_by)
-    try:
-        container(request).alerts.acknowledge(seen_by.principal, alert_id)
-    except NotFound:
-        raise PageError(404, "No such alert, or your team may not see it.") from None
+    container(request).alerts.acknowledge(seen_by.principal, alert_id)
     return redirect(local_path(form.get("next"), "/alerts"))
 
 
@@ -349,7 +338,7 @@ async def acknowledge(request: Request, alert_id: str, seen_by: Viewer = Depends
 def _subscriptions_page(request: Request, seen_by: Viewer, status: int = 200, **context: Any) -> HTMLResponse:
     box = container(request)
     who = seen_by.principal
-    items = box.subscriptions.list(None if who.is_admin else who.team)
+    items = subscriptions(box).list(who)
     failing = box.alerts.list_deliveries(who, state="dead", limit=50) + box.alerts.list_deliveries(
         who, state="failed", limit=50)
     context.setdefault("values", Form([]))
@@ -372,7 +361,7 @@ async def create_subscription(request: Request, seen_by: Viewer = Depends(viewer
                             subscription_errors)
     if body is not None:
         try:
-            created = subscribe(container(request), seen_by.principal, body)
+            created = subscriptions(container(request)).subscribe(seen_by.principal, body)
         except Forbidden as exc:
             errors = {FORM_LEVEL: str(exc)}
         except InputError as exc:
@@ -382,15 +371,9 @@ async def create_subscription(request: Request, seen_by: Viewer = Depends(viewer
     return _subscriptions_page(request, seen_by, 422, errors=errors, values=form)
 
 
-NO_SUBSCRIPTION = "No such subscription, or it belongs to another team."
-
-
 @router.get("/subscriptions/{sub_id}")
 def subscription_page(request: Request, sub_id: str, seen_by: Viewer = Depends(viewer)):
-    try:
-        sub = own_subscription(container(request), seen_by.principal, sub_id)
-    except NotFound:
-        raise PageError(404, NO_SUBSCRIPTION) from None
+    sub = subscriptions(container(request)).own(seen_by.principal, sub_id)
     items = container(request).alerts.list_deliveries(seen_by.principal, subscription_id=sub_id, limit=100)
     return page(request, "subscription.html", seen_by, sub=sub, deliveries=items)
 
@@ -399,10 +382,7 @@ def subscription_page(request: Request, sub_id: str, seen_by: Viewer = Depends(v
 async def test_subscription(request: Request, sub_id: str, seen_by: Viewer = Depends(viewer)):
     await posted_form(request, seen_by)
     require_writer(seen_by)
-    try:
-        await send_test(container(request), seen_by.principal, sub_id)
-    except NotFound:
-        raise PageError(404, NO_SUBSCRIPTION) from None
+    await subscriptions(container(request)).send_test(seen_by.principal, sub_id)
     return redirect(f"/subscriptions/{sub_id}")
 
 
@@ -410,10 +390,7 @@ async def test_subscription(request: Request, sub_id: str, seen_by: Viewer = Dep
 async def delete_subscription(request: Request, sub_id: str, seen_by: Viewer = Depends(viewer)):
     await posted_form(request, seen_by)
     require_writer(seen_by)
-    try:
-        unsubscribe(container(request), seen_by.principal, sub_id)
-    except NotFound:
-        raise PageError(404, NO_SUBSCRIPTION) from None
+    subscriptions(container(request)).unsubscribe(seen_by.principal, sub_id)
     return redirect("/subscriptions")
 
 
@@ -422,11 +399,6 @@ async def retry_delivery(request: Request, delivery_id: str, seen_by: Viewer = D
     form = await posted_form(request, seen_by)
     require_writer(seen_by)
     box = container(request)
-    try:
-        box.alerts.replay(seen_by.principal, delivery_id)
-    except NotFound:
-        raise PageError(404, "No such delivery, or it belongs to another team.") from None
-    except Conflict as exc:
-        raise PageError(409, str(exc)) from None
+    box.alerts.replay(seen_by.principal, delivery_id)
     box.worker.wake()
     return redirect(local_path(form.get("next"), "/subscriptions"))

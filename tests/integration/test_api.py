@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from service.keys import create_key
+from service.keys import KeyService
 
 PERSON = {"name": "Test Person Alpha", "aliases": ["T. Alpha"], "birth_year": 1980, "nationality": "UZ"}
 
@@ -263,8 +263,8 @@ def test_health(client):
 
 def test_keys_roles_and_teams(client, box):
     case_id = open_case(client, teams=["lyon"])
-    viewer = create_key(box.engine, box.clock, "viewer", "lyon", "viewer")
-    outsider = create_key(box.engine, box.clock, "editor", "oslo", "outsider")
+    viewer = KeyService(box.engine, box.clock).create("viewer", "lyon", "viewer")
+    outsider = KeyService(box.engine, box.clock).create("editor", "oslo", "outsider")
     assert client.get("/v1/cases", headers={"Authorization": ""}).status_code == 401
     assert client.get("/v1/cases", headers={"Authorization": "Bearer nope"}).status_code == 401
     as_viewer = {"Authorization": f"Bearer {viewer}"}

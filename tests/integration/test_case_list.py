@@ -8,7 +8,7 @@ from events.case_projections import CaseProjections
 from events.projection import upcoming
 from events.risk import assess, passed_dates
 from events.timing import Timing
-from service.keys import create_key
+from service.keys import KeyService
 
 from .test_api import append, open_case
 
@@ -104,9 +104,9 @@ def test_the_tick_places_only_what_has_lapsed(client, box, clock):
 def test_a_team_sees_its_own_cases_only_and_team_names_are_case_sensitive(client, box, clock):
     lower = open_case(client, teams=["alpha"])
     other = open_case(client, teams=["alpha_2"])
-    upper_key = create_key(box.engine, box.clock, "viewer", "Alpha", "upper")
-    lower_key = create_key(box.engine, box.clock, "viewer", "alpha", "lower")
-    like_key = create_key(box.engine, box.clock, "viewer", "alpha%", "wildcard")
+    upper_key = KeyService(box.engine, box.clock).create("viewer", "Alpha", "upper")
+    lower_key = KeyService(box.engine, box.clock).create("viewer", "alpha", "lower")
+    like_key = KeyService(box.engine, box.clock).create("viewer", "alpha%", "wildcard")
     box.ticker.tick()
     for _ in range(2):  # placed, then lapsed again
         assert listed(client, headers={"Authorization": f"Bearer {lower_key}"}) == [lower]

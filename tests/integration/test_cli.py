@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import make_url, text
 from typer.testing import CliRunner
 
+from events.clock import SystemClock
 from events.engine import make_engine
 from events.migrations import upgrade
 from events.personal_data import create_master_key_file, new_master_key, parse_master_key
 from service.cli import app
-from service.keys import authenticate
+from service.keys import KeyService
 
 from ..conftest import scratch_database
 
@@ -38,12 +39,12 @@ def test_keys_create_list_revoke(env, engine):
     created = runner.invoke(app, ["keys", "create", "--role", "editor", "--team", "lyon", "--name", "desk"])
     assert created.exit_code == 0, created.output
     key = created.output.strip().splitlines()[-1]
-    who = authenticate(engine, key)
+    who = KeyService(engine, SystemClock()).authenticate(key)
     assert who and who.role == "editor" and who.team == "lyon"
     listed = runner.invoke(app, ["keys", "list"]).output
     assert "desk" in listed and key not in listed
     assert runner.invoke(app, ["keys", "revoke", who.key_id]).exit_code == 0
-    assert authenticate(engine, key) is None
+    assert KeyService(engine, SystemClock()).authenticate(key) is None
     bad = runner.invoke(app, ["keys", "create", "--role", "owner", "--team", "x", "--name", "y"])
     assert bad.exit_code != 0
 
@@ -316,8 +317,8 @@ def test_demo_run_again_keeps_one_demo_admin(env, client, tmp_path, monkeypatch,
                  if line.endswith("  demo admin")]
     assert len(demo_keys) == 2 and len([line for line in demo_keys if " active " in line]) == 1
     engine = make_engine(env)
-    assert authenticate(engine, printed[0]) is None
-    assert authenticate(engine, printed[1]).role == "admin"
+    assert KeyService(engine, SystemClock()).authenticate(printed[0]) is None
+    assert KeyService(engine, SystemClock()).authenticate(printed[1]).role == "admin"
     engine.dispose()
 
 

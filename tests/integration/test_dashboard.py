@@ -14,7 +14,7 @@ from events.clock import ManualClock
 from events.tables import access_log
 from notifications.tables import deliveries
 from service.app import create_app
-from service.keys import create_key, list_keys, revoke_key
+from service.keys import KeyService
 
 from ..conftest import ADMIN_KEY
 from ..receiver import Receiver
@@ -113,11 +113,11 @@ def test_wrong_key_forged_cookie_and_missing_sign_in_token_are_refused(browser, 
 
 
 def test_revoking_a_key_ends_its_sessions(browser, box):
-    key = create_key(box.engine, box.clock, "editor", "lyon", "soon revoked")
+    key = KeyService(box.engine, box.clock).create("editor", "lyon", "soon revoked")
     sign_in(browser, key)
     assert browser.get("/").status_code == 200
-    key_id = next(k["id"] for k in list_keys(box.engine) if k["name"] == "soon revoked")
-    revoke_key(box.engine, box.clock, key_id)
+    key_id = next(k["id"] for k in KeyService(box.engine, box.clock).list() if k["name"] == "soon revoked")
+    KeyService(box.engine, box.clock).revoke(key_id)
     assert browser.get("/").status_code == 303
 
 
@@ -214,7 +214,7 @@ def test_case_page_shows_headline_dates_and_timeline_with_retractions_sources_an
 def test_viewer_sees_no_name_and_no_forms_and_may_not_post(browser, api, box):
     case_id = open_case(api, name="Hidden Name", teams=["lyon"])
     append(api, case_id, "ExtraditionRequested", {"requesting_state": "UZ"})
-    key = create_key(box.engine, box.clock, "viewer", "lyon", "lyon viewer")
+    key = KeyService(box.engine, box.clock).create("viewer", "lyon", "lyon viewer")
     sign_in(browser, key)
     page = browser.get(f"/cases/{case_id}").text
     assert "Hidden Name" not in page and "not shown to the viewer role" in page
@@ -234,7 +234,7 @@ def test_viewers_may_post_no_form_at_all(browser, api, box):
     sub = api.post("/v1/subscriptions", json={"name": "hq", "channel": {"kind": "webhook",
                                                                        "url": "https://example.org/h"}}).json()
     alert = api.get("/v1/alerts", params={"case_id": case_id}).json()["items"][0]
-    sign_in(browser, create_key(box.engine, box.clock, "viewer", "admin", "hq viewer"))
+    sign_in(browser, KeyService(box.engine, box.clock).create("viewer", "admin", "hq viewer"))
     csrf = csrf_of(browser.get("/").text)
     for path in (f"/cases/{case_id}/events", f"/alerts/{alert['id']}/ack", "/subscriptions",
                  f"/subscriptions/{sub['id']}/test", f"/subscriptions/{sub['id']}/delete",
@@ -249,7 +249,7 @@ def test_viewers_may_post_no_form_at_all(browser, api, box):
 
 def test_other_teams_case_is_not_found(browser, api, box):
     case_id = open_case(api, name="Oslo Person", teams=["oslo"])
-    sign_in(browser, create_key(box.engine, box.clock, "editor", "lyon", "lyon editor"))
+    sign_in(browser, KeyService(box.engine, box.clock).create("editor", "lyon", "lyon editor"))
     response = browser.get(f"/cases/{case_id}")
     assert response.status_code == 404 and "Oslo Person" not in response.text
     assert "Oslo Person" not in browser.get("/").text
@@ -439,7 +439,7 @@ def test_bulk_acknowledge_in_the_dashboard_stays_within_the_team(browser, api, b
     for case in (ours, theirs):
         append(api, case, "WhereaboutsUnknown", {})
     our_id, their_id = (api.get("/v1/alerts", params={"case_id": c}).json()["items"][0]["id"] for c in (ours, theirs))
-    sign_in(browser, create_key(box.engine, box.clock, "editor", "alpha", "alpha editor"))
+    sign_in(browser, KeyService(box.engine, box.clock).create("editor", "alpha", "alpha editor"))
     inbox = browser.get("/alerts").text
     assert "Their Case" not in inbox and "Our Case" in inbox
     csrf = csrf_of(inbox)
@@ -540,7 +540,7 @@ def test_email_without_an_smtp_server_is_refused_beside_the_field(browser, api, 
 
 
 def test_only_admins_may_put_names_in_messages_and_viewers_get_no_form(browser, box, api):
-    sign_in(browser, create_key(box.engine, box.clock, "editor", "lyon", "lyon editor"))
+    sign_in(browser, KeyService(box.engine, box.clock).create("editor", "lyon", "lyon editor"))
     page = browser.get("/subscriptions").text
     assert 'name="include_personal_data"' not in page
     forced = browser.post("/subscriptions", data={"csrf_token": csrf_of(page), "name": "Desk",
@@ -548,14 +548,14 @@ def test_only_admins_may_put_names_in_messages_and_viewers_get_no_form(browser, 
                                                   "include_personal_data": "on"})
     assert forced.status_code == 422 and "only an admin" in forced.text
     with TestClient(browser.app, follow_redirects=False) as other:
-        sign_in(other, create_key(box.engine, box.clock, "viewer", "lyon", "lyon viewer"))
+        sign_in(other, KeyService(box.engine, box.clock).create("viewer", "lyon", "lyon viewer"))
         assert "New subscription" not in other.get("/subscriptions").text
 
 
 def test_other_teams_subscription_is_not_found(browser, api, box):
     sub = api.post("/v1/subscriptions", json={"name": "hq", "channel": {"kind": "webhook",
                                                                        "url": "https://example.org/h"}}).json()
-    sign_in(browser, create_key(box.engine, box.clock, "editor", "lyon", "lyon editor"))
+    sign_in(browser, KeyService(box.engine, box.clock).create("editor", "lyon", "lyon editor"))
     assert browser.get(f"/subscriptions/{sub['id']}").status_code == 404
     page = browser.get("/subscriptions").text
     assert browser.post(f"/subscriptions/{sub['id']}/delete", data={"csrf_token": csrf_of(page)}).status_code == 404
@@ -596,7 +596,7 @@ def test_static_assets_are_served(browser):
 
 
 def test_opening_a_case_through_the_form(browser, api, box):
-    sign_in(browser, create_key(box.engine, box.clock, "editor", "lyon", "lyon editor"), timezone_name="Europe/Paris")
+    sign_in(browser, KeyService(box.engine, box.clock).create("editor", "lyon", "lyon editor"), timezone_name="Europe/Paris")
     form = browser.get("/cases/new").text
     bad = browser.post("/cases/new", data={"csrf_token": csrf_of(form), "name": "", "country": "France",
                                            "birth_year": "1990s", "tags": "Bad Tag"})
@@ -627,7 +627,7 @@ def test_opening_a_case_through_the_form(browser, api, box):
 
 
 def test_viewers_cannot_open_cases(browser, box):
-    sign_in(browser, create_key(box.engine, box.clock, "viewer", "lyon", "lyon viewer"))
+    sign_in(browser, KeyService(box.engine, box.clock).create("viewer", "lyon", "lyon viewer"))
     assert "Open a case" not in browser.get("/").text
     assert browser.get("/cases/new").status_code == 403
 
@@ -670,7 +670,7 @@ def test_channel_urls_never_show_their_query_or_fragment(browser, api, box):
 
 def test_other_teams_key_names_stay_anonymous(browser, api, box):
     case_id = open_case(api, teams=["lyon"])  # recorded by the admin key of team "admin"
-    sign_in(browser, create_key(box.engine, box.clock, "editor", "lyon", "Lyon Editor Name"))
+    sign_in(browser, KeyService(box.engine, box.clock).create("editor", "lyon", "Lyon Editor Name"))
     page = browser.get(f"/cases/{case_id}").text
     assert "bootstrap admin" not in page and "a key of another team" in page
     done = browser.post(f"/cases/{case_id}/events", data={"csrf_token": csrf_of(page), "type": "NoteAdded",

@@ -9,7 +9,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from events.clock import ManualClock
-from service.keys import create_key
+from service.keys import KeyService
 
 from ..receiver import Receiver
 
@@ -233,7 +233,7 @@ def test_test_message_and_preview(client, box, receiver):
 def test_personal_data_only_where_an_admin_enabled_it(client, box, receiver):
     subscribe(client, receiver.url("/with-name"), include_personal_data=True)
     subscribe(client, receiver.url("/without"))
-    editor = create_key(box.engine, box.clock, "editor", "lyon", "editor")
+    editor = KeyService(box.engine, box.clock).create("editor", "lyon", "editor")
     refused = client.post("/v1/subscriptions", headers={"Authorization": f"Bearer {editor}"},
                           json={"name": "x", "channel": {"kind": "webhook", "url": receiver.url("/x")},
                                 "include_personal_data": True})

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from events.tables import case_keys
-from service.keys import create_key
+from service.keys import KeyService
 
 NAME = "Erasable Testperson"
 
@@ -20,7 +20,7 @@ def test_erase_shreds_the_person_and_keeps_history_verifiable(client, box, engin
                                                      "data": {"place": "Lyon"}})
     with engine.connect() as conn:
         wrapped = conn.execute(select(case_keys.c.wrapped_key).where(case_keys.c.case_id == case_id)).scalar_one()
-    editor = create_key(box.engine, box.clock, "editor", "lyon", "editor")
+    editor = KeyService(box.engine, box.clock).create("editor", "lyon", "editor")
     assert client.post(f"/v1/cases/{case_id}/erase", headers={"Authorization": f"Bearer {editor}"}).status_code == 403
 
     erased = client.post(f"/v1/cases/{case_id}/erase", json={"reason": "the family asked"})

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from service.demo import load_demo
-from service.keys import create_key
+from service.keys import KeyService
 from service.settings import Settings
 
 from .test_reminders import clock, receiver  # noqa: F401 - fixtures: the hand-moved clock, a local receiver
@@ -134,8 +134,8 @@ def test_state_all_lists_every_state_and_a_bad_state_names_the_field(client, box
 
 
 def test_bulk_acknowledge_within_the_callers_team_only(client, box, clock):
-    keys = {team: create_key(box.engine, box.clock, "editor", team, f"{team} editor") for team in ("alpha", "beta")}
-    viewer = create_key(box.engine, box.clock, "viewer", "alpha", "alpha viewer")
+    keys = {team: KeyService(box.engine, box.clock).create("editor", team, f"{team} editor") for team in ("alpha", "beta")}
+    viewer = KeyService(box.engine, box.clock).create("viewer", "alpha", "alpha viewer")
     as_ = {team: {"Authorization": f"Bearer {key}"} for team, key in keys.items()}
     ids = {}
     for team in ("alpha", "beta"):

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from events.personal_data import new_master_key
 from service import metrics, metrics_setup
-from service.keys import create_key
+from service.keys import KeyService
 
 from ..pg_server import free_port
 from ..receiver import Receiver
@@ -130,7 +130,7 @@ def test_each_append_outcome_has_its_label(client):
 
 def test_metrics_need_an_admin_key_or_the_metrics_token(client, box):
     box.settings.metrics_token = TOKEN
-    editor = create_key(box.engine, box.clock, "editor", "lyon", "editor")
+    editor = KeyService(box.engine, box.clock).create("editor", "lyon", "editor")
     assert client.get("/metrics", headers={"Authorization": ""}).status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong-token"}).status_code == 401
     assert client.get("/metrics", headers={"Authorization": TOKEN}).status_code == 401  # not as bearer

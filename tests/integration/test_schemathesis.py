@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from service.keys import create_key
+from service.keys import KeyService
 
 KEY = "schemathesis-admin-key"
 EXAMPLES = 25
@@ -29,7 +29,7 @@ def api_schema(box):
     box.settings.rate_limit_per_minute = 0
     box.rate_limiter.per_minute = 0
     box.settings.webhook_allow_private_networks = False
-    create_key(box.engine, box.clock, "admin", "hq", "schemathesis", KEY)
+    KeyService(box.engine, box.clock).create("admin", "hq", "schemathesis", KEY)
     return schemathesis.openapi.from_asgi("/openapi.json", create_app(box))
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 
 from events.tables import events
-from service.keys import create_key, revoke_key
+from service.keys import KeyService
 from service.rate_limit import RateLimiter
 
 ROLES = ("admin", "editor", "viewer")
@@ -19,8 +19,8 @@ NOTE = {"type": "NoteAdded", "occurred_at": "2026-01-01T00:00:00Z", "data": {"te
 @pytest.fixture
 def world(client, box):
     """Two teams' cases, one key per role in team lyon, and a subscription and alert of each team."""
-    keys = {role: create_key(box.engine, box.clock, role, "lyon" if role != "admin" else "hq", role) for role in ROLES}
-    oslo_editor = create_key(box.engine, box.clock, "editor", "oslo", "oslo editor")
+    keys = {role: KeyService(box.engine, box.clock).create(role, "lyon" if role != "admin" else "hq", role) for role in ROLES}
+    oslo_editor = KeyService(box.engine, box.clock).create("editor", "oslo", "oslo editor")
 
     def as_(key):
         return {"Authorization": f"Bearer {key}"}
@@ -139,7 +139,7 @@ def test_reads_and_exports_are_in_the_access_log(client, world, box, engine):
 def test_rate_limit_per_key(client, box):
     moments = [0.0]
     box.rate_limiter = RateLimiter(3, now=lambda: moments[0])
-    other = {"Authorization": f"Bearer {create_key(box.engine, box.clock, 'viewer', 'x', 'other')}"}
+    other = {"Authorization": f"Bearer {KeyService(box.engine, box.clock).create('viewer', 'x', 'other')}"}
     assert [client.get("/v1/event-types").status_code for _ in range(3)] == [200, 200, 200]
     limited = client.get("/v1/event-types")
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) == 20
@@ -149,9 +149,9 @@ def test_rate_limit_per_key(client, box):
 
 
 def test_bad_keys_all_get_the_same_401(client, box):
-    revoked = create_key(box.engine, box.clock, "admin", "hq", "gone")
-    from service.keys import authenticate
-    revoke_key(box.engine, box.clock, authenticate(box.engine, revoked).key_id)
+    keys = KeyService(box.engine, box.clock)
+    revoked = keys.create("admin", "hq", "gone")
+    keys.revoke(keys.authenticate(revoked).key_id)
     answers = set()
     for header in ("", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer not-a-key", f"Bearer {revoked}",
                    "bearer " + "x" * 5000):

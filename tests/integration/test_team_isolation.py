@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from notifications.tables import reminders
-from service.keys import create_key
+from service.keys import KeyService
 
 DATED = [("RemovalScheduled", {"at": "2027-06-01T06:00:00Z", "destination": "UZ"}),
          ("HearingScheduled", {"court": "CNDA", "kind": "asylum", "at": "2027-06-02T09:00:00Z"}),
@@ -23,7 +23,7 @@ def as_(key: str) -> dict:
 
 @pytest.fixture
 def teams(client, box):
-    return {team: create_key(box.engine, box.clock, "editor", team, f"{team} editor") for team in ("alpha", "beta")}
+    return {team: KeyService(box.engine, box.clock).create("editor", team, f"{team} editor") for team in ("alpha", "beta")}
 
 
 def new_case(client, key) -> str:
@@ -138,8 +138,8 @@ def test_the_same_idempotency_key_with_another_body_is_refused(client, teams):
 def test_an_admins_all_teams_subscription_is_not_its_teams_to_touch(client, box, teams):
     """Finding 7: the admin's team ("admin" for the bootstrap key) neither deletes, reads nor lists the admin's
     all-teams subscription, nor sees its deliveries, which speak of other teams' cases."""
-    editor = create_key(box.engine, box.clock, "editor", "admin", "admin-team editor")
-    viewer = create_key(box.engine, box.clock, "viewer", "admin", "admin-team viewer")
+    editor = KeyService(box.engine, box.clock).create("editor", "admin", "admin-team editor")
+    viewer = KeyService(box.engine, box.clock).create("viewer", "admin", "admin-team viewer")
     created = client.post("/v1/subscriptions", json={
         "name": "all", "channel": {"kind": "webhook", "url": "http://127.0.0.1:9/all"}})
     assert created.status_code == 201 and created.json()["all_teams"] is True

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from service.keys import create_key
+from service.keys import KeyService
 
 from .test_api import PERSON, append, open_case
 
@@ -73,8 +73,8 @@ def test_as_of_shows_the_summary_as_it_stood_and_known_at_before_the_case_is_a_4
 
 
 def test_a_case_opened_without_teams_belongs_to_its_openers_team_an_admins_too(client, box):
-    editor = create_key(box.engine, box.clock, "editor", "admin", "same team as the admin")
-    lyon = create_key(box.engine, box.clock, "editor", "lyon", "lyon editor")
+    editor = KeyService(box.engine, box.clock).create("editor", "admin", "same team as the admin")
+    lyon = KeyService(box.engine, box.clock).create("editor", "lyon", "lyon editor")
     by_admin = open_case(client)
     assert client.get(f"/v1/cases/{by_admin}").json()["teams"] == ["admin"]
     assert client.get(f"/v1/cases/{by_admin}", headers={"Authorization": f"Bearer {editor}"}).status_code == 200

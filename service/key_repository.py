@@ -1,0 +1,67 @@
+"""The api_keys table: what the key service reads and writes, and nothing of what a key means."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+
+from events.transactions import writing
+from events.fastsql import Raw
+from events.tables import api_keys
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    id: str
+    name: str
+    role: str
+    team: str
+    key_hash: str
+    revoked: bool
+
+
+class KeyRepository:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def by_hash(self, digest: str) -> StoredKey | None:
+        # Every request authenticates, so this read is on the hot path: one pre-written statement (see fastsql).
+        with self.engine.connect() as conn:
+            row = Raw(conn).one("SELECT id, name, role, team, key_hash, revoked_at FROM api_keys WHERE key_hash = :h",
+                                {"h": digest})
+        if row is None:
+            return None
+        key_id, name, role, team, key_hash, revoked_at = row
+        return StoredKey(key_id, name, role, team, key_hash, revoked_at is not None)
+
+    def add(self, name: str, role: str, team: str, key_hash: str, prefix: str, now: datetime,
+            replace: bool = False) -> None:
+        """Store a new key; with `replace`, revoke the active keys of the same name, role and team in the same
+        transaction."""
+        with writing(self.engine) as conn:
+            if replace:
+                conn.execute(update(api_keys).where(api_keys.c.name == name, api_keys.c.role == role,
+                                                    api_keys.c.team == team, api_keys.c.revoked_at.is_(None))
+                             .values(revoked_at=now))
+            conn.execute(insert(api_keys).values(id=str(uuid.uuid4()), name=name, role=role, team=team,
+                                                 key_hash=key_hash, prefix=prefix, created_at=now))
+
+    def all(self) -> list[Any]:
+        """Every key's row (never a key itself: only its hash is stored), oldest first."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(api_keys).order_by(api_keys.c.created_at)).all()
+
+    def revoke(self, key_id: str, now: datetime) -> bool:
+        """Revoke an active key; False if there is no active key of that id."""
+        with writing(self.engine) as conn:
+            done = conn.execute(update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                                .values(revoked_at=now))
+        return done.rowcount == 1
+
+    def active_admin_exists(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(api_keys.c.id).where(api_keys.c.role == "admin",
+                                                            api_keys.c.revoked_at.is_(None))).first() is not None
