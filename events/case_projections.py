@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from sqlalchemy import Connection, Engine, select
@@ -15,6 +15,7 @@ from .records import StoredEvent, iso, parse_iso
 from .store import row_to_event
 from .tables import case_projections as proj
 from .tables import events as events_table
+from .utc import from_db
 
 
 INSERT_PROJECTION = (
@@ -172,12 +173,6 @@ REBUILD_QUERY = ("SELECT stream_id, version, event_id, type, occurred_at, record
                  "ORDER BY stream_id, version")
 
 
-def _utc(value) -> datetime:
-    if isinstance(value, datetime):  # PostgreSQL hands back aware datetimes
-        return value.astimezone(timezone.utc)
-    return datetime.fromisoformat(value + "+00:00")  # SQLite: naive UTC text
-
-
 def rebuild(engine: Engine, batch: int = 2000) -> int:
     """Drop every projection row and fold each stream again from the log; returns the number of events read."""
     count = 0
@@ -227,15 +222,15 @@ class _StreamSoFar:
             self.latest = (occurred_at, version)
         if type_ in FOLDED:
             # recorded_at is left empty: a rebuild folds everything known, it never asks "known when".
-            self.events.append(StoredEvent(0, event_id, self.stream_id, version, type_, 1, _utc(occurred_at), "",
+            self.events.append(StoredEvent(0, event_id, self.stream_id, version, type_, 1, from_db(occurred_at), "",
                                            None, "", data, None, "", ""))
 
     def row(self, raw: Raw) -> dict[str, Any]:
-        updated_at = _utc(self.last_recorded)
-        last = (_utc(self.latest[0]), self.latest[1]) if self.latest is not None else None
+        updated_at = from_db(self.last_recorded)
+        last = (from_db(self.latest[0]), self.latest[1]) if self.latest is not None else None
         values = _row_values(fold(self.events), self.version, last, updated_at)
         values.update(case_id=self.stream_id, updated_at=raw.time(updated_at),
-                      opened_at=raw.time(_utc(self.first_recorded)))
+                      opened_at=raw.time(from_db(self.first_recorded)))
         return values
 
 

@@ -3,25 +3,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from .hashchain import canonical_bytes
-
-
-def iso(value: datetime | None) -> str | None:
-    """RFC 3339 in UTC with microseconds, the one textual form of a time inside Vigil."""
-    if value is None:
-        return None
-    utc = value.astimezone(timezone.utc).replace(tzinfo=None)
-    text = utc.isoformat()
-    return (text if utc.microsecond else text + ".000000") + "Z"
-
-
-def parse_iso(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+from .utc import iso, parse_iso  # noqa: F401 -- re-exported: many readers import them from here
 
 
 @dataclass(frozen=True)

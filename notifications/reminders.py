@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Callable, Sequence
 
@@ -21,6 +21,7 @@ from events.reminders import (
 )
 from events.store import AppendContext
 from events.timing import Timing
+from events.utc import from_db
 
 from .durations import MAX_REMINDER, parse_duration
 from .outbox import active_audiences, notify, raise_alert
@@ -33,12 +34,6 @@ INSERT_REMINDER = (
     "INSERT INTO reminders (id, case_id, kind, item_event_id, item_type, item_at, offset_seconds, due_at, is_last, "
     "state, late) VALUES (:id, :case_id, :kind, :item_event_id, :item_type, :item_at, :offset_seconds, :due_at, "
     ":is_last, 'pending', :late)")
-
-
-def _utc(value) -> datetime:
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
 
 
 def _offset_seconds(subscription_id: str, text: str) -> int | None:
@@ -81,7 +76,7 @@ def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timede
     planned = {p.key: p for p in plan(state, offsets, timing)}
     pending = raw.all("SELECT id, kind, item_event_id, item_at, offset_seconds FROM reminders "
                       "WHERE case_id = :c AND state = 'pending'", {"c": case_id})
-    existing = {(r[1], r[2], _utc(r[3]), r[4]): r[0] for r in pending}
+    existing = {(r[1], r[2], from_db(r[3]), r[4]): r[0] for r in pending}
     for key, reminder_id in existing.items():
         if key not in planned:
             raw.run("UPDATE reminders SET state = 'cancelled', note = :n, fired_at = :t WHERE id = :i",
@@ -193,7 +188,7 @@ class Ticker:
             rows = raw.all(query + (" FOR UPDATE SKIP LOCKED" if self._postgres else ""),
                            {"now": raw.time(now), "limit": limit})
             by_id = {r[0]: r for r in rows}
-            decisions = decide([Due(r[0], r[2], r[3], _utc(r[5]), _utc(r[7])) for r in rows], now, self.grace)
+            decisions = decide([Due(r[0], r[2], r[3], from_db(r[5]), from_db(r[7])) for r in rows], now, self.grace)
             audiences = offsets = None
             states: dict[str, CaseState] = {}
             fired = 0
@@ -207,7 +202,7 @@ class Ticker:
                     continue
                 if audiences is None:
                     audiences, offsets = active_audiences(raw), subscription_offsets(raw)
-                case_id, kind, item_at, offset = r[1], r[2], _utc(r[5]), r[6]
+                case_id, kind, item_at, offset = r[1], r[2], from_db(r[5]), r[6]
                 if case_id not in states:
                     states[case_id] = CaseProjections.get(conn, case_id).state
                 state = states[case_id]
@@ -222,10 +217,10 @@ class Ticker:
                 raw.run("UPDATE reminders SET state = 'sent', fired_at = :t, late = :l WHERE id = :i",
                         {"t": raw.time(now), "l": decision.late, "i": r[0]})
                 if contact:  # again every day until contact is established, for a bounded time
-                    following = next_contact_check(_utc(r[7]), now, contact_checks_end(
+                    following = next_contact_check(from_db(r[7]), now, contact_checks_end(
                         item_at, self.contact_overdue_after, self.contact_repeat_for))
                 elif repeats(kind, r[4]):  # a passed removal's outcome: again every day until one is recorded
-                    following = next_contact_check(_utc(r[7]), now)
+                    following = next_contact_check(from_db(r[7]), now)
                 else:
                     following = None
                 if following is not None:
