@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .catalogue import EventData, read_data, upcast
 from .hashchain import canonical_bytes
 from .utc import iso, parse_iso  # noqa: F401 -- re-exported: many readers import them from here
 
@@ -28,8 +29,14 @@ class StoredEvent:
     hash: str
 
     @property
-    def data(self) -> dict[str, Any]:  # a fresh dict each time: callers may fill in opened personal data
-        return json.loads(self.data_text)
+    def data(self) -> dict[str, Any]:
+        """The data as a dict at its type's current schema version: a fresh one each time, as callers may fill
+        in opened personal data. The stored text (which the hash covers) is never rewritten."""
+        return upcast(self.type, self.schema_version, json.loads(self.data_text))
+
+    def typed_data(self) -> EventData:
+        """The data as its catalogue model (see catalogue.read_data); only for types in the catalogue."""
+        return read_data(self.type, self.schema_version, self.data_text)
 
     @property
     def source(self) -> dict[str, Any] | None:
