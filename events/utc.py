@@ -22,11 +22,6 @@ def parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def normalized(value: str | None) -> str | None:
-    """RFC 3339 text with any offset, in the one form (`iso`): such texts compare as the times do."""
-    return iso(parse_iso(value)) if value else None
-
-
 def aware(value: datetime) -> datetime:
     """An aware UTC datetime; a naive one is taken as UTC (SQLite keeps no time zone)."""
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

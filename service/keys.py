@@ -12,6 +12,7 @@ from sqlalchemy import Engine, insert, select, update
 from events.clock import Clock
 from events.engine import writing
 from events.fastsql import Raw
+from events.utc import iso
 from events.tables import api_keys
 
 from .access import ROLES, Principal
@@ -56,7 +57,7 @@ def list_keys(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at)).all()
     return [{"id": r.id, "name": r.name, "role": r.role, "team": r.team, "prefix": r.prefix,
-             "created_at": r.created_at.isoformat(), "revoked": r.revoked_at is not None} for r in rows]
+             "created_at": iso(r.created_at), "revoked": r.revoked_at is not None} for r in rows]
 
 
 def actor_names(engine: Engine, team: str | None) -> dict[str, str]:
