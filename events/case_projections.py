@@ -3,18 +3,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from sqlalchemy import Connection, Engine, select
 
 from .fastsql import Raw
-from .projection import HANDLERS, CaseState, evolve, fold, fold_key, status_of
+from .projection import STATE_TYPES, CaseState, evolve, fold, fold_key, status_of
 from .records import StoredEvent, iso, parse_iso
 from .store import AppendContext, row_to_event
 from .tables import case_projections as proj
 from .tables import events as events_table
 from .transactions import writing
+from .utc import from_db
 
 
 INSERT_PROJECTION = (
@@ -157,7 +158,7 @@ class CaseProjections:
 
 
 def _furthest(events: Iterable[StoredEvent]) -> Furthest:
-    return max((fold_key(e) for e in events if e.type in HANDLERS), default=None)
+    return max((fold_key(e) for e in events if e.type in STATE_TYPES), default=None)
 
 
 def advance(state: CaseState, last: Furthest, appended: Sequence[StoredEvent],
@@ -165,25 +166,19 @@ def advance(state: CaseState, last: Furthest, appended: Sequence[StoredEvent],
     """Fold newly appended events into a projection; refold the whole stream when an event that carries state
     lands in the past of what was folded (a late report) or an event is withdrawn (a retraction)."""
     # Only state-carrying events are placed in order; a note dated anywhere changes nothing.
-    if any(e.type == "EventRetracted" or (last is not None and e.type in HANDLERS and fold_key(e) < last)
+    if any(e.type == "EventRetracted" or (last is not None and e.type in STATE_TYPES and fold_key(e) < last)
            for e in appended):
         everything = whole_stream()
         return fold(everything), _furthest(everything)
     for event in sorted(appended, key=fold_key):
-        if event.type in HANDLERS:
+        if event.type in STATE_TYPES:
             state = evolve(state, event)
             last = max(last, fold_key(event)) if last is not None else fold_key(event)
     return state, last
 
 
-REBUILD_QUERY = ("SELECT stream_id, version, event_id, type, occurred_at, recorded_at, data FROM events "
-                 "ORDER BY stream_id, version")
-
-
-def _utc(value) -> datetime:
-    if isinstance(value, datetime):  # PostgreSQL hands back aware datetimes
-        return value.astimezone(timezone.utc)
-    return datetime.fromisoformat(value + "+00:00")  # SQLite: naive UTC text
+REBUILD_QUERY = ("SELECT stream_id, version, event_id, type, schema_version, occurred_at, recorded_at, data "
+                 "FROM events ORDER BY stream_id, version")
 
 
 def rebuild(engine: Engine, batch: int = 2000) -> int:
@@ -196,7 +191,7 @@ def rebuild(engine: Engine, batch: int = 2000) -> int:
         stream: _StreamSoFar | None = None
         cursor = raw.execute(REBUILD_QUERY) if not raw.postgres else _server_cursor(conn)
         while chunk := cursor.fetchmany(5000):
-            for stream_id, version, event_id, type_, occurred_at, recorded_at, data in chunk:
+            for stream_id, version, event_id, type_, schema_version, occurred_at, recorded_at, data in chunk:
                 if stream is None or stream.stream_id != stream_id:
                     if stream is not None:
                         rows.append(stream.row(raw))
@@ -204,7 +199,7 @@ def rebuild(engine: Engine, batch: int = 2000) -> int:
                             raw.many(INSERT_PROJECTION, rows)
                             rows = []
                     stream = _StreamSoFar(stream_id, recorded_at)
-                stream.add(version, event_id, type_, occurred_at, recorded_at, data)
+                stream.add(version, event_id, type_, schema_version, occurred_at, recorded_at, data)
                 count += 1
         cursor.close()
         if stream is not None:
@@ -214,7 +209,7 @@ def rebuild(engine: Engine, batch: int = 2000) -> int:
     return count
 
 
-FOLDED = frozenset(HANDLERS) | {"EventRetracted"}
+FOLDED = STATE_TYPES | {"EventRetracted"}
 
 
 class _StreamSoFar:
@@ -228,22 +223,23 @@ class _StreamSoFar:
         self.latest: tuple[Any, int] | None = None
         self.events: list[StoredEvent] = []
 
-    def add(self, version: int, event_id: str, type_: str, occurred_at: Any, recorded_at: Any, data: Any) -> None:
+    def add(self, version: int, event_id: str, type_: str, schema_version: int, occurred_at: Any, recorded_at: Any,
+            data: Any) -> None:
         self.version, self.last_recorded = version, recorded_at
         # Compared raw: SQLite's fixed-width UTC text sorts as the times do; PostgreSQL hands back datetimes.
-        if type_ in HANDLERS and (self.latest is None or (occurred_at, version) > self.latest):
+        if type_ in STATE_TYPES and (self.latest is None or (occurred_at, version) > self.latest):
             self.latest = (occurred_at, version)
         if type_ in FOLDED:
             # recorded_at is left empty: a rebuild folds everything known, it never asks "known when".
-            self.events.append(StoredEvent(0, event_id, self.stream_id, version, type_, 1, _utc(occurred_at), "",
-                                           None, "", data, None, "", ""))
+            self.events.append(StoredEvent(0, event_id, self.stream_id, version, type_, schema_version,
+                                           from_db(occurred_at), "", None, "", data, None, "", ""))
 
     def row(self, raw: Raw) -> dict[str, Any]:
-        updated_at = _utc(self.last_recorded)
-        last = (_utc(self.latest[0]), self.latest[1]) if self.latest is not None else None
+        updated_at = from_db(self.last_recorded)
+        last = (from_db(self.latest[0]), self.latest[1]) if self.latest is not None else None
         values = _row_values(fold(self.events), self.version, last, updated_at)
         values.update(case_id=self.stream_id, updated_at=raw.time(updated_at),
-                      opened_at=raw.time(_utc(self.first_recorded)))
+                      opened_at=raw.time(from_db(self.first_recorded)))
         return values
 
 

@@ -1,14 +1,17 @@
 """The event catalogue: every event type, its versioned data schema, default alert severity and upcasters."""
 from __future__ import annotations
 
+import json
+import types
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import available_timezones
-from typing import Annotated, Any, Callable, Literal
+from typing import Annotated, Any, Callable, Literal, Union, get_args, get_origin
 from uuid import UUID
 
 from pydantic import (
-    AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator,
+    AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, create_model,
+    model_validator,
 )
 
 from .text import multi_line, single_line
@@ -304,14 +307,40 @@ class Resettled(EventData):
     country: CountryCode
 
 
+def _as_stored(annotation: Any) -> Any:
+    """A field's type without the limits input is held to (lengths, patterns, checks): what was accepted once is
+    read back as it was stored, even after a limit is tightened. Types, literals and model checks still hold."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _as_stored(args[0])
+    if origin in (Union, types.UnionType):
+        return Union[tuple(_as_stored(a) for a in args)]
+    if origin is list:
+        return list[_as_stored(args[0])]
+    return annotation
+
+
+def stored_model(model: type[EventData]) -> type[EventData]:
+    """The model stored data is read with: a subclass of `model` (so a handler typed with it is honest), its
+    fields loosened by `_as_stored`, and `person` the sealed token the store keeps (events/personal_data.py)."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        kind = str if name == "person" else _as_stored(info.annotation)
+        default = (... if info.is_required() else
+                   Field(default_factory=info.default_factory) if info.default_factory else info.default)
+        fields[name] = (kind, default)
+    return create_model(f"Stored{model.__name__}", __base__=model, __module__=__name__, **fields)
+
+
 @dataclass(frozen=True)
 class EventType:
     name: str
     group: str
-    model: type[EventData]
+    model: type[EventData]  # what a request is validated with
     default_severity: Severity
-    schema_version: int = 1
+    schema_version: int = 1  # of `model`; data stored under an older one is upcast when read
     system_only: bool = False  # appended by Vigil itself, never through POST .../events
+    stored: type[EventData] | None = None  # what stored data is read with: stored_model(model)
 
 
 def _types() -> dict[str, EventType]:
@@ -340,7 +369,8 @@ def _types() -> dict[str, EventType]:
     ]
     system_only = {"PersonalDataErased"}
     return {
-        model.__name__: EventType(model.__name__, group, model, severity, system_only=model.__name__ in system_only)
+        model.__name__: EventType(model.__name__, group, model, severity, system_only=model.__name__ in system_only,
+                                  stored=stored_model(model))
         for group, model, severity in table
     }
 
@@ -359,6 +389,20 @@ def upcast(type_name: str, schema_version: int, data: dict[str, Any]) -> dict[st
         data = UPCASTERS[(type_name, schema_version)](data)
         schema_version += 1
     return data
+
+
+def schema_version(type_name: str) -> int:
+    """The schema version data of this type is written under now (1 for a type outside the catalogue)."""
+    kind = EVENT_TYPES.get(type_name)
+    return kind.schema_version if kind is not None else 1
+
+
+def read_data(type_name: str, version: int, text: str) -> EventData:
+    """Stored data as its type's model at the current schema version, upcast first if written under an older one."""
+    kind = EVENT_TYPES[type_name]
+    if version == kind.schema_version:
+        return kind.stored.model_validate_json(text)  # parsed and typed in one pass, as fast as json.loads
+    return kind.stored.model_validate(upcast(type_name, version, json.loads(text)))
 
 
 def catalogue_document() -> list[dict[str, Any]]:

@@ -1,16 +1,18 @@
 """Pre-written SQL for the append hot path, run on the driver connection inside SQLAlchemy's transaction.
 
 Building SQLAlchemy statements costs more than the database work on each append; these strings are written
-once per dialect. Times are stored exactly as SQLAlchemy's own types store them, so both readers agree.
+once per dialect. Times are bound by `utc.to_db`, as SQLAlchemy's own types store them, so both readers agree.
 """
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from sqlalchemy import Connection
+
+from .utc import to_db
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
@@ -21,15 +23,6 @@ def for_dialect(sql: str, postgres: bool) -> str:
     return _NAMED.sub(r"%(\1)s", sql) if postgres else sql
 
 
-def db_time(value: datetime, postgres: bool) -> Any:
-    """A time as SQLAlchemy's UTCDateTime would bind it (SQLite: naive UTC text with microseconds)."""
-    utc = value.astimezone(timezone.utc)
-    if postgres:
-        return utc
-    text = utc.replace(tzinfo=None).isoformat(" ")  # isoformat is several times cheaper than strftime
-    return text if utc.microsecond else text + ".000000"
-
-
 class Raw:
     """Executes pre-written statements on the DBAPI connection behind a SQLAlchemy Connection."""
 
@@ -38,7 +31,7 @@ class Raw:
         self._driver = conn.connection.driver_connection
 
     def time(self, value: datetime | None) -> Any:
-        return None if value is None else db_time(value, self.postgres)
+        return None if value is None else to_db(value, self.postgres)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None):
         cursor = self._driver.cursor()

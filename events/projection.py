@@ -4,9 +4,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from .records import StoredEvent, iso, parse_iso
+from . import catalogue as c
+from .catalogue import EventData
+from .records import StoredEvent
+from .utc import iso
 
 # Times inside the state are UTC RFC 3339 strings in one fixed format, so they compare as text.
 Item = dict[str, Any]
@@ -76,48 +79,66 @@ class Draft:
         return CaseState(**{name: getattr(self, name) for name in self.__slots__})
 
 
-def _set(draft: Draft, **changes) -> Draft:
+def _set(draft: Draft, **changes: Any) -> Draft:
     for name, value in changes.items():
         setattr(draft, name, value)
     return draft
 
 
-def _utc(value: str | None) -> str | None:
-    return iso(parse_iso(value)) if value else None
+# A handler folds one event into the draft; it gets the event's data as its catalogue model (catalogue.read_data).
+Handler = Callable[[Draft, StoredEvent, Any], None]
+HANDLERS: dict[type[EventData], Handler] = {}
+M = TypeVar("M", bound=EventData)
 
 
-def _measures_in_force(state: CaseState, at: str) -> list[Item]:
-    return [m for m in state.interim_measures if m["since"] <= at and (m["expires_at"] is None or m["expires_at"] > at)]
+def _handles(*models: type[M]) -> Callable[[Callable[[Draft, StoredEvent, M], None]], Callable[..., None]]:
+    def register(handler: Callable[[Draft, StoredEvent, M], None]) -> Callable[..., None]:
+        for model in models:
+            HANDLERS[model] = handler
+        return handler
+    return register
 
 
-def _opened(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+def _measures_in_force(s: Draft, at: str) -> list[Item]:
+    return [m for m in s.interim_measures if m["since"] <= at and (m["expires_at"] is None or m["expires_at"] > at)]
+
+
+@_handles(c.CaseOpened)
+def _opened(s: Draft, e: StoredEvent, d: c.CaseOpened) -> None:
     # Events dated before the opening (history reported later) may already be folded: keep them.
-    return _set(s, opened=True, country=d["country"], origin_country=d.get("origin_country"),
-                   tags=tuple(d.get("tags", ())), teams=tuple(d.get("teams", ())), summary=d.get("summary"),
-                timezone=d.get("timezone"), person_tokens=(d["person"],) + s.person_tokens)
+    # `person` is the sealed token the store keeps (catalogue.stored_model), not a Person.
+    _set(s, opened=True, country=d.country, origin_country=d.origin_country, tags=tuple(d.tags),
+         teams=tuple(d.teams), summary=d.summary, timezone=d.timezone, person_tokens=(d.person,) + s.person_tokens)
 
 
-def _person_updated(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-    return _set(s, person_tokens=s.person_tokens + (d["person"],))
+@_handles(c.PersonDetailsUpdated)
+def _person_updated(s: Draft, e: StoredEvent, d: c.PersonDetailsUpdated) -> None:
+    s.person_tokens = s.person_tokens + (d.person,)
 
 
-def _removal_scheduled(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-    removal = {"event_id": e.event_id, "at": _utc(d.get("at")), "window_start": _utc(d.get("window_start")),
-               "window_end": _utc(d.get("window_end")), "destination": d["destination"]}
-    return _set(s, removal=removal)
+@_handles(c.CaseClosed)
+def _closed(s: Draft, e: StoredEvent, d: c.CaseClosed) -> None:
+    s.closed = True
 
 
-def _removed(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-    at = iso(e.occurred_at)
-    breached = _measures_in_force(s, at)
-    removed = {"event_id": e.event_id, "at": at, "method": d["method"], "destination": d["destination"],
-               "despite": [m["body"] for m in breached], "despite_events": [m["event_id"] for m in breached]}
-    # Whether the person is held at the destination is unknown until something says so.
-    return _set(s, removed=removed, removal=None, detained=None, detained_place=None, after_return=None)
+@_handles(c.CaseReopened)
+def _reopened(s: Draft, e: StoredEvent, d: c.CaseReopened) -> None:
+    s.closed = False
 
 
-def _detained(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-    return _set(s, detained=True, detained_place=d.get("place"))
+@_handles(c.PersonalDataErased)
+def _erased(s: Draft, e: StoredEvent, d: c.PersonalDataErased) -> None:
+    s.personal_data_erased = True
+
+
+@_handles(c.Detained)
+def _detained(s: Draft, e: StoredEvent, d: c.Detained) -> None:
+    _set(s, detained=True, detained_place=d.place)
+
+
+@_handles(c.TransferredToFacility)
+def _transferred(s: Draft, e: StoredEvent, d: c.TransferredToFacility) -> None:
+    _set(s, detained=True, detained_place=d.place)
 
 
 def removal_end(removal: Item) -> str:
@@ -125,123 +146,206 @@ def removal_end(removal: Item) -> str:
     return removal["at"] or removal["window_end"]
 
 
-def _released(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+@_handles(c.Released)
+def _released(s: Draft, e: StoredEvent, d: c.Released) -> None:
     # Released here after the removal's time: the removal did not take place, which is its outcome.
     removal = None if s.removal and removal_end(s.removal) <= iso(e.occurred_at) else s.removal
-    return _set(s, detained=False, removal=removal,
-                after_return="released_at_destination" if s.removed else s.after_return)
+    _set(s, detained=False, removal=removal, after_return="released_at_destination" if s.removed else s.after_return)
 
 
-def _measure_granted(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-    measure = {"body": d["body"], "since": iso(e.occurred_at), "expires_at": _utc(d.get("expires_at")),
-               "event_id": e.event_id}
-    others = tuple(m for m in s.interim_measures if m["body"] != d["body"])
-    return _set(s, interim_measures=others + (measure,),
-                   measures_requested=tuple(b for b in s.measures_requested if b != d["body"]))
+@_handles(c.ExtraditionRequested)
+def _extradition_requested(s: Draft, e: StoredEvent, d: c.ExtraditionRequested) -> None:
+    _set(s, extradition="requested", requesting_state=d.requesting_state)
 
 
-def _measure_ended(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-    return _set(s, interim_measures=tuple(m for m in s.interim_measures if m["body"] != d["body"]),
-                   measures_requested=tuple(b for b in s.measures_requested if b != d["body"]))
+@_handles(c.DiplomaticAssurancesOffered)
+def _assurances(s: Draft, e: StoredEvent, d: c.DiplomaticAssurancesOffered) -> None:
+    s.assurances_offered = True
 
 
-def _hearing_postponed(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-    target, new_at = str(d["hearing_event_id"]), _utc(d.get("new_at"))
-    return _set(s, hearings=tuple({**h, "at": new_at} if h["event_id"] == target else h for h in s.hearings))
+def _decided(s: Draft, at: str) -> Draft:
+    """A decision recorded after a hearing is that hearing's outcome."""
+    return _set(s, hearings=tuple({**h, "done": True} if h["at"] and h["at"] <= at else h for h in s.hearings))
+
+
+@_handles(c.ExtraditionOrdered)
+def _extradition_ordered(s: Draft, e: StoredEvent, d: c.ExtraditionOrdered) -> None:
+    _decided(s, iso(e.occurred_at)).extradition = "ordered"
+
+
+@_handles(c.ExtraditionRefused)
+def _extradition_refused(s: Draft, e: StoredEvent, d: c.ExtraditionRefused) -> None:
+    _decided(s, iso(e.occurred_at)).extradition = "refused"
+
+
+@_handles(c.AsylumClaimLodged)
+def _asylum_claimed(s: Draft, e: StoredEvent, d: c.AsylumClaimLodged) -> None:
+    s.asylum = "pending"
+
+
+@_handles(c.AsylumDecided)
+def _asylum_decided(s: Draft, e: StoredEvent, d: c.AsylumDecided) -> None:
+    _decided(s, iso(e.occurred_at)).asylum = d.outcome
+
+
+@_handles(c.ProtectionRevoked)
+def _protection_revoked(s: Draft, e: StoredEvent, d: c.ProtectionRevoked) -> None:
+    s.asylum = "revoked"
+
+
+@_handles(c.HearingScheduled)
+def _hearing_scheduled(s: Draft, e: StoredEvent, d: c.HearingScheduled) -> None:
+    s.hearings = s.hearings + ({"event_id": e.event_id, "court": d.court, "kind": d.kind, "at": iso(d.at)},)
+
+
+@_handles(c.HearingPostponed)
+def _hearing_postponed(s: Draft, e: StoredEvent, d: c.HearingPostponed) -> None:
+    target, new_at = str(d.hearing_event_id), iso(d.new_at)
+    s.hearings = tuple({**h, "at": new_at} if h["event_id"] == target else h for h in s.hearings)
 
 
 def _done(items: tuple[Item, ...], target: str) -> tuple[Item, ...]:
     return tuple({**i, "done": True} if i["event_id"] == target else i for i in items)
 
 
-def _decided(s: CaseState, at: str) -> Draft:
-    """A decision recorded after a hearing is that hearing's outcome."""
-    return _set(s, hearings=tuple({**h, "done": True} if h["at"] and h["at"] <= at else h for h in s.hearings))
+@_handles(c.HearingHeld)
+def _hearing_held(s: Draft, e: StoredEvent, d: c.HearingHeld) -> None:
+    s.hearings = _done(s.hearings, str(d.hearing_event_id))
 
 
-def _appeal_decided(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-    s = _decided(s, iso(e.occurred_at))
-    if d["outcome"] == "dismissed":
-        return _set(s, appeal_pending=False)
-    # An allowed appeal quashes the order or refusal it was brought against.
-    return _set(s, appeal_pending=False, removal_order=False,
-                   extradition="requested" if s.extradition == "ordered" else s.extradition,
-                   asylum="pending" if s.asylum in ("refused", "inadmissible") else s.asylum)
+@_handles(c.AppealFiled)
+def _appeal_filed(s: Draft, e: StoredEvent, d: c.AppealFiled) -> None:
+    s.appeal_pending = True
 
 
-def _contact(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
+@_handles(c.AppealDecided)
+def _appeal_decided(s: Draft, e: StoredEvent, d: c.AppealDecided) -> None:
+    _decided(s, iso(e.occurred_at)).appeal_pending = False
+    if d.outcome == "allowed":
+        # An allowed appeal quashes the order or refusal it was brought against.
+        _set(s, removal_order=False, extradition="requested" if s.extradition == "ordered" else s.extradition,
+             asylum="pending" if s.asylum in ("refused", "inadmissible") else s.asylum)
+
+
+@_handles(c.DeadlineSet)
+def _deadline_set(s: Draft, e: StoredEvent, d: c.DeadlineSet) -> None:
+    s.deadlines = s.deadlines + ({"event_id": e.event_id, "kind": d.kind, "at": iso(d.at)},)
+
+
+@_handles(c.DeadlineMet)
+def _deadline_met(s: Draft, e: StoredEvent, d: c.DeadlineMet) -> None:
+    s.deadlines = _done(s.deadlines, str(d.deadline_event_id))
+
+
+@_handles(c.RemovalOrderIssued)
+def _removal_ordered(s: Draft, e: StoredEvent, d: c.RemovalOrderIssued) -> None:
+    s.removal_order = True
+
+
+@_handles(c.RemovalScheduled)
+def _removal_scheduled(s: Draft, e: StoredEvent, d: c.RemovalScheduled) -> None:
+    s.removal = {"event_id": e.event_id, "at": iso(d.at), "window_start": iso(d.window_start),
+                 "window_end": iso(d.window_end), "destination": d.destination}
+
+
+@_handles(c.RemovalCancelled, c.RemovalNotCarriedOut)
+def _removal_off(s: Draft, e: StoredEvent, d: c.RemovalCancelled | c.RemovalNotCarriedOut) -> None:
+    s.removal = None
+
+
+@_handles(c.InterimMeasureRequested)
+def _measure_requested(s: Draft, e: StoredEvent, d: c.InterimMeasureRequested) -> None:
+    s.measures_requested = tuple(b for b in s.measures_requested if b != d.body) + (d.body,)
+
+
+@_handles(c.InterimMeasureGranted)
+def _measure_granted(s: Draft, e: StoredEvent, d: c.InterimMeasureGranted) -> None:
+    measure = {"body": d.body, "since": iso(e.occurred_at), "expires_at": iso(d.expires_at), "event_id": e.event_id}
+    others = tuple(m for m in s.interim_measures if m["body"] != d.body)
+    _set(s, interim_measures=others + (measure,), measures_requested=tuple(b for b in s.measures_requested
+                                                                            if b != d.body))
+
+
+@_handles(c.InterimMeasureRefused, c.InterimMeasureLifted)
+def _measure_ended(s: Draft, e: StoredEvent, d: c.InterimMeasureRefused | c.InterimMeasureLifted) -> None:
+    _set(s, interim_measures=tuple(m for m in s.interim_measures if m["body"] != d.body),
+         measures_requested=tuple(b for b in s.measures_requested if b != d.body))
+
+
+@_handles(c.Removed)
+def _removed(s: Draft, e: StoredEvent, d: c.Removed) -> None:
+    at = iso(e.occurred_at)
+    breached = _measures_in_force(s, at)
+    removed = {"event_id": e.event_id, "at": at, "method": d.method, "destination": d.destination,
+               "despite": [m["body"] for m in breached], "despite_events": [m["event_id"] for m in breached]}
+    # Whether the person is held at the destination is unknown until something says so.
+    _set(s, removed=removed, removal=None, detained=None, detained_place=None, after_return=None)
+
+
+@_handles(c.DetainedOnReturn)
+def _detained_on_return(s: Draft, e: StoredEvent, d: c.DetainedOnReturn) -> None:
+    _set(s, after_return="detained_at_destination" if s.removed else s.after_return, detained=True,
+         detained_place=d.place)
+
+
+@_handles(c.WhereaboutsUnknown)
+def _whereabouts_unknown(s: Draft, e: StoredEvent, d: c.WhereaboutsUnknown) -> None:
+    _set(s, whereabouts_unknown=True, detained=None, detained_place=None,
+         after_return="whereabouts_unknown" if s.removed else s.after_return,
+         whereabouts_unknown_since=s.whereabouts_unknown_since if s.whereabouts_unknown else iso(e.occurred_at))
+
+
+@_handles(c.ContactEstablished)
+def _contact(s: Draft, e: StoredEvent, d: c.ContactEstablished) -> None:
     at = iso(e.occurred_at)
     last = max(at, s.last_contact_at) if s.last_contact_at else at
-    return _set(s, last_contact_at=last, whereabouts_unknown=False, whereabouts_unknown_since=None,
-                   after_return=None if s.after_return == "whereabouts_unknown" else s.after_return)
+    _set(s, last_contact_at=last, whereabouts_unknown=False, whereabouts_unknown_since=None,
+         after_return=None if s.after_return == "whereabouts_unknown" else s.after_return)
 
 
-def _after_return(label: str) -> Callable[[CaseState, StoredEvent, dict], CaseState]:
-    def apply(s: CaseState, e: StoredEvent, d: dict) -> CaseState:
-        if label == "detained_at_destination":
-            return _set(s, after_return=label if s.removed else s.after_return, detained=True,
-                        detained_place=d.get("place"))
-        return _set(s, after_return=label if s.removed else s.after_return)
-    return apply
+@_handles(c.Charged)
+def _charged(s: Draft, e: StoredEvent, d: c.Charged) -> None:
+    s.charged = True
 
 
-HANDLERS: dict[str, Callable[[CaseState, StoredEvent, dict], CaseState]] = {
-    "CaseOpened": _opened,
-    "PersonDetailsUpdated": _person_updated,
-    "CaseClosed": lambda s, e, d: _set(s, closed=True),
-    "CaseReopened": lambda s, e, d: _set(s, closed=False),
-    "PersonalDataErased": lambda s, e, d: _set(s, personal_data_erased=True),
-    "Detained": _detained,
-    "TransferredToFacility": lambda s, e, d: _set(s, detained=True, detained_place=d["place"]),
-    "Released": _released,
-    "ExtraditionRequested": lambda s, e, d: _set(s, extradition="requested",
-                                                     requesting_state=d["requesting_state"]),
-    "DiplomaticAssurancesOffered": lambda s, e, d: _set(s, assurances_offered=True),
-    "ExtraditionOrdered": lambda s, e, d: _set(_decided(s, iso(e.occurred_at)), extradition="ordered"),
-    "ExtraditionRefused": lambda s, e, d: _set(_decided(s, iso(e.occurred_at)), extradition="refused"),
-    "AsylumClaimLodged": lambda s, e, d: _set(s, asylum="pending"),
-    "AsylumDecided": lambda s, e, d: _set(_decided(s, iso(e.occurred_at)), asylum=d["outcome"]),
-    "ProtectionRevoked": lambda s, e, d: _set(s, asylum="revoked"),
-    "HearingScheduled": lambda s, e, d: _set(s, hearings=s.hearings + (
-        {"event_id": e.event_id, "court": d["court"], "kind": d["kind"], "at": _utc(d["at"])},)),
-    "HearingPostponed": _hearing_postponed,
-    "AppealFiled": lambda s, e, d: _set(s, appeal_pending=True),
-    "AppealDecided": _appeal_decided,
-    "DeadlineSet": lambda s, e, d: _set(s, deadlines=s.deadlines + (
-        {"event_id": e.event_id, "kind": d["kind"], "at": _utc(d["at"])},)),
-    "HearingHeld": lambda s, e, d: _set(s, hearings=_done(s.hearings, str(d["hearing_event_id"]))),
-    "DeadlineMet": lambda s, e, d: _set(s, deadlines=_done(s.deadlines, str(d["deadline_event_id"]))),
-    "RemovalOrderIssued": lambda s, e, d: _set(s, removal_order=True),
-    "RemovalScheduled": _removal_scheduled,
-    "RemovalCancelled": lambda s, e, d: _set(s, removal=None),
-    "RemovalNotCarriedOut": lambda s, e, d: _set(s, removal=None),
-    "InterimMeasureRequested": lambda s, e, d: _set(
-        s, measures_requested=tuple(b for b in s.measures_requested if b != d["body"]) + (d["body"],)),
-    "InterimMeasureGranted": _measure_granted,
-    "InterimMeasureRefused": _measure_ended,
-    "InterimMeasureLifted": _measure_ended,
-    "Removed": _removed,
-    "DetainedOnReturn": _after_return("detained_at_destination"),
-    "WhereaboutsUnknown": lambda s, e, d: _set(
-        s, whereabouts_unknown=True, detained=None, detained_place=None,
-        after_return="whereabouts_unknown" if s.removed else s.after_return,
-        whereabouts_unknown_since=s.whereabouts_unknown_since if s.whereabouts_unknown else iso(e.occurred_at)),
-    "ContactEstablished": _contact,
-    "Charged": lambda s, e, d: _set(s, charged=True),
-    "Sentenced": lambda s, e, d: _set(s, sentence=d["term"],
-                                         after_return="sentenced" if s.removed else s.after_return),
-    "IllTreatmentReported": lambda s, e, d: _set(s, ill_treatment_reported=True, ill_treatment_at=iso(e.occurred_at)),
-    "Deceased": lambda s, e, d: _set(s, deceased=True, deceased_at=iso(e.occurred_at)),
-    "Resettled": lambda s, e, d: _set(s, resettled_in=d["country"], detained=False),
-}
+@_handles(c.Sentenced)
+def _sentenced(s: Draft, e: StoredEvent, d: c.Sentenced) -> None:
+    _set(s, sentence=d.term, after_return="sentenced" if s.removed else s.after_return)
+
+
+@_handles(c.IllTreatmentReported)
+def _ill_treatment(s: Draft, e: StoredEvent, d: c.IllTreatmentReported) -> None:
+    _set(s, ill_treatment_reported=True, ill_treatment_at=iso(e.occurred_at))
+
+
+@_handles(c.Deceased)
+def _deceased(s: Draft, e: StoredEvent, d: c.Deceased) -> None:
+    _set(s, deceased=True, deceased_at=iso(e.occurred_at))
+
+
+@_handles(c.Resettled)
+def _resettled(s: Draft, e: StoredEvent, d: c.Resettled) -> None:
+    _set(s, resettled_in=d.country, detained=False)
+
+
+# Event types (as stored) that change the state; the others (notes, sources, retractions) leave it as it is.
+_BY_TYPE: dict[str, Handler] = {model.__name__: handler for model, handler in HANDLERS.items()}
+STATE_TYPES: frozenset[str] = frozenset(_BY_TYPE)
+
+
+def _apply(draft: Draft, event: StoredEvent) -> None:
+    handler = _BY_TYPE.get(event.type)
+    if handler is not None:
+        handler(draft, event, event.typed_data())
 
 
 def evolve(state: CaseState, event: StoredEvent) -> CaseState:
     """Apply one event. Types without a handler (notes, sources, retractions) leave the state as it is."""
-    handler = HANDLERS.get(event.type)
-    if handler is None:
+    if event.type not in _BY_TYPE:
         return state
-    return handler(Draft(state), event, event.data).freeze()
+    draft = Draft(state)
+    _apply(draft, event)
+    return draft.freeze()
 
 
 EMPTY = CaseState()
@@ -259,7 +363,7 @@ def effective(events: Iterable[StoredEvent]) -> list[StoredEvent]:
         if event.event_id in retracted:
             continue
         if event.type == "EventRetracted":
-            retracted.add(str(event.data["event_id"]))
+            retracted.add(str(event.typed_data().event_id))
         kept.append(event)
     kept.reverse()
     return kept
@@ -272,9 +376,7 @@ def fold(events: Sequence[StoredEvent], as_of: datetime | None = None,
     live = [e for e in effective(known) if as_of is None or e.occurred_at <= as_of]
     draft = Draft(EMPTY)
     for event in sorted(live, key=fold_key):
-        handler = HANDLERS.get(event.type)
-        if handler is not None:
-            handler(draft, event, event.data)
+        _apply(draft, event)
     return draft.freeze()
 
 
@@ -284,7 +386,7 @@ def summary_as_of(events: Sequence[StoredEvent], as_of: datetime, known_at: date
     back-dated has no summary as of last year)."""
     written = [e for e in effective(e for e in events if known_at is None or e.recorded_at <= known_at)
                if e.type == "CaseOpened" and e.recorded_at <= as_of and e.occurred_at <= as_of]
-    return written[-1].data.get("summary") if written else None
+    return written[-1].typed_data().summary if written else None
 
 
 STATUSES = ("monitoring", "in_proceedings", "removal_ordered", "removal_scheduled", "removed", "safe", "deceased",

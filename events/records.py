@@ -3,25 +3,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
+from .catalogue import EventData, read_data, upcast
 from .hashchain import canonical_bytes
-
-
-def iso(value: datetime | None) -> str | None:
-    """RFC 3339 in UTC with microseconds, the one textual form of a time inside Vigil."""
-    if value is None:
-        return None
-    utc = value.astimezone(timezone.utc).replace(tzinfo=None)
-    text = utc.isoformat()
-    return (text if utc.microsecond else text + ".000000") + "Z"
-
-
-def parse_iso(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+from .utc import iso, parse_iso  # noqa: F401 -- re-exported: many readers import them from here
 
 
 @dataclass(frozen=True)
@@ -42,8 +29,14 @@ class StoredEvent:
     hash: str
 
     @property
-    def data(self) -> dict[str, Any]:  # a fresh dict each time: callers may fill in opened personal data
-        return json.loads(self.data_text)
+    def data(self) -> dict[str, Any]:
+        """The data as a dict at its type's current schema version: a fresh one each time, as callers may fill
+        in opened personal data. The stored text (which the hash covers) is never rewritten."""
+        return upcast(self.type, self.schema_version, json.loads(self.data_text))
+
+    def typed_data(self) -> EventData:
+        """The data as its catalogue model (see catalogue.read_data); only for types in the catalogue."""
+        return read_data(self.type, self.schema_version, self.data_text)
 
     @property
     def source(self) -> dict[str, Any] | None:

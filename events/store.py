@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
 from sqlalchemy import Connection, Engine, and_, select
 from sqlalchemy.exc import IntegrityError
 
+from .catalogue import schema_version
 from .clock import Clock
 from .transactions import AppendConnectionLost, appending
 from .fastsql import Raw
@@ -183,18 +184,19 @@ class EventStore:
             event_id = new.event_id or str(uuid.uuid4())
             data_text = _dumps(new.data)
             source_text = _dumps(new.source) if new.source is not None else None
-            digest = chain_hash(prev_hash, canonical_event(event_id, stream_id, version, new.type, 1, new.occurred_at,
-                                                           new.date_precision, recorded_at, actor, data_text,
-                                                           source_text))
+            schema = schema_version(new.type)
+            digest = chain_hash(prev_hash, canonical_event(event_id, stream_id, version, new.type, schema,
+                                                           new.occurred_at, new.date_precision, recorded_at, actor,
+                                                           data_text, source_text))
             position = raw.one(INSERT_EVENT, {
                 "event_id": event_id, "stream_id": stream_id, "version": version, "type": new.type,
-                "schema_version": 1, "occurred_at": raw.time(new.occurred_at), "date_precision": new.date_precision,
-                "recorded_at": recorded_db, "actor": actor, "data": data_text, "source": source_text,
+                "schema_version": schema, "occurred_at": raw.time(new.occurred_at),
+                "date_precision": new.date_precision, "recorded_at": recorded_db, "actor": actor, "data": data_text, "source": source_text,
                 "idempotency_key": idempotency_key if index == 0 else None,
                 "request_hash": request_hash if index == 0 and idempotency_key is not None else None,
                 "prev_hash": prev_hash, "hash": digest,
             })[0]
-            stored.append(StoredEvent(position, event_id, stream_id, version, new.type, 1, new.occurred_at,
+            stored.append(StoredEvent(position, event_id, stream_id, version, new.type, schema, new.occurred_at,
                                       new.date_precision, recorded_at, actor, data_text, source_text, prev_hash,
                                       digest))
             prev_hash = digest

@@ -7,6 +7,7 @@ from events.projection import CaseState
 from events.records import StoredEvent
 from events.risk import Risk, assess
 from events.timing import Timing
+from events.utc import aware
 
 from .rules import AlertDraft
 
@@ -14,13 +15,9 @@ from .rules import AlertDraft
 LEVEL_SEVERITY = {"critical": "critical", "high": "high", "elevated": "warning", "monitoring": "info"}
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
 def latest_moment(occurred_at: datetime, precision: str) -> datetime:
     """The last moment an event known at this precision can have happened: 2023 (year) may be 31 Dec 2023."""
-    start = _utc(occurred_at)
+    start = aware(occurred_at)
     try:
         if precision == "day":
             return start + timedelta(days=1)

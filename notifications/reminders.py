@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Callable, Sequence
 
@@ -21,6 +21,7 @@ from events.reminders import (
 )
 from events.store import AppendContext
 from events.timing import Timing
+from events.utc import from_db
 
 from .durations import MAX_REMINDER, parse_duration
 from .outbox import active_audiences, notify, raise_alert
@@ -34,12 +35,6 @@ INSERT_REMINDER = (
     "INSERT INTO reminders (id, case_id, kind, item_event_id, item_type, item_at, offset_seconds, due_at, is_last, "
     "state, late) VALUES (:id, :case_id, :kind, :item_event_id, :item_type, :item_at, :offset_seconds, :due_at, "
     ":is_last, 'pending', :late)")
-
-
-def _utc(value) -> datetime:
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
 
 
 def _offset_seconds(subscription_id: str, text: str) -> int | None:
@@ -82,7 +77,7 @@ def reconcile(raw: Raw, case_id: str, state: CaseState, offsets: Sequence[timede
     planned = {p.key: p for p in plan(state, offsets, timing)}
     pending = raw.all("SELECT id, kind, item_event_id, item_at, offset_seconds FROM reminders "
                       "WHERE case_id = :c AND state = 'pending'", {"c": case_id})
-    existing = {(r[1], r[2], _utc(r[3]), r[4]): r[0] for r in pending}
+    existing = {(r[1], r[2], from_db(r[3]), r[4]): r[0] for r in pending}
     for key, reminder_id in existing.items():
         if key not in planned:
             raw.run("UPDATE reminders SET state = 'cancelled', note = :n, fired_at = :t WHERE id = :i",

@@ -17,6 +17,7 @@ from events.catalogue import EVENT_TYPES, CountryCode, Severity, ShortText, Tag
 from events.clock import Clock
 from events.transactions import writing
 from events.personal_data import PersonalDataCipher
+from events.utc import iso
 
 from .channels.config import Channel
 from .durations import MAX_ESCALATION, MAX_REMINDER, format_duration, parse_duration
@@ -148,5 +149,5 @@ class Subscriptions:
                 "escalate_after": format_duration(timedelta(seconds=row.escalate_after_seconds))
                 if row.escalate_after_seconds else None,
                 "escalate_to": public_channel(escalate_to) if escalate_to else None,
-                "include_personal_data": row.include_personal_data, "created_at": row.created_at.isoformat(),
+                "include_personal_data": row.include_personal_data, "created_at": iso(row.created_at),
                 "disabled": row.disabled_at is not None, "disabled_reason": row.disabled_reason}

@@ -9,14 +9,11 @@ from events.case_projections import CaseProjections
 from events.clock import Clock
 from events.transactions import writing
 from events.tables import events
+from events.utc import iso
 from notifications.tables import alerts, deliveries, delivery_attempts, subscriptions
 
 from .access import Principal
 from .errors import Conflict, NotFound
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value else None
 
 
 class AlertService:
@@ -53,12 +50,12 @@ class AlertService:
     @staticmethod
     def alert_view(row) -> dict[str, Any]:
         view = {"id": row.id, "rule": row.rule, "severity": row.severity, "state": row.state, "case_id": row.case_id,
-                "event_id": row.event_id, "title": row.title, "raised_at": _iso(row.raised_at),
-                "due_at": _iso(row.due_at), "late": row.late, "acknowledged_at": _iso(row.acknowledged_at),
-                "acknowledged_by": row.acknowledged_by, "withdrawn_at": _iso(row.withdrawn_at)}
+                "event_id": row.event_id, "title": row.title, "raised_at": iso(row.raised_at),
+                "due_at": iso(row.due_at), "late": row.late, "acknowledged_at": iso(row.acknowledged_at),
+                "acknowledged_by": row.acknowledged_by, "withdrawn_at": iso(row.withdrawn_at)}
         mapping = row._mapping
         if "event_occurred_at" in mapping:  # when the event the alert speaks of happened, as precisely as known
-            view["event_occurred_at"] = _iso(mapping["event_occurred_at"])
+            view["event_occurred_at"] = iso(mapping["event_occurred_at"])
             view["event_date_precision"] = mapping["event_date_precision"]
         return view
 
@@ -143,7 +140,7 @@ class AlertService:
             view = self.delivery_view(row)
             if with_attempts:
                 view["attempt_log"] = [
-                    {"attempted_at": _iso(a.attempted_at), "outcome": a.outcome, "status_code": a.status_code,
+                    {"attempted_at": iso(a.attempted_at), "outcome": a.outcome, "status_code": a.status_code,
                      "error": a.error, "duration_ms": a.duration_ms}
                     for a in conn.execute(select(delivery_attempts).where(delivery_attempts.c.delivery_id == row.id)
                                           .order_by(delivery_attempts.c.id))]
@@ -153,8 +150,8 @@ class AlertService:
     def delivery_view(row) -> dict[str, Any]:
         return {"id": row.id, "alert_id": row.alert_id, "subscription_id": row.subscription_id, "kind": row.kind,
                 "target": row.target, "state": row.state, "attempts": row.attempts,
-                "next_attempt_at": _iso(row.next_attempt_at), "last_error": row.last_error,
-                "created_at": _iso(row.created_at), "delivered_at": _iso(row.delivered_at)}
+                "next_attempt_at": iso(row.next_attempt_at), "last_error": row.last_error,
+                "created_at": iso(row.created_at), "delivered_at": iso(row.delivered_at)}
 
     def replay(self, who: Principal, delivery_id: str) -> dict[str, Any]:
         self.delivery(who, delivery_id, with_attempts=False)

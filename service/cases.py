@@ -243,8 +243,8 @@ class CaseService:
         moment = as_of or known_at or self.clock.now()
         version = max((e.version for e in events if known_at is None or e.recorded_at <= known_at), default=0)
         view = self._view(who, case_id, version, state, moment)
-        view["as_of"] = as_of.isoformat() if as_of else None
-        view["known_at"] = known_at.isoformat() if known_at else None
+        view["as_of"] = iso(as_of)
+        view["known_at"] = iso(known_at)
         return view
 
     def _view(self, who: Principal, case_id: str, version: int, state: CaseState, now: datetime) -> dict[str, Any]:
@@ -376,7 +376,7 @@ class CaseService:
                 "verify": self.store.verify(case_id).as_dict(),
                 "alerts": [{k: v for k, v in a.items() if k != "deliveries"} for a in alerts],
                 "deliveries": [d for a in alerts for d in a.get("deliveries", [])],
-                "exported_at": self.clock.now().isoformat()}
+                "exported_at": iso(self.clock.now())}
 
 
 def retracted_summary(event: StoredEvent) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from events.clock import Clock
+from events.utc import iso
 
 from .access import ROLES, Principal
 from .key_repository import KeyRepository
@@ -46,7 +47,7 @@ class KeyService:
 
     def list(self) -> list[dict[str, Any]]:
         return [{"id": r.id, "name": r.name, "role": r.role, "team": r.team, "prefix": r.prefix,
-                 "created_at": r.created_at.isoformat(), "revoked": r.revoked_at is not None}
+                 "created_at": iso(r.created_at), "revoked": r.revoked_at is not None}
                 for r in self.repository.all()]
 
     def actor_names(self, team: str | None) -> dict[str, str]:
