@@ -20,7 +20,6 @@ from .metrics import process_exit
 from .request_log import RequestLogMiddleware
 from .scheduler import start_scheduler
 from .security_headers import SecurityHeadersMiddleware
-from .service_access import keys
 from .web import pages
 
 log = logging.getLogger("vigil.api")
@@ -34,7 +33,7 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
         # Blocking reads and appends go to the loop's default pool (deps.in_thread); asyncio sizes it at
         # cores + 4, which a database slow to grant its write lock could fill, stalling every read behind it.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=40, thread_name_prefix="vigil"))
-        keys(box).bootstrap_admin(box.settings.bootstrap_admin_key)
+        box.keys.bootstrap_admin(box.settings.bootstrap_admin_key)
         stop = asyncio.Event()
         task = asyncio.create_task(box.worker.run_forever(stop)) if run_worker else None
         scheduler = start_scheduler(box) if run_worker else None

@@ -157,8 +157,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     metrics_setup.configure(settings.metrics_dir, 1, wipe_stale=True)  # before prometheus_client is imported
     from .container import build_container
     from .demo import load_demo
-    from .service_access import keys
-
+    
     if serve_after:
         ensure_port_free(host, port)  # a start that would fail creates nothing, no key above all
     if not settings.master_key and create_master_key_file(str(settings.master_key_file)):
@@ -166,7 +165,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     box = build_container(settings, engine=migrate(settings.database_url))
     loaded = load_demo(box)
     typer.echo(f"demo data: {loaded} cases loaded" if loaded else "demo data: already loaded")
-    key = keys(box).create(*DEMO_ADMIN, replace=True)
+    key = box.keys.create(*DEMO_ADMIN, replace=True)
     box.close()
     typer.echo(f"admin API key (shown once): {key}")
     typer.echo(f"dashboard: http://{host}:{port}/  (sign in with that key)   API docs: http://{host}:{port}/docs")

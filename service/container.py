@@ -29,6 +29,8 @@ from .alerts import AlertService
 from .auth_throttle import AuthThrottle
 from .rate_limit import RateLimiter
 from .cases import CaseService
+from .keys import KeyService
+from .subscriptions import SubscriptionService
 from .settings import Settings, keyring_path
 from .web.sessions import SessionStore
 
@@ -50,6 +52,8 @@ class Container:
     rate_limiter: RateLimiter
     sessions: SessionStore
     auth_throttle: AuthThrottle
+    keys: KeyService
+    subscription_service: SubscriptionService
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -128,7 +132,9 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                     place_cases=lambda now: place_lapsed(engine, now, timing),
                     on_reminders=metrics.count_reminders, contact_overdue_after=settings.contact_overdue_after,
                     contact_repeat_for=settings.contact_overdue_repeat_for)
-    return Container(settings, engine, clock, store, cases, subs, AlertService(engine, clock), worker, smtp,
+    alerts = AlertService(engine, clock)
+    return Container(settings, engine, clock, store, cases, subs, alerts, worker, smtp,
                      planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute),
                      SessionStore(engine, clock, cipher.derive_key("session-cookie")),
-                     AuthThrottle(engine, clock, settings.auth_failures_per_minute))
+                     AuthThrottle(engine, clock, settings.auth_failures_per_minute), KeyService(engine, clock),
+                     SubscriptionService(subs, planner, engine, worker, alerts, clock, settings))

@@ -15,6 +15,7 @@ from notifications.worker import DeliveryWorker
 from .access import Principal
 from .alerts import AlertService
 from .errors import Forbidden, InputError, NotFound
+from .settings import Settings
 
 URL_FIELDS = ("url", "homeserver", "api_base")
 
@@ -47,11 +48,17 @@ class SubscriptionService:
     """What the API and the dashboard do with subscriptions; storing them is `notifications.subscriptions`'s."""
 
     def __init__(self, subscriptions: Subscriptions, planner: ReminderPlanner, engine: Engine,
-                 worker: DeliveryWorker, alerts: AlertService, clock: Clock, smtp_host: str | None,
-                 allow_private_networks: bool):
+                 worker: DeliveryWorker, alerts: AlertService, clock: Clock, settings: Settings):
         self.subscriptions, self.planner, self.engine = subscriptions, planner, engine
-        self.worker, self.alerts, self.clock = worker, alerts, clock
-        self.smtp_host, self.allow_private_networks = smtp_host, allow_private_networks
+        self.worker, self.alerts, self.clock, self.settings = worker, alerts, clock, settings
+
+    @property
+    def smtp_host(self) -> str | None:
+        return self.worker.smtp.host  # what the worker will send email with
+
+    @property
+    def allow_private_networks(self) -> bool:
+        return self.settings.webhook_allow_private_networks
 
     def own(self, who: Principal, sub_id: str) -> dict[str, Any]:
         """The subscription, or NotFound if it does not exist, belongs to another team, or is an admin's all-teams

@@ -13,7 +13,6 @@ from notifications.message import sample_message
 from notifications.subscriptions import SubscriptionIn, new_secret
 from service.access import Principal
 from service.container import Container
-from service.service_access import subscriptions
 
 from .deps import container, principal, writer
 
@@ -26,27 +25,27 @@ SeverityName = Literal["info", "warning", "high", "critical"]
 
 @router.post("/subscriptions", status_code=201)
 def create_subscription(body: SubscriptionIn, who: Principal = Depends(writer), box: Container = Depends(container)):
-    return subscriptions(box).subscribe(who, body)
+    return box.subscription_service.subscribe(who, body)
 
 
 @router.get("/subscriptions")
 def list_subscriptions(who: Principal = Depends(principal), box: Container = Depends(container)):
-    return {"items": subscriptions(box).list(who)}
+    return {"items": box.subscription_service.list(who)}
 
 
 @router.get("/subscriptions/{sub_id}")
 def get_subscription(sub_id: str, who: Principal = Depends(principal), box: Container = Depends(container)):
-    return subscriptions(box).own(who, sub_id)
+    return box.subscription_service.own(who, sub_id)
 
 
 @router.delete("/subscriptions/{sub_id}", status_code=204)
 def delete_subscription(sub_id: str, who: Principal = Depends(writer), box: Container = Depends(container)):
-    subscriptions(box).unsubscribe(who, sub_id)
+    box.subscription_service.unsubscribe(who, sub_id)
 
 
 @router.post("/subscriptions/{sub_id}/test")
 async def test_subscription(sub_id: str, who: Principal = Depends(writer), box: Container = Depends(container)):
-    return await subscriptions(box).send_test(who, sub_id)
+    return await box.subscription_service.send_test(who, sub_id)
 
 
 class PreviewIn(BaseModel):

@@ -12,7 +12,6 @@ from fastapi import Depends, HTTPException, Request
 
 from service.access import Principal
 from service.container import Container
-from service.service_access import keys
 
 
 async def container(request: Request) -> Container:
@@ -30,7 +29,7 @@ async def principal(request: Request, box: Container = Depends(container)) -> Pr
     refused = box.auth_throttle.blocked(address)
     if refused is not None:
         raise HTTPException(429, "too many failed sign-ins from this address", headers={"Retry-After": str(refused)})
-    who = await in_thread(keys(box).authenticate, key) if scheme.lower() == "bearer" and key else None
+    who = await in_thread(box.keys.authenticate, key) if scheme.lower() == "bearer" and key else None
     if who is None:
         refused = await in_thread(box.auth_throttle.failed, address)
         if refused is not None:

@@ -9,7 +9,6 @@ from fastapi import Request
 
 from service.access import Principal
 from service.container import Container
-from service.service_access import keys
 
 from .sessions import COOKIE_NAME, Session, csrf_ok
 
@@ -84,7 +83,7 @@ def viewer(request: Request) -> Viewer:
         bearer = scheme.lower() == "bearer" and key.strip()
         if bearer:
             throttled(box, request, box.auth_throttle.blocked)
-        who = keys(box).authenticate(key.strip()) if bearer else None
+        who = box.keys.authenticate(key.strip()) if bearer else None
         if who is None and bearer:
             throttled(box, request, box.auth_throttle.failed)
         if who is None:

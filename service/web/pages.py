@@ -17,7 +17,6 @@ from service.cases import CaseFilters
 from service.errors import Forbidden, InputError, NotFound, NotYetRecorded
 from service.exports import DOSSIER_CSP, dossier_html
 from service.schemas import CaseIn, EventIn
-from service.service_access import keys, subscriptions
 
 from . import display
 from .auth import (
@@ -95,7 +94,7 @@ async def signin(request: Request):
     if not expected or not csrf_ok(expected, form.get("csrf_token")):
         return signin_form(request, next_path, "The sign-in form expired. Please try again.", 403)
     throttled(box, request, box.auth_throttle.blocked)
-    who = keys(box).authenticate(form.get("api_key").strip()) if form.get("api_key").strip() else None
+    who = box.keys.authenticate(form.get("api_key").strip()) if form.get("api_key").strip() else None
     if who is None:
         throttled(box, request, box.auth_throttle.failed)
         return signin_form(request, next_path, "That API key is not valid or has been revoked.", 401)
@@ -202,7 +201,7 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
             e["data"]["summary"] = "(written later; not shown as of this date)"
     type_name = type_name if type_name in EVENT_TYPES and not EVENT_TYPES[type_name].system_only else ""
     retracted = {e["event_id"]: e for e in events if e["type"] == "EventRetracted"}
-    actors = keys(box).actor_names(None if who.is_admin else who.team)
+    actors = box.keys.actor_names(None if who.is_admin else who.team)
     return page(request, "case.html", seen_by, status, case=case, events=list(reversed(shown)),
                 hidden_later=len(events) - len(shown), as_of=as_of if moment else "", alerts_by_event=by_event,
                 other_alerts=by_event.get("", []), retractions=retracted, type_name=type_name,
@@ -301,7 +300,7 @@ def alert_inbox(request: Request, state: str = "open", severity: str = "", seen_
                 state=state, severity=severity, severities=SEVERITIES[::-1], states=ALERT_STATES,
                 here=_inbox_path(state, severity), inbox_path=_inbox_path, cases=_cases_of(request, seen_by, items),
                 full=len(items) == INBOX_SIZE,
-                actors=keys(box).actor_names(None if seen_by.principal.is_admin else seen_by.principal.team))
+                actors=box.keys.actor_names(None if seen_by.principal.is_admin else seen_by.principal.team))
 
 
 @router.post("/alerts/ack")
@@ -338,7 +337,7 @@ async def acknowledge(request: Request, alert_id: str, seen_by: Viewer = Depends
 def _subscriptions_page(request: Request, seen_by: Viewer, status: int = 200, **context: Any) -> HTMLResponse:
     box = container(request)
     who = seen_by.principal
-    items = subscriptions(box).list(who)
+    items = box.subscription_service.list(who)
     failing = box.alerts.list_deliveries(who, state="dead", limit=50) + box.alerts.list_deliveries(
         who, state="failed", limit=50)
     context.setdefault("values", Form([]))
@@ -361,7 +360,7 @@ async def create_subscription(request: Request, seen_by: Viewer = Depends(viewer
                             subscription_errors)
     if body is not None:
         try:
-            created = subscriptions(container(request)).subscribe(seen_by.principal, body)
+            created = container(request).subscription_service.subscribe(seen_by.principal, body)
         except Forbidden as exc:
             errors = {FORM_LEVEL: str(exc)}
         except InputError as exc:
@@ -373,7 +372,7 @@ async def create_subscription(request: Request, seen_by: Viewer = Depends(viewer
 
 @router.get("/subscriptions/{sub_id}")
 def subscription_page(request: Request, sub_id: str, seen_by: Viewer = Depends(viewer)):
-    sub = subscriptions(container(request)).own(seen_by.principal, sub_id)
+    sub = container(request).subscription_service.own(seen_by.principal, sub_id)
     items = container(request).alerts.list_deliveries(seen_by.principal, subscription_id=sub_id, limit=100)
     return page(request, "subscription.html", seen_by, sub=sub, deliveries=items)
 
@@ -382,7 +381,7 @@ def subscription_page(request: Request, sub_id: str, seen_by: Viewer = Depends(v
 async def test_subscription(request: Request, sub_id: str, seen_by: Viewer = Depends(viewer)):
     await posted_form(request, seen_by)
     require_writer(seen_by)
-    await subscriptions(container(request)).send_test(seen_by.principal, sub_id)
+    await container(request).subscription_service.send_test(seen_by.principal, sub_id)
     return redirect(f"/subscriptions/{sub_id}")
 
 
@@ -390,7 +389,7 @@ async def test_subscription(request: Request, sub_id: str, seen_by: Viewer = Dep
 async def delete_subscription(request: Request, sub_id: str, seen_by: Viewer = Depends(viewer)):
     await posted_form(request, seen_by)
     require_writer(seen_by)
-    subscriptions(container(request)).unsubscribe(seen_by.principal, sub_id)
+    container(request).subscription_service.unsubscribe(seen_by.principal, sub_id)
     return redirect("/subscriptions")
 
 

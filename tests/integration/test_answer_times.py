@@ -5,14 +5,13 @@ import re
 from datetime import timedelta, timezone
 
 from events.utc import iso
-from service.keys import create_key, list_keys
 
 Z_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
 def test_keys_subscriptions_and_case_times_are_answered_in_one_form(client, box):
-    create_key(box.engine, box.clock, "editor", "t", "timed")
-    assert all(Z_TIME.match(k["created_at"]) for k in list_keys(box.engine))
+    box.keys.create("editor", "t", "timed")
+    assert all(Z_TIME.match(k["created_at"]) for k in box.keys.list())
     created = client.post("/v1/subscriptions", json={"name": "z", "channel": {"kind": "webhook",
                                                                               "url": "http://127.0.0.1:9/h"}})
     assert created.status_code == 201, created.text
