@@ -62,12 +62,3 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
     return app
 
 
-def app_from_environment() -> FastAPI:
-    """The app built from the environment's settings: what each process of `vigil serve --workers N` runs."""
-    from .cli import configure_logging
-    from .container import build_container
-    from .settings import load_settings
-
-    configure_logging()
-    return create_app(build_container(load_settings()))
-

@@ -25,6 +25,10 @@ class CaseRepository:
         with self.engine.connect() as conn:
             return CaseProjections.get(conn, case_id)
 
+
+    def zones(self, case_ids) -> dict[str, str | None]:
+        with self.engine.connect() as conn:
+            return CaseProjections.zones(conn, case_ids)
     def teams(self, case_id: str) -> list[str] | None:
         """The case's teams, or None for no such case: the append path's access check, so one column by Raw."""
         with self.engine.connect() as conn:

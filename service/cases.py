@@ -252,6 +252,16 @@ class CaseService:
         return case_view(case_id, version, state, now, Timing.from_settings(self.settings),
                          person, who.sees_personal_data)
 
+    def person_name(self, case_id: str) -> str | None:
+        """The name on a case, opened, for a delivery that carries it (None once erased or unknown)."""
+        row = self.repository.get(case_id)
+        person = self.person(case_id, row.state) if row else None
+        return person.get("name") if person else None
+
+    def zones(self, case_ids) -> dict[str, str | None]:
+        """Each case's time zone, for messages that show local times."""
+        return self.repository.zones(case_ids)
+
     def person(self, case_id: str, state: CaseState) -> dict[str, Any] | None:
         return self._open_person(case_id, state, self.repository.wrapped_key(case_id))
 

@@ -12,11 +12,9 @@ import typer
 from events.case_list import place_lapsed
 from events.timing import Timing
 from events.case_projections import rebuild
-from events.clock import SystemClock
-from events.database import migrate, open_existing
 from events.personal_data import create_master_key_file
 
-from . import metrics_setup
+from . import bootstrap, metrics_setup
 from .access import ROLES, SYSTEM
 from .cli_errors import ExplainingGroup, PortBusy
 from .settings import Settings, load_settings
@@ -40,15 +38,10 @@ def main(verbose: bool = typer.Option(False, "--verbose", help="with an error, s
     A command that cannot run (no database or schema, no master key, a busy port) says why in one line, exit 2."""
 
 
-def _engine(settings: Settings):
-    """The database of a command that reads or changes it: it must exist at the latest schema (nothing is created)."""
-    return open_existing(settings.database_url)
-
-
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database schema to the latest migration (a SQLite file is created if missing)."""
-    migrate(load_settings().database_url).dispose()
+    bootstrap.open_database(load_settings(), create=True).dispose()
     typer.echo("database at head")
 
 
@@ -63,12 +56,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
         _serve(settings, host, port, workers)
     finally:
         done()
-
-
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [%(process)d] %(name)s %(message)s")
-    # APScheduler logs every tick (every 15 s) at INFO: only its warnings and errors are news.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -91,24 +78,23 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from .app import create_app
-    from .container import build_container, read_master_key
-    from .keys import KeyService
+    from .container import read_master_key
 
     ensure_port_free(host, port)
     read_master_key(settings)  # before the database is created: a missing key creates nothing
-    configure_logging()
+    bootstrap.configure_logging()
     warn_unusable_channels(settings)
-    engine = migrate(settings.database_url)
     # uvicorn's own access log prints query strings, which can carry a searched name: ours does not.
     options = {"host": host, "port": port, "log_level": "info", "access_log": False}
     if workers == 1:
-        uvicorn.run(create_app(build_container(settings, engine=engine)), **options)
+        uvicorn.run(create_app(bootstrap.container(settings, create=True)), **options)
         return
     # Done once here, so the worker processes' own start-up finds the admin key and none of them races to add it.
-    KeyService(engine, SystemClock()).bootstrap_admin(settings.bootstrap_admin_key)
-    engine.dispose()
-    # Each process builds its app from the same environment (service.app.app_from_environment).
-    uvicorn.run("service.app:app_from_environment", factory=True, workers=workers, **options)
+    parts = bootstrap.tools(settings, create=True)
+    parts.keys.bootstrap_admin(settings.bootstrap_admin_key)
+    parts.close()
+    # Each process builds its app from the same environment.
+    uvicorn.run("service.bootstrap:app_from_environment", factory=True, workers=workers, **options)
 
 
 @app.command()
@@ -120,14 +106,12 @@ def worker() -> None:
     settings = load_settings()
     # Before the container (and prometheus_client) is imported; counts reach /metrics only through a shared directory.
     metrics_setup.configure(settings.metrics_dir, 1)
-    from .container import build_container, read_master_key
     from .metrics import process_exit
     from .scheduler import start_scheduler
 
-    read_master_key(settings)  # before the database is created: a missing key creates nothing
-    configure_logging()
+    bootstrap.configure_logging()
     warn_unusable_channels(settings)
-    box = build_container(settings, engine=migrate(settings.database_url))
+    box = bootstrap.container(settings, create=True)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -155,14 +139,13 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     Each run prints a new admin key and revokes the one the previous run printed."""
     settings = load_settings()
     metrics_setup.configure(settings.metrics_dir, 1, wipe_stale=True)  # before prometheus_client is imported
-    from .container import build_container
     from .demo import load_demo
-    
+
     if serve_after:
         ensure_port_free(host, port)  # a start that would fail creates nothing, no key above all
     if not settings.master_key and create_master_key_file(str(settings.master_key_file)):
         typer.echo(f"created master key file {settings.master_key_file} (keep it safe, never commit it)")
-    box = build_container(settings, engine=migrate(settings.database_url))
+    box = bootstrap.container(settings, create=True)
     loaded = load_demo(box)
     typer.echo(f"demo data: {loaded} cases loaded" if loaded else "demo data: already loaded")
     key = box.keys.create(*DEMO_ADMIN, replace=True)
@@ -177,21 +160,17 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
 def keys_create(role: str = typer.Option(..., help="|".join(ROLES)), team: str = typer.Option(...),
                 name: str = typer.Option(...)) -> None:
     """Create an API key; the key alone is printed on the last line."""
-    from .keys import KeyService
-
     if role not in ROLES:
         raise typer.BadParameter(f"must be one of {', '.join(ROLES)}", param_hint="--role")
-    engine = _engine(load_settings())
+    parts = bootstrap.tools()
     typer.echo(f"created {role} key for team {team} (shown once):")
-    typer.echo(KeyService(engine, SystemClock()).create(role, team, name))
+    typer.echo(parts.keys.create(role, team, name))
 
 
 @keys_app.command("list")
 def keys_list() -> None:
     """List API keys (never the keys themselves)."""
-    from .keys import KeyService
-
-    for key in KeyService(_engine(load_settings()), SystemClock()).list():
+    for key in bootstrap.tools().keys.list():
         typer.echo(f"{key['id']}  {key['prefix']}…  {key['role']:<6}  {key['team']:<16}  "
                    f"{'revoked' if key['revoked'] else 'active '}  {key['name']}")
 
@@ -199,9 +178,7 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: str) -> None:
     """Revoke an API key by id."""
-    from .keys import KeyService
-
-    if not KeyService(_engine(load_settings()), SystemClock()).revoke(key_id):
+    if not bootstrap.tools().keys.revoke(key_id):
         typer.echo(f"no active key {key_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
@@ -210,9 +187,8 @@ def keys_revoke(key_id: str) -> None:
 @app.command()
 def verify(case: Optional[str] = typer.Option(None, "--case", help="one case id; all cases if omitted")) -> None:
     """Recompute hash chains; exit 1 naming the first bad version of any broken case."""
-    from events.store import EventStore
-
-    store = EventStore(_engine(load_settings()), SystemClock())
+    parts = bootstrap.tools()
+    store = parts.store
     broken = 0
     ids = [case] if case else store.stream_ids()
     for stream_id in ids:
@@ -227,9 +203,7 @@ def verify(case: Optional[str] = typer.Option(None, "--case", help="one case id;
             typer.echo(f"{stream_id}: ok, {result.events} events, head {result.head}")
     typer.echo(f"{len(ids) - broken} of {len(ids)} cases verified")
     if not case:
-        from .access_log import AccessLog
-
-        log_check = AccessLog(store.engine, SystemClock()).verify()
+        log_check = parts.access_log.verify()
         if log_check["ok"]:
             typer.echo(f"access log: ok, {log_check['entries']} entries")
         else:
@@ -242,24 +216,21 @@ def verify(case: Optional[str] = typer.Option(None, "--case", help="one case id;
 @projections_app.command("rebuild")
 def projections_rebuild() -> None:
     """Fold every case again from the event log, then place every case in the case list's order."""
-    settings = load_settings()
-    engine = _engine(settings)
-    count = rebuild(engine)
-    placed = place_lapsed(engine, SystemClock().now(), Timing.from_settings(settings), batches=10**9)
+    parts = bootstrap.tools()
+    count = rebuild(parts.engine)
+    placed = place_lapsed(parts.engine, parts.clock.now(), Timing.from_settings(parts.settings), batches=10**9)
     typer.echo(f"rebuilt projections from {count} events; placed {placed} cases in the list order")
 
 
 @app.command()
 def export(case: str = typer.Option(..., "--case"), format: str = typer.Option("json", "--format")) -> None:
     """Write a case's whole history (the dossier) to stdout as json, csv or html."""
-    from .container import build_container
     from .errors import NotFound
     from .exports import dossier_html, events_csv
 
     if format not in ("json", "csv", "html"):
         raise typer.BadParameter("must be json, csv or html", param_hint="--format")
-    settings = load_settings()
-    box = build_container(settings, engine=_engine(settings))
+    box = bootstrap.container()
     try:
         dossier = box.cases.export(SYSTEM, case)
     except NotFound:

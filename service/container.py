@@ -110,17 +110,7 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     subs = Subscriptions(engine, cipher, clock)
     smtp = smtp_settings(settings)
 
-    def person_name(case_id: str) -> str | None:
-        with engine.connect() as conn:
-            row = CaseProjections.get(conn, case_id)
-        person = cases.person(case_id, row.state) if row else None
-        return person.get("name") if person else None
-
-    def case_zones(case_ids) -> dict[str, str | None]:
-        with engine.connect() as conn:
-            return CaseProjections.zones(conn, case_ids)
-
-    worker = DeliveryWorker(engine, clock, subs, settings.public_url, smtp, person_name, case_zones=case_zones,
+    worker = DeliveryWorker(engine, clock, subs, settings.public_url, smtp, cases.person_name, case_zones=cases.zones,
                             lease=timedelta(seconds=settings.delivery_lease_seconds),
                             poll_seconds=settings.worker_poll_seconds, transport=transport,
                             allow_private_networks=settings.webhook_allow_private_networks,
