@@ -1,4 +1,4 @@
-"""What every channel shares: rendered requests, send outcomes, and HTTP status classification."""
+"""What every channel shares: its registry entry, rendered requests, send outcomes, and HTTP status classification."""
 from __future__ import annotations
 
 import html
@@ -7,9 +7,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Mapping, Union
+from typing import Any, Callable, Literal, Mapping, Union
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from pydantic import BaseModel
 
 from ..message import AlertMessage
 from ..retry import parse_retry_after
@@ -37,6 +38,19 @@ class Failed:
 
 
 Outcome = Union[Delivered, Retry, Failed]
+
+
+@dataclass(frozen=True)
+class ChannelKind:
+    """What one channel module contributes to the registry: everything the rest of Vigil needs to know of a kind."""
+    name: str  # the `channel.kind` value
+    model: type[BaseModel]  # its settings, as the API validates them
+    render: Callable[..., Any]  # (channel, message, secret, now) for http; (channel, message, sender, now) for smtp
+    transport: Literal["http", "smtp"] = "http"
+    url_fields: tuple[str, ...] = ()  # receivers' URLs: checked against internal targets, shown by host only
+    shown_fields: tuple[str, ...] = ()  # shown as they are in a subscription's public view
+    form_fields: tuple[str, ...] = ()  # the dashboard's inputs for this kind, in order
+    form_lists: tuple[str, ...] = ()  # of those, the comma-separated ones
 
 
 @dataclass(frozen=True)

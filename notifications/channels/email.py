@@ -8,12 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Literal
+
+from pydantic import Field
 
 from events.text import one_line
 
 from ..message import AlertMessage
-from .base import Delivered, Outcome, Retry, render_text, templates, truncate
-from .config import EmailChannel
+from .base import ChannelKind, Delivered, Outcome, Retry, render_text, templates, truncate
+from .config import ChannelSettings, EmailAddress
+
+
+class EmailChannel(ChannelSettings):
+    kind: Literal["email"]
+    to: list[EmailAddress] = Field(min_length=1, max_length=20)
 
 
 @dataclass(frozen=True)
@@ -62,3 +70,7 @@ async def send(email: EmailMessage, smtp: SmtpSettings) -> Outcome:
     except (smtplib.SMTPException, OSError) as exc:
         return Retry(f"{type(exc).__name__}: {exc}"[:500])
     return Delivered()
+
+
+KIND = ChannelKind("email", EmailChannel, render, transport="smtp", shown_fields=("to",), form_fields=("to",),
+                   form_lists=("to",))

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from notifications import channels
 from notifications.channels.base import HttpRequest
-from notifications.channels.config import Channel
+from notifications.channels import Channel, url_fields
 from notifications.message import sample_message
 from notifications.subscriptions import SubscriptionIn, new_secret
 from service.access import Principal
@@ -21,13 +21,12 @@ from service.container import Container
 from .deps import container, principal, writer
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
-URL_FIELDS = ("url", "homeserver", "api_base")
 
 
 def refuse_internal_targets(body: SubscriptionIn) -> None:
     """422 naming the field whose URL resolves to an internal address (or does not resolve)."""
     for where, channel in (("channel", body.channel), ("escalate_to", body.escalate_to)):
-        for field in URL_FIELDS:
+        for field in url_fields(channel):
             url = getattr(channel, field, None) if channel is not None else None
             if url:
                 try:

@@ -153,7 +153,9 @@ def test_user_text_is_escaped_for_each_markup():
     from datetime import datetime, timezone
 
     from notifications.channels import render
-    from notifications.channels.config import DiscordChannel, SlackChannel, TelegramChannel
+    from notifications.channels.discord import DiscordChannel
+    from notifications.channels.slack import SlackChannel
+    from notifications.channels.telegram import TelegramChannel
     from notifications.message import sample_message
     from dataclasses import replace
 
