@@ -25,6 +25,13 @@ def db_url(sqlite_url):
 class Inbox:
     def __init__(self):
         self.messages: list[email.message.EmailMessage] = []
+        self.refuse: dict[str, str] = {}  # recipient -> the SMTP reply to RCPT TO
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
@@ -72,6 +79,25 @@ def test_email_to_a_server_that_is_down_is_retried(client, box):
     drain(box)
     [delivery] = client.get("/v1/deliveries").json()["items"]
     assert delivery["state"] == "failed" and "ConnectionRefused" in delivery["last_error"]
+
+
+@pytest.mark.parametrize("replies, state", [
+    (("550 5.1.1 no such mailbox", "553 5.1.3 bad address"), "dead"),
+    (("450 4.2.0 greylisted", "550 5.1.1 no such mailbox"), "failed"),
+])
+def test_email_refused_for_every_recipient_is_dead_only_when_every_refusal_is_permanent(client, box, smtp_inbox,
+                                                                                        replies, state):
+    inbox, port = smtp_inbox
+    inbox.refuse = dict(zip(("gone@ngo.example", "other@ngo.example"), replies))
+    box.smtp = box.worker.smtp = SmtpSettings("127.0.0.1", port, "alerts@vigil.example")
+    client.post("/v1/subscriptions", json={"name": "mail", "filter": {"event_types": ["Removed"]}, "channel": {
+        "kind": "email", "to": ["gone@ngo.example", "other@ngo.example"]}})
+    append(client, open_case(client), "Removed", REMOVED)
+    drain(box)
+    [delivery] = client.get("/v1/deliveries").json()["items"]
+    codes = ", ".join(sorted(reply[:3] for reply in replies))
+    assert delivery["state"] == state and delivery["last_error"].startswith(f"SMTP refused every recipient ({codes})")
+    assert inbox.messages == []
 
 
 CHAT = {

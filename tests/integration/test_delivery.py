@@ -150,6 +150,23 @@ def test_410_disables_the_subscription(client, box, receiver):
     assert drain(box) == 0 and len(deliveries(client)) == 1
 
 
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_a_4xx_refusal_is_dead_at_once_with_its_reason_and_replayable(client, box, receiver, clock, status):
+    sub = subscribe(client, receiver.url("/refuses"))
+    receiver.script("/refuses", status, 200)
+    append(client, open_case(client), "Removed", REMOVED)
+    drain(box)
+    [dead] = deliveries(client)
+    assert dead["state"] == "dead" and dead["attempts"] == 1 and dead["next_attempt_at"] is None
+    assert dead["last_error"] == f"HTTP {status}: refused by the receiver; not retried"
+    assert client.get(f"/v1/subscriptions/{sub['id']}").json()["disabled"] is False  # only 410 disables
+    clock.advance(timedelta(hours=2))
+    assert drain(box) == 0 and len(receiver.at("/refuses")) == 1  # never sent again on its own
+    assert client.post(f"/v1/deliveries/{dead['id']}/retry").status_code == 200
+    drain(box)
+    assert deliveries(client)[0]["state"] == "delivered"
+
+
 def test_dead_after_a_day_then_replayed(client, box, receiver, clock):
     subscribe(client, receiver.url("/down"))
     receiver.script("/down", 503)
