@@ -1,9 +1,7 @@
 """Every channel kind: email through a real SMTP server, chat services (which cannot run here) through respx."""
 from __future__ import annotations
 
-import email
 import json
-from email import policy
 
 import httpx
 import pytest
@@ -13,43 +11,14 @@ from aiosmtpd.controller import Controller
 from notifications.channels.email import SmtpSettings
 from notifications.http_sender import HttpxSender
 
-from .test_delivery import REMOVED, append, clock, drain, open_case  # noqa: F401 - clock: real-now fixture
+from .helpers.delivery import REMOVED, append, clock, drain, open_case  # noqa: F401 - clock: real-now fixture
+from .helpers.smtp import Inbox
 
 
 @pytest.fixture
 def db_url(sqlite_url):
     """Rendering and sending do not depend on the database: these run on SQLite."""
     return sqlite_url
-
-
-class Inbox:
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-        self.refuse: dict[str, str] = {}  # recipient -> the SMTP reply to RCPT TO
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_inbox():
-    import socket
-
-    with socket.socket() as probe:  # the controller checks itself on start, so it needs a real port
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
 
 
 def test_email_is_multipart_text_and_html(client, box, smtp_inbox):

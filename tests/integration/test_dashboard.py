@@ -1,7 +1,6 @@
 """The HTML dashboard through its routes: sign-in, CSRF, every page and form, validation errors, forbidden access."""
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,7 +16,7 @@ from service.app import create_app
 from service.keys import create_key, list_keys, revoke_key
 
 from ..conftest import ADMIN_KEY
-from ..receiver import Receiver
+from .helpers.delivery import drain
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 TEMPLATES = Path(__file__).resolve().parents[2] / "service" / "templates"
@@ -452,21 +451,6 @@ def test_bulk_acknowledge_in_the_dashboard_stays_within_the_team(browser, api, b
 
 
 # ---- subscriptions ----
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
-
-
-def drain(box) -> None:
-    async def once():
-        try:
-            await box.worker.run_once()
-        finally:
-            await box.worker.aclose()
-    asyncio.run(once())
-
-
 def test_subscriptions_create_test_see_deliveries_and_replay_a_dead_one(browser, api, box, receiver):
     sign_in(browser, ADMIN_KEY)
     page = browser.get("/subscriptions").text

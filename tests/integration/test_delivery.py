@@ -1,69 +1,16 @@
 """Alerts delivered to a real local HTTP receiver: signatures, retries, 410, 429, dead and replay, escalation."""
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from standardwebhooks import Webhook
 
-from events.clock import ManualClock
 from service.keys import create_key
 
-from ..receiver import Receiver
-
-
-@pytest.fixture
-def clock():
-    # Standard Webhooks receivers check the timestamp against their own clock: start at the real now.
-    return ManualClock(datetime.now(timezone.utc), tick=timedelta(milliseconds=1))
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
-
-
-def drain(box) -> int:
-    async def once() -> int:
-        try:
-            return await box.worker.run_once()
-        finally:
-            await box.worker.aclose()
-    return asyncio.run(once())
-
-
-def subscribe(client, url, everything=False, **extra) -> dict:
-    """A webhook subscription; unless told otherwise it hears only of removals, to keep counts simple."""
-    if not everything:
-        extra.setdefault("filter", {"event_types": ["Removed"]})
-    response = client.post("/v1/subscriptions", json={"name": "team", "channel": {"kind": "webhook", "url": url},
-                                                      **extra})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def open_case(client, **extra) -> str:
-    return client.post("/v1/cases", json={"person": {"name": "Delivery Person"}, "country": "FR",
-                                          "origin_country": "UZ", **extra}).json()["id"]
-
-
-def append(client, case_id, type_, data=None, occurred_at=None):
-    """Dated now unless told otherwise (an old removal would also bring contact-overdue alerts)."""
-    occurred_at = occurred_at or datetime.now(timezone.utc).isoformat()
-    response = client.post(f"/v1/cases/{case_id}/events", json={"type": type_, "occurred_at": occurred_at,
-                                                               "data": data or {}})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-REMOVED = {"method": "deported", "destination": "UZ"}
-
-
-def deliveries(client, **params) -> list[dict]:
-    return client.get("/v1/deliveries", params=params).json()["items"]
+from .helpers.delivery import (REMOVED, append, clock, deliveries, drain, open_case,  # noqa: F401 - clock: a fixture
+                               subscribe)
 
 
 def test_signed_webhook_verified_by_the_reference_package(client, box, receiver):

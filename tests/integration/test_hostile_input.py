@@ -32,8 +32,7 @@ from notifications.ssrf import blocked_reason
 from notifications.tables import alerts
 from service.web import pages
 
-from .test_channels import smtp_inbox  # noqa: F401 - fixture: a real aiosmtpd server
-from .test_delivery import drain
+from .helpers.delivery import drain
 
 PUBLIC = "93.184.216.34"
 

@@ -6,7 +6,7 @@ import pytest
 from notifications import ssrf
 from notifications.ssrf import blocked_reason
 
-from .test_delivery import REMOVED, append, clock, drain, open_case  # noqa: F401 - clock: real-now fixture
+from .helpers.delivery import REMOVED, append, clock, drain, open_case  # noqa: F401 - clock: real-now fixture
 
 
 @pytest.fixture
