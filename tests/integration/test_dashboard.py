@@ -117,7 +117,8 @@ def test_revoking_a_key_ends_its_sessions(browser, box):
     assert browser.get("/").status_code == 200
     key_id = next(k["id"] for k in list_keys(box.engine) if k["name"] == "soon revoked")
     revoke_key(box.engine, box.clock, key_id)
-    assert browser.get("/").status_code == 303
+    after = browser.get("/")
+    assert after.status_code == 303 and after.headers["location"].startswith("/signin")
 
 
 def test_the_sign_in_page_shows_no_text_from_the_url(browser):
@@ -131,13 +132,15 @@ def test_next_never_leaves_the_site(browser):
 
 
 def test_a_bearer_key_also_opens_pages(api):
-    assert api.get("/").status_code == 200
+    page = api.get("/")
+    assert page.status_code == 200 and '<ol class="cases">' in page.text  # the case list, not the sign-in form
 
 
 def test_sessions_expire(browser, clock):
     sign_in(browser, ADMIN_KEY)
     clock.advance(timedelta(hours=12, minutes=1))
-    assert browser.get("/").status_code == 303
+    expired = browser.get("/")
+    assert expired.status_code == 303 and expired.headers["location"].startswith("/signin")
 
 
 # ---- security headers and markup ----
@@ -543,6 +546,7 @@ def test_other_teams_subscription_is_not_found(browser, api, box):
     assert browser.get(f"/subscriptions/{sub['id']}").status_code == 404
     page = browser.get("/subscriptions").text
     assert browser.post(f"/subscriptions/{sub['id']}/delete", data={"csrf_token": csrf_of(page)}).status_code == 404
+    assert api.get(f"/v1/subscriptions/{sub['id']}").status_code == 200  # still there: nothing was deleted
 
 
 # ---- dossier and settings ----
