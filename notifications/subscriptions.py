@@ -19,7 +19,7 @@ from events.transactions import writing
 from events.personal_data import PersonalDataCipher
 from events.utc import iso
 
-from .channels.config import Channel
+from .channels.registry import CHANNELS, Channel
 from .durations import MAX_ESCALATION, MAX_REMINDER, format_duration, parse_duration
 from .tables import subscriptions
 
@@ -78,15 +78,17 @@ def new_secret() -> str:
 def public_channel(channel: dict[str, Any]) -> dict[str, Any]:
     """A channel with its secrets hidden: URLs show only scheme and host, tokens never."""
     shown: dict[str, Any] = {"kind": channel["kind"]}
+    kind = CHANNELS.get(channel["kind"])
+    urls, plain = (kind.url_fields, kind.shown_fields) if kind else ((), ())
     for key, value in channel.items():
-        if key in ("url", "homeserver", "api_base"):
+        if key in urls:
             parts = urlsplit(value)
             try:
                 port = f":{parts.port}" if parts.port else ""
             except ValueError:  # stored before ports were checked: show none rather than fail
                 port = ""
             shown[key] = f"{parts.scheme}://{parts.hostname}{port}/…"
-        elif key in ("room_id", "chat_id", "to"):
+        elif key in plain:
             shown[key] = value
     return shown
 

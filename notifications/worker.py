@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from events.clock import Clock
 
 from . import channels
-from .channels.base import Failed, Outcome, Retry
+from .channels.base import Failed, Outcome, unprepared
 from .channels.email import SmtpSettings
 from .delivery_store import Attempt, Claimed, DeliveryStore
 from .http_sender import AiohttpSender, HttpxSender, Sender
@@ -141,9 +141,9 @@ class DeliveryWorker:
                 rendered = channels.render(channel, message, secret, now, self.smtp)
                 outcome = await channels.send(self.sender, rendered, now, self.smtp, self.send_timeout,
                                               self.allow_private_networks)
-        except Exception as exc:  # a bug or outage while preparing: recorded and retried
+        except Exception as exc:  # an outage is retried; a bug is recorded as one, visible in /v1/deliveries
             log.exception("delivery %s could not be prepared", c.id)
-            outcome = Retry(f"internal error: {type(exc).__name__}")
+            outcome = unprepared(exc)
         return Attempt(c, now, int((time.perf_counter() - started) * 1000), outcome, kind)
 
     async def deliver(self, c: Claimed) -> str:

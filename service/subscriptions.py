@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from events.clock import Clock
+from notifications.channels import url_fields
 from notifications.reminders import ReminderPlanner
 from notifications.ssrf import TargetRefused, check_url
 from notifications.subscriptions import SubscriptionIn, Subscriptions
@@ -17,14 +18,11 @@ from .alerts import AlertService
 from .errors import Forbidden, InputError, NotFound
 from .settings import Settings
 
-URL_FIELDS = ("url", "homeserver", "api_base")
-
-
 def refuse_internal_targets(body: SubscriptionIn) -> None:
     """InputError naming the field whose URL resolves to an internal address (or does not resolve)."""
     for where, channel in (("channel", body.channel), ("escalate_to", body.escalate_to)):
-        for field in URL_FIELDS:
-            url = getattr(channel, field, None) if channel is not None else None
+        for field in url_fields(channel) if channel is not None else ():
+            url = getattr(channel, field, None)
             if url:
                 try:
                     check_url(url)

@@ -1,15 +1,19 @@
-"""What every channel shares: rendered requests, send outcomes, and HTTP status classification."""
+"""What every channel shares: its registry entry, rendered requests, send outcomes, and failure classes."""
 from __future__ import annotations
 
 import html
 import json
 import re
+import sqlite3
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Mapping, Union
+from typing import Any, Callable, Literal, Mapping, Union
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..message import AlertMessage
 from ..retry import parse_retry_after
@@ -31,12 +35,27 @@ class Retry:
 
 @dataclass(frozen=True)
 class Failed:
+    """Permanent: sending it again cannot succeed without a change (dead at once, replayable by hand)."""
     error: str
     status_code: int | None = None
     disable_subscription: bool = False
+    internal: bool = False  # a bug on our side, not the receiver's answer
 
 
 Outcome = Union[Delivered, Retry, Failed]
+
+
+@dataclass(frozen=True)
+class ChannelKind:
+    """What one channel module contributes to the registry: everything the rest of Vigil needs to know of a kind."""
+    name: str  # the `channel.kind` value
+    model: type[BaseModel]  # its settings, as the API validates them
+    render: Callable[..., Any]  # (channel, message, secret, now) for http; (channel, message, sender, now) for smtp
+    transport: Literal["http", "smtp"] = "http"
+    url_fields: tuple[str, ...] = ()  # receivers' URLs: checked against internal targets, shown by host only
+    shown_fields: tuple[str, ...] = ()  # shown as they are in a subscription's public view
+    form_fields: tuple[str, ...] = ()  # the dashboard's inputs for this kind, in order
+    form_lists: tuple[str, ...] = ()  # of those, the comma-separated ones
 
 
 @dataclass(frozen=True)
@@ -63,14 +82,45 @@ def json_request(method: str, url: str, payload: dict[str, Any], headers: dict[s
     return HttpRequest(method, url, body, {"content-type": "application/json", **(headers or {})}, secret_parts)
 
 
+# Besides every 5xx, the answers that say "later" rather than "no" (as Alertmanager's notifiers retry).
+RETRIED_STATUSES = frozenset({408, 429})
+
+
 def classify(status_code: int, headers: Mapping[str, str], now: datetime,
              accepted: range = range(200, 300)) -> Outcome:
-    """Only 2xx is success; 410 disables the subscription; anything else is retried (honouring Retry-After)."""
+    """Only 2xx is success; 5xx, 408 and 429 are retried (honouring Retry-After); 410 disables the subscription;
+    any other answer fails for good, as sending the same request again would be refused again."""
     if status_code in accepted:
         return Delivered(status_code)
+    if status_code >= 500 or status_code in RETRIED_STATUSES:
+        return Retry(f"HTTP {status_code}", status_code, parse_retry_after(headers.get("retry-after"), now))
     if status_code == 410:
         return Failed("410 Gone: the receiver asked to stop; subscription disabled", 410, True)
-    return Retry(f"HTTP {status_code}", status_code, parse_retry_after(headers.get("retry-after"), now))
+    if 300 <= status_code < 400:
+        return Failed(f"HTTP {status_code}: redirects are not followed; not retried", status_code)
+    return Failed(f"HTTP {status_code}: refused by the receiver; not retried", status_code)
+
+
+# Raised while preparing a delivery by an outage that passes (the database or a disk), not by a bug.
+OUTAGES = (OSError, OperationalError, InterfaceError, sqlite3.OperationalError, sqlite3.InterfaceError)
+
+
+def is_outage(exc: BaseException) -> bool:
+    if isinstance(exc, OUTAGES):
+        return True
+    # psycopg's own errors (the append path's raw SQL), recognised without importing psycopg where it is unused:
+    # an exception of its classes can only exist once it has been imported.
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
+
+
+def unprepared(exc: Exception) -> Outcome:
+    """The outcome of a delivery that raised before it was sent: an outage is retried; anything else is a bug,
+    recorded as one and not retried (a day of silent retries would hide it). Only the type is kept: an
+    exception's text may quote personal data."""
+    if is_outage(exc):
+        return Retry(f"outage while preparing: {type(exc).__name__}")
+    return Failed(f"internal error: {type(exc).__name__}", internal=True)
 
 
 async def send_http(sender: Sender, request: HttpRequest, now: datetime, timeout: float = 10.0,

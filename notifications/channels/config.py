@@ -1,12 +1,12 @@
-"""Channel settings as validated by the API: one model per `channel.kind`."""
+"""The field types channel settings share (URLs, secrets, email addresses); each channel module has its model."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, Union
+from typing import Annotated
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from ..ssrf import host_problem
 
@@ -44,56 +44,9 @@ def _email(value: str) -> str:
     return value
 
 
-class _Channel(BaseModel):
+EmailAddress = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
+
+
+class ChannelSettings(BaseModel):
+    """The base of every channel model: unknown fields refused, values never changed after validation."""
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class WebhookChannel(_Channel):
-    kind: Literal["webhook"]
-    url: HttpUrlText
-
-
-class SlackChannel(_Channel):
-    kind: Literal["slack"]
-    url: HttpUrlText
-
-
-class MattermostChannel(_Channel):
-    kind: Literal["mattermost"]
-    url: HttpUrlText
-
-
-class TeamsChannel(_Channel):
-    kind: Literal["teams"]
-    url: HttpUrlText
-
-
-class DiscordChannel(_Channel):
-    kind: Literal["discord"]
-    url: HttpUrlText
-
-
-class MatrixChannel(_Channel):
-    kind: Literal["matrix"]
-    homeserver: HttpUrlText
-    room_id: Annotated[str, StringConstraints(pattern=r"^[!#][^:\s\x00-\x1f\x7f]+:[^\s\x00-\x1f\x7f]+$",
-                                              max_length=300)]
-    access_token: Secret
-
-
-class TelegramChannel(_Channel):
-    kind: Literal["telegram"]
-    bot_token: Secret
-    chat_id: Annotated[str, StringConstraints(pattern=r"^(-?\d{1,20}|@[A-Za-z0-9_]{4,64})$")]
-    api_base: HttpUrlText = "https://api.telegram.org"
-
-
-class EmailChannel(_Channel):
-    kind: Literal["email"]
-    to: list[Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]] = Field(
-        min_length=1, max_length=20)
-
-
-Channel = Annotated[Union[WebhookChannel, SlackChannel, MattermostChannel, TeamsChannel, DiscordChannel,
-                          MatrixChannel, TelegramChannel, EmailChannel], Field(discriminator="kind")]
-KINDS = ("webhook", "slack", "mattermost", "teams", "discord", "matrix", "telegram", "email")

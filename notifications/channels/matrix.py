@@ -2,11 +2,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 from urllib.parse import quote
 
+from pydantic import StringConstraints
+
 from ..message import AlertMessage
-from .base import HttpRequest, html_escape, json_request, render_text
-from .config import MatrixChannel
+from .base import ChannelKind, HttpRequest, html_escape, json_request, render_text
+from .config import ChannelSettings, HttpUrlText, Secret
+
+
+class MatrixChannel(ChannelSettings):
+    kind: Literal["matrix"]
+    homeserver: HttpUrlText
+    room_id: Annotated[str, StringConstraints(pattern=r"^[!#][^:\s\x00-\x1f\x7f]+:[^\s\x00-\x1f\x7f]+$",
+                                              max_length=300)]
+    access_token: Secret
 
 
 def render(channel: MatrixChannel, message: AlertMessage, secret: str, now: datetime) -> HttpRequest:
@@ -18,3 +29,7 @@ def render(channel: MatrixChannel, message: AlertMessage, secret: str, now: date
     payload = {"msgtype": "m.text", "body": plain, "format": "org.matrix.custom.html", "formatted_body": formatted}
     return json_request("PUT", url, payload, {"authorization": f"Bearer {channel.access_token}"},
                         secret_parts=(channel.access_token,))
+
+
+KIND = ChannelKind("matrix", MatrixChannel, render, url_fields=("homeserver",), shown_fields=("room_id",),
+                   form_fields=("homeserver", "room_id", "access_token"))

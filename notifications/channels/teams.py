@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from ..message import AlertMessage
-from .base import HttpRequest, json_request, truncate
-from .config import TeamsChannel
+from .base import ChannelKind, HttpRequest, json_request, truncate
+from .config import ChannelSettings, HttpUrlText
+
+
+class TeamsChannel(ChannelSettings):
+    kind: Literal["teams"]
+    url: HttpUrlText
 
 
 def render(channel: TeamsChannel, message: AlertMessage, secret: str, now: datetime) -> HttpRequest:
@@ -30,3 +36,6 @@ def render(channel: TeamsChannel, message: AlertMessage, secret: str, now: datet
     payload = {"type": "message", "attachments": [
         {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
     return json_request("POST", channel.url, payload)
+
+
+KIND = ChannelKind("teams", TeamsChannel, render, url_fields=("url",), form_fields=("url",))

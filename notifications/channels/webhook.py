@@ -5,10 +5,16 @@ import base64
 import hashlib
 import hmac
 from datetime import datetime
+from typing import Literal
 
 from ..message import AlertMessage
-from .base import HttpRequest, json_request
-from .config import WebhookChannel
+from .base import ChannelKind, HttpRequest, json_request
+from .config import ChannelSettings, HttpUrlText
+
+
+class WebhookChannel(ChannelSettings):
+    kind: Literal["webhook"]
+    url: HttpUrlText
 
 
 def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -26,3 +32,6 @@ def render(channel: WebhookChannel, message: AlertMessage, secret: str, now: dat
         "webhook-signature": signature(secret, message.delivery_id, timestamp, request.body),
     })
     return request
+
+
+KIND = ChannelKind("webhook", WebhookChannel, render, url_fields=("url",), form_fields=("url",))

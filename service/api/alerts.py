@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from notifications import channels
 from notifications.channels.base import HttpRequest
-from notifications.channels.config import Channel
+from notifications.channels import Channel
 from notifications.message import sample_message
 from notifications.subscriptions import SubscriptionIn, new_secret
 from service.access import Principal

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from events.catalogue import EVENT_TYPES
+from notifications.channels.registry import CHANNELS
 
 from .display import humanize, zone
 
@@ -213,22 +214,16 @@ def data_errors(model: type[BaseModel], data: dict[str, Any]) -> dict[str, str]:
         [{**error, "loc": ["body", "data", *error["loc"]]} for error in detail]))[1]
 
 
-CHANNEL_KINDS = ("webhook", "slack", "mattermost", "teams", "discord", "matrix", "telegram", "email")
-URL_KINDS = ("webhook", "slack", "mattermost", "teams", "discord")
+CHANNEL_KINDS = tuple(CHANNELS)
 
 
 def channel_body(kind: str, form: dict[str, str], prefix: str = "") -> dict[str, Any]:
     """A channel object from the subscription form's fields for that kind (names prefixed for escalation)."""
-    value = lambda name: form.get(prefix + name, "").strip()  # noqa: E731
     channel: dict[str, Any] = {"kind": kind}
-    if kind in URL_KINDS:
-        channel["url"] = value("url")
-    elif kind == "matrix":
-        channel.update(homeserver=value("homeserver"), room_id=value("room_id"), access_token=value("access_token"))
-    elif kind == "telegram":
-        channel.update(bot_token=value("bot_token"), chat_id=value("chat_id"))
-    elif kind == "email":
-        channel["to"] = comma_list(form.get(prefix + "to"))
+    entry = CHANNELS.get(kind)
+    for name in entry.form_fields if entry else ():
+        raw = form.get(prefix + name)
+        channel[name] = comma_list(raw) if name in entry.form_lists else (raw or "").strip()
     return channel
 
 

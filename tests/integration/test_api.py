@@ -10,19 +10,7 @@ import pytest
 
 from service.keys import KeyService
 
-PERSON = {"name": "Test Person Alpha", "aliases": ["T. Alpha"], "birth_year": 1980, "nationality": "UZ"}
-
-
-def open_case(client, **extra) -> str:
-    body = {"person": PERSON, "country": "FR", "origin_country": "UZ", "tags": ["france"], **extra}
-    response = client.post("/v1/cases", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-def append(client, case_id, type_, data=None, occurred_at="2023-11-01T10:00:00Z", headers=None, **extra):
-    return client.post(f"/v1/cases/{case_id}/events", headers=headers or {},
-                       json={"type": type_, "occurred_at": occurred_at, "data": data or {}, **extra})
+from .helpers.cases import PERSON, append, open_case
 
 
 def versions(client, case_id) -> list[int]:

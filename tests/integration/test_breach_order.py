@@ -11,7 +11,7 @@ from sqlalchemy import select
 from notifications.tables import alerts
 
 from ..conftest import START
-from .test_api import append, open_case
+from .helpers.cases import append, open_case
 
 OFFSETS = st.integers(min_value=-400, max_value=-1)  # hours before the clock's start: late reports included
 

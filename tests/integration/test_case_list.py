@@ -10,7 +10,7 @@ from events.risk import assess, passed_dates
 from events.timing import Timing
 from service.keys import KeyService
 
-from .test_api import append, open_case
+from .helpers.cases import append, open_case
 
 
 def reference(box, now, who_team=None, **filters) -> list[str]:

@@ -1,9 +1,7 @@
 """Every channel kind: email through a real SMTP server, chat services (which cannot run here) through respx."""
 from __future__ import annotations
 
-import email
 import json
-from email import policy
 
 import httpx
 import pytest
@@ -13,36 +11,14 @@ from aiosmtpd.controller import Controller
 from notifications.channels.email import SmtpSettings
 from notifications.http_sender import HttpxSender
 
-from .test_delivery import REMOVED, append, clock, drain, open_case  # noqa: F401 - clock: real-now fixture
+from .helpers.delivery import REMOVED, append, clock, drain, open_case  # noqa: F401 - clock: real-now fixture
+from .helpers.smtp import Inbox
 
 
 @pytest.fixture
 def db_url(sqlite_url):
     """Rendering and sending do not depend on the database: these run on SQLite."""
     return sqlite_url
-
-
-class Inbox:
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_inbox():
-    import socket
-
-    with socket.socket() as probe:  # the controller checks itself on start, so it needs a real port
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
 
 
 def test_email_is_multipart_text_and_html(client, box, smtp_inbox):
@@ -72,6 +48,25 @@ def test_email_to_a_server_that_is_down_is_retried(client, box):
     drain(box)
     [delivery] = client.get("/v1/deliveries").json()["items"]
     assert delivery["state"] == "failed" and "ConnectionRefused" in delivery["last_error"]
+
+
+@pytest.mark.parametrize("replies, state", [
+    (("550 5.1.1 no such mailbox", "553 5.1.3 bad address"), "dead"),
+    (("450 4.2.0 greylisted", "550 5.1.1 no such mailbox"), "failed"),
+])
+def test_email_refused_for_every_recipient_is_dead_only_when_every_refusal_is_permanent(client, box, smtp_inbox,
+                                                                                        replies, state):
+    inbox, port = smtp_inbox
+    inbox.refuse = dict(zip(("gone@ngo.example", "other@ngo.example"), replies))
+    box.smtp = box.worker.smtp = SmtpSettings("127.0.0.1", port, "alerts@vigil.example")
+    client.post("/v1/subscriptions", json={"name": "mail", "filter": {"event_types": ["Removed"]}, "channel": {
+        "kind": "email", "to": ["gone@ngo.example", "other@ngo.example"]}})
+    append(client, open_case(client), "Removed", REMOVED)
+    drain(box)
+    [delivery] = client.get("/v1/deliveries").json()["items"]
+    codes = ", ".join(sorted(reply[:3] for reply in replies))
+    assert delivery["state"] == state and delivery["last_error"].startswith(f"SMTP refused every recipient ({codes})")
+    assert inbox.messages == []
 
 
 CHAT = {
@@ -153,7 +148,9 @@ def test_user_text_is_escaped_for_each_markup():
     from datetime import datetime, timezone
 
     from notifications.channels import render
-    from notifications.channels.config import DiscordChannel, SlackChannel, TelegramChannel
+    from notifications.channels.discord import DiscordChannel
+    from notifications.channels.slack import SlackChannel
+    from notifications.channels.telegram import TelegramChannel
     from notifications.message import sample_message
     from dataclasses import replace
 

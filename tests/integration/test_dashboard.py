@@ -1,7 +1,6 @@
 """The HTML dashboard through its routes: sign-in, CSRF, every page and form, validation errors, forbidden access."""
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -17,7 +16,7 @@ from service.app import create_app
 from service.keys import KeyService
 
 from ..conftest import ADMIN_KEY
-from ..receiver import Receiver
+from .helpers.delivery import drain
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 TEMPLATES = Path(__file__).resolve().parents[2] / "service" / "templates"
@@ -116,9 +115,10 @@ def test_revoking_a_key_ends_its_sessions(browser, box):
     key = KeyService(box.engine, box.clock).create("editor", "lyon", "soon revoked")
     sign_in(browser, key)
     assert browser.get("/").status_code == 200
-    key_id = next(k["id"] for k in KeyService(box.engine, box.clock).list() if k["name"] == "soon revoked")
-    KeyService(box.engine, box.clock).revoke(key_id)
-    assert browser.get("/").status_code == 303
+    key_id = next(k["id"] for k in box.keys.list() if k["name"] == "soon revoked")
+    box.keys.revoke(key_id)
+    after = browser.get("/")
+    assert after.status_code == 303 and after.headers["location"].startswith("/signin")
 
 
 def test_the_sign_in_page_shows_no_text_from_the_url(browser):
@@ -132,13 +132,15 @@ def test_next_never_leaves_the_site(browser):
 
 
 def test_a_bearer_key_also_opens_pages(api):
-    assert api.get("/").status_code == 200
+    page = api.get("/")
+    assert page.status_code == 200 and '<ol class="cases">' in page.text  # the case list, not the sign-in form
 
 
 def test_sessions_expire(browser, clock):
     sign_in(browser, ADMIN_KEY)
     clock.advance(timedelta(hours=12, minutes=1))
-    assert browser.get("/").status_code == 303
+    expired = browser.get("/")
+    assert expired.status_code == 303 and expired.headers["location"].startswith("/signin")
 
 
 # ---- security headers and markup ----
@@ -452,21 +454,6 @@ def test_bulk_acknowledge_in_the_dashboard_stays_within_the_team(browser, api, b
 
 
 # ---- subscriptions ----
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
-
-
-def drain(box) -> None:
-    async def once():
-        try:
-            await box.worker.run_once()
-        finally:
-            await box.worker.aclose()
-    asyncio.run(once())
-
-
 def test_subscriptions_create_test_see_deliveries_and_replay_a_dead_one(browser, api, box, receiver):
     sign_in(browser, ADMIN_KEY)
     page = browser.get("/subscriptions").text
@@ -559,6 +546,7 @@ def test_other_teams_subscription_is_not_found(browser, api, box):
     assert browser.get(f"/subscriptions/{sub['id']}").status_code == 404
     page = browser.get("/subscriptions").text
     assert browser.post(f"/subscriptions/{sub['id']}/delete", data={"csrf_token": csrf_of(page)}).status_code == 404
+    assert api.get(f"/v1/subscriptions/{sub['id']}").status_code == 200  # still there: nothing was deleted
 
 
 # ---- dossier and settings ----

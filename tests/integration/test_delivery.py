@@ -1,69 +1,16 @@
 """Alerts delivered to a real local HTTP receiver: signatures, retries, 410, 429, dead and replay, escalation."""
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from standardwebhooks import Webhook
 
-from events.clock import ManualClock
 from service.keys import KeyService
 
-from ..receiver import Receiver
-
-
-@pytest.fixture
-def clock():
-    # Standard Webhooks receivers check the timestamp against their own clock: start at the real now.
-    return ManualClock(datetime.now(timezone.utc), tick=timedelta(milliseconds=1))
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
-
-
-def drain(box) -> int:
-    async def once() -> int:
-        try:
-            return await box.worker.run_once()
-        finally:
-            await box.worker.aclose()
-    return asyncio.run(once())
-
-
-def subscribe(client, url, everything=False, **extra) -> dict:
-    """A webhook subscription; unless told otherwise it hears only of removals, to keep counts simple."""
-    if not everything:
-        extra.setdefault("filter", {"event_types": ["Removed"]})
-    response = client.post("/v1/subscriptions", json={"name": "team", "channel": {"kind": "webhook", "url": url},
-                                                      **extra})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def open_case(client, **extra) -> str:
-    return client.post("/v1/cases", json={"person": {"name": "Delivery Person"}, "country": "FR",
-                                          "origin_country": "UZ", **extra}).json()["id"]
-
-
-def append(client, case_id, type_, data=None, occurred_at=None):
-    """Dated now unless told otherwise (an old removal would also bring contact-overdue alerts)."""
-    occurred_at = occurred_at or datetime.now(timezone.utc).isoformat()
-    response = client.post(f"/v1/cases/{case_id}/events", json={"type": type_, "occurred_at": occurred_at,
-                                                               "data": data or {}})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-REMOVED = {"method": "deported", "destination": "UZ"}
-
-
-def deliveries(client, **params) -> list[dict]:
-    return client.get("/v1/deliveries", params=params).json()["items"]
+from .helpers.delivery import (REMOVED, append, clock, deliveries, drain, open_case,  # noqa: F401 - clock: a fixture
+                               subscribe)
 
 
 def test_signed_webhook_verified_by_the_reference_package(client, box, receiver):
@@ -148,6 +95,23 @@ def test_410_disables_the_subscription(client, box, receiver):
     assert client.get(f"/v1/subscriptions/{sub['id']}").json()["disabled"] is True
     append(client, case_id, "WhereaboutsUnknown")
     assert drain(box) == 0 and len(deliveries(client)) == 1
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_a_4xx_refusal_is_dead_at_once_with_its_reason_and_replayable(client, box, receiver, clock, status):
+    sub = subscribe(client, receiver.url("/refuses"))
+    receiver.script("/refuses", status, 200)
+    append(client, open_case(client), "Removed", REMOVED)
+    drain(box)
+    [dead] = deliveries(client)
+    assert dead["state"] == "dead" and dead["attempts"] == 1 and dead["next_attempt_at"] is None
+    assert dead["last_error"] == f"HTTP {status}: refused by the receiver; not retried"
+    assert client.get(f"/v1/subscriptions/{sub['id']}").json()["disabled"] is False  # only 410 disables
+    clock.advance(timedelta(hours=2))
+    assert drain(box) == 0 and len(receiver.at("/refuses")) == 1  # never sent again on its own
+    assert client.post(f"/v1/deliveries/{dead['id']}/retry").status_code == 200
+    drain(box)
+    assert deliveries(client)[0]["state"] == "delivered"
 
 
 def test_dead_after_a_day_then_replayed(client, box, receiver, clock):
@@ -276,3 +240,32 @@ def test_inbox_holds_serious_alerts_always_and_minor_ones_only_when_subscribed(c
     subscribe(client, receiver.url("/notes"), filter={"event_types": ["NoteAdded"]})
     append(client, case_id, "NoteAdded", {"text": "hearing moved"})
     assert [a["rule"] for a in client.get("/v1/alerts").json()["items"]] == ["event.NoteAdded", "event.Detained"]
+
+
+def test_a_bug_while_preparing_is_recorded_as_one_and_not_retried(client, box, receiver, clock, monkeypatch):
+    """Issue 16: a programming error while rendering is dead at once with its type in last_error (visible in
+    /v1/deliveries), not retried silently for a day; an outage while preparing (an OSError) is retried."""
+    import notifications.channels as channels
+
+    subscribe(client, receiver.url("/hook"))
+    append(client, open_case(client), "Removed", REMOVED)
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(channels, "render", broken)
+    drain(box)
+    [dead] = deliveries(client)
+    assert dead["state"] == "dead" and dead["last_error"] == "internal error: KeyError" and dead["attempts"] == 1
+    assert receiver.at("/hook") == []
+
+    append(client, open_case(client), "Removed", REMOVED)
+
+    def unreachable(*args, **kwargs):
+        raise OSError("disk gone for a moment")
+
+    monkeypatch.setattr(channels, "render", unreachable)
+    drain(box)
+    waiting = next(d for d in deliveries(client) if d["id"] != dead["id"])
+    assert waiting["state"] == "failed" and waiting["next_attempt_at"] is not None
+    assert waiting["last_error"] == "outage while preparing: OSError"

@@ -11,8 +11,7 @@ from service.demo import load_demo
 from service.keys import KeyService
 from service.settings import Settings
 
-from .test_reminders import clock, receiver  # noqa: F401 - fixtures: the hand-moved clock, a local receiver
-from .test_reminders import NOW, append, open_case, rows, subscribe, tick_at
+from .helpers.reminders import NOW, append, clock, open_case, rows, subscribe, tick_at  # noqa: F401 - clock: a fixture
 
 REMOVED = {"method": "deported", "destination": "UZ"}
 

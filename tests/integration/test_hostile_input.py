@@ -32,8 +32,7 @@ from notifications.ssrf import blocked_reason
 from notifications.tables import alerts
 from service.web import pages
 
-from .test_channels import smtp_inbox  # noqa: F401 - fixture: a real aiosmtpd server
-from .test_delivery import drain
+from .helpers.delivery import drain
 
 PUBLIC = "93.184.216.34"
 
@@ -194,8 +193,10 @@ def test_an_if_match_that_is_not_a_version_number_is_a_422(client, if_match):
 
 def test_an_ascii_if_match_still_works(client):
     case_id = open_case(client)
-    assert append(client, case_id, "NoteAdded", {"text": "x"}, headers={"If-Match": '"1"'}).status_code == 201
+    first = append(client, case_id, "NoteAdded", {"text": "x"}, headers={"If-Match": '"1"'})
+    assert first.status_code == 201 and first.json()["version"] == 2
     assert append(client, case_id, "NoteAdded", {"text": "x"}, headers={"If-Match": '"1"'}).status_code == 409
+    assert [e["version"] for e in client.get(f"/v1/cases/{case_id}/events").json()["items"]] == [1, 2]
 
 
 BAD_HOSTS = ["a" * 64 + ".example", "a..example", ".example", "example..", "xn--a.example", "a." * 127 + "a"]
@@ -254,8 +255,10 @@ def test_control_characters_in_a_url_are_a_404_or_a_422(client, method, url, sta
 
 def test_a_clean_url_with_escapes_still_works(client):
     case_id = open_case(client)
-    assert client.get(f"/v1/alerts?case_id={case_id}&state=open").status_code == 200
-    assert client.get("/v1/cases?q=caf%C3%A9%20noir").status_code == 200
+    alerts = client.get(f"/v1/alerts?case_id={case_id}&state=open")
+    assert alerts.status_code == 200 and {a["case_id"] for a in alerts.json()["items"]} <= {case_id}
+    found = client.get("/v1/cases?q=caf%C3%A9%20noir")
+    assert found.status_code == 200 and found.json()["items"] == []  # read as "café noir", which names no one
 
 
 # ---- finding 6: SSRF through IPv4 embedded in IPv6 ----
@@ -315,6 +318,7 @@ def test_a_public_6to4_target_is_accepted(client, guarded):
     response = client.post("/v1/subscriptions", json={"name": "x", "channel": {"kind": "webhook",
                                                                                "url": "http://[2002:5db8:d822::1]/"}})
     assert response.status_code == 201, response.text
+    assert [s["id"] for s in client.get("/v1/subscriptions").json()["items"]] == [response.json()["id"]]
 
 
 def test_an_embedded_loopback_target_is_refused_at_send_time(client, box, monkeypatch):

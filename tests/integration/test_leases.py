@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from notifications.delivery_store import DeliveryStore
 
-from .test_delivery import REMOVED, open_case, subscribe
+from .helpers.delivery import REMOVED, open_case, subscribe
 
 LEASE = timedelta(minutes=10)
 

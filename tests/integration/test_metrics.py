@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from events.personal_data import new_master_key
@@ -19,20 +18,13 @@ from service import metrics, metrics_setup
 from service.keys import KeyService
 
 from ..pg_server import free_port
-from ..receiver import Receiver
-from .test_delivery import drain
-from .test_serve_workers import VIGIL, _ready
+from .helpers.delivery import drain
+from .helpers.processes import VIGIL, ready
 
 NAME = "Metrics Person Zeta"
 TOKEN = "metrics-scrape-token-7f3a"
 REMOVED = {"type": "Removed", "occurred_at": "2026-03-01T11:00:00Z",
            "data": {"method": "deported", "destination": "UZ"}}
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as running:
-        yield running
 
 
 def scrape(client, **headers) -> tuple[dict, str]:
@@ -221,7 +213,7 @@ def serve_two(tmp_path: Path, env: dict) -> tuple[subprocess.Popen, Path, str]:
     process, log_path = start(["serve", "--port", str(port), "--workers", "2"], env, tmp_path, "serve.log")
     base = f"http://127.0.0.1:{port}"
     wait_for(lambda: len(set(re.findall(r"Started server process \[(\d+)\]", log_path.read_text()))) == 2
-             and _ready(base), process, log_path, "vigil serve --workers 2 did not start")
+             and ready(base), process, log_path, "vigil serve --workers 2 did not start")
     return process, log_path, base
 
 

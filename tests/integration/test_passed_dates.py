@@ -11,7 +11,7 @@ from sqlalchemy import select
 from notifications.tables import alerts
 from service.settings import Settings
 
-from .test_reminders import NOW, append, clock, open_case, rows, tick_at  # noqa: F401 (clock is a fixture)
+from .helpers.reminders import NOW, append, clock, open_case, rows, tick_at  # noqa: F401 (clock is a fixture)
 
 GRACE = timedelta(hours=2)
 

@@ -183,24 +183,31 @@ def test_hostile_event_input_is_4xx_and_stores_nothing(client, world, engine, co
         assert len(conn.execute(select(events.c.position)).all()) == before
 
 
-@pytest.mark.parametrize("body", [
-    {"person": {"name": "x" * 10_000}, "country": "FR"},
-    {"person": {"name": "N", "birth_year": 10 ** 30}, "country": "FR"},
-    {"person": {"name": "N", "aliases": ["a"] * 10_000}, "country": "FR"},
-    {"person": {"name": "N"}, "country": "FR", "tags": ["t"] * 10_000},
-    {"person": {"name": "N"}, "country": "F" * 10_000},
-    {"person": {"name": "N"}, "country": "FR", "summary": "s" * 100_000},
-    {"person": {"name": "N\u0000"}, "country": "FR", "teams": ["../../etc"]},
+@pytest.mark.parametrize("body, field", [
+    ({"person": {"name": "x" * 10_000}, "country": "FR"}, ["body", "person", "name"]),
+    ({"person": {"name": "N", "birth_year": 10 ** 30}, "country": "FR"}, ["body", "person", "birth_year"]),
+    ({"person": {"name": "N", "aliases": ["a"] * 10_000}, "country": "FR"}, ["body", "person", "aliases"]),
+    ({"person": {"name": "N"}, "country": "FR", "tags": ["t"] * 10_000}, ["body", "tags"]),
+    ({"person": {"name": "N"}, "country": "F" * 10_000}, ["body", "country"]),
+    ({"person": {"name": "N"}, "country": "FR", "summary": "s" * 100_000}, ["body", "summary"]),
+    ({"person": {"name": "N\u0000"}, "country": "FR", "teams": ["../../etc"]}, ["body", "person", "name"]),
 ])
-def test_hostile_case_input_is_422(client, body):
-    assert client.post("/v1/cases", json=body).status_code == 422
+def test_hostile_case_input_is_422(client, body, field):
+    response = client.post("/v1/cases", json=body)
+    assert response.status_code == 422
+    assert any(error["loc"][:len(field)] == field for error in response.json()["detail"]), response.json()
+    assert client.get("/v1/cases").json()["items"] == []  # nothing was opened
 
 
 @pytest.mark.parametrize("url", ["/v1/events?after=99999999999999999999999", "/v1/events?limit=-1",
                                  f"/v1/cases/{uuid.uuid4()}/events?after_version=99999999999999999999",
                                  "/v1/cases?cursor=99999999999999999999", "/v1/alerts?limit=99999999999"])
 def test_huge_numbers_in_queries_are_4xx(client, url):
-    assert 400 <= client.get(url).status_code < 500  # 422, or 404 for the unknown case: never a 500
+    response = client.get(url)
+    assert 400 <= response.status_code < 500  # 422, or 404 for the unknown case: never a 500
+    if response.status_code == 422:  # the answer names the parameter
+        param = url.split("?")[1].split("=")[0]
+        assert [error["loc"] for error in response.json()["detail"]] == [["query", param]]
 
 
 def test_wrong_keys_are_throttled_per_address_with_retry_after(client, box):

@@ -19,8 +19,8 @@ from events.writer_lock import writer_lock_path
 from events.personal_data import new_master_key
 
 from ..pg_server import free_port
+from .helpers.processes import VIGIL, ready
 
-VIGIL = str(Path(sys.executable).parent / "vigil")
 REPO = Path(__file__).resolve().parents[2]
 KEY = "serve-workers-admin-key"
 EVENT = {"type": "NoteAdded", "occurred_at": "2024-01-01T00:00:00Z", "data": {"text": "Lawyer visited."}}
@@ -84,7 +84,7 @@ def two_workers(tmp_path):
     try:
         # Both processes must be up, not just the first to bind, before the load starts.
         while len(set(re.findall(r"Started server process \[(\d+)\]", log_path.read_text()))) < 2 or \
-                not _ready(base):
+                not ready(base):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError("vigil serve --workers 2 did not start: " + log_path.read_text()[-2000:])
             time.sleep(0.2)
@@ -92,13 +92,6 @@ def two_workers(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
-
-
-def _ready(base: str) -> bool:
-    try:
-        return httpx.get(base + "/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_two_server_processes_append_to_one_sqlite_file_without_losing_or_forking_anything(two_workers):

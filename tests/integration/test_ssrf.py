@@ -6,7 +6,7 @@ import pytest
 from notifications import ssrf
 from notifications.ssrf import blocked_reason
 
-from .test_delivery import REMOVED, append, clock, drain, open_case  # noqa: F401 - clock: real-now fixture
+from .helpers.delivery import REMOVED, append, clock, drain, open_case  # noqa: F401 - clock: real-now fixture
 
 
 @pytest.fixture
@@ -84,4 +84,6 @@ def test_redirects_are_never_followed(client, box):
         drain(box)
         assert receiver.at("/internal") == [] and len(receiver.at("/hook")) == 1
     [delivery] = client.get("/v1/deliveries").json()["items"]
-    assert delivery["state"] == "failed" and delivery["last_error"] == "HTTP 302"
+    # A redirect would be refused again: dead at once, not retried for a day (Alertmanager retries only 5xx).
+    assert delivery["state"] == "dead" and delivery["last_error"] == "HTTP 302: redirects are not followed; not retried"
+    assert delivery["attempts"] == 1 and delivery["next_attempt_at"] is None

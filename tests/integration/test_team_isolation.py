@@ -57,9 +57,11 @@ def test_durations_beyond_what_the_domain_needs_are_refused_naming_the_field(cli
 
 
 def test_the_longest_allowed_offsets_still_plan(client, box, teams):
-    assert subscribe(client, teams["beta"], reminders=["P366D"]).status_code == 201
-    assert subscribe(client, teams["beta"], escalate_after="P7D",
-                     escalate_to={"kind": "webhook", "url": "https://h.ngo.example/"}).status_code == 201
+    longest = subscribe(client, teams["beta"], reminders=["P366D"])
+    assert longest.status_code == 201 and longest.json()["reminders"] == ["P366D"]
+    escalating = subscribe(client, teams["beta"], escalate_after="P7D",
+                           escalate_to={"kind": "webhook", "url": "https://h.ngo.example/"})
+    assert escalating.status_code == 201 and escalating.json()["escalate_after"] == "P7D"
 
 
 def test_a_stored_out_of_range_offset_breaks_no_team_and_shapes_no_other_teams_reminders(client, box, teams):

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from service.keys import KeyService
 
-from .test_api import PERSON, append, open_case
+from .helpers.cases import PERSON, append, open_case
 
 
 def events_of(client, case_id):

@@ -10,8 +10,7 @@ from notifications.outbox import Outbox
 from service.app import create_app
 
 from ..receiver import Receiver
-from .test_delivery import REMOVED, append, clock, open_case, subscribe  # noqa: F401 - clock: real-now fixture
-from .test_worker_processes import wait_for
+from .helpers.delivery import REMOVED, append, clock, open_case, subscribe, wait_for  # noqa: F401 - clock: a fixture
 
 
 def test_an_append_is_delivered_at_once_by_the_serving_process(box):

@@ -4,20 +4,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections import Counter
-from pathlib import Path
 
 from sqlalchemy import select
 
 from notifications.tables import deliveries, worker_heartbeats
 
 from ..receiver import Receiver
-from .test_delivery import REMOVED, append, clock, open_case, subscribe  # noqa: F401 - clock: real-now fixture
-
-VIGIL = str(Path(sys.executable).parent / "vigil")
-
+from .helpers.delivery import REMOVED, append, clock, open_case, subscribe, wait_for  # noqa: F401 - clock: a fixture
+from .helpers.processes import VIGIL
 
 def start_worker(settings, lease_seconds: float, tick_seconds: float = 15) -> subprocess.Popen:
     env = {**os.environ, "VIGIL_DATABASE_URL": settings.database_url, "VIGIL_MASTER_KEY": settings.master_key,
@@ -26,15 +21,6 @@ def start_worker(settings, lease_seconds: float, tick_seconds: float = 15) -> su
     worker = subprocess.Popen([VIGIL, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert "delivery worker running" in worker.stdout.readline()  # started, schema checked
     return worker
-
-
-def wait_for(condition, timeout: float = 60.0) -> None:
-    """Waits on other processes (not on a clock the test could move)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the workers")
-        time.sleep(0.1)
 
 
 def states(box) -> Counter:

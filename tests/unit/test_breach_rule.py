@@ -6,7 +6,7 @@ from datetime import timedelta
 from events.projection import fold
 from notifications.rules import breach_alerts
 
-from .test_risk import NOW, case, days
+from .event_streams import NOW, case, days
 
 
 def keys(events, now=NOW) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from events.reminders import contact_checks_end, next_contact_check
 from events.risk import assess
 from notifications.history import LEVEL_SEVERITY, is_history, latest_moment, risk_raised
 
-from .test_fold_properties import T0, drafts, stream, with_ids
+from .event_streams import T0, drafts, stream, with_ids
 
 HOURS = st.integers(min_value=-100, max_value=3000)
 AFTER = timedelta(days=2)

@@ -1,30 +1,13 @@
 """Risk levels and their plain-words reasons for the situations domain.md names."""
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
 from events.projection import fold, status_of, upcoming
-from events.records import StoredEvent
 from events.risk import assess
 
-NOW = datetime(2023, 11, 14, 9, 0, tzinfo=timezone.utc)
-
-
-def case(*events: tuple) -> list[StoredEvent]:
-    """A stream from (type, data, occurred_at[, event_id]) tuples, appended in the order given."""
-    out = [StoredEvent(1, str(uuid.uuid4()), "s", 1, "CaseOpened", 1, NOW - timedelta(days=400), "exact",
-                       NOW - timedelta(days=400), "a", json.dumps({"person": "v1.x", "country": "FR",
-                                                                   "teams": []}), None, "", "")]
-    for version, (kind, data, at, *given_id) in enumerate(events, start=2):
-        out.append(StoredEvent(version, given_id[0] if given_id else str(uuid.uuid4()), "s", version, kind, 1, at, "exact", at, "a",
-                               json.dumps(data), None, "", ""))
-    return out
-
-
-def days(n: float) -> datetime:
-    return NOW + timedelta(days=n)
+from .event_streams import NOW, case, days
 
 
 def test_removal_within_72h_despite_interim_measure_is_critical():
