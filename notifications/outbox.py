@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Sequence
 
-from sqlalchemy import Connection, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, text
 
 from events.case_projections import Folded
 from events.clock import Clock
@@ -21,14 +19,9 @@ from events.timing import Timing
 from .history import is_history, risk_raised
 from .matching import Audience, matches, parse_filter
 from .rules import BREACHING, AlertDraft, alerts_for, breach_alerts, severity_rank
-from .tables import alerts, deliveries
 
 NOTIFY_CHANNEL = "vigil_outbox"
 ALWAYS_RAISED = "high"  # alerts this severe reach the inbox even when no subscription matches
-
-
-def _insert(conn: Connection, table):
-    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
 def active_audiences(raw: Raw) -> list[tuple[str, Audience]]:
@@ -85,24 +78,32 @@ def raise_alert(raw: Raw, case_id: str, case: CaseState, draft: AlertDraft, even
     return len(rows)
 
 
-def withdraw(conn: Connection, event_id: str, now: datetime, case_id: str) -> int:
+OPEN_ALERTS_OF_EVENT = (
+    "SELECT id FROM alerts WHERE case_id = :case_id AND state <> 'withdrawn' AND (event_id = :event_id "
+    # A breach alert names the removal as its event; the measure is the last part of its dedupe key.
+    "OR (rule = 'breach.interim_measure' AND dedupe_key LIKE :measure ESCAPE '!'))")
+INSERT_WITHDRAWN = (
+    "INSERT INTO deliveries (id, alert_id, subscription_id, kind, target, state, attempts, created_at, "
+    "next_attempt_at) SELECT :id, alert_id, subscription_id, 'withdrawn', 'channel', 'pending', 0, :now, :now "
+    "FROM deliveries WHERE alert_id = :alert_id AND subscription_id = :subscription_id AND kind = 'raised' "
+    "ON CONFLICT (alert_id, subscription_id, kind) DO NOTHING")
+
+
+def withdraw(raw: Raw, event_id: str, now: datetime, case_id: str) -> int:
     """Withdraw the alerts an event of this case raised, and tell everyone who was told of them."""
-    open_alerts = [r.id for r in conn.execute(select(alerts.c.id).where(
-        alerts.c.case_id == case_id, alerts.c.event_id == event_id, alerts.c.state != "withdrawn"))]
-    # A breach alert names the removal as its event; the measure is in its dedupe key.
-    open_alerts += [r.id for r in conn.execute(select(alerts.c.id).where(
-        alerts.c.case_id == case_id, alerts.c.rule == "breach.interim_measure", alerts.c.state != "withdrawn",
-        alerts.c.dedupe_key.endswith(f":{event_id}", autoescape=True)))]
+    measure = "%:" + event_id.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    open_alerts = [r[0] for r in raw.all(OPEN_ALERTS_OF_EVENT,
+                                         {"case_id": case_id, "event_id": event_id, "measure": measure})]
     if not open_alerts:
         return 0
-    conn.execute(update(alerts).where(alerts.c.id.in_(open_alerts)).values(state="withdrawn", withdrawn_at=now))
-    told = conn.execute(select(deliveries.c.alert_id, deliveries.c.subscription_id)
-                        .where(deliveries.c.alert_id.in_(open_alerts), deliveries.c.kind == "raised")).all()
-    for alert_id, subscription_id in told:
-        conn.execute(_insert(conn, deliveries).values(
-            id=str(uuid.uuid4()), alert_id=alert_id, subscription_id=subscription_id, kind="withdrawn",
-            target="channel", state="pending", attempts=0, created_at=now, next_attempt_at=now,
-        ).on_conflict_do_nothing(index_elements=["alert_id", "subscription_id", "kind"]))
+    when = raw.time(now)
+    raw.many("UPDATE alerts SET state = 'withdrawn', withdrawn_at = :now WHERE id = :id",
+             [{"now": when, "id": alert_id} for alert_id in open_alerts])
+    told = [r for alert_id in open_alerts for r in raw.all(
+        "SELECT alert_id, subscription_id FROM deliveries WHERE alert_id = :a AND kind = 'raised'", {"a": alert_id})]
+    if told:
+        raw.many(INSERT_WITHDRAWN, [{"id": str(uuid.uuid4()), "now": when, "alert_id": alert_id,
+                                     "subscription_id": subscription_id} for alert_id, subscription_id in told])
     return len(told)
 
 
@@ -137,7 +138,7 @@ class Outbox:
         created = 0
         for event in appended:
             if event.type == "EventRetracted":
-                created += withdraw(conn, str(event.data["event_id"]), now, stream_id)
+                created += withdraw(context.raw, str(event.data["event_id"]), now, stream_id)
                 continue
             old = is_history(event, now, self.history_horizon)
             if old:

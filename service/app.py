@@ -15,9 +15,8 @@ from .body_limit import BodyLimitMiddleware
 from .container import Container
 from .control_chars import ControlCharacterMiddleware
 from .error_answers import add_error_handlers
-from .http_metrics import MetricsMiddleware
+from .http_metrics import ObservedRequests
 from .metrics import process_exit
-from .request_log import RequestLogMiddleware
 from .scheduler import start_scheduler
 from .security_headers import SecurityHeadersMiddleware
 from .web import pages
@@ -42,7 +41,9 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
         if scheduler:
             scheduler.shutdown(wait=True)
         if task:
-            await task
+            await task  # the worker closes its HTTP session as it stops
+        else:
+            await box.worker.aclose()  # a test send may have opened one on this loop
         process_exit()
 
     app = FastAPI(title="Vigil", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
@@ -57,8 +58,7 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
     app.add_middleware(ControlCharacterMiddleware)  # innermost: its 404s and 422s still get headers and a log line
     app.add_middleware(BodyLimitMiddleware, max_bytes=box.settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequestLogMiddleware)
-    app.add_middleware(MetricsMiddleware)  # outermost: it also times and counts what the others refuse
+    app.add_middleware(ObservedRequests)  # outermost: it also logs, times and counts what the others refuse
     return app
 
 

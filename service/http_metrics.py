@@ -1,12 +1,15 @@
-"""ASGI middleware counting and timing each request by its route template (never the raw path: it holds case ids)."""
+"""ASGI middleware that observes each request once: a log line (method, path, status, duration; never the query
+string, which may hold a name) and the metrics, counted by route template (never the raw path: it holds case ids)."""
 from __future__ import annotations
 
+import logging
 import time
 
 from . import metrics
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
+log = logging.getLogger("vigil.requests")
 
 
 def route_template(scope, root_path_before: str) -> str:
@@ -21,7 +24,7 @@ def route_template(scope, root_path_before: str) -> str:
     return UNMATCHED
 
 
-class MetricsMiddleware:
+class ObservedRequests:
     def __init__(self, app):
         self.app = app
 
@@ -42,5 +45,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
+            took = time.perf_counter() - started
+            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, took * 1000)
             method = scope["method"] if scope["method"] in METHODS else "other"
-            metrics.count_request(method, route_template(scope, root_path), status, time.perf_counter() - started)
+            metrics.count_request(method, route_template(scope, root_path), status, took)
