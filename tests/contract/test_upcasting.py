@@ -22,7 +22,7 @@ class ReleasedV2(catalogue.Released):
 
 @pytest.fixture
 def store(engine, clock):
-    return EventStore(engine, clock, hooks=[CaseProjections()])
+    return EventStore(engine, clock, projection=CaseProjections())
 
 
 def test_an_event_stored_under_an_older_schema_version_is_read_through_its_upcaster(store, engine, monkeypatch):
