@@ -1,0 +1,103 @@
+"""The SQL of the alerts service: the inbox, acknowledgements, deliveries and their attempts, replays."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import Engine, and_, select, update
+
+from events.case_projections import CaseProjections
+from events.tables import events
+from events.transactions import writing
+from notifications.tables import alerts, deliveries, delivery_attempts, subscriptions
+
+# An alert with its event's own date and precision (when the event the alert speaks of happened).
+ALERTS_WITH_EVENT = (select(alerts, events.c.occurred_at.label("event_occurred_at"),
+                            events.c.date_precision.label("event_date_precision"))
+                     .select_from(alerts.outerjoin(events, and_(events.c.stream_id == alerts.c.case_id,
+                                                               events.c.event_id == alerts.c.event_id))))
+
+
+class AlertRepository:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def visible_case_ids(self, team: str) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(CaseProjections.visible_ids(conn, team))
+
+    def alerts(self, *, case_id: str | None, state: str | None, severity: str | None, limit: int,
+               ids: list[str] | None, visible: set[str] | None) -> list[Any]:
+        """Newest first, filtered by whichever of the arguments are given."""
+        query = ALERTS_WITH_EVENT.order_by(alerts.c.raised_at.desc(), alerts.c.id).limit(limit)
+        for column, value in ((alerts.c.case_id, case_id), (alerts.c.state, state), (alerts.c.severity, severity)):
+            if value:
+                query = query.where(column == value)
+        if ids is not None:
+            query = query.where(alerts.c.id.in_(ids))
+        if visible is not None:
+            query = query.where(alerts.c.case_id.in_(visible))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def acknowledge(self, alert_ids: list[str], may_see: Any, when: datetime, actor: str) -> list[str]:
+        """In one transaction: the ids that do not exist or are not `may_see(case_id)` (then nothing changes),
+        else every open one among them acknowledged and []."""
+        with writing(self.engine) as conn:
+            found = {r.id: r.case_id for r in conn.execute(select(alerts.c.id, alerts.c.case_id)
+                                                           .where(alerts.c.id.in_(alert_ids)))}
+            missing = [i for i in alert_ids if i not in found or not may_see(found[i])]
+            if not missing:
+                conn.execute(update(alerts).where(alerts.c.id.in_(alert_ids), alerts.c.state == "open")
+                             .values(state="acknowledged", acknowledged_at=when, acknowledged_by=actor))
+        return missing
+
+    @staticmethod
+    def subscription_scope(team: str | None):
+        """The subscriptions a team's deliveries may come from (None: every one, for admins). An all-teams
+        subscription is an admin's though it carries the admin's team: its deliveries speak of other teams' cases."""
+        if team is None:
+            return None
+        return select(subscriptions.c.id).where(subscriptions.c.team == team, subscriptions.c.all_teams.is_(False))
+
+    def deliveries_with_subscription(self, alert_ids: Iterable[str], scope) -> list[Any]:
+        query = (select(deliveries, subscriptions.c.name.label("subscription_name"),
+                        subscriptions.c.kind.label("channel_kind"))
+                 .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+                 .where(deliveries.c.alert_id.in_(list(alert_ids))).order_by(deliveries.c.created_at))
+        if scope is not None:
+            query = query.where(deliveries.c.subscription_id.in_(scope))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def deliveries(self, *, alert_id: str | None, subscription_id: str | None, state: str | None, limit: int,
+                   scope) -> list[Any]:
+        query = select(deliveries).order_by(deliveries.c.created_at.desc()).limit(limit)
+        for column, value in ((deliveries.c.alert_id, alert_id), (deliveries.c.subscription_id, subscription_id),
+                              (deliveries.c.state, state)):
+            if value:
+                query = query.where(column == value)
+        if scope is not None:
+            query = query.where(deliveries.c.subscription_id.in_(scope))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    def delivery(self, delivery_id: str, scope, with_attempts: bool) -> tuple[Any, list[Any]] | None:
+        query = select(deliveries).where(deliveries.c.id == delivery_id)
+        if scope is not None:
+            query = query.where(deliveries.c.subscription_id.in_(scope))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+            if row is None:
+                return None
+            attempts = list(conn.execute(select(delivery_attempts).where(delivery_attempts.c.delivery_id == row.id)
+                                         .order_by(delivery_attempts.c.id))) if with_attempts else []
+        return row, attempts
+
+    def replay(self, delivery_id: str, now: datetime) -> bool:
+        """Send a dead delivery again from scratch; False if it is not dead."""
+        with writing(self.engine) as conn:
+            done = conn.execute(update(deliveries).where(deliveries.c.id == delivery_id, deliveries.c.state == "dead")
+                                .values(state="pending", next_attempt_at=now, first_attempt_at=None, lease_until=None,
+                                        leased_by=None))
+        return done.rowcount == 1
