@@ -8,9 +8,9 @@ from urllib.parse import quote
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from .engine import make_engine
@@ -131,3 +131,13 @@ def migrate(database_url: str) -> Engine:
         raise DatabaseUnreachable(shown, _first_line(exc)) from exc
     upgrade(engine)
     return engine
+
+
+def database_reachable(engine: Engine) -> bool:
+    """True when a connection can be had and runs a statement."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        return False
+    return True

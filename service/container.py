@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from events.case_list import place_lapsed
 from events.case_projections import CaseProjections
 from events.clock import Clock, SystemClock
+from events.database import database_reachable
 from events.engine import make_engine
 from events.data_keys import DataKeys
 from events.keyring import Keyring
@@ -55,6 +56,14 @@ class Container:
     keys: KeyService
     subscription_service: SubscriptionService
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+
+    def database_reachable(self) -> bool:
+        """For the readiness probe: can a connection run a statement now?"""
+        return database_reachable(self.engine)
+
+    def metrics_text(self) -> bytes:
+        """The Prometheus exposition of every process's counters and the outbox's gauges."""
+        return metrics.scrape(self.engine, self.clock.now)
 
     def close(self) -> None:
         for callback in self.on_shutdown:

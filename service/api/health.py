@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from service.container import Container
 
@@ -20,9 +18,6 @@ def healthz():
 
 @router.get("/readyz")
 def readyz(box: Container = Depends(container)):
-    try:
-        with box.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except SQLAlchemyError:
+    if not box.database_reachable():
         return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
     return {"ok": True, "database": "reachable"}

@@ -6,7 +6,6 @@ import hmac
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from service import metrics
 from service.container import Container
 
 from .deps import container, principal
@@ -31,4 +30,4 @@ async def metrics_reader(request: Request, box: Container = Depends(container)) 
             responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
                        401: {"description": "no or unknown credentials"}, 403: {"description": "not an admin key"}})
 def read_metrics(box: Container = Depends(container)) -> Response:
-    return Response(metrics.scrape(box.engine, box.clock.now), media_type=CONTENT_TYPE_LATEST)
+    return Response(box.metrics_text(), media_type=CONTENT_TYPE_LATEST)
