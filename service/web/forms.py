@@ -215,6 +215,13 @@ def data_errors(model: type[BaseModel], data: dict[str, Any]) -> dict[str, str]:
 
 
 CHANNEL_KINDS = tuple(CHANNELS)
+# Which kinds show each form input (the page hides the others), and the kinds an escalation can use: those the
+# form can describe with one address (a URL or email addresses), as the escalation inputs offer.
+KINDS_USING = {name: " ".join(k for k, entry in CHANNELS.items() if name in entry.form_fields)
+               for name in dict.fromkeys(f for entry in CHANNELS.values() for f in entry.form_fields)}
+# Email first: the form's default escalation is a person's inbox.
+ESCALATION_KINDS = tuple(sorted((k for k, entry in CHANNELS.items() if set(entry.form_fields) <= {"url", "to"}),
+                                key=lambda k: CHANNELS[k].transport != "smtp"))
 
 
 def channel_body(kind: str, form: dict[str, str], prefix: str = "") -> dict[str, Any]:

@@ -24,8 +24,8 @@ from .auth import (
     viewer,
 )
 from .forms import (
-    CHANNEL_KINDS, FORM_LEVEL, PRECISIONS, appendable_types, case_body, data_errors, errors_by_field, event_body,
-    event_fields, subscription_body, subscription_errors, validate,
+    CHANNEL_KINDS, ESCALATION_KINDS, FORM_LEVEL, KINDS_USING, PRECISIONS, appendable_types, case_body, data_errors,
+    errors_by_field, event_body, event_fields, subscription_body, subscription_errors, validate,
 )
 from .sessions import COOKIE_NAME, LIFETIME, csrf_ok
 
@@ -343,7 +343,8 @@ def _subscriptions_page(request: Request, seen_by: Viewer, status: int = 200, **
     context.setdefault("values", Form([]))
     context.setdefault("errors", {})
     return page(request, "subscriptions.html", seen_by, status, subscriptions=items, failing=failing,
-                channel_kinds=CHANNEL_KINDS, event_types=list(EVENT_TYPES), form_level=FORM_LEVEL,
+                channel_kinds=CHANNEL_KINDS, kinds_using=KINDS_USING, escalation_kinds=ESCALATION_KINDS,
+                event_types=list(EVENT_TYPES), form_level=FORM_LEVEL,
                 severities=list(SEVERITIES), **context)
 
 
