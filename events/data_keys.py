@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, bindparam, select, text, update
 
-from .transactions import writing
-from .fastsql import Raw
 from .keyring import Keyring
 from .personal_data import PersonalDataCipher, UndecryptableError
 from .store import APPEND_LOCK_KEY
+from .tables import case_keys
+from .transactions import writing
 
 HEADER = b"\x01"
 
@@ -58,20 +58,19 @@ class DataKeys:
 
     def rewrap_all(self, conn: Connection, generation: int, erased: str) -> int:
         """Inside the erasure's transaction: every other case's key moves to `generation`; returns how many moved."""
-        raw = Raw(conn)
-        rows = raw.all("SELECT case_id, wrapped_key FROM case_keys WHERE case_id <> :c", {"c": erased})
-        moved = [{"w": self.wrap(case_id, self.unwrap(case_id, bytes(wrapped)), generation), "c": case_id}
+        rows = conn.execute(select(case_keys.c.case_id, case_keys.c.wrapped_key).where(case_keys.c.case_id != erased))
+        moved = [{"c": case_id, "w": self.wrap(case_id, self.unwrap(case_id, bytes(wrapped)), generation)}
                  for case_id, wrapped in rows if generation_of(bytes(wrapped)) != generation]
         if moved:
-            raw.many("UPDATE case_keys SET wrapped_key = :w WHERE case_id = :c", moved)
+            conn.execute(update(case_keys).where(case_keys.c.case_id == bindparam("c"))
+                         .values(wrapped_key=bindparam("w")), moved)
         return len(moved)
 
     def retire_unused(self, engine: Engine) -> set[int]:
         """Destroy every generation no stored key is under (the newest always stays). Runs under the append lock,
         so no append that wrapped under an older generation is still on its way to commit."""
         with writing(engine) as conn:
-            raw = Raw(conn)
-            if raw.postgres:
-                raw.run("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK_KEY})
-            used = {generation_of(bytes(r[0])) for r in raw.all("SELECT wrapped_key FROM case_keys")}
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK_KEY})
+            used = {generation_of(bytes(w)) for w in conn.execute(select(case_keys.c.wrapped_key)).scalars()}
             return self.keyring.retire({g for g in used if g is not None})

@@ -6,14 +6,13 @@ import math
 import threading
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from events.clock import Clock
+from events.tables import auth_failures
 from events.transactions import writing
-from events.fastsql import Raw
-
-RECORD = ("INSERT INTO auth_failures (address, minute, failures) VALUES (:a, :m, 1) "
-          "ON CONFLICT (address, minute) DO UPDATE SET failures = auth_failures.failures + 1 RETURNING failures")
 
 
 def wait_after(failures: int, limit: int, now: datetime) -> float | None:
@@ -49,11 +48,15 @@ class AuthThrottle:
             return None
         now = self.clock.now()
         minute = int(now.timestamp() // 60)
+        insert = (pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(auth_failures)
+        count = (insert.values(address=address[:64], minute=minute, failures=1)
+                 .on_conflict_do_update(index_elements=["address", "minute"],
+                                        set_={"failures": auth_failures.c.failures + 1})
+                 .returning(auth_failures.c.failures))
         with writing(self.engine) as conn:
-            raw = Raw(conn)
-            failures = raw.one(RECORD, {"a": address[:64], "m": minute})[0]
+            failures = conn.execute(count).scalar_one()
             if failures == 1:  # the first failure of a minute clears out those of earlier minutes
-                raw.run("DELETE FROM auth_failures WHERE minute < :m", {"m": minute - 1})
+                conn.execute(delete(auth_failures).where(auth_failures.c.minute < minute - 1))
         wait = wait_after(failures, self.limit, now)
         if wait is None:
             return None
