@@ -7,19 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from .transactions import writing
 from .fastsql import Raw
 from .projection import CaseState
 from .records import iso
 from .risk import LEVELS, list_place, sorts_of
+from .tables import case_projections as proj
 from .timing import Timing
 
-LAPSED = ("SELECT case_id, version, state FROM case_projections WHERE list_valid_until <= :now "
-          "ORDER BY list_valid_until LIMIT :limit")
-PLACE = ("UPDATE case_projections SET list_sort = :sort, list_next_at = :next_at, list_valid_until = :valid_until "
-         "WHERE case_id = :case_id AND version = :version")  # a case appended to meanwhile stays lapsed
+# A case appended to since it was read keeps its lapsed place (the version no longer matches).
+PLACE = (update(proj).where(proj.c.case_id == bindparam("b_case_id"), proj.c.version == bindparam("b_version"))
+         .values(list_sort=bindparam("b_sort"), list_next_at=bindparam("b_next_at"),
+                 list_valid_until=bindparam("b_valid_until")))
 
 
 def state_of(encoded: str) -> CaseState:
@@ -32,18 +33,20 @@ def place_lapsed(engine: Engine, now: datetime, timing: Timing | timedelta, batc
     at most batch x batches per call, so one tick stays short. Returns how many were placed."""
     placed = 0
     for _ in range(batches):
+        lapsed = (select(proj.c.case_id, proj.c.version, proj.c.state).where(proj.c.list_valid_until <= iso(now))
+                  .order_by(proj.c.list_valid_until).limit(batch))
         with engine.connect() as conn:
-            rows = Raw(conn).all(LAPSED, {"now": iso(now), "limit": batch})
+            rows = conn.execute(lapsed).all()
         if not rows:
             break
         updates = []
         for case_id, version, encoded in rows:
             place = list_place(state_of(encoded), now, timing)
             sort, next_at, _ = place.order(case_id)
-            updates.append({"sort": sort, "next_at": next_at, "valid_until": place.valid_until,
-                            "case_id": case_id, "version": version})
+            updates.append({"b_sort": sort, "b_next_at": next_at, "b_valid_until": place.valid_until,
+                            "b_case_id": case_id, "b_version": version})
         with writing(engine) as conn:
-            Raw(conn).many(PLACE, updates)
+            conn.execute(PLACE, updates)
         placed += len(updates)
         if len(rows) < batch:
             break
