@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
 
 from . import catalogue as c
 from .catalogue import EventData
@@ -103,16 +103,32 @@ def _measures_in_force(s: Draft, at: str) -> list[Item]:
     return [m for m in s.interim_measures if m["since"] <= at and (m["expires_at"] is None or m["expires_at"] > at)]
 
 
+class OpenedAsStored(Protocol):
+    """A CaseOpened as the fold reads it: the catalogue's fields, with `person` the sealed token the store keeps
+    (catalogue.stored_model), not a Person."""
+    person: str
+    country: str
+    origin_country: str | None
+    tags: list[str]
+    teams: list[str]
+    summary: str | None
+    timezone: str | None
+
+
+class PersonUpdateAsStored(Protocol):
+    """A PersonDetailsUpdated as the fold reads it: only the sealed token."""
+    person: str
+
+
 @_handles(c.CaseOpened)
-def _opened(s: Draft, e: StoredEvent, d: c.CaseOpened) -> None:
+def _opened(s: Draft, e: StoredEvent, d: OpenedAsStored) -> None:
     # Events dated before the opening (history reported later) may already be folded: keep them.
-    # `person` is the sealed token the store keeps (catalogue.stored_model), not a Person.
     _set(s, opened=True, country=d.country, origin_country=d.origin_country, tags=tuple(d.tags),
          teams=tuple(d.teams), summary=d.summary, timezone=d.timezone, person_tokens=(d.person,) + s.person_tokens)
 
 
 @_handles(c.PersonDetailsUpdated)
-def _person_updated(s: Draft, e: StoredEvent, d: c.PersonDetailsUpdated) -> None:
+def _person_updated(s: Draft, e: StoredEvent, d: PersonUpdateAsStored) -> None:
     s.person_tokens = s.person_tokens + (d.person,)
 
 
