@@ -100,8 +100,7 @@ def row_to_event(row: Any) -> StoredEvent:
 
 class EventStore:
     def __init__(self, engine: Engine, clock: Clock, projection: Projection | None = None,
-                 reactions: Iterable[Reaction] = (),
-                 after_commit: Iterable[Callable[[Sequence[StoredEvent]], None]] = ()):
+                 reactions: Iterable[Reaction] = ()):
         """Each append runs, in its transaction: the event insert, then `projection`, then each of `reactions`
         in order, each given what the projection returned."""
         if reactions and projection is None:
@@ -110,7 +109,6 @@ class EventStore:
         self.clock = clock
         self.projection = projection
         self.reactions = list(reactions)
-        self.after_commit = list(after_commit)
         self._postgres = engine.dialect.name == "postgresql"
         self._integrity_errors = (IntegrityError, engine.dialect.dbapi.IntegrityError)
 
@@ -169,8 +167,6 @@ class EventStore:
             raise ConcurrencyConflict(expected_version or 0, -1) from exc
         for callback in context.after_commit:
             callback()
-        for listener in self.after_commit:
-            listener(stored)
         return [AppendResult(e.event_id, e.stream_id, e.version, e.position, True) for e in stored]
 
     def _insert(self, raw: Raw, stream_id: str, new_events: Sequence[NewEvent], actor: str,

@@ -6,6 +6,7 @@ import logging
 import random
 import threading
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable, Collection, Sequence
 
@@ -25,6 +26,15 @@ from .subscriptions import Subscriptions
 
 log = logging.getLogger("vigil.worker")
 OPENED_CHANNELS = 2048  # opened subscription channels kept, most recently used
+
+
+@dataclass
+class _Run:
+    """What one run_forever shares with hand-offs arriving from other threads."""
+    inflight: set[asyncio.Task]
+    results: asyncio.Queue
+    sending: asyncio.Semaphore
+    stop: asyncio.Event
 
 
 class DeliveryWorker:
@@ -53,7 +63,7 @@ class DeliveryWorker:
         self.on_recorded = on_recorded  # told of every recorded attempt and the state it left (metrics)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
-        self._running: tuple | None = None  # (in flight, results, send slots, stop) while run_forever runs
+        self._running: _Run | None = None  # while run_forever runs
         self._handing: set[asyncio.Task] = set()
         self._opened: dict[tuple[str, str, str], tuple] = {}
         self._postgres = engine.dialect.name == "postgresql"
@@ -175,7 +185,7 @@ class DeliveryWorker:
         results: asyncio.Queue = asyncio.Queue()
         inflight: set[asyncio.Task] = set()
         sending = asyncio.Semaphore(self.concurrency)
-        self._running = (inflight, results, sending, stop)
+        self._running = _Run(inflight, results, sending, stop)
         listener = self._start_listener(stop) if self._postgres else None
         stopper = asyncio.create_task(self._wake_when(stop))
         beater = asyncio.create_task(self._beat_until(stop))
@@ -222,18 +232,18 @@ class DeliveryWorker:
             await self.aclose()
 
     def _start_sending(self, ready: list[tuple[Claimed, AlertMessage]]) -> None:
-        inflight, results, sending, _ = self._running
+        run = self._running
         for c, message in ready:
-            task = asyncio.create_task(self._send_to(sending, c, message, results))
-            inflight.add(task)
-            task.add_done_callback(lambda t: self._released(t, inflight))
+            task = asyncio.create_task(self._send_to(run.sending, c, message, run.results))
+            run.inflight.add(task)
+            task.add_done_callback(lambda t: self._released(t, run.inflight))
 
     # ---- hand-off: deliveries an append of this process wrote already leased to this worker ----
     def handoff(self, now) -> HandOff | None:
         """Asked inside an append's transaction: may its deliveries be leased to this worker? Only while the loop
         runs and has room; otherwise they wait for a claim like any other."""
         running = self._running
-        if running is None or running[3].is_set() or len(running[0]) >= self.prefetch:
+        if running is None or running.stop.is_set() or len(running.inflight) >= self.prefetch:
             return None
         return HandOff(self.store.worker_id, now + self.store.lease, self.take)
 

@@ -33,18 +33,24 @@ def delivery_ids(box) -> set[str]:
         return set(conn.execute(select(deliveries.c.id)).scalars())
 
 
+def kill_with_all_on_the_wire(client, settings, receiver, alerts: int, lease_seconds: float) -> None:
+    """`alerts` removals to a receiver that hangs on every request; a `vigil worker` sends them all, then is
+    SIGKILLed with every one of them in flight."""
+    receiver.script("/hook", "hang")
+    subscribe(client, receiver.url("/hook"))
+    for _ in range(alerts):
+        append(client, open_case(client), "Removed", REMOVED)
+    worker = start_worker(settings, lease_seconds=lease_seconds)
+    try:
+        wait_for(lambda: len({r.headers["webhook-id"] for r in receiver.at("/hook")}) == alerts)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+
+
 def test_worker_killed_mid_send_loses_nothing_and_keeps_webhook_ids(client, box, settings):
     with Receiver() as receiver:
-        receiver.script("/hook", "hang")  # every request hangs: the worker is killed with all of them in flight
-        subscribe(client, receiver.url("/hook"))
-        for _ in range(10):
-            append(client, open_case(client), "Removed", REMOVED)
-        worker = start_worker(settings, lease_seconds=2)
-        try:
-            wait_for(lambda: len({r.headers["webhook-id"] for r in receiver.at("/hook")}) == 10)
-        finally:
-            worker.send_signal(signal.SIGKILL)
-            worker.wait()
+        kill_with_all_on_the_wire(client, settings, receiver, 10, lease_seconds=2)
         in_flight = {r.headers["webhook-id"] for r in receiver.at("/hook")}
         assert states(box) == Counter({"pending": 10})  # nothing was recorded as sent
         for _ in range(5):  # and more arrive while no worker runs
@@ -139,16 +145,7 @@ def test_a_killed_workers_deliveries_resume_long_before_its_lease_runs_out(clien
     """Issue 15: leases name their worker, and the worker beats a heartbeat; once the killed worker's heartbeat is
     stale, a new worker takes over its deliveries, though their ten-minute leases have far to run."""
     with Receiver() as receiver:
-        receiver.script("/hook", "hang")
-        subscribe(client, receiver.url("/hook"))
-        for _ in range(5):
-            append(client, open_case(client), "Removed", REMOVED)
-        worker = start_worker(settings, lease_seconds=600)
-        try:
-            wait_for(lambda: len({r.headers["webhook-id"] for r in receiver.at("/hook")}) == 5)
-        finally:
-            worker.send_signal(signal.SIGKILL)
-            worker.wait()
+        kill_with_all_on_the_wire(client, settings, receiver, 5, lease_seconds=600)
         receiver.script("/hook", 200)
         worker = start_worker(settings, lease_seconds=600)
         try:
