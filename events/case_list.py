@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, text, update
 
 from .transactions import writing
-from .fastsql import Raw
 from .projection import CaseState
 from .records import iso
 from .risk import LEVELS, list_place, sorts_of
@@ -89,6 +88,10 @@ class Listed:
     state: CaseState
 
 
+def _rows(conn: Connection, sql: str, params: dict[str, Any], columns: tuple[str, ...]):
+    return conn.execute(text(sql).columns(*(proj.c[name] for name in columns)), params)
+
+
 def list_page(conn: Connection, f: ListFilter, now: datetime, timing: Timing | timedelta,
               offset: int, limit: int) -> tuple[list[Listed], bool]:
     """One page of cases, most urgent first, then the soonest next date, then case id; and whether more follow.
@@ -97,25 +100,27 @@ def list_page(conn: Connection, f: ListFilter, now: datetime, timing: Timing | t
     whose time has come) are assessed here, so the order is the one `now` gives even if the tick is late."""
     if f.risk and f.risk not in LEVELS:
         return [], False  # as an unknown status: no case has it
-    raw = Raw(conn)
-    where, params = _where(f, raw.postgres)
+    postgres = conn.dialect.name == "postgresql"
+    where, params = _where(f, postgres)
     params["now"] = iso(now)
     wanted = LEVELS.index(f.risk) if f.risk else None
     rank_clause = " AND list_sort IN (:old, :current)" if wanted is not None else ""
-    fresh = raw.all(
-        "SELECT list_sort, list_next_at, case_id, version, state FROM case_projections "
-        f"WHERE list_valid_until > :now{where}{rank_clause} ORDER BY list_sort, list_next_at, case_id LIMIT :n",
-        {**params, **(dict(zip(("old", "current"), sorts_of(f.risk))) if f.risk else {}), "n": offset + limit + 1})
-    ranked = [((sort, next_at, case_id), case_id, version, encoded) for sort, next_at, case_id, version, encoded
-              in fresh]
+    # Written as SQL text (read by column name) for the one thing SQLAlchemy cannot say on SQLite: INDEXED BY.
+    fresh = _rows(conn,
+                  "SELECT list_sort, list_next_at, case_id, version, state FROM case_projections "
+                  f"WHERE list_valid_until > :now{where}{rank_clause} ORDER BY list_sort, list_next_at, case_id "
+                  "LIMIT :n",
+                  {**params, **(dict(zip(("old", "current"), sorts_of(f.risk))) if f.risk else {}),
+                   "n": offset + limit + 1},
+                  ("list_sort", "list_next_at", "case_id", "version", "state"))
+    ranked = [((r.list_sort, r.list_next_at, r.case_id), r.case_id, r.version, r.state) for r in fresh]
     # Lapsed cases are few; without statistics SQLite would rather walk every case of a status than them.
-    lapsed_index = "" if raw.postgres else " INDEXED BY ix_case_projections_list_valid_until"
-    for case_id, version, encoded in raw.all(
-            f"SELECT case_id, version, state FROM case_projections{lapsed_index} "
-            f"WHERE list_valid_until <= :now{where}", params):
-        place = list_place(state_of(encoded), now, timing)
+    lapsed_index = "" if postgres else " INDEXED BY ix_case_projections_list_valid_until"
+    for r in _rows(conn, f"SELECT case_id, version, state FROM case_projections{lapsed_index} "
+                         f"WHERE list_valid_until <= :now{where}", params, ("case_id", "version", "state")):
+        place = list_place(state_of(r.state), now, timing)
         if wanted is None or place.rank == wanted:
-            ranked.append((place.order(case_id), case_id, version, encoded))
+            ranked.append((place.order(r.case_id), r.case_id, r.version, r.state))
     ranked.sort(key=lambda item: item[0])
     page = [Listed(case_id, version, state_of(encoded)) for _, case_id, version, encoded
             in ranked[offset:offset + limit]]

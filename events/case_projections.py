@@ -143,8 +143,8 @@ class CaseProjections:
     @staticmethod
     def visible_ids(conn: Connection, team: str) -> list[str]:
         """Cases a team may see, read from the teams column alone (no state is decoded)."""
-        rows = Raw(conn).all("SELECT case_id, teams FROM case_projections")
-        return [case_id for case_id, teams in rows if team in json.loads(teams)]
+        rows = conn.execute(select(proj.c.case_id, proj.c.teams))
+        return [r.case_id for r in rows if team in json.loads(r.teams)]
 
     @staticmethod
     def all(conn: Connection, status: str | None = None, country: str | None = None) -> Iterator[CaseRow]:

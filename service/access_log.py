@@ -4,11 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, insert, select
 
 from events.clock import Clock
 from events.transactions import writing
-from events.fastsql import Raw
 from events.hashchain import GENESIS, canonical_bytes, chain_hash
 from events.records import iso
 from events.tables import access_log
@@ -16,8 +15,8 @@ from events.tables import access_log
 from .access import Principal
 
 LOCK_KEY = 0x41434345  # "ACCE": orders access-log appends on PostgreSQL, as the store's lock orders events
-INSERT = ("INSERT INTO access_log (at, actor, role, action, case_id, path, client, prev_hash, hash) "
-          "VALUES (:at, :actor, :role, :action, :case_id, :path, :client, :prev_hash, :hash)")
+HEAD = select(access_log.c.hash).order_by(access_log.c.position.desc()).limit(1)
+TAKE_LOCK = select(func.pg_advisory_xact_lock(LOCK_KEY))
 
 
 def _canonical(at: datetime, actor: str, role: str, action: str, case_id: str | None, path: str,
@@ -31,16 +30,15 @@ class AccessLog:
 
     def record(self, who: Principal, action: str, case_id: str | None, path: str, client: str | None) -> None:
         at = self.clock.now()
+        path = path[:300]
         with writing(self.engine) as conn:
-            raw = Raw(conn)
-            if raw.postgres:
-                raw.run("SELECT pg_advisory_xact_lock(:k)", {"k": LOCK_KEY})
-            head = raw.one("SELECT hash FROM access_log ORDER BY position DESC LIMIT 1")
-            prev = head[0] if head else GENESIS
-            digest = chain_hash(prev, _canonical(at, who.actor, who.role, action, case_id, path[:300], client))
-            raw.run(INSERT, {"at": raw.time(at), "actor": who.actor, "role": who.role, "action": action,
-                             "case_id": case_id, "path": path[:300], "client": client, "prev_hash": prev,
-                             "hash": digest})
+            if conn.dialect.name == "postgresql":
+                conn.execute(TAKE_LOCK)
+            prev = conn.execute(HEAD).scalar() or GENESIS
+            digest = chain_hash(prev, _canonical(at, who.actor, who.role, action, case_id, path, client))
+            conn.execute(insert(access_log), {"at": at, "actor": who.actor, "role": who.role, "action": action,
+                                              "case_id": case_id, "path": path, "client": client,
+                                              "prev_hash": prev, "hash": digest})
 
     def entries(self, case_id: str | None = None, after: int = 0, limit: int = 200) -> list[dict[str, Any]]:
         query = select(access_log).where(access_log.c.position > after).order_by(access_log.c.position).limit(limit)

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 
 from events.transactions import writing
-from events.fastsql import Raw
 from events.tables import api_keys
 
 
@@ -23,19 +22,21 @@ class StoredKey:
     revoked: bool
 
 
+# Every request authenticates: one statement built once, so SQLAlchemy compiles it once and reuses it.
+BY_HASH = select(api_keys.c.id, api_keys.c.name, api_keys.c.role, api_keys.c.team, api_keys.c.key_hash,
+                 api_keys.c.revoked_at).where(api_keys.c.key_hash == bindparam("digest"))
+
+
 class KeyRepository:
     def __init__(self, engine: Engine):
         self.engine = engine
 
     def by_hash(self, digest: str) -> StoredKey | None:
-        # Every request authenticates, so this read is on the hot path: one pre-written statement (see fastsql).
         with self.engine.connect() as conn:
-            row = Raw(conn).one("SELECT id, name, role, team, key_hash, revoked_at FROM api_keys WHERE key_hash = :h",
-                                {"h": digest})
+            row = conn.execute(BY_HASH, {"digest": digest}).first()
         if row is None:
             return None
-        key_id, name, role, team, key_hash, revoked_at = row
-        return StoredKey(key_id, name, role, team, key_hash, revoked_at is not None)
+        return StoredKey(row.id, row.name, row.role, row.team, row.key_hash, row.revoked_at is not None)
 
     def add(self, name: str, role: str, team: str, key_hash: str, prefix: str, now: datetime,
             replace: bool = False) -> None:
