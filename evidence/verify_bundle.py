@@ -366,7 +366,8 @@ def read_events(data, case_id):
             if fields[position] != event[key] or isinstance(fields[position], bool):
                 raise Failure(where_event, f"its {key} differs from the one inside its canonical bytes")
         if event["case_id"] != case_id:
-            raise Failure(where_event, f"belongs to case {event['case_id']}, not to the bundle's case {case_id}")
+            raise Failure(MANIFEST, f"names case {case_id}, but event version {event['version']} belongs to case "
+                                    f"{event['case_id']}")
         event["canonical"] = canonical
         event["recorded_at"] = fields[7]
         events.append(event)
@@ -408,11 +409,12 @@ def check_proofs(data, events, checkpoint, report):
     where = "proofs.json"
     proofs = _load_canonical_json(data, where, dump_proofs)
     _require_keys(proofs, ("tree_size", "root_hash", "inclusion"), where)
+    both = "checkpoint.txt / proofs.json"
     if not _is_int(proofs["tree_size"]) or proofs["tree_size"] != checkpoint.size:
-        raise Failure(where, f"tree_size {proofs['tree_size']} is not the checkpoint's size {checkpoint.size}")
+        raise Failure(both, f"the checkpoint's tree size is {checkpoint.size}, the proofs' {proofs['tree_size']}")
     if not isinstance(proofs["root_hash"], str) \
             or b64decode(proofs["root_hash"], where, "root_hash", size=32) != checkpoint.root:
-        raise Failure(where, "root_hash is not the checkpoint's root hash")
+        raise Failure(both, "the checkpoint's root hash differs from the proofs' root_hash")
     inclusion = proofs["inclusion"]
     if not isinstance(inclusion, list) or len(inclusion) != len(events):
         raise Failure(where, f"needs exactly one inclusion proof per event ({len(events)})")
@@ -420,8 +422,9 @@ def check_proofs(data, events, checkpoint, report):
         here = f"{where}, inclusion proof {number}"
         _require_keys(proof, ("log_index", "hashes"), here)
         if proof["log_index"] != event["log_index"] or not _is_int(proof["log_index"]):
-            raise Failure(here, f"is for log index {proof['log_index']}, but event version {event['version']} "
-                                f"has log index {event['log_index']}")
+            raise Failure(f"events.jsonl / proofs.json, event version {event['version']}",
+                          f"the event says log index {event['log_index']}, its inclusion proof (number {number}) "
+                          f"says {proof['log_index']}")
         here = f"{where}, inclusion proof of event version {event['version']} (log index {event['log_index']})"
         if not isinstance(proof["hashes"], list) or not all(isinstance(h, str) for h in proof["hashes"]):
             raise Failure(here, "hashes must be a list of base64 hashes")
@@ -443,7 +446,7 @@ def check_log_signature(checkpoint, log_key, report):
     for signature in mine:
         if not ed25519_verify(log_key.public_key, checkpoint.body.encode("utf-8"), signature):
             raise Failure(f"{where}, signature of the log key {log_key.name}", "is not valid for this checkpoint")
-    report.ok(f"the checkpoint is signed by the log key {log_key.name}")
+    report.ok(f"the checkpoint (tree size {checkpoint.size}) is signed by the log key {log_key.name}")
 
 
 def check_witnesses(checkpoint, witness_keys, log_key, report):
@@ -550,7 +553,7 @@ def format_report(report, bundle_name, verifier_sha256):
             f"Events: {report.events}, recorded from {report.first_recorded} to {report.last_recorded}."]
     if report.erasure is not None:
         out.append(f"The person's personal data was erased (event version {report.erasure['version']}, recorded "
-                   f"{report.erasure['recorded_at']}); the events keep it only in encrypted form.")
+                   f"{report.erasure['recorded_at']}); the events keep only its encrypted form.")
     cp = report.checkpoint
     out += ["", "Checkpoint:", f"  log:        {cp.origin}", f"  tree size:  {cp.size}",
             f"  root hash:  {base64.b64encode(cp.root).decode('ascii')}", "",
