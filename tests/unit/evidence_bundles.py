@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -74,9 +75,10 @@ class Tree:
         return merkle.proof_from(merkle.inclusion_ranges(index, size), lambda wanted: self.pieces)
 
 
-def stored_event(case_id: str, version: int, prev_hash: str, at: datetime, kind: str, data: dict) -> StoredEvent:
+def stored_event(case_id: str, version: int, prev_hash: str, at: datetime, kind: str, data: dict,
+                 event_id: str) -> StoredEvent:
     """A stored event with its real canonical bytes and chain hash; personal data stands in as ciphertext."""
-    fields = dict(event_id=str(uuid.uuid4()), stream_id=case_id, version=version, type=kind, schema_version=1,
+    fields = dict(event_id=event_id, stream_id=case_id, version=version, type=kind, schema_version=1,
                   occurred_at=at, date_precision="day", recorded_at=at + timedelta(minutes=5), actor="team-a",
                   data_text=json.dumps(data, separators=(",", ":")),
                   source_text=json.dumps({"url": "https://news.example.org/a"}) if version % 3 == 0 else None)
@@ -93,24 +95,29 @@ class Exported:
     witness_keys: list[str]
     events: list[BundleEvent] = field(default_factory=list)
     tree_size: int = 0
+    log: list[bytes] = field(default_factory=list)  # every leaf's data, the other cases' events too
 
 
 def make_bundle(events: int = 5, others_between: int = 2, witnesses: int = 2, erased: bool = False,
                 seed: int = 1) -> Exported:
-    """One case of `events` events (the last a PersonalDataErased if `erased`) whose appends are interleaved with
+    """One case of `events` events (the same bytes for the same arguments) (the last a PersonalDataErased if `erased`) whose appends are interleaved with
     `others_between` events of other cases each, so its log indexes have gaps; then a signed, cosigned
     checkpoint over the whole log and the bundle built from it."""
     log_key = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"log key %d" % seed).digest())
     witness = [(f"witness{i}.example.net/w", Ed25519PrivateKey.from_private_bytes(
         hashlib.sha256(b"witness %d %d" % (seed, i)).digest())) for i in range(witnesses)]
-    case_id = str(uuid.UUID(int=seed, version=4))
+    rng = random.Random(seed)
+    case_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     tree = Tree()
     heads: dict[str, tuple[int, str]] = {}
+    log: list[bytes] = []
 
     def append(stream: str, kind: str, data: dict) -> tuple[StoredEvent, int]:
         version, prev = heads.get(stream, (0, GENESIS))
-        event = stored_event(stream, version + 1, prev, START + timedelta(hours=tree.size), kind, data)
+        event = stored_event(stream, version + 1, prev, START + timedelta(hours=tree.size), kind, data,
+                             str(uuid.UUID(int=rng.getrandbits(128), version=4)))
         heads[stream] = (version + 1, event.hash)
+        log.append(event.canonical())
         return event, tree.append(event.canonical())
 
     mine: list[BundleEvent] = []
@@ -136,4 +143,4 @@ def make_bundle(events: int = 5, others_between: int = 2, witnesses: int = 2, er
         checkpoint=checkpoint, log_key=verifier_key(ORIGIN, 0x01, log_key), dossier_html=DOSSIER_HTML,
         dossier_pdf=DOSSIER_PDF, exported_at=EXPORTED_AT, erased=erased)
     return Exported(zip_bytes, case_id, verifier_key(ORIGIN, 0x01, log_key),
-                    [verifier_key(name, 0x04, key) for name, key in witness], mine, tree.size)
+                    [verifier_key(name, 0x04, key) for name, key in witness], mine, tree.size, log)
