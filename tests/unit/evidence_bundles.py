@@ -100,9 +100,9 @@ class Exported:
 
 def make_bundle(events: int = 5, others_between: int = 2, witnesses: int = 2, erased: bool = False,
                 seed: int = 1) -> Exported:
-    """One case of `events` events (the same bytes for the same arguments) (the last a PersonalDataErased if `erased`) whose appends are interleaved with
+    """One case of `events` events (the last a PersonalDataErased if `erased`) whose appends are interleaved with
     `others_between` events of other cases each, so its log indexes have gaps; then a signed, cosigned
-    checkpoint over the whole log and the bundle built from it."""
+    checkpoint over the whole log and the bundle built from it. The same arguments give the same bytes."""
     log_key = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"log key %d" % seed).digest())
     witness = [(f"witness{i}.example.net/w", Ed25519PrivateKey.from_private_bytes(
         hashlib.sha256(b"witness %d %d" % (seed, i)).digest())) for i in range(witnesses)]
