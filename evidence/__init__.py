@@ -1,0 +1,1 @@
+"""Evidence outsiders can check: signed notes, checkpoints, cosignatures and witnesses over the event log."""
