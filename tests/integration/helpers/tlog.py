@@ -47,6 +47,10 @@ class FakeLog:
     def proof(self, old: int, new: int) -> list[bytes]:
         return merkle.consistency_proof(self._hashes(new), old, new)
 
+    def proof_to(self, new: int):
+        """A log's `proof_from(old)`: consistency proofs to size `new`."""
+        return lambda old: self.proof(old, new)
+
     def checkpoint(self, size: int | None = None, signer: SignerKey | None = None) -> str:
         size = self.size if size is None else size
         return notes.sign_checkpoint(Checkpoint(self.origin, size, self.root(size)), signer or self.signer)
