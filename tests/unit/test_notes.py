@@ -25,7 +25,8 @@ ENOCH_SIG = ("— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp
 # transparency-dev/formats, note/note_cosigv1_test.go (data only)
 COSIGNER_VKEY = "remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2"
 PLAIN_VKEY = "TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6"
-COSIGNATURE_B64 = "ZGhGuQAAAABm/qTPeyKXD+R2rzyQsxPiP8mXum7qq/iF0u4vanlqJyocWODBt97w9uL+8qT7S5gxEHWWOworDcFiEBYJXORmnFBOBA=="
+COSIGNATURE_B64 = ("ZGhGuQAAAABm/qTPeyKXD+R2rzyQsxPiP8mXum7qq/iF0u4vanlqJyocWODBt97w9uL+8qT7S5gxEHWWOworDcFi"
+                   "EBYJXORmnFBOBA==")
 
 
 def test_go_verifier_key_parses_to_its_name_id_and_type():
@@ -75,7 +76,7 @@ def test_repeated_signatures_are_dropped_and_the_count_is_limited():
     TEXT + "\n",
     TEXT + "\n" + PETER_SIG[:-1],
     "\x01" + TEXT + "\n" + PETER_SIG,
-    TEXT + "\n" + "— Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=",
+    TEXT + "\n" + "— Bad Name " + PETER_SIG.split(" ")[2].rstrip("\n"),
     TEXT + "\n" + PETER_SIG + "Unexpected line.\n",
 ])
 def test_gos_malformed_notes_are_refused(message):
