@@ -95,10 +95,6 @@ class VerifierKey:
     def __str__(self) -> str:
         return f"{self.name}+{self.key_id:08x}+{b64encode(bytes([self.key_type]) + self.public_key)}"
 
-    def fingerprint(self) -> str:
-        """SHA-256 of the type byte and public key, hex: what a team prints beside the key to read out."""
-        return hashlib.sha256(bytes([self.key_type]) + self.public_key).hexdigest()
-
     def verify(self, text: bytes, signature: bytes) -> bool:
         """`signature` (without the key id) over a note's text, by this key's signature type."""
         public = Ed25519PublicKey.from_public_bytes(self.public_key)

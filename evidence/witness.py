@@ -94,10 +94,6 @@ class Witness:
         with self._lock, self.state_file.locked():
             return self.state_file.load()["logs"].get(origin)
 
-    def conflicts(self) -> list[dict[str, Any]]:
-        with self._lock, self.state_file.locked():
-            return self.state_file.load()["conflicts"]
-
     def add(self, request: AddRequest, now: datetime) -> Outcome:
         """The tlog-witness add-checkpoint checks, in the spec's order, and the state written before returning.
         Reading, checking and writing hold the lock, so concurrent requests cannot roll the state back."""
@@ -125,7 +121,7 @@ class Witness:
             if checkpoint.size == size and checkpoint.root_hash != root:
                 # Two checkpoints of one size with two roots, both signed by the log: proof of a rewritten history.
                 reason = (f"the log signed two different trees of size {size}: root {b64encode(root)} "
-                          f"cosigned before, root {b64encode(checkpoint.root_hash)} now")
+                          f"witnessed before, root {b64encode(checkpoint.root_hash)} now")
                 self._record(state, request, seen, reason, now)
                 return Outcome(409, reason, size=size, checkpoint=checkpoint, conflict=True)
             if request.old != size:
@@ -135,7 +131,7 @@ class Witness:
                 return Outcome(409, f"this witness holds size {size} of {checkpoint.origin!r}, not {request.old}",
                                size=size, checkpoint=checkpoint)
             if not verify_consistency(size, checkpoint.size, root, checkpoint.root_hash, request.proof):
-                reason = (f"the consistency proof from size {size} (root {b64encode(root)}, cosigned before) to "
+                reason = (f"the consistency proof from size {size} (root {b64encode(root)}, witnessed before) to "
                           f"size {checkpoint.size} (root {b64encode(checkpoint.root_hash)}) does not verify: the "
                           f"new tree does not extend the old one, so the log rewrote entries it had signed, or "
                           f"sent a wrong proof")

@@ -113,8 +113,6 @@ def check(state: Path = typer.Option(..., help="the state file (created on first
         raise _fail(f"{exc}; nothing was checked") from exc
     except (StateError, OSError) as exc:
         raise _fail(f"the witness state could not be kept: {exc}") from exc
-    if not outcome.accepted:
-        if outcome.conflict:
-            logging.getLogger("vigil.witness").critical("INCONSISTENT LOG at %s: %s", log, outcome.reason)
+    if not outcome.accepted:  # a conflict was logged at CRITICAL and kept in the state as it was found
         raise _fail(f"the log at {log} failed the check ({outcome.status}): {outcome.reason}", EXIT_INCONSISTENT)
     typer.echo(f"{outcome.checkpoint.origin}: {outcome.reason}")

@@ -18,9 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from events import merkle
 from evidence import notes
-from evidence.notes import COSIGNATURE_V1, Checkpoint, open_note, parse_note, verify_cosignature
+from evidence.notes import COSIGNATURE_V1, open_note, parse_note, verify_cosignature
 from evidence.witness import Witness, parse_add_request
 from evidence.witness_http import SIZE_TYPE, create_witness_app
 from evidence.witness_state import StateError, StateFile
