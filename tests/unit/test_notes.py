@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from evidence import notes
 from evidence.notes import (COSIGNATURE_V1, ED25519, BadSignature, Checkpoint, MalformedNote, NoteError,
@@ -223,3 +224,16 @@ def test_a_witness_key_file_round_trips_with_its_type():
 def test_invalid_key_names_are_refused(name):
     with pytest.raises(NoteError):
         notes.generate_signer(name)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab+= \n—\x00/0123456789AQ"), max_size=120) | st.text(max_size=120))
+def test_any_text_is_a_note_error_or_parses(text):
+    """Never another exception (a witness turns NoteError into a 4xx; anything else would be a 500)."""
+    peter = parse_verifier_key(PETER_VKEY)
+    for attempt in (lambda: open_note(text, [peter]), lambda: parse_checkpoint(text),
+                    lambda: parse_verifier_key(text), lambda: parse_signer_key(text)):
+        try:
+            attempt()
+        except NoteError:
+            pass
