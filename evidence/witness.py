@@ -150,8 +150,8 @@ class Witness:
             state = self.state_file.load()
             seen = state["logs"].get(checkpoint.origin)
             size = seen["size"] if seen else 0
-            if checkpoint.size >= size:
-                return Outcome(200, "not smaller than what this witness holds", checkpoint=checkpoint)
+            if checkpoint.size >= size:  # the state moved since it was read: the caller checks again
+                return Outcome(409, f"this witness now holds size {size}", size=size, checkpoint=checkpoint)
             reason = (f"the log shows a tree of size {checkpoint.size}, smaller than size {size} it signed "
                       f"before: entries it had committed are gone")
             self._record(state, AddRequest(size, [], checkpoint_note), seen, reason, now)
