@@ -1,1 +1,1 @@
-"""The transparency log's evidence: checkpoints, witnesses, proofs and the bundles a court checks offline."""
+"""Evidence outsiders can check: signed notes, checkpoints, cosignatures, witnesses, and the bundles a court verifies offline."""

@@ -18,6 +18,7 @@ from . import bootstrap, metrics_setup
 from .access import ROLES, SYSTEM
 from .cli_errors import ExplainingGroup, PortBusy
 from .settings import Settings, load_settings
+from .witness_cli import witness_app
 
 app = typer.Typer(no_args_is_help=True, cls=ExplainingGroup)  # its help is main's docstring
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -26,6 +27,7 @@ projections_app = typer.Typer(help="Projections.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(projections_app, name="projections")
+app.add_typer(witness_app, name="witness")
 
 
 DEMO_ADMIN = ("admin", "rapid-response", "demo admin")  # role, team, name of the key `vigil demo` prints
