@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -163,7 +164,7 @@ def test_the_integrity_appendix_shows_what_it_is_given_and_says_what_is_missing(
     assert "<code>vigil.example.org/log+0a1b2c3d+AXyz</code>" in html and "<code>SHA256:0a1b2c</code>" in html
     assert "7 entries, root hash <code>S2V5IHJvb3QgaGFzaCBvZiBzZXZlbiBsZWF2ZXMhIQ==</code>" in html
     assert "signed by vigil.example.org/log, witness.example.net" in html
-    assert "<td>41</td><td>Case opened</td><td><code>0101010101010101</code></td>" in html
+    assert re.search(r"\n +1 +41  0101010101010101  Case opened\n?</pre>", html)
     assert "python3 verify.py bundle.zip" in html and "It cannot\nprove that what the entries say is true" in html
     bare = dossier_html(export(person=PERSON), NOW)
     assert bare.count("not available") == 4  # key, fingerprint, checkpoint, the event's log index
