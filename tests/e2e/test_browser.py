@@ -266,8 +266,8 @@ def test_main_pages_pass_axe_accessibility_checks(page, server):
     found = {"/signin": axe.run(page).response["violations"]}
     sign_in(page, server)
     case_id = page.locator(".case-card a").first.get_attribute("href")
-    for path in ("/", f"{case_id}?type=RemovalScheduled", f"{case_id}/dossier", "/alerts", "/subscriptions", "/settings",
-                 "/cases/new"):
+    for path in ("/", f"{case_id}?type=RemovalScheduled", f"{case_id}/dossier", "/alerts", "/subscriptions",
+                 "/settings", "/cases/new"):
         response = page.goto(server["base"] + path)
         assert response.status == 200, (path, response.status, page.content()[:500])
         found[path] = axe.run(page).response["violations"]
