@@ -226,18 +226,24 @@ def projections_rebuild() -> None:
 
 @app.command()
 def export(case: str = typer.Option(..., "--case"), format: str = typer.Option("json", "--format")) -> None:
-    """Write a case's whole history (the dossier) to stdout as json, csv or html."""
+    """Write a case's whole history (the dossier) to stdout as json, csv, html or pdf."""
+    from .dossier import dossier_html, dossier_pdf
     from .errors import NotFound
-    from .exports import dossier_html, events_csv
+    from .exports import events_csv
 
-    if format not in ("json", "csv", "html"):
-        raise typer.BadParameter("must be json, csv or html", param_hint="--format")
+    if format not in ("json", "csv", "html", "pdf"):
+        raise typer.BadParameter("must be json, csv, html or pdf", param_hint="--format")
     box = bootstrap.container()
     try:
-        dossier = box.cases.export(SYSTEM, case)
+        dossier = box.cases.export(SYSTEM, case, box.alerts.for_case(SYSTEM, case))
     except NotFound:
         typer.echo(f"no such case {case}", err=True)
         raise typer.Exit(1)
+    if format == "pdf":
+        sys.stdout.buffer.write(dossier_pdf(dossier, box.clock.now()))
+        sys.stdout.buffer.flush()
+        return
     out = {"json": lambda: json.dumps(dossier, indent=2, ensure_ascii=False),
-           "csv": lambda: events_csv(dossier["events"]), "html": lambda: dossier_html(dossier)}[format]()
+           "csv": lambda: events_csv(dossier["events"]),
+           "html": lambda: dossier_html(dossier, box.clock.now())}[format]()
     sys.stdout.write(out + ("\n" if not out.endswith("\n") else ""))

@@ -16,7 +16,8 @@ from service.access import Principal
 from service.cases import CaseFilters
 from service.container import Container
 from service.errors import InputError
-from service.exports import DOSSIER_CSP, dossier_html, events_csv
+from service.dossier import DOSSIER_CSP, dossier_html, dossier_pdf
+from service.exports import events_csv
 from service.schemas import AppendOut, CaseCreatedOut, CaseIn, EventIn
 
 from .deps import admin, container, in_thread, principal, readable_case, writer
@@ -130,12 +131,14 @@ def erase_case(case_id: str, body: EraseIn | None = None, who: Principal = Depen
 
 
 @router.get("/cases/{case_id}/export")
-def export_case(case_id: str, format: Literal["json", "csv", "html"] = "json",
+def export_case(case_id: str, format: Literal["json", "csv", "html", "pdf"] = "json",
                 who: Principal = Depends(readable_case("export")), box: Container = Depends(container)):
     dossier = box.cases.export(who, case_id, box.alerts.for_case(who, case_id))
     disposition = {"Content-Disposition": f'attachment; filename="case-{case_id}.{format}"'}
     if format == "csv":
         return PlainTextResponse(events_csv(dossier["events"]), media_type="text/csv", headers=disposition)
     if format == "html":
-        return HTMLResponse(dossier_html(dossier), headers={"Content-Security-Policy": DOSSIER_CSP})
+        return HTMLResponse(dossier_html(dossier, box.clock.now()), headers={"Content-Security-Policy": DOSSIER_CSP})
+    if format == "pdf":
+        return Response(dossier_pdf(dossier, box.clock.now()), media_type="application/pdf", headers=disposition)
     return JSONResponse(dossier, headers=disposition)

@@ -15,7 +15,7 @@ from notifications.rules import SEVERITIES
 from notifications.subscriptions import SubscriptionIn
 from service.cases import CaseFilters
 from service.errors import Forbidden, InputError, NotFound, NotYetRecorded
-from service.exports import DOSSIER_CSP, dossier_html
+from service.dossier import DOSSIER_CSP, dossier_html
 from service.schemas import CaseIn, EventIn
 
 from . import display
@@ -250,7 +250,8 @@ def dossier(request: Request, case_id: str, seen_by: Viewer = Depends(viewer)):
     box.cases.require_case(seen_by.principal, case_id)
     box.access_log.record(seen_by.principal, "export", case_id, request.url.path, client_of(request))
     return HTMLResponse(dossier_html(box.cases.export(seen_by.principal, case_id,
-                                                      box.alerts.for_case(seen_by.principal, case_id))),
+                                                      box.alerts.for_case(seen_by.principal, case_id)),
+                                     box.clock.now()),
                         headers={"Content-Security-Policy": DOSSIER_CSP})
 
 

@@ -106,7 +106,7 @@ def test_sign_in_find_akhmedov_and_read_the_timeline(page, server):
     assert page.get_by_text("later event").is_visible()
     shot(page, "04-case-akhmedov-as-of-2023-11-01")
     page.goto(page.url.split("?")[0] + "/dossier")
-    assert "Hash chain:" in page.content() and "verified" in page.content()
+    assert "Hash chain of this case:" in page.content() and "verified" in page.content()
     shot(page, "05-dossier-akhmedov")
     assert page.csp_violations == []
 
@@ -266,7 +266,8 @@ def test_main_pages_pass_axe_accessibility_checks(page, server):
     found = {"/signin": axe.run(page).response["violations"]}
     sign_in(page, server)
     case_id = page.locator(".case-card a").first.get_attribute("href")
-    for path in ("/", f"{case_id}?type=RemovalScheduled", "/alerts", "/subscriptions", "/settings", "/cases/new"):
+    for path in ("/", f"{case_id}?type=RemovalScheduled", f"{case_id}/dossier", "/alerts", "/subscriptions",
+                 "/settings", "/cases/new"):
         response = page.goto(server["base"] + path)
         assert response.status == 200, (path, response.status, page.content()[:500])
         found[path] = axe.run(page).response["violations"]

@@ -223,7 +223,9 @@ def test_verify_and_exports(client):
     assert [r["type"] for r in rows] == ["CaseOpened", "Detained"]
     html = client.get(f"/v1/cases/{case_id}/export", params={"format": "html"})
     assert html.headers["content-type"].startswith("text/html") and PERSON["name"] in html.text
-    assert client.get(f"/v1/cases/{case_id}/export", params={"format": "pdf"}).status_code == 422
+    pdf = client.get(f"/v1/cases/{case_id}/export", params={"format": "pdf"})
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
+    assert client.get(f"/v1/cases/{case_id}/export", params={"format": "docx"}).status_code == 422
 
 
 def test_global_feed_and_event_types(client):
