@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 1.0  # fallback poll; appends wake the worker at once
     metrics_token: str | None = Field(default=None, repr=False)  # a bearer token for GET /metrics only
     metrics_dir: Path | None = None  # shared by the processes of one host (service/metrics_setup.py)
+    # The transparency log (evidence/): the checkpoint's origin line (default: the public URL's host and path, then
+    # /log), how often at most a grown log is signed, and the witnesses it is offered to (URL=VERIFIERKEY, ...).
+    log_origin: str | None = Field(default=None, pattern=r"^[^\s+]+$")
+    checkpoint_seconds: float = Field(default=60, gt=0)
+    witnesses: str | None = None
 
 
 def keyring_path(settings: Settings) -> Path:
