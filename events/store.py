@@ -5,7 +5,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Literal, Protocol, Sequence, TypeVar
 
 from sqlalchemy import Connection, Engine, and_, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +15,7 @@ from .clock import Clock
 from .transactions import AppendConnectionLost, appending
 from .fastsql import Raw
 from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chain
+from .log_tree import LogTree
 from .records import AppendResult, StoredEvent, canonical_event
 from .tables import events as events_table
 
@@ -23,9 +24,9 @@ APPEND_LOCK_KEY = 0x56494749  # "VIGI": the advisory lock that orders appends on
 
 INSERT_EVENT = (
     "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, date_precision, "
-    "recorded_at, actor, data, source, idempotency_key, request_hash, prev_hash, hash) VALUES (:event_id, "
+    "recorded_at, actor, data, source, idempotency_key, request_hash, prev_hash, hash, log_index) VALUES (:event_id, "
     ":stream_id, :version, :type, :schema_version, :occurred_at, :date_precision, :recorded_at, :actor, :data, :source, "
-    ":idempotency_key, :request_hash, :prev_hash, :hash) RETURNING position"
+    ":idempotency_key, :request_hash, :prev_hash, :hash, :log_index) RETURNING position"
 )
 
 
@@ -95,18 +96,22 @@ def _dumps(value: Any) -> str:
 def row_to_event(row: Any) -> StoredEvent:
     return StoredEvent(row.position, row.event_id, row.stream_id, row.version, row.type, row.schema_version,
                        row.occurred_at, row.date_precision, row.recorded_at, row.actor, row.data, row.source,
-                       row.prev_hash, row.hash)
+                       row.prev_hash, row.hash, row.log_index)
 
 
 class EventStore:
     def __init__(self, engine: Engine, clock: Clock, projection: Projection | None = None,
-                 reactions: Iterable[Reaction] = ()):
-        """Each append runs, in its transaction: the event insert, then `projection`, then each of `reactions`
-        in order, each given what the projection returned."""
+                 reactions: Iterable[Reaction] = (), log: LogTree | None | Literal[False] = None):
+        """Each append runs, in its transaction: the event insert with its leaf in the Merkle `log`, then
+        `projection`, then each of `reactions` in order, each given what the projection returned.
+
+        `log` is a LogTree of the store's own unless given; False appends without it, which only the benchmark
+        that measures the tree's cost does (its events get no log_index, and `vigil verify` would say so)."""
         if reactions and projection is None:
             raise ValueError("reactions need a projection to react to")
         self.engine = engine
         self.clock = clock
+        self.log: LogTree | None = LogTree() if log is None else (log or None)
         self.projection = projection
         self.reactions = list(reactions)
         self._postgres = engine.dialect.name == "postgresql"
@@ -167,7 +172,7 @@ class EventStore:
             raise ConcurrencyConflict(expected_version or 0, -1) from exc
         for callback in context.after_commit:
             callback()
-        return [AppendResult(e.event_id, e.stream_id, e.version, e.position, True) for e in stored]
+        return [AppendResult(e.event_id, e.stream_id, e.version, e.position, True, e.log_index) for e in stored]
 
     def _insert(self, raw: Raw, stream_id: str, new_events: Sequence[NewEvent], actor: str,
                 version: int, prev_hash: str, idempotency_key: str | None,
@@ -175,27 +180,34 @@ class EventStore:
         recorded_at = self.clock.now()
         recorded_db = raw.time(recorded_at)
         stored: list[StoredEvent] = []
+        canonicals: list[bytes] = []
+        # Under the lock that orders appends, so indexes are dense and in commit order.
+        first_index = self.log.next_index(raw) if self.log is not None else None
         for index, new in enumerate(new_events):
             version += 1
             event_id = new.event_id or str(uuid.uuid4())
             data_text = _dumps(new.data)
             source_text = _dumps(new.source) if new.source is not None else None
             schema = schema_version(new.type)
-            digest = chain_hash(prev_hash, canonical_event(event_id, stream_id, version, new.type, schema,
-                                                           new.occurred_at, new.date_precision, recorded_at, actor,
-                                                           data_text, source_text))
+            canonical = canonical_event(event_id, stream_id, version, new.type, schema, new.occurred_at,
+                                        new.date_precision, recorded_at, actor, data_text, source_text)
+            canonicals.append(canonical)
+            digest = chain_hash(prev_hash, canonical)
+            log_index = first_index + index if first_index is not None else None
             position = raw.one(INSERT_EVENT, {
                 "event_id": event_id, "stream_id": stream_id, "version": version, "type": new.type,
                 "schema_version": schema, "occurred_at": raw.time(new.occurred_at),
                 "date_precision": new.date_precision, "recorded_at": recorded_db, "actor": actor, "data": data_text, "source": source_text,
                 "idempotency_key": idempotency_key if index == 0 else None,
                 "request_hash": request_hash if index == 0 and idempotency_key is not None else None,
-                "prev_hash": prev_hash, "hash": digest,
+                "prev_hash": prev_hash, "hash": digest, "log_index": log_index,
             })[0]
             stored.append(StoredEvent(position, event_id, stream_id, version, new.type, schema, new.occurred_at,
                                       new.date_precision, recorded_at, actor, data_text, source_text, prev_hash,
-                                      digest))
+                                      digest, log_index))
             prev_hash = digest
+        if self.log is not None:
+            self.log.extend(raw, first_index, canonicals)
         return stored
 
     def _earlier_results(self, conn: Connection, stream_id: str, new_events: Sequence[NewEvent],
@@ -231,7 +243,7 @@ class EventStore:
                                  t.c.version < first.version + len(new_events), t.c.recorded_at == first.recorded_at))
             .order_by(t.c.version)
         ).all()
-        return [AppendResult(r.event_id, r.stream_id, r.version, r.position, False) for r in rows]
+        return [AppendResult(r.event_id, r.stream_id, r.version, r.position, False, r.log_index) for r in rows]
 
     # ---- reading ----
     def read_stream(self, stream_id: str, after_version: int = 0, limit: int | None = None,

@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .web.display import datum, event_name
 
-CSV_COLUMNS = ["position", "version", "event_id", "type", "occurred_at", "date_precision", "recorded_at",
+CSV_COLUMNS = ["position", "log_index", "version", "event_id", "type", "occurred_at", "date_precision", "recorded_at",
                "actor", "data", "source", "retracted_by", "hash"]
 
 
