@@ -117,3 +117,29 @@ def test_an_empty_log_answers_size_zero_and_refuses_every_proof(client):
     assert client.get("/v1/log/size").json() == {"size": 0}
     assert client.get("/v1/log/proof/inclusion?index=0&size=1").status_code == 422
     assert client.get("/v1/log/leaves/0").status_code == 404
+
+
+def test_vigil_verify_recomputes_the_tree_and_names_a_rewritten_node(client, logged, engine, settings, monkeypatch,
+                                                                      tmp_path):
+    """The chains stay intact here: only the tree was changed, and `vigil verify` still finds it."""
+    from sqlalchemy import text
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    monkeypatch.setenv("VIGIL_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("VIGIL_MASTER_KEY", settings.master_key)
+    monkeypatch.chdir(tmp_path)
+    _, leaves = logged
+    healthy = CliRunner().invoke(app, ["verify"])
+    root = base64.b64encode(merkle.root_of(leaves)).decode()
+    assert healthy.exit_code == 0 and f"merkle log: ok, 6 leaves, root {root}" in healthy.output
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE log_nodes DISABLE TRIGGER log_nodes_no_update"))
+        else:
+            conn.execute(text("DROP TRIGGER log_nodes_no_update"))
+        conn.execute(text("UPDATE log_nodes SET hash = :h WHERE level = 1 AND idx = 2"), {"h": b"\x01" * 32})
+    broken = CliRunner().invoke(app, ["verify"])
+    assert broken.exit_code == 1 and "2 of 2 cases verified" in broken.output
+    assert "merkle log: BROKEN: the stored node at level 1, index 2 does not match" in broken.output
