@@ -32,7 +32,7 @@ def _append_rows(label: str, runs: dict[str, list[float]], n: int) -> list[str]:
         f"| {label}, {n} events, 1 event/txn, container's steps: with the tree | {with_tree:,.0f} events/s | "
         f"{without:,.0f} events/s | {overhead * 100:+.1f}% | <= +15% | {verdict} |",
         "",
-        f"Runs (events/s): with the tree {', '.join(f'{r:,.0f}' for r in runs['with'])}; without "
+        f"{label} runs (events/s): with the tree {', '.join(f'{r:,.0f}' for r in runs['with'])}; without "
         f"{', '.join(f'{r:,.0f}' for r in runs['without'])}.",
     ]
 

@@ -18,7 +18,7 @@ from .records import StoredEvent
 
 Node = tuple[int, int, bytes]  # (level, idx, hash)
 
-LAST_LEAF = "SELECT idx, hash FROM log_nodes WHERE level = 0 ORDER BY idx DESC LIMIT 1"
+LAST_LEAF = "SELECT idx FROM log_nodes WHERE level = 0 ORDER BY idx DESC LIMIT 1"
 CHECK_BATCH = 5000
 
 
@@ -92,31 +92,21 @@ class LogTree:
     """The Merkle log on a database: extended inside each append, read for roots, proofs and leaves."""
 
     def __init__(self) -> None:
-        # The right edge as of the last append this process made, with that append's last leaf: valid only while
-        # the database's last leaf is still that one (another process may have appended since, or the append's
-        # transaction rolled back), which `next_index` checks before each append.
+        # The right edge after the last append this process committed; only ever set after a commit, so an
+        # append that rolled back never leaves its leaves here.
         self._frontier: Frontier | None = None
-        self._last_leaf = b""
 
     # ---- in the append's transaction, under the lock that orders appends ----
-    def next_index(self, raw: Raw) -> int:
-        """The log_index the append's first event gets (the tree's size), made ready for `extend`."""
-        last = raw.one(LAST_LEAF)
-        size, leaf = (0, b"") if last is None else (last[0] + 1, bytes(last[1]))
-        frontier = self._frontier
-        if frontier is None or frontier.size != size or self._last_leaf != leaf:
-            pieces = merkle.pieces_of(0, size)
+    def extend(self, raw: Raw, first_index: int, canonicals: Sequence[bytes]) -> Frontier:
+        """Write the leaves of the events just inserted at `first_index`, `first_index + 1`, ... and every subtree
+        they finish; returns the new right edge, for `remember` once the append has committed."""
+        known = self._frontier
+        if known is not None and known.size == first_index:
+            frontier = Frontier(known.size, known.edge)  # a copy: this append may yet roll back
+        else:  # first append of this process, or another process appended since
+            pieces = merkle.pieces_of(0, first_index)
             stored = read_pieces(raw, pieces)
-            self._frontier = Frontier(size, [(level, stored[(level, idx)]) for level, idx in pieces])
-            self._last_leaf = leaf
-        return size
-
-    def extend(self, raw: Raw, first_index: int, canonicals: Sequence[bytes]) -> None:
-        """Add the appended events' leaves (at `first_index`, as `next_index` said) and every subtree they finish."""
-        frontier = self._frontier
-        if frontier is None or frontier.size != first_index:
-            raise RuntimeError("LogTree.extend without next_index in the same append")
-        self._frontier = None  # until the rows below are written: a failure here must not leave it half moved
+            frontier = Frontier(first_index, [(level, stored[(level, idx)]) for level, idx in pieces])
         nodes: list[Node] = []
         for data in canonicals:
             nodes.extend(frontier.add(merkle.leaf_hash(data)))
@@ -124,7 +114,12 @@ class LogTree:
         for i, (level, idx, digest) in enumerate(nodes):
             params[f"l{i}"], params[f"i{i}"], params[f"h{i}"] = level, idx, digest
         raw.run(_insert_sql(len(nodes)), params)
-        self._frontier, self._last_leaf = frontier, merkle.leaf_hash(canonicals[-1])
+        return frontier
+
+    def remember(self, frontier: Frontier) -> None:
+        """After the commit: the edge of a tree the database now holds. Trees only grow, so while the stored size
+        is still this edge's, it is the stored tree's edge; a stale one is told by its size (see `extend`)."""
+        self._frontier = frontier
 
     # ---- reading, on any connection ----
     def size(self, conn: Connection) -> int:

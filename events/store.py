@@ -26,8 +26,12 @@ INSERT_EVENT = (
     "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, date_precision, "
     "recorded_at, actor, data, source, idempotency_key, request_hash, prev_hash, hash, log_index) VALUES (:event_id, "
     ":stream_id, :version, :type, :schema_version, :occurred_at, :date_precision, :recorded_at, :actor, :data, :source, "
-    ":idempotency_key, :request_hash, :prev_hash, :hash, :log_index) RETURNING position"
+    ":idempotency_key, :request_hash, :prev_hash, :hash, {log_index}) RETURNING position, log_index"
 )
+# The next leaf of the Merkle log, read in the insert itself (the unique index answers it): dense because appends
+# hold the lock that orders them.
+INSERT_LOGGED = INSERT_EVENT.format(log_index="(SELECT COALESCE(MAX(log_index), -1) + 1 FROM events)")
+INSERT_UNLOGGED = INSERT_EVENT.format(log_index="NULL")
 
 
 class StoreError(Exception):
@@ -160,9 +164,9 @@ class EventStore:
                     raise ConcurrencyConflict(expected_version, version)
                 if before_insert is not None:
                     before_insert(conn)
-                stored = self._insert(raw, stream_id, new_events, actor, version, prev_hash, idempotency_key,
-                                      request_hash)
                 context = AppendContext(raw, quiet=quiet)
+                stored = self._insert(raw, stream_id, new_events, actor, version, prev_hash, idempotency_key,
+                                      request_hash, context)
                 if self.projection is not None:
                     folded = self.projection(conn, stream_id, stored, context)
                     for reaction in self.reactions:
@@ -176,13 +180,12 @@ class EventStore:
 
     def _insert(self, raw: Raw, stream_id: str, new_events: Sequence[NewEvent], actor: str,
                 version: int, prev_hash: str, idempotency_key: str | None,
-                request_hash: str | None = None) -> list[StoredEvent]:
+                request_hash: str | None, context: AppendContext) -> list[StoredEvent]:
         recorded_at = self.clock.now()
         recorded_db = raw.time(recorded_at)
         stored: list[StoredEvent] = []
         canonicals: list[bytes] = []
-        # Under the lock that orders appends, so indexes are dense and in commit order.
-        first_index = self.log.next_index(raw) if self.log is not None else None
+        insert = INSERT_LOGGED if self.log is not None else INSERT_UNLOGGED
         for index, new in enumerate(new_events):
             version += 1
             event_id = new.event_id or str(uuid.uuid4())
@@ -193,21 +196,21 @@ class EventStore:
                                         new.date_precision, recorded_at, actor, data_text, source_text)
             canonicals.append(canonical)
             digest = chain_hash(prev_hash, canonical)
-            log_index = first_index + index if first_index is not None else None
-            position = raw.one(INSERT_EVENT, {
+            position, log_index = raw.one(insert, {
                 "event_id": event_id, "stream_id": stream_id, "version": version, "type": new.type,
                 "schema_version": schema, "occurred_at": raw.time(new.occurred_at),
                 "date_precision": new.date_precision, "recorded_at": recorded_db, "actor": actor, "data": data_text, "source": source_text,
                 "idempotency_key": idempotency_key if index == 0 else None,
                 "request_hash": request_hash if index == 0 and idempotency_key is not None else None,
-                "prev_hash": prev_hash, "hash": digest, "log_index": log_index,
-            })[0]
+                "prev_hash": prev_hash, "hash": digest,
+            })
             stored.append(StoredEvent(position, event_id, stream_id, version, new.type, schema, new.occurred_at,
                                       new.date_precision, recorded_at, actor, data_text, source_text, prev_hash,
                                       digest, log_index))
             prev_hash = digest
         if self.log is not None:
-            self.log.extend(raw, first_index, canonicals)
+            frontier = self.log.extend(raw, stored[0].log_index, canonicals)
+            context.after_commit.append(lambda: self.log.remember(frontier))
         return stored
 
     def _earlier_results(self, conn: Connection, stream_id: str, new_events: Sequence[NewEvent],
