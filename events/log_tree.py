@@ -8,6 +8,7 @@ root of any size and any proof come from O(log n) stored hashes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterator, Sequence
 
 from sqlalchemy import Connection
@@ -18,6 +19,7 @@ from .records import StoredEvent
 
 Node = tuple[int, int, bytes]  # (level, idx, hash)
 
+NEXT_INDEX = "SELECT COALESCE(MAX(log_index), -1) + 1 AS i FROM events"  # the unique index answers it
 LAST_LEAF = "SELECT idx FROM log_nodes WHERE level = 0 ORDER BY idx DESC LIMIT 1"
 CHECK_BATCH = 5000
 
@@ -50,6 +52,9 @@ class Frontier:
     def root(self) -> bytes:
         return merkle.fold_pieces([h for _, h in self.edge]) if self.edge else merkle.EMPTY_ROOT
 
+    def copy(self) -> "Frontier":
+        return Frontier(self.size, self.edge)
+
 
 def _lookup_sql(count: int) -> str:
     terms = " OR ".join(f"(level = :l{i} AND idx = :i{i})" for i in range(count))
@@ -59,6 +64,21 @@ def _lookup_sql(count: int) -> str:
 def _insert_sql(count: int) -> str:
     values = ", ".join(f"(:l{i}, :i{i}, :h{i})" for i in range(count))
     return f"INSERT INTO log_nodes (level, idx, hash) VALUES {values}"
+
+
+def _node_params(nodes: Sequence[Node]) -> dict[str, object]:
+    params: dict[str, object] = {}
+    for i, (level, idx, digest) in enumerate(nodes):
+        params[f"l{i}"], params[f"i{i}"], params[f"h{i}"] = level, idx, digest
+    return params
+
+
+@lru_cache(maxsize=128)
+def planned_nodes_sql(count: int) -> str:
+    """PostgreSQL: insert `count` nodes only if the common table `next` says the leaf lands at `:planned`."""
+    values = ", ".join(f"(CAST(:l{i} AS smallint), CAST(:i{i} AS bigint), CAST(:h{i} AS bytea))" for i in range(count))
+    return ("INSERT INTO log_nodes (level, idx, hash) SELECT v.level, v.idx, v.hash FROM (VALUES "
+            f"{values}) AS v(level, idx, hash), next WHERE next.i = :planned")
 
 
 def read_pieces(raw: Raw, pieces: Sequence[merkle.Piece]) -> dict[merkle.Piece, bytes]:
@@ -110,11 +130,26 @@ class LogTree:
         nodes: list[Node] = []
         for data in canonicals:
             nodes.extend(frontier.add(merkle.leaf_hash(data)))
-        params: dict[str, object] = {}
-        for i, (level, idx, digest) in enumerate(nodes):
-            params[f"l{i}"], params[f"i{i}"], params[f"h{i}"] = level, idx, digest
-        raw.run(_insert_sql(len(nodes)), params)
+        raw.run(_insert_sql(len(nodes)), _node_params(nodes))
         return frontier
+
+    def planned(self) -> Frontier | None:
+        """A copy of the committed right edge, to plan the next leaf at its size (see `insert_planned`)."""
+        return self._frontier.copy() if self._frontier is not None else None
+
+    def insert_planned(self, raw: Raw, event_sql: str, params: dict[str, object], frontier: Frontier,
+                       canonical: bytes):
+        """PostgreSQL, one round trip: the event row (`event_sql`, an INSERT ... SELECT ... FROM next WHERE
+        next.i = :planned RETURNING position, log_index) and the subtrees its leaf finishes, both written only
+        if the leaf lands where `frontier` plans it. Returns the row, `frontier` moved on; None (and nothing
+        written) if another process appended since this one last committed."""
+        moved = frontier.copy()
+        nodes = moved.add(merkle.leaf_hash(canonical))
+        sql = f"WITH next AS ({NEXT_INDEX}), nodes AS ({planned_nodes_sql(len(nodes))}) {event_sql}"
+        row = raw.one(sql, {**params, **_node_params(nodes), "planned": frontier.size})
+        if row is not None:
+            frontier.size, frontier.edge = moved.size, moved.edge
+        return row
 
     def remember(self, frontier: Frontier) -> None:
         """After the commit: the edge of a tree the database now holds. Trees only grow, so while the stored size

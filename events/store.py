@@ -15,7 +15,7 @@ from .clock import Clock
 from .transactions import AppendConnectionLost, appending
 from .fastsql import Raw
 from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chain
-from .log_tree import LogTree
+from .log_tree import NEXT_INDEX, LogTree
 from .records import AppendResult, StoredEvent, canonical_event
 from .tables import events as events_table
 
@@ -30,8 +30,17 @@ INSERT_EVENT = (
 )
 # The next leaf of the Merkle log, read in the insert itself (the unique index answers it): dense because appends
 # hold the lock that orders them.
-INSERT_LOGGED = INSERT_EVENT.format(log_index="(SELECT COALESCE(MAX(log_index), -1) + 1 FROM events)")
+INSERT_LOGGED = INSERT_EVENT.format(log_index=f"({NEXT_INDEX})")
 INSERT_UNLOGGED = INSERT_EVENT.format(log_index="NULL")
+# PostgreSQL: the same row inserted only where the leaf was planned (LogTree.insert_planned, which writes its
+# subtrees in the same statement): a round trip fewer per append than a separate insert of the nodes.
+INSERT_PLANNED = (
+    "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, date_precision, "
+    "recorded_at, actor, data, source, idempotency_key, request_hash, prev_hash, hash, log_index) SELECT :event_id, "
+    ":stream_id, :version, :type, :schema_version, :occurred_at, :date_precision, :recorded_at, :actor, :data, :source, "
+    ":idempotency_key, :request_hash, :prev_hash, :hash, next.i FROM next WHERE next.i = :planned "
+    "RETURNING position, log_index"
+)
 
 
 class StoreError(Exception):
@@ -184,8 +193,9 @@ class EventStore:
         recorded_at = self.clock.now()
         recorded_db = raw.time(recorded_at)
         stored: list[StoredEvent] = []
-        canonicals: list[bytes] = []
+        unplanned: list[tuple[int, bytes]] = []  # (log_index, canonical bytes) of leaves still to write
         insert = INSERT_LOGGED if self.log is not None else INSERT_UNLOGGED
+        planned = self.log.planned() if self.log is not None and self._postgres else None
         for index, new in enumerate(new_events):
             version += 1
             event_id = new.event_id or str(uuid.uuid4())
@@ -194,22 +204,31 @@ class EventStore:
             schema = schema_version(new.type)
             canonical = canonical_event(event_id, stream_id, version, new.type, schema, new.occurred_at,
                                         new.date_precision, recorded_at, actor, data_text, source_text)
-            canonicals.append(canonical)
             digest = chain_hash(prev_hash, canonical)
-            position, log_index = raw.one(insert, {
+            params = {
                 "event_id": event_id, "stream_id": stream_id, "version": version, "type": new.type,
                 "schema_version": schema, "occurred_at": raw.time(new.occurred_at),
                 "date_precision": new.date_precision, "recorded_at": recorded_db, "actor": actor, "data": data_text, "source": source_text,
                 "idempotency_key": idempotency_key if index == 0 else None,
                 "request_hash": request_hash if index == 0 and idempotency_key is not None else None,
                 "prev_hash": prev_hash, "hash": digest,
-            })
+            }
+            row = None
+            if planned is not None:
+                row = self.log.insert_planned(raw, INSERT_PLANNED, params, planned, canonical)
+                planned = planned if row is not None else None
+            if row is None:
+                row = raw.one(insert, params)
+                if self.log is not None:
+                    unplanned.append((row[1], canonical))
+            position, log_index = row
             stored.append(StoredEvent(position, event_id, stream_id, version, new.type, schema, new.occurred_at,
                                       new.date_precision, recorded_at, actor, data_text, source_text, prev_hash,
                                       digest, log_index))
             prev_hash = digest
         if self.log is not None:
-            frontier = self.log.extend(raw, stored[0].log_index, canonicals)
+            frontier = (self.log.extend(raw, unplanned[0][0], [c for _, c in unplanned]) if unplanned
+                        else planned)
             context.after_commit.append(lambda: self.log.remember(frontier))
         return stored
 
