@@ -56,11 +56,13 @@ class Frontier:
         return Frontier(self.size, self.edge)
 
 
+@lru_cache(maxsize=128)
 def _lookup_sql(count: int) -> str:
     terms = " OR ".join(f"(level = :l{i} AND idx = :i{i})" for i in range(count))
     return f"SELECT level, idx, hash FROM log_nodes WHERE {terms}"
 
 
+@lru_cache(maxsize=128)
 def _insert_sql(count: int) -> str:
     values = ", ".join(f"(:l{i}, :i{i}, :h{i})" for i in range(count))
     return f"INSERT INTO log_nodes (level, idx, hash) VALUES {values}"
