@@ -13,7 +13,6 @@ would have written them), then inclusion and consistency proofs for random index
 """
 from __future__ import annotations
 
-import hashlib
 import random
 import time
 

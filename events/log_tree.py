@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from sqlalchemy import Connection
 
@@ -188,7 +188,7 @@ class LogTree:
 def _events_from(conn: Connection, lo: int, hi: int) -> list[StoredEvent]:
     from sqlalchemy import select
 
-    from .store import row_to_event
+    from .store import row_to_event  # here, not at the top: the store imports this module
     from .tables import events
 
     query = (select(events).where(events.c.log_index >= lo, events.c.log_index < hi).order_by(events.c.log_index))
@@ -246,11 +246,4 @@ def check_tree(conn: Connection) -> TreeCheck:
                                                        "match the leaves under it")
         level += 1
     return TreeCheck(True, size, frontier.root())
-
-
-def build_nodes(leaves: Sequence[bytes]) -> Iterator[Node]:
-    """Every complete subtree of a tree over `leaves` (leaf hashes), in the order appends would write them."""
-    frontier = Frontier()
-    for leaf in leaves:
-        yield from frontier.add(leaf)
 

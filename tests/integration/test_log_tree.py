@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from events import merkle
 from events.case_projections import CaseProjections
 from events.engine import make_engine
-from events.log_tree import Frontier, LogTree, check_tree
+from events.log_tree import Frontier, check_tree
 from events.store import EventStore, NewEvent
 
 from ..conftest import START
