@@ -421,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run")
     parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "reads", "http", "delivery", "tick",
-                                                                     "alerting"])
+                                                                     "alerting", "log_tree"])
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--no-snapshot", action="store_true",
                         help="import Vigil from the working tree instead of a copy taken at the start")
@@ -476,7 +476,8 @@ def main(argv: list[str] | None = None) -> int:
         section("3. HTTP appends through the API (`vigil serve`, uvicorn, SQLite file)", bench_http, sz)
     texts: list[str] = []
     for name, title in (("delivery", "4. Delivery latency and fan-out"), ("tick", "5. Scheduler tick"),
-                        ("alerting", "6. Alerting side by side with Prometheus Alertmanager")):
+                        ("alerting", "6. Alerting side by side with Prometheus Alertmanager"),
+                        ("log_tree", "7. The Merkle log: append cost and proof times")):
         if name in args.skip:
             continue
         log(title)

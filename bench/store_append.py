@@ -65,9 +65,10 @@ def make_steps(clock, outbox: bool) -> dict:
             "reactions": [Outbox(clock), ReminderPlanner(clock, Settings.model_fields["contact_overdue_after"].default)]}
 
 
-def vigil_run(url: str, streams: int, per_stream: int, check: Callable | None = None, outbox: bool = False
-              ) -> float:
-    """Events per second for Vigil's full append on a fresh database at `url` (schema created untimed)."""
+def vigil_run(url: str, streams: int, per_stream: int, check: Callable | None = None, outbox: bool = False,
+              log: bool = True) -> float:
+    """Events per second for Vigil's full append on a fresh database at `url` (schema created untimed); `log`
+    False appends without the Merkle log, to measure what the tree costs (bench/log_tree.py)."""
     from events.clock import SystemClock
     from events.engine import make_engine
     from events.migrations import upgrade
@@ -79,7 +80,7 @@ def vigil_run(url: str, streams: int, per_stream: int, check: Callable | None = 
         if check is not None:
             check(engine)
         clock = SystemClock()
-        store = EventStore(engine, clock, **make_steps(clock, outbox))
+        store = EventStore(engine, clock, **make_steps(clock, outbox), log=None if log else False)
         ids = [str(uuid.uuid4()) for _ in range(streams)]
         start = time.perf_counter()
         for version in range(1, per_stream + 1):
@@ -95,7 +96,9 @@ def vigil_run(url: str, streams: int, per_stream: int, check: Callable | None = 
         with engine.connect() as conn:
             stored = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
             projected = conn.execute(text("SELECT count(*) FROM case_projections")).scalar_one()
+            leaves = conn.execute(text("SELECT count(*) FROM log_nodes WHERE level = 0")).scalar_one()
         assert stored == streams * per_stream and projected == streams, (stored, projected)
+        assert leaves == (stored if log else 0), leaves  # the tree was kept (or not) as asked
         return streams * per_stream / elapsed
     finally:
         engine.dispose()

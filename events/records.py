@@ -27,6 +27,7 @@ class StoredEvent:
     source_text: str | None
     prev_hash: str
     hash: str
+    log_index: int | None = None  # its leaf in the Merkle log; None only where a store ran without the log
 
     @property
     def data(self) -> dict[str, Any]:
@@ -63,3 +64,4 @@ class AppendResult:
     version: int
     position: int
     created: bool  # False when an idempotent retry returned the earlier result
+    log_index: int | None = None

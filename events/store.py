@@ -5,7 +5,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Literal, Protocol, Sequence, TypeVar
 
 from sqlalchemy import Connection, Engine, and_, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +15,7 @@ from .clock import Clock
 from .transactions import AppendConnectionLost, appending
 from .fastsql import Raw
 from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chain
+from .log_tree import NEXT_INDEX, LogTree
 from .records import AppendResult, StoredEvent, canonical_event
 from .tables import events as events_table
 
@@ -23,9 +24,22 @@ APPEND_LOCK_KEY = 0x56494749  # "VIGI": the advisory lock that orders appends on
 
 INSERT_EVENT = (
     "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, date_precision, "
-    "recorded_at, actor, data, source, idempotency_key, request_hash, prev_hash, hash) VALUES (:event_id, "
+    "recorded_at, actor, data, source, idempotency_key, request_hash, prev_hash, hash, log_index) VALUES (:event_id, "
     ":stream_id, :version, :type, :schema_version, :occurred_at, :date_precision, :recorded_at, :actor, :data, :source, "
-    ":idempotency_key, :request_hash, :prev_hash, :hash) RETURNING position"
+    ":idempotency_key, :request_hash, :prev_hash, :hash, {log_index}) RETURNING position, log_index"
+)
+# The next leaf of the Merkle log, read in the insert itself (the unique index answers it): dense because appends
+# hold the lock that orders them.
+INSERT_LOGGED = INSERT_EVENT.format(log_index=f"({NEXT_INDEX})")
+INSERT_UNLOGGED = INSERT_EVENT.format(log_index="NULL")
+# PostgreSQL: the same row inserted only where the leaf was planned (LogTree.insert_planned, which writes its
+# subtrees in the same statement): a round trip fewer per append than a separate insert of the nodes.
+INSERT_PLANNED = (
+    "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, date_precision, "
+    "recorded_at, actor, data, source, idempotency_key, request_hash, prev_hash, hash, log_index) SELECT :event_id, "
+    ":stream_id, :version, :type, :schema_version, :occurred_at, :date_precision, :recorded_at, :actor, :data, :source, "
+    ":idempotency_key, :request_hash, :prev_hash, :hash, next.i FROM next WHERE next.i = :planned "
+    "RETURNING position, log_index"
 )
 
 
@@ -95,18 +109,22 @@ def _dumps(value: Any) -> str:
 def row_to_event(row: Any) -> StoredEvent:
     return StoredEvent(row.position, row.event_id, row.stream_id, row.version, row.type, row.schema_version,
                        row.occurred_at, row.date_precision, row.recorded_at, row.actor, row.data, row.source,
-                       row.prev_hash, row.hash)
+                       row.prev_hash, row.hash, row.log_index)
 
 
 class EventStore:
     def __init__(self, engine: Engine, clock: Clock, projection: Projection | None = None,
-                 reactions: Iterable[Reaction] = ()):
-        """Each append runs, in its transaction: the event insert, then `projection`, then each of `reactions`
-        in order, each given what the projection returned."""
+                 reactions: Iterable[Reaction] = (), log: LogTree | None | Literal[False] = None):
+        """Each append runs, in its transaction: the event insert with its leaf in the Merkle `log`, then
+        `projection`, then each of `reactions` in order, each given what the projection returned.
+
+        `log` is a LogTree of the store's own unless given; False appends without it, which only the benchmark
+        that measures the tree's cost does (its events get no log_index, and `vigil verify` would say so)."""
         if reactions and projection is None:
             raise ValueError("reactions need a projection to react to")
         self.engine = engine
         self.clock = clock
+        self.log: LogTree | None = LogTree() if log is None else (log or None)
         self.projection = projection
         self.reactions = list(reactions)
         self._postgres = engine.dialect.name == "postgresql"
@@ -155,9 +173,9 @@ class EventStore:
                     raise ConcurrencyConflict(expected_version, version)
                 if before_insert is not None:
                     before_insert(conn)
-                stored = self._insert(raw, stream_id, new_events, actor, version, prev_hash, idempotency_key,
-                                      request_hash)
                 context = AppendContext(raw, quiet=quiet)
+                stored = self._insert(raw, stream_id, new_events, actor, version, prev_hash, idempotency_key,
+                                      request_hash, context)
                 if self.projection is not None:
                     folded = self.projection(conn, stream_id, stored, context)
                     for reaction in self.reactions:
@@ -167,35 +185,51 @@ class EventStore:
             raise ConcurrencyConflict(expected_version or 0, -1) from exc
         for callback in context.after_commit:
             callback()
-        return [AppendResult(e.event_id, e.stream_id, e.version, e.position, True) for e in stored]
+        return [AppendResult(e.event_id, e.stream_id, e.version, e.position, True, e.log_index) for e in stored]
 
     def _insert(self, raw: Raw, stream_id: str, new_events: Sequence[NewEvent], actor: str,
                 version: int, prev_hash: str, idempotency_key: str | None,
-                request_hash: str | None = None) -> list[StoredEvent]:
+                request_hash: str | None, context: AppendContext) -> list[StoredEvent]:
         recorded_at = self.clock.now()
         recorded_db = raw.time(recorded_at)
         stored: list[StoredEvent] = []
+        unplanned: list[tuple[int, bytes]] = []  # (log_index, canonical bytes) of leaves still to write
+        insert = INSERT_LOGGED if self.log is not None else INSERT_UNLOGGED
+        planned = self.log.planned() if self.log is not None and self._postgres else None
         for index, new in enumerate(new_events):
             version += 1
             event_id = new.event_id or str(uuid.uuid4())
             data_text = _dumps(new.data)
             source_text = _dumps(new.source) if new.source is not None else None
             schema = schema_version(new.type)
-            digest = chain_hash(prev_hash, canonical_event(event_id, stream_id, version, new.type, schema,
-                                                           new.occurred_at, new.date_precision, recorded_at, actor,
-                                                           data_text, source_text))
-            position = raw.one(INSERT_EVENT, {
+            canonical = canonical_event(event_id, stream_id, version, new.type, schema, new.occurred_at,
+                                        new.date_precision, recorded_at, actor, data_text, source_text)
+            digest = chain_hash(prev_hash, canonical)
+            params = {
                 "event_id": event_id, "stream_id": stream_id, "version": version, "type": new.type,
                 "schema_version": schema, "occurred_at": raw.time(new.occurred_at),
                 "date_precision": new.date_precision, "recorded_at": recorded_db, "actor": actor, "data": data_text, "source": source_text,
                 "idempotency_key": idempotency_key if index == 0 else None,
                 "request_hash": request_hash if index == 0 and idempotency_key is not None else None,
                 "prev_hash": prev_hash, "hash": digest,
-            })[0]
+            }
+            row = None
+            if planned is not None:
+                row = self.log.insert_planned(raw, INSERT_PLANNED, params, planned, canonical)
+                planned = planned if row is not None else None
+            if row is None:
+                row = raw.one(insert, params)
+                if self.log is not None:
+                    unplanned.append((row[1], canonical))
+            position, log_index = row
             stored.append(StoredEvent(position, event_id, stream_id, version, new.type, schema, new.occurred_at,
                                       new.date_precision, recorded_at, actor, data_text, source_text, prev_hash,
-                                      digest))
+                                      digest, log_index))
             prev_hash = digest
+        if self.log is not None:
+            frontier = (self.log.extend(raw, unplanned[0][0], [c for _, c in unplanned]) if unplanned
+                        else planned)
+            context.after_commit.append(lambda: self.log.remember(frontier))
         return stored
 
     def _earlier_results(self, conn: Connection, stream_id: str, new_events: Sequence[NewEvent],
@@ -231,7 +265,7 @@ class EventStore:
                                  t.c.version < first.version + len(new_events), t.c.recorded_at == first.recorded_at))
             .order_by(t.c.version)
         ).all()
-        return [AppendResult(r.event_id, r.stream_id, r.version, r.position, False) for r in rows]
+        return [AppendResult(r.event_id, r.stream_id, r.version, r.position, False, r.log_index) for r in rows]
 
     # ---- reading ----
     def read_stream(self, stream_id: str, after_version: int = 0, limit: int | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+    BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Table, Text,
     TypeDecorator, UniqueConstraint,
 )
 
@@ -53,9 +53,20 @@ events = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Column("request_hash", String(64), nullable=True),  # what the idempotent request asked for (0007)
+    # The event's leaf in the Merkle log (events/log_tree.py): 0, 1, 2, ... in commit order, no gaps (0012).
+    Column("log_index", BigInteger().with_variant(Integer, "sqlite"), nullable=True),
+    Index("ix_events_log_index", "log_index", unique=True),
     UniqueConstraint("stream_id", "event_id", name="uq_events_stream_event"),  # 0010
     UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
     UniqueConstraint("idempotency_key", name="uq_events_idempotency_key"),
+)
+
+# The hash of every complete subtree of the Merkle log: (level, idx) covers leaves [idx * 2**level, (idx + 1) * 2**level).
+log_nodes = Table(
+    "log_nodes", metadata,
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
 )
 
 case_projections = Table(

@@ -1,6 +1,7 @@
 """The `vigil` command line: serve, demo, database upgrade, keys, verify, projection rebuild, export."""
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import socket
@@ -18,6 +19,7 @@ from . import bootstrap, metrics_setup
 from .access import ROLES, SYSTEM
 from .cli_errors import ExplainingGroup, PortBusy
 from .settings import Settings, load_settings
+from .transparency_log import TransparencyLog
 from .witness_cli import witness_app
 
 app = typer.Typer(no_args_is_help=True, cls=ExplainingGroup)  # its help is main's docstring
@@ -188,7 +190,8 @@ def keys_revoke(key_id: str) -> None:
 
 @app.command()
 def verify(case: Optional[str] = typer.Option(None, "--case", help="one case id; all cases if omitted")) -> None:
-    """Recompute hash chains; exit 1 naming the first bad version of any broken case."""
+    """Recompute hash chains, and (for all cases) the access log and the whole Merkle log from the events; exit 1
+    naming the first fault."""
     parts = bootstrap.tools()
     store = parts.store
     broken = 0
@@ -210,6 +213,12 @@ def verify(case: Optional[str] = typer.Option(None, "--case", help="one case id;
             typer.echo(f"access log: ok, {log_check['entries']} entries")
         else:
             typer.echo(f"access log: BROKEN at position {log_check['bad_position']}: {log_check['reason']}")
+            broken += 1
+        tree = TransparencyLog(parts.engine, parts.store.log).check()
+        if tree.ok:
+            typer.echo(f"merkle log: ok, {tree.size} leaves, root {base64.b64encode(tree.root).decode()}")
+        else:
+            typer.echo(f"merkle log: BROKEN: {tree.problem}")
             broken += 1
     if broken:
         raise typer.Exit(1)

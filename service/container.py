@@ -16,6 +16,7 @@ from events.engine import make_engine
 from events.data_keys import DataKeys
 from events.keyring import Keyring
 from events.personal_data import MasterKeyError, MasterKeyMissing, PersonalDataCipher, parse_master_key
+from events.log_tree import LogTree
 from events.store import EventStore
 from events.timing import Timing
 from notifications.channels.email import SmtpSettings
@@ -32,6 +33,7 @@ from .rate_limit import RateLimiter
 from .cases import CaseService
 from .keys import KeyService
 from .subscriptions import SubscriptionService
+from .transparency_log import TransparencyLog
 from .settings import Settings, keyring_path
 from .web.sessions import SessionStore
 
@@ -55,6 +57,7 @@ class Container:
     auth_throttle: AuthThrottle
     keys: KeyService
     subscription_service: SubscriptionService
+    transparency: TransparencyLog
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def database_reachable(self) -> bool:
@@ -113,8 +116,9 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     timing = Timing.from_settings(settings)
     planner = ReminderPlanner(clock, timing)
     outbox = Outbox(clock, timing)
-    # In each append's transaction: the event, then the case projection, then alerts, then reminders.
-    store = EventStore(engine, clock, projection=CaseProjections(), reactions=[outbox, planner])
+    # In each append's transaction: the event and its leaf in the Merkle log, then the case projection, then
+    # alerts, then reminders.
+    store = EventStore(engine, clock, projection=CaseProjections(), reactions=[outbox, planner], log=LogTree())
     cases = CaseService(store, cipher, data_keys, clock, settings)
     subs = Subscriptions(engine, cipher, clock)
     smtp = smtp_settings(settings)
@@ -136,4 +140,5 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                      planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute),
                      SessionStore(engine, clock, cipher.derive_key("session-cookie")),
                      AuthThrottle(engine, clock, settings.auth_failures_per_minute), KeyService(engine, clock),
-                     SubscriptionService(subs, planner, engine, worker, alerts, clock, settings))
+                     SubscriptionService(subs, planner, engine, worker, alerts, clock, settings),
+                     transparency=TransparencyLog(engine, store.log))

@@ -6,7 +6,7 @@ import io
 import json
 from typing import Any
 
-CSV_COLUMNS = ["position", "version", "event_id", "type", "occurred_at", "date_precision", "recorded_at",
+CSV_COLUMNS = ["position", "log_index", "version", "event_id", "type", "occurred_at", "date_precision", "recorded_at",
                "actor", "data", "source", "retracted_by", "hash"]
 
 

@@ -90,9 +90,11 @@ class AppendOut(BaseModel):
     event_id: str
     version: int
     position: int
+    log_index: int = Field(description="the event's leaf in the Merkle log: 0, 1, 2, ... in commit order")
 
 
 class CaseCreatedOut(BaseModel):
     id: str
     version: int
     position: int
+    log_index: int = Field(description="the opening event's leaf in the Merkle log")

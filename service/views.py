@@ -55,6 +55,7 @@ def event_item(event: StoredEvent, data: dict[str, Any], retracted_by: str | Non
         "type": event.type,
         "version": event.version,
         "position": event.position,
+        "log_index": event.log_index,
         "stream_id": event.stream_id,
         "occurred_at": iso(event.occurred_at),
         "date_precision": event.date_precision,

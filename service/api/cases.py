@@ -63,7 +63,8 @@ async def open_case(body: CaseIn, response: Response, idempotency_key: Idempoten
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/v1/cases/{result.stream_id}"
-    return {"id": result.stream_id, "version": result.version, "position": result.position}
+    return {"id": result.stream_id, "version": result.version, "position": result.position,
+            "log_index": result.log_index}
 
 
 @router.get("/cases")
@@ -102,7 +103,8 @@ async def append_event(case_id: str, body: EventIn, response: Response, idempote
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["ETag"] = f'"{result.version}"'
-    return {"event_id": result.event_id, "version": result.version, "position": result.position}
+    return {"event_id": result.event_id, "version": result.version, "position": result.position,
+            "log_index": result.log_index}
 
 
 @router.get("/cases/{case_id}/events")
@@ -127,7 +129,8 @@ def erase_case(case_id: str, body: EraseIn | None = None, who: Principal = Depen
                box: Container = Depends(container)):
     """Crypto-shred the person's data; the history and its hashes stay verifiable."""
     result = box.cases.erase(who, case_id, body.reason if body else None)
-    return {"event_id": result.event_id, "version": result.version, "position": result.position}
+    return {"event_id": result.event_id, "version": result.version, "position": result.position,
+            "log_index": result.log_index}
 
 
 @router.get("/cases/{case_id}/export")

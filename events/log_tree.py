@@ -1,0 +1,249 @@
+"""The transparency log's storage: every event a leaf of one RFC 6962 Merkle tree whose complete subtrees are kept.
+
+Leaf `i` is the event whose `log_index` is `i`; its hash is `merkle.leaf_hash` of the event's canonical bytes
+(the bytes its chain hash covers). `log_nodes(level, idx, hash)` keeps the hash of every complete subtree
+(`merkle.completed_pieces`), written in the append's own transaction under the lock that orders appends, so the
+root of any size and any proof come from O(log n) stored hashes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Sequence
+
+from sqlalchemy import Connection
+
+from . import merkle
+from .fastsql import Raw
+from .records import StoredEvent
+
+Node = tuple[int, int, bytes]  # (level, idx, hash)
+
+NEXT_INDEX = "SELECT COALESCE(MAX(log_index), -1) + 1 AS i FROM events"  # the unique index answers it
+LAST_LEAF = "SELECT idx FROM log_nodes WHERE level = 0 ORDER BY idx DESC LIMIT 1"
+CHECK_BATCH = 5000
+
+
+class LogCorrupt(Exception):
+    """The stored tree lacks a subtree that its size says must exist."""
+
+
+class Frontier:
+    """The right edge of a tree being built leaf by leaf: the hashes of its complete subtrees, largest first (pure).
+
+    Adding leaf `n` finishes exactly `merkle.completed_pieces(n)`: the leaf, then each parent whose left half is
+    the frontier's last subtree of the same height."""
+
+    def __init__(self, size: int = 0, edge: Sequence[tuple[int, bytes]] = ()):
+        self.size = size
+        self.edge = list(edge)  # (level, hash) of pieces_of(0, size), left to right
+
+    def add(self, leaf: bytes) -> list[Node]:
+        index, node, level = self.size, leaf, 0
+        finished = [(0, index, leaf)]
+        while self.edge and self.edge[-1][0] == level:
+            node = merkle.node_hash(self.edge.pop()[1], node)
+            level += 1
+            finished.append((level, index >> level, node))
+        self.edge.append((level, node))
+        self.size += 1
+        return finished
+
+    def root(self) -> bytes:
+        return merkle.fold_pieces([h for _, h in self.edge]) if self.edge else merkle.EMPTY_ROOT
+
+    def copy(self) -> "Frontier":
+        return Frontier(self.size, self.edge)
+
+
+@lru_cache(maxsize=128)
+def _lookup_sql(count: int) -> str:
+    terms = " OR ".join(f"(level = :l{i} AND idx = :i{i})" for i in range(count))
+    return f"SELECT level, idx, hash FROM log_nodes WHERE {terms}"
+
+
+@lru_cache(maxsize=128)
+def _insert_sql(count: int) -> str:
+    values = ", ".join(f"(:l{i}, :i{i}, :h{i})" for i in range(count))
+    return f"INSERT INTO log_nodes (level, idx, hash) VALUES {values}"
+
+
+def _node_params(nodes: Sequence[Node]) -> dict[str, object]:
+    params: dict[str, object] = {}
+    for i, (level, idx, digest) in enumerate(nodes):
+        params[f"l{i}"], params[f"i{i}"], params[f"h{i}"] = level, idx, digest
+    return params
+
+
+@lru_cache(maxsize=128)
+def planned_nodes_sql(count: int) -> str:
+    """PostgreSQL: insert `count` nodes only if the common table `next` says the leaf lands at `:planned`."""
+    values = ", ".join(f"(CAST(:l{i} AS smallint), CAST(:i{i} AS bigint), CAST(:h{i} AS bytea))" for i in range(count))
+    return ("INSERT INTO log_nodes (level, idx, hash) SELECT v.level, v.idx, v.hash FROM (VALUES "
+            f"{values}) AS v(level, idx, hash), next WHERE next.i = :planned")
+
+
+def read_pieces(raw: Raw, pieces: Sequence[merkle.Piece]) -> dict[merkle.Piece, bytes]:
+    """The stored hashes of `pieces`, in one statement; LogCorrupt if any is missing."""
+    if not pieces:
+        return {}
+    params: dict[str, int] = {}
+    for i, (level, idx) in enumerate(pieces):
+        params[f"l{i}"], params[f"i{i}"] = level, idx
+    found = {(row[0], row[1]): bytes(row[2]) for row in raw.all(_lookup_sql(len(pieces)), params)}
+    missing = [p for p in pieces if p not in found]
+    if missing:
+        raise LogCorrupt(f"the stored tree has no node at level {missing[0][0]}, index {missing[0][1]}")
+    return found
+
+
+def stored_size(raw: Raw) -> int:
+    last = raw.one(LAST_LEAF)
+    return 0 if last is None else last[0] + 1
+
+
+@dataclass(frozen=True)
+class TreeCheck:
+    ok: bool
+    size: int
+    root: bytes
+    problem: str | None = None
+
+
+class LogTree:
+    """The Merkle log on a database: extended inside each append, read for roots, proofs and leaves."""
+
+    def __init__(self) -> None:
+        # The right edge after the last append this process committed; only ever set after a commit, so an
+        # append that rolled back never leaves its leaves here.
+        self._frontier: Frontier | None = None
+
+    # ---- in the append's transaction, under the lock that orders appends ----
+    def extend(self, raw: Raw, first_index: int, canonicals: Sequence[bytes]) -> Frontier:
+        """Write the leaves of the events just inserted at `first_index`, `first_index + 1`, ... and every subtree
+        they finish; returns the new right edge, for `remember` once the append has committed."""
+        known = self._frontier
+        if known is not None and known.size == first_index:
+            frontier = Frontier(known.size, known.edge)  # a copy: this append may yet roll back
+        else:  # first append of this process, or another process appended since
+            pieces = merkle.pieces_of(0, first_index)
+            stored = read_pieces(raw, pieces)
+            frontier = Frontier(first_index, [(level, stored[(level, idx)]) for level, idx in pieces])
+        nodes: list[Node] = []
+        for data in canonicals:
+            nodes.extend(frontier.add(merkle.leaf_hash(data)))
+        raw.run(_insert_sql(len(nodes)), _node_params(nodes))
+        return frontier
+
+    def planned(self) -> Frontier | None:
+        """A copy of the committed right edge, to plan the next leaf at its size (see `insert_planned`)."""
+        return self._frontier.copy() if self._frontier is not None else None
+
+    def insert_planned(self, raw: Raw, event_sql: str, params: dict[str, object], frontier: Frontier,
+                       canonical: bytes):
+        """PostgreSQL, one round trip: the event row (`event_sql`, an INSERT ... SELECT ... FROM next WHERE
+        next.i = :planned RETURNING position, log_index) and the subtrees its leaf finishes, both written only
+        if the leaf lands where `frontier` plans it. Returns the row, `frontier` moved on; None (and nothing
+        written) if another process appended since this one last committed."""
+        moved = frontier.copy()
+        nodes = moved.add(merkle.leaf_hash(canonical))
+        sql = f"WITH next AS ({NEXT_INDEX}), nodes AS ({planned_nodes_sql(len(nodes))}) {event_sql}"
+        row = raw.one(sql, {**params, **_node_params(nodes), "planned": frontier.size})
+        if row is not None:
+            frontier.size, frontier.edge = moved.size, moved.edge
+        return row
+
+    def remember(self, frontier: Frontier) -> None:
+        """After the commit: the edge of a tree the database now holds. Trees only grow, so while the stored size
+        is still this edge's, it is the stored tree's edge; a stale one is told by its size (see `extend`)."""
+        self._frontier = frontier
+
+    # ---- reading, on any connection ----
+    def size(self, conn: Connection) -> int:
+        return stored_size(Raw(conn))
+
+    def root(self, conn: Connection, size: int) -> bytes:
+        pieces = merkle.pieces_of(0, size)
+        stored = read_pieces(Raw(conn), pieces)
+        return merkle.fold_pieces([stored[p] for p in pieces]) if pieces else merkle.EMPTY_ROOT
+
+    def inclusion(self, conn: Connection, index: int, size: int) -> list[bytes]:
+        """The audit path of leaf `index` in the tree of `size` (which must not exceed the stored size)."""
+        return merkle.proof_from(merkle.inclusion_ranges(index, size), lambda p: read_pieces(Raw(conn), p))
+
+    def consistency(self, conn: Connection, old: int, new: int) -> list[bytes]:
+        return merkle.proof_from(merkle.consistency_ranges(old, new), lambda p: read_pieces(Raw(conn), p))
+
+    def leaf(self, conn: Connection, index: int) -> StoredEvent | None:
+        """The event at `index`, or None."""
+        found = _events_from(conn, index, index + 1)
+        return found[0] if found else None
+
+    # ---- the full check ----
+    def check(self, conn: Connection) -> TreeCheck:
+        """Recompute the tree from the events and compare it with every stored node; name the first difference."""
+        return check_tree(conn)
+
+
+def _events_from(conn: Connection, lo: int, hi: int) -> list[StoredEvent]:
+    from sqlalchemy import select
+
+    from .store import row_to_event  # here, not at the top: the store imports this module
+    from .tables import events
+
+    query = (select(events).where(events.c.log_index >= lo, events.c.log_index < hi).order_by(events.c.log_index))
+    return [row_to_event(r) for r in conn.execute(query)]
+
+
+def _nodes(conn: Connection, level: int, lo: int, hi: int) -> list[tuple[int, bytes]]:
+    raw = Raw(conn)
+    rows = raw.all("SELECT idx, hash FROM log_nodes WHERE level = :l AND idx >= :lo AND idx < :hi ORDER BY idx",
+                   {"l": level, "lo": lo, "hi": hi})
+    return [(r[0], bytes(r[1])) for r in rows]
+
+
+def check_tree(conn: Connection) -> TreeCheck:
+    raw = Raw(conn)
+    size = stored_size(raw)
+    unindexed = raw.one("SELECT position FROM events WHERE log_index IS NULL ORDER BY position LIMIT 1")
+    if unindexed is not None:
+        return TreeCheck(False, size, b"", f"the event at position {unindexed[0]} has no log_index: it is not "
+                                          "in the log")
+    frontier = Frontier()
+    # Level 0: every event, in log_index order, against the stored leaf hashes.
+    for lo in range(0, size, CHECK_BATCH):
+        hi = min(size, lo + CHECK_BATCH)
+        events = _events_from(conn, lo, hi)
+        stored = dict(_nodes(conn, 0, lo, hi))
+        for expected, event in enumerate(events, lo):
+            if event.log_index != expected:
+                return TreeCheck(False, size, b"", f"log_index {expected} is missing: the log has a gap")
+            leaf = merkle.leaf_hash(event.canonical())
+            if stored.get(expected) != leaf:
+                return TreeCheck(False, size, b"", f"leaf {expected} (event {event.event_id} of case "
+                                                   f"{event.stream_id}) does not match the stored tree")
+            frontier.add(leaf)
+        if len(events) < hi - lo:
+            return TreeCheck(False, size, b"", f"log_index {lo + len(events)} is missing: the log has a gap")
+    beyond = raw.one("SELECT log_index FROM events WHERE log_index >= :n ORDER BY log_index LIMIT 1", {"n": size})
+    # An append that committed since `size` was read wrote its event and its leaf together: not a fault.
+    if beyond is not None and stored_size(raw) == size:
+        problem = (f"log_index {size} is missing: the log has a gap" if beyond[0] > size else
+                   f"the event at log_index {size} has no leaf in the stored tree")
+        return TreeCheck(False, size, b"", problem)
+    # Each higher level against the level below, which is already checked.
+    level = 1
+    while size >> level:
+        count = size >> level
+        for lo in range(0, count, CHECK_BATCH):
+            hi = min(count, lo + CHECK_BATCH)
+            children = dict(_nodes(conn, level - 1, 2 * lo, 2 * hi))
+            stored = dict(_nodes(conn, level, lo, hi))
+            for idx in range(lo, hi):
+                left, right = children.get(2 * idx), children.get(2 * idx + 1)
+                if left is None or right is None or stored.get(idx) != merkle.node_hash(left, right):
+                    return TreeCheck(False, size, b"", f"the stored node at level {level}, index {idx} does not "
+                                                       "match the leaves under it")
+        level += 1
+    return TreeCheck(True, size, frontier.root())
+
