@@ -2,6 +2,7 @@
 from alembic import context
 
 from events.engine import make_engine
+import evidence.tables  # noqa: F401 - registers the log signing tables on the metadata
 import notifications.tables  # noqa: F401 - registers the alerting tables on the metadata
 from events.tables import metadata
 

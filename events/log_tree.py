@@ -247,3 +247,17 @@ def check_tree(conn: Connection) -> TreeCheck:
         level += 1
     return TreeCheck(True, size, frontier.root())
 
+
+
+def recomputed_root(conn: Connection, size: int) -> bytes | None:
+    """The root of the first `size` leaves, hashed again from the events themselves (not from stored nodes, which
+    whoever rewrote an event could have recomputed too); None if the log holds fewer events or has a gap."""
+    frontier = Frontier()
+    for lo in range(0, size, CHECK_BATCH):
+        hi = min(size, lo + CHECK_BATCH)
+        events = _events_from(conn, lo, hi)
+        if [e.log_index for e in events] != list(range(lo, hi)):
+            return None
+        for event in events:
+            frontier.add(merkle.leaf_hash(event.canonical()))
+    return frontier.root()

@@ -3,9 +3,7 @@ themselves (not from stored tree hashes, which whoever rewrote an event could ha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
-
-from events import merkle
+from typing import Callable, Sequence
 
 from . import notes
 
@@ -17,10 +15,10 @@ class AuditResult:
     message: str
 
 
-def audit(note_text: str, log_keys: Sequence[notes.VerifierKey], leaves: Sequence[bytes],
-          witnesses: Sequence[notes.VerifierKey] = ()) -> AuditResult:
-    """`leaves` are the leaf hashes recomputed from the log's events, in log_index order (at least as many as the
-    checkpoint's size, unless the log lost events)."""
+def audit(note_text: str, log_keys: Sequence[notes.VerifierKey], recomputed_root: Callable[[int], bytes | None],
+          log_size: int, witnesses: Sequence[notes.VerifierKey] = ()) -> AuditResult:
+    """`recomputed_root(n)` is the root of the log's first n events hashed again from the events themselves (None
+    if the log lacks any of them); `log_size` is how many events the log holds now."""
     try:
         checkpoint, whole = notes.open_checkpoint(note_text, log_keys)
     except notes.NoteError as exc:
@@ -30,10 +28,11 @@ def audit(note_text: str, log_keys: Sequence[notes.VerifierKey], leaves: Sequenc
                     if notes.verify_cosignature(checkpoint.body(), s, witness)]
         if not cosigned:
             return AuditResult(False, checkpoint.size, f"no valid cosignature by witness {witness.name}")
-    if len(leaves) < checkpoint.size:
+    root = recomputed_root(checkpoint.size) if checkpoint.size <= log_size else None
+    if root is None:
         return AuditResult(False, checkpoint.size, f"the checkpoint covers {checkpoint.size} events but the log "
-                                                   f"holds only {len(leaves)}: events were removed")
-    root = merkle.root_of(leaves[:checkpoint.size])
+                                                   f"no longer holds all of them ({log_size} now): events were "
+                                                   "removed")
     if root != checkpoint.root_hash:
         return AuditResult(False, checkpoint.size,
                            f"the log's first {checkpoint.size} events no longer hash to the checkpoint's root: an "
@@ -41,4 +40,4 @@ def audit(note_text: str, log_keys: Sequence[notes.VerifierKey], leaves: Sequenc
                            "after it was signed")
     return AuditResult(True, checkpoint.size, f"the log's first {checkpoint.size} events are exactly those the "
                                               f"checkpoint signed (root {notes.b64encode(root)}); the log has "
-                                              f"grown to {len(leaves)} since")
+                                              f"grown to {log_size} since")

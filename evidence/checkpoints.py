@@ -124,6 +124,12 @@ class Checkpointer:
             return None
         return Signed(checkpoint, note)
 
+    def latest_note(self) -> str | None:
+        """The latest checkpoint as the log signed it (no cosignatures): what witnesses are offered."""
+        with self.engine.connect() as conn:
+            last = latest(conn)
+        return None if last is None else last[1]
+
     def current(self) -> str | None:
         """The latest checkpoint with every cosignature it has gathered."""
         with self.engine.connect() as conn:

@@ -8,6 +8,7 @@ from typer.core import TyperGroup
 
 from events.database import DatabaseError, DatabaseMissing, DatabaseUnreachable, DatabaseUrlInvalid, SchemaMissing
 from events.personal_data import MasterKeyError, MasterKeyMissing
+from evidence.notes import NoteError
 
 EXIT_CANNOT_RUN = 2
 SET_URL = "set VIGIL_DATABASE_URL to the database to use"
@@ -21,7 +22,7 @@ class PortBusy(Exception):
         self.host, self.port, self.reason = host, port, reason
 
 
-EXPECTED = (DatabaseError, MasterKeyError, PortBusy)
+EXPECTED = (DatabaseError, MasterKeyError, PortBusy, NoteError)  # NoteError: a bad witness or checkpoint text
 
 
 def explain(exc: Exception) -> str:

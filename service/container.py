@@ -19,6 +19,11 @@ from events.personal_data import MasterKeyError, MasterKeyMissing, PersonalDataC
 from events.log_tree import LogTree
 from events.store import EventStore
 from events.timing import Timing
+from evidence.checkpoints import Checkpointer, LogKey, origin_from
+from evidence.signing_job import LogSigning
+from evidence.notes import NoteError
+from evidence.witness_client import WitnessConfig, parse_witnesses
+from evidence.witnessing import Witnessing
 from notifications.channels.email import SmtpSettings
 from notifications.outbox import Outbox
 from notifications.reminders import ReminderPlanner, Ticker
@@ -58,6 +63,7 @@ class Container:
     keys: KeyService
     subscription_service: SubscriptionService
     transparency: TransparencyLog
+    log_signing: LogSigning
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def database_reachable(self) -> bool:
@@ -105,6 +111,13 @@ def smtp_settings(settings: Settings) -> SmtpSettings:
                         settings.smtp_password, settings.smtp_starttls)
 
 
+def witnesses_from(settings: Settings) -> list[WitnessConfig]:
+    try:
+        return parse_witnesses(settings.witnesses or "")
+    except NoteError as exc:
+        raise NoteError(f"VIGIL_WITNESSES: {exc}") from None
+
+
 def build_container(settings: Settings, clock: Clock | None = None, engine: Engine | None = None,
                     transport=None) -> Container:
     quiet_secret_logging()
@@ -136,9 +149,14 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                     on_reminders=metrics.count_reminders, contact_overdue_after=settings.contact_overdue_after,
                     contact_repeat_for=settings.contact_overdue_repeat_for)
     alerts = AlertService(engine, clock)
+    origin = settings.log_origin or origin_from(settings.public_url)
+    log_key = LogKey(engine, cipher, clock, origin)
+    log_signing = LogSigning(log_key, Checkpointer(engine, clock, store.log, log_key, origin,
+                                                   timedelta(seconds=settings.checkpoint_seconds)),
+                             Witnessing(engine, store.log, witnesses_from(settings), clock))
     return Container(settings, engine, clock, store, cases, subs, alerts, worker, smtp,
                      planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute),
                      SessionStore(engine, clock, cipher.derive_key("session-cookie")),
                      AuthThrottle(engine, clock, settings.auth_failures_per_minute), KeyService(engine, clock),
                      SubscriptionService(subs, planner, engine, worker, alerts, clock, settings),
-                     transparency=TransparencyLog(engine, store.log))
+                     transparency=TransparencyLog(engine, store.log), log_signing=log_signing)

@@ -18,6 +18,8 @@ def start_scheduler(box: Container) -> BackgroundScheduler:
     scheduler.add_job(timed_tick(box.ticker.tick), "interval", seconds=box.settings.scheduler_tick_seconds, id="tick",
                       max_instances=1, coalesce=True, misfire_grace_time=None,
                       next_run_time=datetime.now(timezone.utc))  # catch up at once after downtime
-    scheduler.add_listener(lambda e: log.error("scheduler tick failed: %r", e.exception), EVENT_JOB_ERROR)
+    scheduler.add_job(box.log_signing.run, "interval", seconds=box.settings.checkpoint_seconds, id="checkpoint",
+                      max_instances=1, coalesce=True, misfire_grace_time=None)
+    scheduler.add_listener(lambda e: log.error("scheduler job %s failed: %r", e.job_id, e.exception), EVENT_JOB_ERROR)
     scheduler.start()
     return scheduler

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import PlainTextResponse
 
 from service.access import Principal
 from service.container import Container
@@ -14,6 +15,22 @@ router = APIRouter(prefix="/v1/log", tags=["log"])
 
 Index = Annotated[int, Query(ge=0, le=2**62)]
 Size = Annotated[int, Query(ge=1, le=2**62)]
+
+
+@router.get("/key", response_class=PlainTextResponse)
+def log_key(box: Container = Depends(container)):
+    """The log's verifier key (Go `note` format): public, so a team can publish it and anyone can check with it."""
+    return PlainTextResponse(str(box.log_signing.key.verifier()) + "\n")
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse)
+def log_checkpoint(who: Principal = Depends(principal), box: Container = Depends(container)):
+    """The latest signed checkpoint (C2SP tlog-checkpoint) with the witnesses' cosignatures it has gathered."""
+    note = box.log_signing.current()
+    if note is None:
+        raise HTTPException(404, "no checkpoint signed yet: the log signs one within VIGIL_CHECKPOINT_SECONDS of "
+                                 "its first event")
+    return PlainTextResponse(note)
 
 
 @router.get("/size")

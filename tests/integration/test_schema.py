@@ -5,6 +5,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import evidence.tables  # noqa: F401
 import notifications.tables  # noqa: F401
 from events.tables import metadata
 
