@@ -6,7 +6,7 @@ import json
 import os
 import uuid
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from .durations import MAX_ESCALATION, MAX_REMINDER, format_duration, parse_dura
 from .tables import subscriptions
 
 DEFAULT_REMINDERS = ["PT72H", "PT24H", "PT2H"]
+Language = Literal["en", "ru", "fr", "tr"]  # events/i18n.py LANGUAGES: the complete catalogues
 CHANNEL = TypeAdapter(Channel)
 
 
@@ -63,6 +64,7 @@ class SubscriptionIn(BaseModel):
     escalate_after: EscalationDelay | None = None
     escalate_to: Channel | None = None
     include_personal_data: bool = False
+    language: Language = "en"  # of the messages it receives (the user's own text stays as written)
 
     @model_validator(mode="after")
     def _escalation(self) -> "SubscriptionIn":
@@ -110,7 +112,8 @@ class Subscriptions:
             "reminders": json.dumps(body.reminders),
             "escalate_after_seconds": int(parse_duration(body.escalate_after).total_seconds())
             if body.escalate_after else None,
-            "include_personal_data": body.include_personal_data, "created_at": self.clock.now(),
+            "include_personal_data": body.include_personal_data, "language": body.language,
+            "created_at": self.clock.now(),
             "created_by": created_by,
         }
         with writing(self.engine) as conn:
@@ -151,5 +154,6 @@ class Subscriptions:
                 "escalate_after": format_duration(timedelta(seconds=row.escalate_after_seconds))
                 if row.escalate_after_seconds else None,
                 "escalate_to": public_channel(escalate_to) if escalate_to else None,
-                "include_personal_data": row.include_personal_data, "created_at": iso(row.created_at),
+                "include_personal_data": row.include_personal_data, "language": row.language,
+                "created_at": iso(row.created_at),
                 "disabled": row.disabled_at is not None, "disabled_reason": row.disabled_reason}
