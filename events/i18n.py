@@ -108,6 +108,22 @@ class Phrase:
         return render(self)
 
 
+class Said(str):
+    """A phrase said in English (what the API gives and tests compare) that keeps the phrase, so a page can say it
+    in its reader's language."""
+    phrase: Phrase
+
+    def __new__(cls, words: Phrase) -> "Said":
+        text = super().__new__(cls, render(words))
+        text.phrase = words
+        return text
+
+
+def words_of(value: Any) -> Any:
+    """The phrase behind a value, if it has one."""
+    return value.phrase if isinstance(value, Said) else value
+
+
 @dataclass(frozen=True)
 class Moment:
     """An exact time: in the case's zone first, UTC beside it."""

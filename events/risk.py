@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from .projection import (CaseState, Item, awaiting_outcome, dated_items, measures_in_force, overdue, removal_end,
                          status_of, upcoming)
-from .i18n import Day, Phrase, phrase, phrase_n, render
+from .i18n import Day, Phrase, Said, phrase, phrase_n
 from .records import iso, parse_iso
 from .timing import Timing
 
@@ -29,7 +29,7 @@ class Risk:
     @property
     def reasons(self) -> list[str]:
         """The reasons in English, as the API gives them."""
-        return [render(p) for p in self.phrases]
+        return [Said(p) for p in self.phrases]
 
     def chronic(self, now: datetime, horizon: timedelta) -> bool:
         """A crisis older than the horizon: it ranks below current ones of the same level."""

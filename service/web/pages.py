@@ -18,7 +18,9 @@ from service.errors import Forbidden, InputError, NotFound, NotYetRecorded
 from service.dossier import DOSSIER_CSP, dossier_html
 from service.schemas import CaseIn, EventIn
 
-from . import display
+from events.i18n import NAMES as LANGUAGE_NAMES, direction, offered
+
+from . import display, language
 from .auth import (
     Form, PageError, Viewer, container, local_path, posted_form, read_form, require_writer, throttled,
     viewer,
@@ -31,10 +33,11 @@ from .sessions import COOKIE_NAME, LIFETIME, csrf_ok
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates" / "web"))
-templates.env.filters.update(local_time=display.local_time, status_label=display.status_label,
-                             humanize=display.humanize, datum=display.datum,
-                             event_name=display.event_name)
+templates.env.filters.update(local_time=language.localized(display.local_time), humanize=display.humanize,
+                             status_label=display.status_phrase, type_name=display.type_phrase,
+                             datum=display.datum, event_name=display.event_name)
 templates.env.tests["empty"] = display.is_empty
+language.install(templates.env)
 SIGNIN_COOKIE = "vigil_signin"  # the sign-in form's own CSRF token (double submit), before any session exists
 STATUSES = list(display.STATUS_LABELS)
 INBOX_SIZE = 200
@@ -45,15 +48,22 @@ def page(request: Request, name: str, seen_by: Viewer | None, status: int = 200,
     box = container(request)
     now = box.clock.now()
     tz = seen_by.timezone if seen_by else "UTC"
-    base = {"viewer": seen_by, "who": seen_by.principal if seen_by else None, "now": now, "tz": tz,
-            "csrf": seen_by.csrf_token if seen_by else "", "countdown": lambda at: display.countdown(at, now),
+    lang = language.request_language(request)
+    base = {"lang": lang, "dir": direction(lang), "languages": _languages(), "viewer": seen_by, "who": seen_by.principal if seen_by else None, "now": now, "tz": tz,
+            "csrf": seen_by.csrf_token if seen_by else "", "countdown": lambda at: display.countdown(at, now, lang),
             "path": request.url.path}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
+def _languages() -> list[tuple[str, str]]:
+    return [(code, LANGUAGE_NAMES.get(code, code)) for code in offered()]
+
+
 def error_page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> HTMLResponse:
     """The dashboard's answer to a request it refuses (service/error_answers.py decides status and message)."""
-    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message},
+    lang = language.request_language(request)
+    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message, "lang": lang,
+                                                              "dir": direction(lang), "path": request.url.path},
                                       status_code=status, headers=headers)
 
 
@@ -120,6 +130,20 @@ async def signout(request: Request, seen_by: Viewer = Depends(viewer)):
 @router.get("/settings")
 def settings_page(request: Request, seen_by: Viewer = Depends(viewer)):
     return page(request, "settings.html", seen_by, timezones=TIMEZONES)
+
+
+@router.post("/language")
+async def set_language(request: Request):
+    """The language picker (signed in or not): a cookie for a year; an unknown choice falls back to the browser's."""
+    form = await read_form(request)
+    response = redirect(local_path(form.get("next")))
+    chosen = form.get("lang")
+    if chosen in offered():
+        response.set_cookie(language.COOKIE, chosen, max_age=365 * 24 * 3600, httponly=True, samesite="lax",
+                            secure=_secure(request), path="/")
+    else:
+        response.delete_cookie(language.COOKIE, path="/")
+    return response
 
 
 @router.post("/settings/timezone")

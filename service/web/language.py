@@ -1,0 +1,68 @@
+"""The dashboard's language: the reader's choice (a cookie), else their browser's Accept-Language; Jinja2's words."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from jinja2 import Environment, pass_context
+
+from events.risk import LEVEL_WORDS
+from events.i18n import DEFAULT, Phrase, language, negotiate, render, translations, words_of
+
+COOKIE = "vigil_lang"  # not personal, not secret: the language only
+
+
+def request_language(request: Request) -> str:
+    chosen = request.cookies.get(COOKIE)
+    if chosen and language(chosen) == chosen:
+        return chosen
+    return negotiate(request.headers.get("accept-language"))
+
+
+def _lang(context) -> str:
+    return language(context.get("lang") or DEFAULT)
+
+
+@pass_context
+def _gettext(context, message: str) -> str:
+    return translations(_lang(context)).gettext(message)
+
+
+@pass_context
+def _ngettext(context, singular: str, plural: str, n: int) -> str:
+    return translations(_lang(context)).ngettext(singular, plural, n)
+
+
+@pass_context
+def _finalize(context, value: Any) -> Any:
+    """Any phrase a page shows (a risk reason, a form error, a status) is said in the page's language."""
+    value = words_of(value)
+    return render(value, _lang(context)) if isinstance(value, Phrase) else value
+
+
+@pass_context
+def _say(context, value: Any) -> str:
+    value = words_of(value)
+    return render(value, _lang(context)) if isinstance(value, Phrase) else ("" if value is None else str(value))
+
+
+def localized(function):
+    """A formatting filter given the page's language as its `lang`."""
+    @pass_context
+    def filter_(context, *args: Any) -> Any:
+        return function(*args, lang=_lang(context))
+    return filter_
+
+
+def install(env: Environment) -> None:
+    """Jinja2's i18n extension with gettext reading each page's `lang`; `| say` for phrases inside expressions."""
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
+    env.finalize = _finalize
+    env.filters["say"] = _say
+    env.filters["risk_level"] = _risk_level
+
+
+@pass_context
+def _risk_level(context, level: str) -> str:
+    return render(LEVEL_WORDS.get(level, level), _lang(context))
