@@ -32,6 +32,7 @@ def main() -> None:
             catalog = Catalog(locale=lang, domain=DOMAIN, project="Vigil")
         catalog.update(copy.deepcopy(template), no_fuzzy_matching=True)
         catalog.obsolete.clear()
+        catalog.fuzzy = False
         if lang == "en":
             for message in catalog:
                 if message.id:
