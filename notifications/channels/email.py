@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from events.i18n import phrase, render as say
 from events.text import one_line
 
 from ..message import AlertMessage
@@ -38,7 +39,9 @@ class SmtpSettings:
 def render(channel: EmailChannel, message: AlertMessage, sender: str, now: datetime) -> EmailMessage:
     email = EmailMessage()
     # A header may not hold a line break (the email package refuses to build it): one line, whatever the title.
-    email["Subject"] = truncate(one_line(f"[Vigil {message.severity_text}] {message.heading}: {message.title}"), 200)
+    subject = phrase("[Vigil %(severity)s] %(heading)s: %(title)s", severity=message.severity_text,
+                     heading=message.heading, title=message.title)
+    email["Subject"] = truncate(one_line(say(subject, message.language)), 200)
     email["From"] = sender
     email["To"] = ", ".join(channel.to)
     email["Date"] = format_datetime(now)
