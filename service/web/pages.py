@@ -18,7 +18,7 @@ from service.errors import Forbidden, InputError, NotFound, NotYetRecorded
 from service.dossier import DOSSIER_CSP, dossier_html
 from service.schemas import CaseIn, EventIn
 
-from events.i18n import NAMES as LANGUAGE_NAMES, direction, offered
+from events.i18n import NAMES as LANGUAGE_NAMES, Said, direction, offered, phrase
 
 from . import display, language
 from .auth import (
@@ -252,7 +252,7 @@ async def append_event(request: Request, case_id: str, seen_by: Viewer = Depends
     box = container(request)
     type_name = form.get("type")
     if type_name not in EVENT_TYPES or EVENT_TYPES[type_name].system_only or type_name == "CaseOpened":
-        return _case_page(request, seen_by, case_id, errors={"type": "choose a type of event"}, values=form,
+        return _case_page(request, seen_by, case_id, errors={"type": Said(phrase("choose a type of event"))}, values=form,
                           status=422)
     body, unreadable = event_body(type_name, form.first, seen_by.timezone)
     parsed, errors = validate(EventIn, body)

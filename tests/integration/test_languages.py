@@ -3,6 +3,7 @@ through a real local receiver, English for everyone else; the dashboard in the r
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -61,3 +62,24 @@ def test_the_dashboard_follows_accept_language_then_the_picker(client):
     assert picked.status_code == 303 and picked.headers["location"] == "/signin"
     client.cookies.set("vigil_lang", "tr")
     assert "Vigil’e giriş" in client.get("/signin", headers={"accept-language": "ru"}).text
+
+
+def test_a_form_error_in_the_readers_language_and_in_english_otherwise(box, client):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    from ..conftest import ADMIN_KEY
+    case_id = open_case(client)
+    for lang, said in (("ru", "Это поле обязательно"), ("en", "This is required")):
+        with TestClient(create_app(box), follow_redirects=False, cookies={"vigil_lang": lang}) as browser:
+            form = browser.get("/signin")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+            browser.post("/signin", data={"api_key": ADMIN_KEY, "timezone": "UTC", "next": "/", "csrf_token": token})
+            page = browser.get(f"/cases/{case_id}", params={"type": "InterimMeasureGranted"}).text
+            answer = browser.post(f"/cases/{case_id}/events", data={
+                "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1),
+                "type": "InterimMeasureGranted", "occurred_at": "2026-01-10T09:00"})
+            assert answer.status_code == 422
+            error = re.search(r'<span class="field-error" id="err-body">([^<]*)</span>', answer.text)
+            assert error and error.group(1) == said
