@@ -113,10 +113,16 @@ class Said(str):
     in its reader's language."""
     phrase: Phrase
 
-    def __new__(cls, words: Phrase) -> "Said":
-        text = super().__new__(cls, render(words))
+    def __new__(cls, words: Phrase, english: str | None = None) -> "Said":
+        text = super().__new__(cls, render(words) if english is None else english)
         text.phrase = words
         return text
+
+
+def stored_title(title: str, stored_phrase: str | None) -> str:
+    """An alert's stored English title, carrying its phrase when it has one (alerts raised since 0016)."""
+    words = from_json(stored_phrase)
+    return Said(words, title) if words is not None else title
 
 
 def words_of(value: Any) -> Any:

@@ -7,6 +7,7 @@ from fastapi import Request
 from jinja2 import Environment, pass_context
 
 from events.risk import LEVEL_WORDS
+from notifications.message import SEVERITY_WORDS
 from events.i18n import DEFAULT, Phrase, language, negotiate, render, translations, words_of
 
 COOKIE = "vigil_lang"  # not personal, not secret: the language only
@@ -65,4 +66,7 @@ def install(env: Environment) -> None:
 
 @pass_context
 def _risk_level(context, level: str) -> str:
-    return render(LEVEL_WORDS.get(level, level), _lang(context))
+    return render(LEVELS_AND_SEVERITIES.get(level, level), _lang(context))
+
+
+LEVELS_AND_SEVERITIES = {**SEVERITY_WORDS, **LEVEL_WORDS}  # badges show either

@@ -281,6 +281,8 @@ def dossier(request: Request, case_id: str, seen_by: Viewer = Depends(viewer)):
 
 # ---- alerts ----
 ALERT_STATES = ("open", "acknowledged", "withdrawn", "all")
+STATE_WORDS = {"open": phrase("Open"), "acknowledged": phrase("Acknowledged"), "withdrawn": phrase("Withdrawn"),
+               "all": phrase("All")}
 BULK_LIMIT = 500
 
 
@@ -322,7 +324,7 @@ def alert_inbox(request: Request, state: str = "open", severity: str = "", seen_
     severity = severity if severity in SEVERITIES else ""
     items = box.alerts.list_alerts(seen_by.principal, state=state, severity=severity or None, limit=INBOX_SIZE)
     return page(request, "alerts.html", seen_by, groups=inbox_groups(items, state == "open"), count=len(items),
-                state=state, severity=severity, severities=SEVERITIES[::-1], states=ALERT_STATES,
+                state=state, severity=severity, severities=SEVERITIES[::-1], states=ALERT_STATES, state_words=STATE_WORDS,
                 here=_inbox_path(state, severity), inbox_path=_inbox_path, cases=_cases_of(request, seen_by, items),
                 full=len(items) == INBOX_SIZE,
                 actors=box.keys.actor_names(None if seen_by.principal.is_admin else seen_by.principal.team))

@@ -83,3 +83,18 @@ def test_a_form_error_in_the_readers_language_and_in_english_otherwise(box, clie
             assert answer.status_code == 422
             error = re.search(r'<span class="field-error" id="err-body">([^<]*)</span>', answer.text)
             assert error and error.group(1) == said
+
+
+def test_the_alert_inbox_says_titles_in_the_readers_language(box, client):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    from ..conftest import ADMIN_KEY
+    append(client, open_case(client), "Removed", REMOVED)
+    assert client.get("/v1/alerts").json()["items"][0]["title"] == "Removed (deported) to UZ"  # the API: English
+    with TestClient(create_app(box), headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+                    cookies={"vigil_lang": "tr"}) as browser:
+        inbox = browser.get("/alerts").text
+    assert '<span class="alert-title">UZ ülkesine gönderildi (sınır dışı edildi)</span>' in inbox
+    assert "Removed (deported)" not in inbox and "Tümü" in inbox

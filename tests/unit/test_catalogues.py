@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 from events.i18n import LANGUAGES, catalogue_path, render, translations
 from events.messages import TEMPLATE, extract
 
-PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 
 def _ids(catalog) -> set:
