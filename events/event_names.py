@@ -49,6 +49,65 @@ NAMES = {
 }
 
 
+# Data fields of the events, named as the dashboard labels them.
+FIELDS = {
+    "aliases": phrase("Aliases"),
+    "at": phrase("At"),
+    "authority": phrase("Authority"),
+    "birth_year": phrase("Birth year"),
+    "body": phrase("Body"),
+    "by_state": phrase("By state"),
+    "charges": phrase("Charges"),
+    "conditions": phrase("Conditions"),
+    "country": phrase("Country"),
+    "court": phrase("Court"),
+    "deadline_event_id": phrase("Deadline event id"),
+    "destination": phrase("Destination"),
+    "document": phrase("Document"),
+    "erased_by": phrase("Erased by"),
+    "event_id": phrase("Event id"),
+    "expires_at": phrase("Expires at"),
+    "hearing_event_id": phrase("Hearing event id"),
+    "kind": phrase("Kind"),
+    "method": phrase("Method"),
+    "name": phrase("Name"),
+    "nationality": phrase("Nationality"),
+    "new_at": phrase("New at"),
+    "note": phrase("Note"),
+    "origin_country": phrase("Origin country"),
+    "outcome": phrase("Outcome"),
+    "person": phrase("Person"),
+    "place": phrase("Place"),
+    "reason": phrase("Reason"),
+    "requesting_state": phrase("Requesting state"),
+    "route": phrase("Route"),
+    "sha256": phrase("Sha256"),
+    "summary": phrase("Summary"),
+    "tags": phrase("Tags"),
+    "teams": phrase("Teams"),
+    "term": phrase("Term"),
+    "text": phrase("Text"),
+    "timezone": phrase("Timezone"),
+    "title": phrase("Title"),
+    "url": phrase("Url"),
+    "window_end": phrase("Window end"),
+    "window_start": phrase("Window start"),
+    "with_whom": phrase("With whom"),
+}
+# The catalogue's groups of event types.
+GROUPS = {
+    "case": phrase("Case"),
+    "detention": phrase("Detention"),
+    "extradition": phrase("Extradition"),
+    "asylum": phrase("Asylum"),
+    "courts": phrase("Courts"),
+    "removal": phrase("Removal"),
+    "international": phrase("International"),
+    "after_return": phrase("After return"),
+}
+PRECISIONS = {"exact": phrase("exact"), "day": phrase("day"), "month": phrase("month"), "year": phrase("year")}
+
+
 def event_type_name(name: str) -> Phrase | str:
     """'ExtraditionRequested' -> 'Extradition requested', as a phrase; an unknown name as it is, spaced."""
     if name in NAMES:

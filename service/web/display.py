@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from events.event_names import NAMES as EVENT_NAMES
+from events.event_names import FIELDS, GROUPS, NAMES as EVENT_NAMES
 from events.i18n import DEFAULT, Phrase, day_words, phrase, phrase_n, render, when_text
 from events.timewords import calendar_date
 
@@ -81,6 +81,15 @@ def status_label(status: str) -> str:
 
 def status_phrase(status: str) -> Phrase | str:
     return STATUS_PHRASES.get(status) or status_label(status)
+
+
+def field_phrase(name: str) -> Phrase | str:
+    """A data field's label ('window_start' -> 'Window start'), in any language."""
+    return FIELDS.get(name) or humanize(name)
+
+
+def group_phrase(name: str) -> Phrase | str:
+    return GROUPS.get(name) or humanize(name)
 
 
 def type_phrase(name: str) -> Phrase | str:

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from events.catalogue import EVENT_TYPES
+from events.event_names import FIELDS
 from events.i18n import Phrase, Said, phrase
 from notifications.channels.registry import CHANNELS
 
@@ -47,7 +48,8 @@ def _field(name: str, schema: dict[str, Any], required: bool, defs: dict[str, An
         nested = defs[spec["$ref"].rsplit("/", 1)[-1]]
         return [f for sub, sub_schema in nested["properties"].items()
                 for f in _field(sub, sub_schema, sub in nested.get("required", ()), defs, f"{prefix}{name}.")]
-    label = humanize(name)
+    words = FIELDS.get(name)
+    label = Said(words) if words is not None else humanize(name)
     full = prefix + name
     if "enum" in spec:
         return [FormField(full, label, "select", required, tuple(spec["enum"]))]
@@ -56,11 +58,11 @@ def _field(name: str, schema: dict[str, Any], required: bool, defs: dict[str, An
     if spec.get("format") == "uuid":
         return [FormField(full, label, "event_ref", required)]
     if spec.get("type") == "array":
-        return [FormField(full, label, "lines", required, hint="one per line")]
+        return [FormField(full, label, "lines", required, hint=Said(phrase("one per line")))]
     if spec.get("type") == "integer":
         return [FormField(full, label, "integer", required)]
     if spec.get("pattern") == "^[A-Za-z]{2}$":
-        return [FormField(full, label, "country", required, max_length=2, hint="two-letter country code, e.g. UZ")]
+        return [FormField(full, label, "country", required, max_length=2, hint=Said(phrase("two-letter country code, e.g. UZ")))]
     max_length = spec.get("maxLength")
     kind = "textarea" if name == "note" or (max_length or 0) > 300 else "text"
     return [FormField(full, label, kind, required, max_length=max_length)]

@@ -18,6 +18,7 @@ from service.errors import Forbidden, InputError, NotFound, NotYetRecorded
 from service.dossier import DOSSIER_CSP, dossier_html
 from service.schemas import CaseIn, EventIn
 
+from events.event_names import PRECISIONS as PRECISIONS_SAID
 from events.i18n import NAMES as LANGUAGE_NAMES, Said, direction, offered, phrase
 
 from . import display, language
@@ -35,6 +36,7 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates" / "web"))
 templates.env.filters.update(local_time=language.localized(display.local_time), humanize=display.humanize,
                              status_label=display.status_phrase, type_name=display.type_phrase,
+                             field_name=display.field_phrase, group_name=display.group_phrase,
                              datum=display.datum, event_name=display.event_name)
 templates.env.tests["empty"] = display.is_empty
 language.install(templates.env)
@@ -49,7 +51,8 @@ def page(request: Request, name: str, seen_by: Viewer | None, status: int = 200,
     now = box.clock.now()
     tz = seen_by.timezone if seen_by else "UTC"
     lang = language.request_language(request)
-    base = {"lang": lang, "dir": direction(lang), "languages": _languages(), "viewer": seen_by, "who": seen_by.principal if seen_by else None, "now": now, "tz": tz,
+    base = {"lang": lang, "dir": direction(lang), "languages": _languages(), "state_words": STATE_WORDS,
+            "precision_words": PRECISIONS_SAID, "viewer": seen_by, "who": seen_by.principal if seen_by else None, "now": now, "tz": tz,
             "csrf": seen_by.csrf_token if seen_by else "", "countdown": lambda at: display.countdown(at, now, lang),
             "path": request.url.path}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
@@ -324,7 +327,7 @@ def alert_inbox(request: Request, state: str = "open", severity: str = "", seen_
     severity = severity if severity in SEVERITIES else ""
     items = box.alerts.list_alerts(seen_by.principal, state=state, severity=severity or None, limit=INBOX_SIZE)
     return page(request, "alerts.html", seen_by, groups=inbox_groups(items, state == "open"), count=len(items),
-                state=state, severity=severity, severities=SEVERITIES[::-1], states=ALERT_STATES, state_words=STATE_WORDS,
+                state=state, severity=severity, severities=SEVERITIES[::-1], states=ALERT_STATES,
                 here=_inbox_path(state, severity), inbox_path=_inbox_path, cases=_cases_of(request, seen_by, items),
                 full=len(items) == INBOX_SIZE,
                 actors=box.keys.actor_names(None if seen_by.principal.is_admin else seen_by.principal.team))
@@ -402,7 +405,7 @@ async def create_subscription(request: Request, seen_by: Viewer = Depends(viewer
 def subscription_page(request: Request, sub_id: str, seen_by: Viewer = Depends(viewer)):
     sub = container(request).subscription_service.own(seen_by.principal, sub_id)
     items = container(request).alerts.list_deliveries(seen_by.principal, subscription_id=sub_id, limit=100)
-    return page(request, "subscription.html", seen_by, sub=sub, deliveries=items)
+    return page(request, "subscription.html", seen_by, sub=sub, deliveries=items, language_names=LANGUAGE_NAMES)
 
 
 @router.post("/subscriptions/{sub_id}/test")
