@@ -114,3 +114,23 @@ def event_type_name(name: str) -> Phrase | str:
         return NAMES[name]
     out = "".join(" " + c.lower() if c.isupper() else c for c in name).strip()
     return out[:1].upper() + out[1:]
+
+
+# Values of a case's state shown as words (extradition, asylum, after return, a removal's method).
+STATE_VALUES = {
+    "none": phrase("none"), "requested": phrase("requested"), "ordered": phrase("ordered"),
+    "refused": phrase("refused"), "pending": phrase("pending"), "granted": phrase("granted"),
+    "inadmissible": phrase("inadmissible"), "revoked": phrase("revoked"),
+    "released_at_destination": phrase("released at destination"),
+    "detained_at_destination": phrase("detained at destination"),
+    "whereabouts_unknown": phrase("whereabouts unknown"), "sentenced": phrase("sentenced"),
+    "extradited": phrase("extradited"), "deported": phrase("deported"), "rendered": phrase("rendered"),
+    "other": phrase("other"),
+}
+
+
+def state_value(value: str | None) -> Phrase | str:
+    """'detained_at_destination' -> 'detained at destination', in any language."""
+    if value is None:
+        return ""
+    return STATE_VALUES.get(value) or value.replace("_", " ")

@@ -139,7 +139,8 @@ class Moment:
 
 @dataclass(frozen=True)
 class Day:
-    """A date at its precision: 'day', 'month' or 'year' (en: '2023-11-15', 'June 2011'; ISO for 'iso')."""
+    """A date at its precision: 'day', 'month' or 'year'; 'iso' (en: '2023-11-15'), 'month-year' ('June 2011') and
+    'month-of', the month as a sentence's context needs it (Russian's genitive: 'с декабря 2023')."""
     at: datetime
     precision: str = "iso"
 
@@ -200,7 +201,7 @@ def day_words(moment: datetime, precision: str, lang: str = DEFAULT) -> str:
         if precision == "iso":
             return moment.astimezone(timezone.utc).strftime("%Y-%m-%d") if moment.tzinfo else moment.strftime(
                 "%Y-%m-%d")
-        if precision == "month-year":
+        if precision in ("month-year", "month-of"):
             return calendar_date(moment, "month")
         return calendar_date(moment, precision)
     day = moment.astimezone(timezone.utc).date() if moment.tzinfo else moment.date()
@@ -208,7 +209,9 @@ def day_words(moment: datetime, precision: str, lang: str = DEFAULT) -> str:
     if precision == "year":
         return str(day.year)
     if precision in ("month", "month-year"):
-        return format_date(day, "LLLL y", locale=loc)
+        return format_date(day, "LLLL y", locale=loc)  # standalone: "сентябрь 2023"
+    if precision == "month-of":
+        return format_date(day, "MMMM y", locale=loc)  # in a sentence's context: "с декабря 2023"
     return format_date(day, "medium", locale=loc)
 
 

@@ -70,7 +70,7 @@ def _on(now: datetime, at: str) -> Phrase:
 
 def _since(now: datetime, at: str) -> Phrase:
     if now - parse_iso(at) >= YEAR:
-        return phrase("since %(month)s", month=Day(parse_iso(at), "month-year"))
+        return phrase("since %(month)s", month=Day(parse_iso(at), "month-of"))
     return phrase("since %(date)s", date=Day(parse_iso(at)))
 
 

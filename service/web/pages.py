@@ -18,7 +18,7 @@ from service.errors import Forbidden, InputError, NotFound, NotYetRecorded
 from service.dossier import DOSSIER_CSP, dossier_html
 from service.schemas import CaseIn, EventIn
 
-from events.event_names import PRECISIONS as PRECISIONS_SAID
+from events.event_names import PRECISIONS as PRECISIONS_SAID, state_value
 from events.i18n import NAMES as LANGUAGE_NAMES, Said, direction, offered, phrase
 
 from . import display, language
@@ -37,6 +37,7 @@ templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent
 templates.env.filters.update(local_time=language.localized(display.local_time), humanize=display.humanize,
                              status_label=display.status_phrase, type_name=display.type_phrase,
                              field_name=display.field_phrase, group_name=display.group_phrase,
+                             state_value=state_value,
                              datum=display.datum, event_name=display.event_name)
 templates.env.tests["empty"] = display.is_empty
 language.install(templates.env)

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from playwright import sync_api
 
-from .serving import CHROMIUM, CHROMIUM_ARGS, VIGIL, free_port, needs_chromium, vigil_serve
+from .serving import CHROMIUM, CHROMIUM_ARGS, SHOTS, VIGIL, free_port, needs_chromium, vigil_serve
 
 pytestmark = needs_chromium()
 
@@ -80,6 +80,12 @@ def test_the_dashboard_in_russian_for_a_russian_browser(chromium, server):
         assert page.locator(".badge.risk-critical").first.text_content() == "критический"
         reasons = page.locator("p.reasons").all_inner_texts()
         assert reasons and not any("scheduled" in r or "removal" in r for r in reasons), reasons
+        page.locator("ol.cases h2 a").first.click()
+        page.wait_for_load_state()
+        assert page.get_by_role("heading", name="Хронология").is_visible()
+        assert page.get_by_role("heading", name="Ближайшие даты").is_visible()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "lang-ru-case.png"), full_page=False)
     finally:
         context.close()
 
@@ -99,6 +105,8 @@ def test_right_to_left_with_an_arabic_stub_mirrors_the_header(chromium, server):
         width = page.viewport_size["width"]
         # mirrored: the brand sits at the right edge, the account details towards the left
         assert brand["x"] + brand["width"] > width * 0.8 and who["x"] < brand["x"]
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "lang-ar-rtl.png"), full_page=False)
         scroll = page.evaluate("document.documentElement.scrollWidth")
         assert scroll <= width  # nothing pushed off the page
     finally:
