@@ -30,12 +30,15 @@
   var serverNow = Date.parse(document.body.getAttribute("data-server-now") || "");
   if (stamps.length && !isNaN(serverNow)) {
     var skew = serverNow - Date.now();
+    // The page's language gives the words ({n} a number, {a} an amount); English when it gives none.
+    var words = {"min": "{n} min", "h": "{n} h", "d": "{n} d", "in": "in {a}", "ago": "{a} ago"};
+    try { words = JSON.parse(document.body.getAttribute("data-countdown-words")) || words; } catch (e) { /* English */ }
     var phrase = function (ms) {  // the same units as service/web/display.py countdown()
       var seconds = Math.abs(ms) / 1000, amount;
-      if (seconds < 3600) { amount = Math.max(1, Math.floor(seconds / 60)) + " min"; }
-      else if (seconds < 72 * 3600) { amount = Math.floor(seconds / 3600) + " h"; }
-      else { amount = Math.floor(seconds / 86400) + " d"; }
-      return ms >= 0 ? "in " + amount : amount + " ago";
+      if (seconds < 3600) { amount = words.min.replace("{n}", Math.max(1, Math.floor(seconds / 60))); }
+      else if (seconds < 72 * 3600) { amount = words.h.replace("{n}", Math.floor(seconds / 3600)); }
+      else { amount = words.d.replace("{n}", Math.floor(seconds / 86400)); }
+      return (ms >= 0 ? words["in"] : words.ago).replace("{a}", amount);
     };
     var tick = function () {
       var now = Date.now() + skew;

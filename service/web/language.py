@@ -1,6 +1,7 @@
 """The dashboard's language: the reader's choice (a cookie), else their browser's Accept-Language; Jinja2's words."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import Request
@@ -45,6 +46,17 @@ def _finalize(context, value: Any) -> Any:
 def _say(context, value: Any) -> str:
     value = words_of(value)
     return render(value, _lang(context)) if isinstance(value, Phrase) else ("" if value is None else str(value))
+
+
+def countdown_words(lang: str) -> str:
+    """The countdown's words for vigil.js, which keeps them current on a page left open (JSON)."""
+    tr = translations(language(lang))
+    units = {"min": tr.ngettext("%(n)s min", "%(n)s min", 5), "h": tr.ngettext("%(n)s h", "%(n)s h", 5),
+             "d": tr.ngettext("%(n)s d", "%(n)s d", 5)}
+    out = {key: text % {"n": "{n}"} for key, text in units.items()}
+    out.update({"in": tr.gettext("in %(amount)s") % {"amount": "{a}"},
+                "ago": tr.gettext("%(amount)s ago") % {"amount": "{a}"}})
+    return json.dumps(out, ensure_ascii=False)
 
 
 def localized(function):

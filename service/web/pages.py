@@ -53,7 +53,7 @@ def page(request: Request, name: str, seen_by: Viewer | None, status: int = 200,
     tz = seen_by.timezone if seen_by else "UTC"
     lang = language.request_language(request)
     base = {"lang": lang, "dir": direction(lang), "languages": _languages(), "state_words": STATE_WORDS,
-            "precision_words": PRECISIONS_SAID, "viewer": seen_by, "who": seen_by.principal if seen_by else None, "now": now, "tz": tz,
+            "precision_words": PRECISIONS_SAID, "countdown_words": language.countdown_words(lang), "viewer": seen_by, "who": seen_by.principal if seen_by else None, "now": now, "tz": tz,
             "csrf": seen_by.csrf_token if seen_by else "", "countdown": lambda at: display.countdown(at, now, lang),
             "path": request.url.path}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
