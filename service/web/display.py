@@ -5,7 +5,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from events.event_names import FIELDS, GROUPS, NAMES as EVENT_NAMES
-from events.i18n import DEFAULT, Phrase, day_words, phrase, phrase_n, render, when_text
+from events.i18n import DEFAULT, Phrase, Said, day_words, phrase, phrase_n, render, when_text
 from events.timewords import calendar_date
 
 STATUS_PHRASES = {
@@ -120,6 +120,8 @@ def datum(value, tz: str | None) -> str:
         return "; ".join(parts)
     if isinstance(value, list):
         return ", ".join(datum(v, tz) for v in value if not is_empty(v))
+    if isinstance(value, Said):  # words of Vigil's own, shown in the page's language
+        return value
     if isinstance(value, str) and _looks_like_moment(value):
         try:
             return local_time(value, tz)

@@ -106,12 +106,12 @@ async def signin(request: Request):
     next_path = local_path(form.get("next"))
     expected = request.cookies.get(SIGNIN_COOKIE, "")
     if not expected or not csrf_ok(expected, form.get("csrf_token")):
-        return signin_form(request, next_path, "The sign-in form expired. Please try again.", 403)
+        return signin_form(request, next_path, Said(phrase("The sign-in form expired. Please try again.")), 403)
     throttled(box, request, box.auth_throttle.blocked)
     who = box.keys.authenticate(form.get("api_key").strip()) if form.get("api_key").strip() else None
     if who is None:
         throttled(box, request, box.auth_throttle.failed)
-        return signin_form(request, next_path, "That API key is not valid or has been revoked.", 401)
+        return signin_form(request, next_path, Said(phrase("That API key is not valid or has been revoked.")), 401)
     tz = form.get("timezone") if form.get("timezone") in ZONE_NAMES else "UTC"
     cookie = box.sessions.start(who, tz)
     response = redirect(next_path)
@@ -155,7 +155,7 @@ async def set_timezone(request: Request, seen_by: Viewer = Depends(viewer)):
     form = await posted_form(request, seen_by)
     tz = form.get("timezone")
     if tz not in ZONE_NAMES:
-        raise PageError(422, f"'{tz}' is not a time zone.")
+        raise PageError(422, Said(phrase("'%(zone)s' is not a time zone.", zone=tz)))
     if seen_by.session:
         container(request).sessions.set_timezone(seen_by.session, tz)
     return redirect(local_path(form.get("next")))
@@ -207,13 +207,13 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
     try:
         moment = display.end_of_day(as_of, seen_by.timezone) if as_of else None
     except ValueError:
-        moment, notice = None, "That 'as of' date could not be read; showing the case as it is now."
+        moment, notice = None, Said(phrase("That 'as of' date could not be read; showing the case as it is now."))
     case = None
     try:
         if moment is not None:
             case = box.cases.status(who, case_id, moment, None)
     except NotYetRecorded as exc:
-        moment, notice = None, f"Nothing to show as of {as_of}: {exc}. Showing the case as it is now."
+        moment, notice = None, Said(phrase("Nothing to show as of %(day)s: %(why)s. Showing the case as it is now.", day=as_of, why=str(exc)))
     if case is None:
         case = box.cases.view(who, case_id)
     events = box.cases.events(who, case_id)
@@ -226,7 +226,7 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
     for e in shown:  # a summary written after the day looked back to may tell of what came later
         if moment and e["type"] == "CaseOpened" and e["data"].get("summary") and \
                 display.as_datetime(e["recorded_at"]) > moment:
-            e["data"]["summary"] = "(written later; not shown as of this date)"
+            e["data"]["summary"] = Said(phrase("(written later; not shown as of this date)"))
     type_name = type_name if type_name in EVENT_TYPES and not EVENT_TYPES[type_name].system_only else ""
     retracted = {e["event_id"]: e for e in events if e["type"] == "EventRetracted"}
     actors = box.keys.actor_names(None if who.is_admin else who.team)
@@ -243,9 +243,9 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: str, as_of: str = "", type: str = "", appended: str = "",
               seen_by: Viewer = Depends(viewer)):
-    notice = f"Recorded: {display.humanize(appended)}." if appended in EVENT_TYPES else ""
+    notice = Said(phrase("Recorded: %(type)s.", type=display.type_phrase(appended))) if appended in EVENT_TYPES else ""
     if appended == "CaseOpened":
-        notice = "Case opened. Record what has happened so far below."
+        notice = Said(phrase("Case opened. Record what has happened so far below."))
     return _case_page(request, seen_by, case_id, as_of, type, notice=notice)
 
 
