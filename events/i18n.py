@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
@@ -179,7 +179,7 @@ def _babel(lang: str) -> str:
 
 def local_and_utc(moment: datetime, zone: str | None, lang: str = DEFAULT) -> str:
     """The case's local time first, UTC beside it: '2026-12-03 06:30 CET (Europe/Paris; 05:30 UTC)' in English,
-    the language's own date and time words otherwise ('3 déc. 2026, 06:30 (Europe/Paris ; 05:30 UTC)')."""
+    the language's own date and time words otherwise ('3 déc. 2026, 06:30 CET (Europe/Paris; 05:30 UTC)')."""
     if language(lang) == DEFAULT:
         from .reminders import local_and_utc as english
         return english(moment, zone)
@@ -275,15 +275,3 @@ def translated(value: Phrase | None, fallback: str, lang: str) -> str:
         return render(value, lang)
     except (KeyError, ValueError, TypeError):  # a catalogue's placeholder the phrase lacks: English, not a failure
         return fallback
-
-
-def all_messages(values: Iterable[Any]) -> list[str]:
-    """Every msgid used by some phrases (and their values), for tests."""
-    out: list[str] = []
-    for value in values:
-        if isinstance(value, Phrase):
-            out.append(value.msgid)
-            out += all_messages(v for _, v in value.args)
-        elif isinstance(value, (list, tuple)):
-            out += all_messages(value)
-    return out
