@@ -48,8 +48,8 @@ class LogKey:
 
     def verifier(self) -> notes.VerifierKey:
         with self.engine.connect() as conn:
-            row = conn.execute(select(log_keys.c.verifier_key).where(log_keys.c.id == 1)).first()
-        return notes.parse_verifier_key(row.verifier_key) if row else self.signer().verifier
+            stored = stored_verifier(conn)
+        return stored or self.signer().verifier
 
     def signer(self) -> notes.SignerKey:
         if self._signer is None:
@@ -73,6 +73,12 @@ class LogKey:
         loaded = self._load()
         assert loaded is not None
         return loaded
+
+
+def stored_verifier(conn: Connection) -> notes.VerifierKey | None:
+    """The log key's public half, readable without the master key (None before the first checkpoint)."""
+    row = conn.execute(select(log_keys.c.verifier_key).where(log_keys.c.id == 1)).first()
+    return None if row is None else notes.parse_verifier_key(row.verifier_key)
 
 
 def latest(conn: Connection) -> tuple[notes.Checkpoint, str, datetime] | None:

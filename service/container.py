@@ -35,6 +35,7 @@ from .access_log import AccessLog
 from .alerts import AlertService
 from .auth_throttle import AuthThrottle
 from .rate_limit import RateLimiter
+from .bundles import DossierBundles
 from .cases import CaseService
 from .keys import KeyService
 from .subscriptions import SubscriptionService
@@ -64,6 +65,7 @@ class Container:
     subscription_service: SubscriptionService
     transparency: TransparencyLog
     log_signing: LogSigning
+    bundles: DossierBundles
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def database_reachable(self) -> bool:
@@ -159,4 +161,5 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                      SessionStore(engine, clock, cipher.derive_key("session-cookie")),
                      AuthThrottle(engine, clock, settings.auth_failures_per_minute), KeyService(engine, clock),
                      SubscriptionService(subs, planner, engine, worker, alerts, clock, settings),
-                     transparency=TransparencyLog(engine, store.log), log_signing=log_signing)
+                     transparency=TransparencyLog(engine, store.log), log_signing=log_signing,
+                     bundles=DossierBundles(cases, alerts, store, log_signing, clock))
