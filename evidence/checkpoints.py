@@ -136,6 +136,19 @@ class Checkpointer:
             last = latest(conn)
         return None if last is None else last[1]
 
+    def published(self, size: int) -> dict | None:
+        """The checkpoint of this size as outsiders are sent it (the log.checkpoint webhook): its fields, the signed
+        note with every cosignature gathered so far, and the log's verifier key; None if no checkpoint has it."""
+        with self.engine.connect() as conn:
+            note = conn.execute(select(checkpoints.c.note).where(checkpoints.c.tree_size == size)).scalar()
+            if note is None:
+                return None
+            checkpoint = notes.parse_checkpoint(notes.parse_note(note).text)
+            cosigned = with_cosignatures(conn, size, note)
+        return {"origin": checkpoint.origin, "tree_size": checkpoint.size,
+                "root_hash": notes.b64encode(checkpoint.root_hash), "checkpoint": cosigned,
+                "log_key": str(self.key.verifier())}
+
     def current(self) -> str | None:
         """The latest checkpoint with every cosignature it has gathered."""
         with self.engine.connect() as conn:

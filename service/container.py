@@ -25,6 +25,7 @@ from evidence.notes import NoteError
 from evidence.witness_client import WitnessConfig, parse_witnesses
 from evidence.witnessing import Witnessing
 from notifications.channels.email import SmtpSettings
+from notifications.checkpoint_fanout import CheckpointFanout
 from notifications.outbox import Outbox
 from notifications.reminders import ReminderPlanner, Ticker
 from notifications.subscriptions import Subscriptions
@@ -153,9 +154,12 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     alerts = AlertService(engine, clock)
     origin = settings.log_origin or origin_from(settings.public_url)
     log_key = LogKey(engine, cipher, clock, origin)
-    log_signing = LogSigning(log_key, Checkpointer(engine, clock, store.log, log_key, origin,
-                                                   timedelta(seconds=settings.checkpoint_seconds)),
-                             Witnessing(engine, store.log, witnesses_from(settings), clock))
+    checkpointer = Checkpointer(engine, clock, store.log, log_key, origin,
+                                timedelta(seconds=settings.checkpoint_seconds))
+    log_signing = LogSigning(log_key, checkpointer, Witnessing(engine, store.log, witnesses_from(settings), clock))
+    # Each checkpoint, once signed and offered to the witnesses, to every subscription that opted in (log.checkpoint).
+    worker.checkpoint_copy = checkpointer.published
+    log_signing.on_signed.append(CheckpointFanout(engine, clock, worker.wake).queue)
     return Container(settings, engine, clock, store, cases, subs, alerts, worker, smtp,
                      planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute),
                      SessionStore(engine, clock, cipher.derive_key("session-cookie")),

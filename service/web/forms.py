@@ -242,6 +242,7 @@ def subscription_body(form: dict[str, str], event_types: list[str]) -> dict[str,
         "filter": {"countries": [c.upper() for c in comma_list(form.get("countries"))],
                    "tags": comma_list(form.get("tags")), "event_types": event_types},
         "include_personal_data": form.get("include_personal_data") == "on",
+        "log_checkpoints": form.get("log_checkpoints") == "on",
     }
     if form.get("min_severity"):
         body["filter"]["min_severity"] = form["min_severity"]

@@ -166,8 +166,12 @@ def test_subscriptions_page_and_a_phone_sized_screen(page, server):
     sign_in(page, server)
     page.get_by_role("link", name="Subscriptions").click()
     page.get_by_role("textbox", name=re.compile("^Name")).fill("Night desk")
+    checkpoints = page.get_by_label(re.compile("^Also send each signed checkpoint"))
+    page.get_by_label("Channel", exact=True).select_option("webhook")
+    assert checkpoints.is_visible()  # log.checkpoint: webhooks only
     page.get_by_label("Channel", exact=True).select_option("email")
     assert not page.get_by_label(re.compile("^Webhook URL")).is_visible()  # only the chosen channel's fields
+    assert not checkpoints.is_visible()
     page.get_by_label(re.compile("^Email addresses")).fill("desk@example.org")
     page.get_by_role("button", name="Create subscription").click()
     page.get_by_text("Its signing secret is shown this once").wait_for()
