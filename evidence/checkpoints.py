@@ -130,6 +130,11 @@ class Checkpointer:
             return None
         return Signed(checkpoint, note)
 
+    def latest_size(self) -> int | None:
+        with self.engine.connect() as conn:
+            last = latest(conn)
+        return None if last is None else last[0].size
+
     def latest_note(self) -> str | None:
         """The latest checkpoint as the log signed it (no cosignatures): what witnesses are offered."""
         with self.engine.connect() as conn:

@@ -163,3 +163,16 @@ def test_a_stored_opt_in_on_another_channel_sends_nothing(client, box, smtp_inbo
     drain(box)
     assert [d for d in deliveries(client) if d["kind"] == "checkpoint"] == []
     assert not any("checkpoint" in m.as_string() for m in inbox.messages)
+
+
+def test_a_checkpoint_signed_before_its_fan_out_ran_reaches_subscribers_at_the_next_run(client, box, receiver):
+    """A crash between signing and queueing (or a subscriber opting in after the last checkpoint): the next run
+    queues the latest checkpoint once, and later runs add nothing."""
+    open_case(client)
+    signed = box.log_signing.checkpointer.sign_if_due(force=True)  # signed, but no listener told (the crash)
+    late = subscribe(client, receiver.url("/late"), log_checkpoints=True)
+    assert box.log_signing.run() is None  # nothing new to sign
+    box.log_signing.run()
+    drain(box)
+    got = checkpoints_to(receiver, "/late", late["secret"])
+    assert [payload["data"]["tree_size"] for payload, _ in got] == [signed.checkpoint.size]
