@@ -24,7 +24,7 @@ STEPS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), r) for p,
     (r"gh", "g"), (r"q", "k"), (r"ck", "k"), (r"ph", "f"), (r"w", "v"),
     (r"ts|tz", "c"),                           # Ц: Tsoy, Coi
     (r"oo|ou", "u"),                           # French and English U: Youssoupov, Khoudairamov
-    (r"yo", "e"),                              # Ё: Fyodorov, Fedorov
+    (r"[yj]o", "e"),                           # Ё: Fyodorov, Fjodorow, Fedorov
     (r"[yj]", "i"),                            # Й, and the Y/I/J of Ю, Я, Е: Yusupov, Iusupov, Jusupov
     (r"(.)\1+", r"\1"),                        # double letters: Abdullaev, Abdulaev
     (r"ie", "e"),                              # Е after a vowel or soft sign: Aliyev, Aliev; Yergali, Ergali
