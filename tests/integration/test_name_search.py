@@ -120,3 +120,37 @@ def test_before_reindex_search_opens_the_cases_and_reindex_fills_the_index(clien
     assert found(client, "Ахмедов") == [cases["akhmedov"]]
     with box.engine.connect() as conn:
         assert conn.execute(select(name_index_state.c.complete)).scalar() is True
+
+
+
+def test_an_upgrade_of_a_database_with_cases_leaves_the_index_to_fill(tmp_path):
+    from datetime import datetime, timezone
+
+    from events.engine import make_engine
+    from events.migrations import upgrade
+    from events.tables import case_keys
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0013")
+    with engine.begin() as conn:  # a case from before the index (its key alone decides "had cases")
+        conn.execute(case_keys.insert().values(case_id="c", wrapped_key=b"x", created_at=datetime.now(timezone.utc)))
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(select(name_index_state.c.complete)).scalar() is False
+    engine.dispose()
+
+
+def test_vigil_names_reindex_fills_the_index(client, box, cases, db_url, settings, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    with box.engine.begin() as conn:
+        conn.execute(name_index.delete())
+        conn.execute(update(name_index_state).values(complete=False))
+    monkeypatch.setenv("VIGIL_DATABASE_URL", db_url)
+    monkeypatch.setenv("VIGIL_MASTER_KEY", settings.master_key)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["names", "reindex"])
+    assert result.exit_code == 0 and f"indexed the names of {len(cases)} cases" in result.output, result.output
+    assert found(client, "Худайрамов") == [cases["khudayramov"]]
