@@ -79,9 +79,12 @@ def query_keys(query: str) -> tuple[list[set[str]], set[str]]:
     if not alternatives:
         return [], set()
     # The readings differ only inside parts, never in how many parts there are.
-    per_part = [{reduce_part(r[i]) for r in alternatives} for i in range(len(alternatives[0]))]
-    whole = {reduce_part("".join(r)) for r in alternatives}
-    return [k - {""} for k in per_part if k - {""}], whole - {""}
+    per_part = [{reduce_part(r[i]) for r in alternatives} - {""} for i in range(len(alternatives[0]))]
+    whole = {reduce_part("".join(r)) for r in alternatives} - {""}
+    # An initial ("I. Akhmedov") asks nothing the other parts do not, and a recorded full first name has no key
+    # for it: only a term made of initials alone must match them.
+    longer = [keys for keys in per_part if keys and any(len(k) > 1 for k in keys)]
+    return longer or [keys for keys in per_part if keys], whole
 
 
 def person_names(person: dict) -> list[str]:

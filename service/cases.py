@@ -182,11 +182,11 @@ class CaseService:
         stands (with `update` laid over it: the PersonDetailsUpdated being appended). False if nothing opens."""
         row = self.repository.row_in(conn, case_id)
         wrapped = self.repository.key_in(conn, case_id)
-        person = self._open_person(case_id, row.state, wrapped) if row is not None else None
-        if person is None and update is None:
+        if row is None or wrapped is None:  # erased (perhaps since the update was sealed): nothing to find it by
             self.names.remove(conn, case_id)
             return False
-        self.names.replace(conn, case_id, person_names(merge_person([person or {}, update or {}])))
+        person = self._open_person(case_id, row.state, wrapped) or {}
+        self.names.replace(conn, case_id, person_names(merge_person([person, update or {}])))
         return True
 
     def reindex_all(self) -> int:
@@ -364,7 +364,10 @@ class CaseService:
         if match is not None:
             ranked = [(k, r) for k, r in ranked if match(r)]
         ranked.sort(key=lambda item: item[0])
-        page = [self._view(who, r.case_id, r.version, r.state, now) for _, r in ranked[offset:offset + limit]]
+        shown = [r for _, r in ranked[offset:offset + limit]]
+        people = self._people(who, [(r.case_id, r.state) for r in shown])  # the page's keys in one query
+        page = [case_view(r.case_id, r.version, r.state, now, overdue, people.get(r.case_id), who.sees_personal_data)
+                for r in shown]
         return page, (offset + limit if offset + limit < len(ranked) else None)
 
     def _search(self, who: Principal, filters: CaseFilters, limit: int, offset: int, now: datetime

@@ -95,6 +95,16 @@ def test_erasure_removes_the_index_entries(client, box, cases):
     assert found(client, "Hudayramov") == [cases["khudayramov"]]
 
 
+def test_an_update_racing_an_erasure_indexes_nothing(client, box, cases):
+    """A PersonDetailsUpdated sealed just before an erasure committed reaches the index step after it."""
+    case_id = cases["celik"]
+    assert client.post(f"/v1/cases/{case_id}/erase").status_code == 200
+    with box.cases.repository.locked() as conn:
+        assert box.cases._reindex(conn, case_id, {"name": "Late Name"}) is False
+    with box.engine.connect() as conn:
+        assert conn.execute(select(func.count()).where(name_index.c.case_id == case_id)).scalar() == 0
+
+
 def test_the_index_holds_no_name(box, cases):
     with box.engine.connect() as conn:
         rows = conn.execute(select(name_index.c.case_id, name_index.c.hash)).all()

@@ -44,6 +44,11 @@ def test_every_spelling_finds_the_recorded_name(recorded, typed):
     assert finds(recorded, typed)
 
 
+def test_an_initial_in_the_search_is_not_required_to_match():
+    assert finds("Ilhom Akhmedov", "I. Akhmedov") and finds("Ilhom Akhmedov", "Akhmedov I")
+    assert finds("A B", "A. B.") and not finds("A B", "C. D.")
+
+
 def test_an_alias_is_a_name_like_any_other():
     keys = name_keys(["Ilhom Akhmedov", "Ilkhom Sharipov"])
     assert {"sharipov", "ilhom"} <= keys
