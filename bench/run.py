@@ -56,7 +56,7 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-SOURCE_DIRS = ("events", "service", "notifications", "alembic")
+SOURCE_DIRS = ("events", "service", "notifications", "evidence", "alembic")
 
 
 def code_fingerprint(root: Path = REPO) -> str:
@@ -80,7 +80,7 @@ def snapshot_source() -> Path:
     for folder in SOURCE_DIRS:
         if (REPO / folder).exists():
             shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("events", "service", "notifications"):
+    for name in ("events", "service", "notifications", "evidence"):
         assert name not in sys.modules, f"{name} imported before the snapshot"
     sys.path.insert(0, str(root))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from . import merkle
 from .fastsql import Raw
 from .records import StoredEvent
+from .tables import events as events_table, log_nodes
 
 Node = tuple[int, int, bytes]  # (level, idx, hash)
 
@@ -186,28 +187,28 @@ class LogTree:
 
 
 def _events_from(conn: Connection, lo: int, hi: int) -> list[StoredEvent]:
-    from sqlalchemy import select
-
     from .store import row_to_event  # here, not at the top: the store imports this module
-    from .tables import events
 
-    query = (select(events).where(events.c.log_index >= lo, events.c.log_index < hi).order_by(events.c.log_index))
+    e = events_table.c
+    query = select(events_table).where(e.log_index >= lo, e.log_index < hi).order_by(e.log_index)
     return [row_to_event(r) for r in conn.execute(query)]
 
 
 def _nodes(conn: Connection, level: int, lo: int, hi: int) -> list[tuple[int, bytes]]:
-    raw = Raw(conn)
-    rows = raw.all("SELECT idx, hash FROM log_nodes WHERE level = :l AND idx >= :lo AND idx < :hi ORDER BY idx",
-                   {"l": level, "lo": lo, "hi": hi})
-    return [(r[0], bytes(r[1])) for r in rows]
+    n = log_nodes.c
+    rows = conn.execute(select(n.idx, n.hash).where(n.level == level, n.idx >= lo, n.idx < hi).order_by(n.idx))
+    return [(r.idx, bytes(r.hash)) for r in rows]
 
 
 def check_tree(conn: Connection) -> TreeCheck:
+    """The full check (cold: `vigil verify`), on SQLAlchemy statements with named columns."""
+    e = events_table
     raw = Raw(conn)
     size = stored_size(raw)
-    unindexed = raw.one("SELECT position FROM events WHERE log_index IS NULL ORDER BY position LIMIT 1")
+    unindexed = conn.execute(select(e.c.position).where(e.c.log_index.is_(None)).order_by(e.c.position)
+                             .limit(1)).scalar()
     if unindexed is not None:
-        return TreeCheck(False, size, b"", f"the event at position {unindexed[0]} has no log_index: it is not "
+        return TreeCheck(False, size, b"", f"the event at position {unindexed} has no log_index: it is not "
                                           "in the log")
     frontier = Frontier()
     # Level 0: every event, in log_index order, against the stored leaf hashes.
@@ -225,10 +226,11 @@ def check_tree(conn: Connection) -> TreeCheck:
             frontier.add(leaf)
         if len(events) < hi - lo:
             return TreeCheck(False, size, b"", f"log_index {lo + len(events)} is missing: the log has a gap")
-    beyond = raw.one("SELECT log_index FROM events WHERE log_index >= :n ORDER BY log_index LIMIT 1", {"n": size})
+    beyond = conn.execute(select(e.c.log_index).where(e.c.log_index >= size).order_by(e.c.log_index)
+                          .limit(1)).scalar()
     # An append that committed since `size` was read wrote its event and its leaf together: not a fault.
     if beyond is not None and stored_size(raw) == size:
-        problem = (f"log_index {size} is missing: the log has a gap" if beyond[0] > size else
+        problem = (f"log_index {size} is missing: the log has a gap" if beyond > size else
                    f"the event at log_index {size} has no leaf in the stored tree")
         return TreeCheck(False, size, b"", problem)
     # Each higher level against the level below, which is already checked.

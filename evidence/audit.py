@@ -39,5 +39,5 @@ def audit(note_text: str, log_keys: Sequence[notes.VerifierKey], recomputed_root
                            f"event at a log index below {checkpoint.size} was changed, removed or reordered "
                            "after it was signed")
     return AuditResult(True, checkpoint.size, f"the log's first {checkpoint.size} events are exactly those the "
-                                              f"checkpoint signed (root {notes.b64encode(root)}); the log has "
-                                              f"grown to {log_size} since")
+                                              f"checkpoint signed (root {notes.b64encode(root)}); the log now "
+                                              f"holds {log_size}")

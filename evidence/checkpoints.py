@@ -48,8 +48,8 @@ class LogKey:
 
     def verifier(self) -> notes.VerifierKey:
         with self.engine.connect() as conn:
-            row = conn.execute(select(log_keys.c.verifier_key).where(log_keys.c.id == 1)).first()
-        return notes.parse_verifier_key(row.verifier_key) if row else self.signer().verifier
+            stored = stored_verifier(conn)
+        return stored or self.signer().verifier
 
     def signer(self) -> notes.SignerKey:
         if self._signer is None:
@@ -73,6 +73,12 @@ class LogKey:
         loaded = self._load()
         assert loaded is not None
         return loaded
+
+
+def stored_verifier(conn: Connection) -> notes.VerifierKey | None:
+    """The log key's public half, readable without the master key (None before the first checkpoint)."""
+    row = conn.execute(select(log_keys.c.verifier_key).where(log_keys.c.id == 1)).first()
+    return None if row is None else notes.parse_verifier_key(row.verifier_key)
 
 
 def latest(conn: Connection) -> tuple[notes.Checkpoint, str, datetime] | None:
@@ -124,11 +130,29 @@ class Checkpointer:
             return None
         return Signed(checkpoint, note)
 
+    def latest_size(self) -> int | None:
+        with self.engine.connect() as conn:
+            last = latest(conn)
+        return None if last is None else last[0].size
+
     def latest_note(self) -> str | None:
         """The latest checkpoint as the log signed it (no cosignatures): what witnesses are offered."""
         with self.engine.connect() as conn:
             last = latest(conn)
         return None if last is None else last[1]
+
+    def published(self, size: int) -> dict | None:
+        """The checkpoint of this size as outsiders are sent it (the log.checkpoint webhook): its fields, the signed
+        note with every cosignature gathered so far, and the log's verifier key; None if no checkpoint has it."""
+        with self.engine.connect() as conn:
+            note = conn.execute(select(checkpoints.c.note).where(checkpoints.c.tree_size == size)).scalar()
+            if note is None:
+                return None
+            checkpoint = notes.parse_checkpoint(notes.parse_note(note).text)
+            cosigned = with_cosignatures(conn, size, note)
+        return {"origin": checkpoint.origin, "tree_size": checkpoint.size,
+                "root_hash": notes.b64encode(checkpoint.root_hash), "checkpoint": cosigned,
+                "log_key": str(self.key.verifier())}
 
     def current(self) -> str | None:
         """The latest checkpoint with every cosignature it has gathered."""

@@ -17,7 +17,9 @@ class LogSigning:
     key: LogKey
     checkpointer: Checkpointer
     witnessing: Witnessing
-    # Told the size of each checkpoint once it is signed and offered (e.g. the log.checkpoint webhooks).
+    # Told the latest checkpoint's size at every run, once it is offered (the log.checkpoint webhooks): a crash
+    # between signing and telling them, or a subscriber added since, is made good at the next run, so a listener
+    # must take the same size twice without doing anything twice.
     on_signed: list[Callable[[int], None]] = field(default_factory=list)
 
     def run(self, force: bool = False) -> Signed | None:
@@ -27,9 +29,10 @@ class LogSigning:
         if with_log_signature is not None:
             for url, outcome in self.witnessing.offer(with_log_signature).items():
                 log.info("checkpoint offered to witness %s: %s", url, outcome)
-        if signed is not None:
+        size = signed.checkpoint.size if signed else self.checkpointer.latest_size()
+        if size:
             for listener in self.on_signed:
-                listener(signed.checkpoint.size)
+                listener(size)
         return signed
 
     def current(self) -> str | None:

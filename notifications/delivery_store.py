@@ -40,6 +40,7 @@ class Claimed:
     # The alert's rule, severity, title, case_id, event_id, due_at, late, raised_at; its event's type and time.
     alert: dict | None = None
     language: str = "en"  # the subscription's, for the message's words
+    tree_size: int | None = None  # a checkpoint delivery's checkpoint
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Attempt:
 
 CLAIM_COLUMNS = (
     deliveries.c.id, deliveries.c.alert_id, deliveries.c.subscription_id, deliveries.c.kind, deliveries.c.target,
-    deliveries.c.attempts, deliveries.c.first_attempt_at,
+    deliveries.c.attempts, deliveries.c.first_attempt_at, deliveries.c.tree_size,
     subscriptions.c.disabled_at, subscriptions.c.deleted_at, subscriptions.c.channel.label("sealed_channel"),
     subscriptions.c.escalate_to.label("sealed_escalate_to"), subscriptions.c.secret.label("sealed_secret"),
     subscriptions.c.include_personal_data, subscriptions.c.language,
@@ -157,7 +158,8 @@ class DeliveryStore:
                      "date_precision": r.date_precision or "exact"}
         return Claimed(r.id, r.alert_id, r.subscription_id, r.kind, r.target, r.attempts, r.first_attempt_at,
                        lease_until, r.disabled_at is None and r.deleted_at is None, r.sealed_channel,
-                       r.sealed_escalate_to, r.sealed_secret, r.include_personal_data, alert, r.language)
+                       r.sealed_escalate_to, r.sealed_secret, r.include_personal_data, alert, r.language,
+                       r.tree_size)
 
     def claim_test(self, subscription_id: str, now: datetime) -> Claimed:
         """A test delivery, created already leased so that the caller sends it right now."""

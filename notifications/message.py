@@ -77,6 +77,29 @@ class AlertMessage:
                          **({"person": {"name": self.person_name}} if self.person_name else {})}}
 
 
+@dataclass(frozen=True)
+class CheckpointMessage:
+    """A checkpoint of the whole log for a subscriber who keeps copies (webhooks only): hashes and signatures, never
+    case data. `checkpoint` is the signed note with the cosignatures it has when sent; None if the log has no
+    checkpoint of that size, which the worker records as a failure rather than sending."""
+    delivery_id: str
+    tree_size: int
+    origin: str | None
+    root_hash: str | None  # base64, as in the note
+    checkpoint: str | None
+    log_key: str | None  # the log's verifier key, to check the note with
+    log_url: str  # where the latest checkpoint is served
+    kind: str = "checkpoint"
+
+    def webhook_body(self, now: datetime) -> dict[str, Any]:
+        return {"type": "log.checkpoint", "id": self.delivery_id, "timestamp": iso(now),
+                "data": {"origin": self.origin, "tree_size": self.tree_size, "root_hash": self.root_hash,
+                         "checkpoint": self.checkpoint, "log_key": self.log_key, "log_url": self.log_url}}
+
+
+Message = AlertMessage | CheckpointMessage
+
+
 def test_message(delivery_id: str, lang: str = DEFAULT) -> AlertMessage:
     return AlertMessage("test", delivery_id, None, "test", "info",
                         render(phrase("Test message from Vigil: this channel works"), lang),

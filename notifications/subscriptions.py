@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator,
+                      model_validator)
 from sqlalchemy import Engine, insert, select, update
 
 from events.catalogue import EVENT_TYPES, CountryCode, Severity, ShortText, Tag
@@ -65,6 +66,15 @@ class SubscriptionIn(BaseModel):
     escalate_to: Channel | None = None
     include_personal_data: bool = False
     language: Language = "en"  # of the messages it receives (the user's own text stays as written)
+    log_checkpoints: bool = False  # also receive each signed checkpoint of the log (`log.checkpoint`, webhooks only)
+
+    @field_validator("log_checkpoints")
+    @classmethod
+    def _checkpoints_by_webhook(cls, wanted: bool, info: ValidationInfo) -> bool:
+        channel = info.data.get("channel")  # absent when the channel itself was invalid: that error is reported
+        if wanted and channel is not None and channel.kind != "webhook":
+            raise ValueError("only a webhook channel can receive the log's checkpoints")
+        return wanted
 
     @model_validator(mode="after")
     def _escalation(self) -> "SubscriptionIn":
@@ -113,6 +123,7 @@ class Subscriptions:
             "escalate_after_seconds": int(parse_duration(body.escalate_after).total_seconds())
             if body.escalate_after else None,
             "include_personal_data": body.include_personal_data, "language": body.language,
+            "log_checkpoints": body.log_checkpoints,
             "created_at": self.clock.now(),
             "created_by": created_by,
         }
@@ -155,5 +166,6 @@ class Subscriptions:
                 if row.escalate_after_seconds else None,
                 "escalate_to": public_channel(escalate_to) if escalate_to else None,
                 "include_personal_data": row.include_personal_data, "language": row.language,
+                "log_checkpoints": row.log_checkpoints,
                 "created_at": iso(row.created_at),
                 "disabled": row.disabled_at is not None, "disabled_reason": row.disabled_reason}

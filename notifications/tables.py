@@ -1,7 +1,7 @@
 """Tables of the alerting side: subscriptions, alerts, the delivery outbox and every attempt."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, UniqueConstraint, false
 
 from events.tables import UTCDateTime, metadata
 
@@ -19,6 +19,7 @@ subscriptions = Table(
     Column("reminders", Text, nullable=False),
     Column("escalate_after_seconds", Integer, nullable=True),
     Column("include_personal_data", Boolean, nullable=False),
+    Column("log_checkpoints", Boolean, nullable=False, server_default=false()),  # log.checkpoint webhooks (0015)
     Column("created_at", UTCDateTime, nullable=False),
     Column("created_by", String(100), nullable=False),
     Column("disabled_at", UTCDateTime, nullable=True),
@@ -52,9 +53,9 @@ alerts = Table(
 deliveries = Table(
     "deliveries", metadata,
     Column("id", String(36), primary_key=True),  # the webhook-id: the same on every retry
-    Column("alert_id", String(36), nullable=True),  # none for test messages
+    Column("alert_id", String(36), nullable=True),  # none for test messages and checkpoints
     Column("subscription_id", String(36), nullable=False),
-    Column("kind", String(16), nullable=False),  # raised / escalated / withdrawn / test
+    Column("kind", String(16), nullable=False),  # raised / escalated / withdrawn / test / checkpoint
     Column("target", String(16), nullable=False),  # channel / escalation
     Column("state", String(16), nullable=False),  # pending / delivered / failed / dead
     Column("attempts", Integer, nullable=False),
@@ -65,7 +66,10 @@ deliveries = Table(
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("last_error", String(500), nullable=True),
     Column("leased_by", String(64), nullable=True),  # the worker holding the lease (0011)
+    Column("tree_size", BigInteger, nullable=True),  # a checkpoint delivery's checkpoint: each retry sends it (0015)
     UniqueConstraint("alert_id", "subscription_id", "kind", name="uq_deliveries_alert_id"),
+    # One copy of a checkpoint per subscription (NULL sizes, every other kind, never collide).
+    Index("ix_deliveries_checkpoint", "tree_size", "subscription_id", unique=True),
     Index("ix_deliveries_due", "state", "next_attempt_at"),
     Index("ix_deliveries_subscription_id", "subscription_id"),
 )

@@ -21,7 +21,7 @@ from .channels.base import Failed, Outcome, unprepared
 from .channels.email import SmtpSettings
 from .delivery_store import Attempt, Claimed, DeliveryStore
 from .http_sender import AiohttpSender, HttpxSender, Sender
-from .message import AlertMessage, test_message
+from .message import AlertMessage, CheckpointMessage, Message, test_message
 from .outbox import NOTIFY_CHANNEL, HandOff
 from .subscriptions import Subscriptions
 
@@ -38,6 +38,16 @@ class _Run:
     stop: asyncio.Event
 
 
+def unsendable(message: Message, channel_kind: str) -> str | None:
+    """Why a message must not be sent through this channel (recorded as a permanent failure), or None."""
+    if isinstance(message, CheckpointMessage):
+        if channel_kind != "webhook":
+            return "log.checkpoint is sent to webhook channels only"
+        if message.checkpoint is None:
+            return f"the log has no checkpoint of size {message.tree_size}"
+    return None
+
+
 class DeliveryWorker:
     def __init__(self, engine: Engine, clock: Clock, subs: Subscriptions, public_url: str, smtp: SmtpSettings,
                  person_name: Callable[[str], str | None], batch: int = 100, concurrency: int = 64,
@@ -46,11 +56,15 @@ class DeliveryWorker:
                  send_timeout: float = 10.0, allow_private_networks: bool = False,
                  on_recorded: Callable[[Sequence[Attempt], list[str]], None] | None = None,
                  case_zones: Callable[[Collection[str]], dict[str, str | None]] | None = None,
-                 beat_seconds: float = 1.0, stale_after: timedelta = timedelta(seconds=5)):
+                 beat_seconds: float = 1.0, stale_after: timedelta = timedelta(seconds=5),
+                 checkpoint_copy: Callable[[int], dict | None] | None = None):
         self.store = DeliveryStore(engine, lease, rng, stale_after=stale_after)
         self.engine, self.clock, self.subs = engine, clock, subs
         self.public_url, self.smtp, self.person_name = public_url.rstrip("/"), smtp, person_name
         self.case_zones = case_zones or (lambda case_ids: {})
+        # A signed checkpoint of the log by tree size, as log.checkpoint sends it (origin, tree_size, root_hash,
+        # checkpoint, log_key), or None; given by the composition root, which owns the log.
+        self.checkpoint_copy = checkpoint_copy or (lambda size: None)
         self.batch, self.concurrency, self.poll_seconds = batch, concurrency, poll_seconds
         # Claimed ahead of sending, at most: enough to keep every send slot busy, few enough that the last one
         # starts long before its lease would run out even if every receiver hangs until the send timeout.
@@ -90,14 +104,19 @@ class DeliveryWorker:
 
     # ---- one attempt ----
     def messages(self, claimed: Sequence[Claimed], zones: dict[str, str | None] | None = None
-                 ) -> list[AlertMessage]:
-        """The message of each claimed delivery; each case's zone (unless known) and person read once a batch."""
+                 ) -> list[Message]:
+        """The message of each claimed delivery; each case's zone (unless known) and person read once a batch, each
+        checkpoint (with the cosignatures it has now) once a batch."""
         if zones is None:
             cases = {c.alert["case_id"] for c in claimed if c.alert is not None and c.alert["case_id"]}
             zones = self.case_zones(cases) if cases else {}
         names: dict[str, str | None] = {}
-        out = []
+        copies: dict[int, dict | None] = {}
+        out: list[Message] = []
         for c in claimed:
+            if c.kind == "checkpoint":
+                out.append(self._checkpoint_message(c, copies))
+                continue
             if c.alert is None:
                 out.append(test_message(c.id, c.language))
                 continue
@@ -113,6 +132,14 @@ class DeliveryWorker:
                                     zones.get(a["case_id"]), a.get("date_precision", "exact"), c.language))
         return out
 
+    def _checkpoint_message(self, c: Claimed, copies: dict[int, dict | None]) -> CheckpointMessage:
+        size = c.tree_size if c.tree_size is not None else -1
+        if size not in copies:
+            copies[size] = self.checkpoint_copy(size) if size >= 0 else None
+        found = copies[size] or {}
+        return CheckpointMessage(c.id, size, found.get("origin"), found.get("root_hash"), found.get("checkpoint"),
+                                 found.get("log_key"), f"{self.public_url}/v1/log/checkpoint")
+
     def _open(self, subscription_id: str, sealed: str, sealed_secret: str):
         """A subscription's channel and secret, opened once per sealed text: decrypting and validating them again
         for every alert cost more than rendering it. Kept only in this process's memory, which holds the master
@@ -127,16 +154,16 @@ class DeliveryWorker:
         return opened
 
     def leased_ready(self, ids: list[str], lease_until, zones: dict[str, str | None]
-                     ) -> list[tuple[Claimed, AlertMessage]]:
+                     ) -> list[tuple[Claimed, Message]]:
         claimed = self.store.leased(ids, lease_until)
         return list(zip(claimed, self.messages(claimed, zones))) if claimed else []
 
-    def claim_ready(self, now, limit: int) -> list[tuple[Claimed, AlertMessage]]:
+    def claim_ready(self, now, limit: int) -> list[tuple[Claimed, Message]]:
         """Lease due deliveries and make their messages (database work: run it off the event loop)."""
         claimed = self.store.claim(now, limit)
         return list(zip(claimed, self.messages(claimed))) if claimed else []
 
-    async def attempt(self, c: Claimed, message: AlertMessage | None = None) -> Attempt:
+    async def attempt(self, c: Claimed, message: Message | None = None) -> Attempt:
         """Render and send one delivery; any failure becomes a recorded outcome, never an escaped exception."""
         now = self.clock.now()
         started = time.perf_counter()
@@ -150,9 +177,13 @@ class DeliveryWorker:
                 kind = channel.kind
                 if message is None:
                     message = (await asyncio.to_thread(self.messages, [c]))[0]
-                rendered = channels.render(channel, message, secret, now, self.smtp)
-                outcome = await channels.send(self.sender, rendered, now, self.smtp, self.send_timeout,
-                                              self.allow_private_networks)
+                refused = unsendable(message, kind)
+                if refused is not None:
+                    outcome = Failed(refused)
+                else:
+                    rendered = channels.render(channel, message, secret, now, self.smtp)
+                    outcome = await channels.send(self.sender, rendered, now, self.smtp, self.send_timeout,
+                                                  self.allow_private_networks)
         except Exception as exc:  # an outage is retried; a bug is recorded as one, visible in /v1/deliveries
             log.exception("delivery %s could not be prepared", c.id)
             outcome = unprepared(exc)
@@ -233,7 +264,7 @@ class DeliveryWorker:
                 listener.join(timeout=5)
             await self.aclose()
 
-    def _start_sending(self, ready: list[tuple[Claimed, AlertMessage]]) -> None:
+    def _start_sending(self, ready: list[tuple[Claimed, Message]]) -> None:
         run = self._running
         for c, message in ready:
             task = asyncio.create_task(self._send_to(run.sending, c, message, run.results))
@@ -270,11 +301,11 @@ class DeliveryWorker:
         if self._running is not None:
             self._start_sending(ready)
 
-    async def _attempt_within(self, sending: asyncio.Semaphore, c: Claimed, message: AlertMessage) -> Attempt:
+    async def _attempt_within(self, sending: asyncio.Semaphore, c: Claimed, message: Message) -> Attempt:
         async with sending:
             return await self.attempt(c, message)
 
-    async def _send_to(self, sending: asyncio.Semaphore, c: Claimed, message: AlertMessage,
+    async def _send_to(self, sending: asyncio.Semaphore, c: Claimed, message: Message,
                        results: asyncio.Queue) -> None:
         await results.put(await self._attempt_within(sending, c, message))
 

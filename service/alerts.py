@@ -99,7 +99,8 @@ class AlertService:
         return {"id": row.id, "alert_id": row.alert_id, "subscription_id": row.subscription_id, "kind": row.kind,
                 "target": row.target, "state": row.state, "attempts": row.attempts,
                 "next_attempt_at": iso(row.next_attempt_at), "last_error": row.last_error,
-                "created_at": iso(row.created_at), "delivered_at": iso(row.delivered_at)}
+                "created_at": iso(row.created_at), "delivered_at": iso(row.delivered_at),
+                "tree_size": row.tree_size}  # a checkpoint delivery's checkpoint (kind "checkpoint")
 
     def replay(self, who: Principal, delivery_id: str) -> dict[str, Any]:
         self.delivery(who, delivery_id, with_attempts=False)

@@ -1,4 +1,4 @@
-"""The `vigil` command line: serve, demo, database upgrade, keys, verify, projection rebuild, export."""
+"""The `vigil` command line: serve, demo, database upgrade, keys, verify, projection rebuild, name reindex, export."""
 from __future__ import annotations
 
 import base64
@@ -13,23 +13,30 @@ import typer
 from events.case_list import place_lapsed
 from events.timing import Timing
 from events.case_projections import rebuild
+from events.log_tree import recomputed_root
 from events.personal_data import create_master_key_file
+from evidence.audit import audit
+from evidence.checkpoints import latest, stored_verifier
 
 from . import bootstrap, metrics_setup
 from .access import ROLES, SYSTEM
 from .cli_errors import ExplainingGroup, PortBusy
 from .settings import Settings, load_settings
 from .transparency_log import TransparencyLog
+from .log_cli import log_app
 from .witness_cli import witness_app
 
 app = typer.Typer(no_args_is_help=True, cls=ExplainingGroup)  # its help is main's docstring
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 projections_app = typer.Typer(help="Projections.", no_args_is_help=True)
+names_app = typer.Typer(help="The blind name index that search uses.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(projections_app, name="projections")
+app.add_typer(names_app, name="names")
 app.add_typer(witness_app, name="witness")
+app.add_typer(log_app, name="log")
 
 
 DEMO_ADMIN = ("admin", "rapid-response", "demo admin")  # role, team, name of the key `vigil demo` prints
@@ -220,8 +227,21 @@ def verify(case: Optional[str] = typer.Option(None, "--case", help="one case id;
         else:
             typer.echo(f"merkle log: BROKEN: {tree.problem}")
             broken += 1
+        broken += not latest_checkpoint_holds(parts)
     if broken:
         raise typer.Exit(1)
+
+
+def latest_checkpoint_holds(parts) -> bool:
+    """The latest checkpoint the log signed, checked against a root recomputed from the events themselves."""
+    with parts.engine.connect() as conn:
+        last, key = latest(conn), stored_verifier(conn)
+        if last is None or key is None:
+            typer.echo("checkpoint: none signed yet")
+            return True
+        result = audit(last[1], [key], lambda n: recomputed_root(conn, n), parts.store.log.size(conn))
+    typer.echo(f"checkpoint: {'ok' if result.ok else 'BROKEN'}: {result.message}")
+    return result.ok
 
 
 @projections_app.command("rebuild")
@@ -233,23 +253,38 @@ def projections_rebuild() -> None:
     typer.echo(f"rebuilt projections from {count} events; placed {placed} cases in the list order")
 
 
+@names_app.command("reindex")
+def names_reindex() -> None:
+    """Index every case's names again (each case opened once); needed once after upgrading a database that
+    had cases before the index existed, which search opens case by case until then."""
+    box = bootstrap.container()
+    try:
+        count = box.cases.reindex_all()
+    finally:
+        box.close()
+    typer.echo(f"indexed the names of {count} cases")
+
+
 @app.command()
 def export(case: str = typer.Option(..., "--case"), format: str = typer.Option("json", "--format")) -> None:
-    """Write a case's whole history (the dossier) to stdout as json, csv, html or pdf."""
+    """Write a case's whole history (the dossier) to stdout as json, csv, html, pdf or bundle (a zip anyone checks
+    offline with the verify.py inside it)."""
     from .dossier import dossier_html, dossier_pdf
     from .errors import NotFound
     from .exports import events_csv
 
-    if format not in ("json", "csv", "html", "pdf"):
-        raise typer.BadParameter("must be json, csv, html or pdf", param_hint="--format")
+    if format not in ("json", "csv", "html", "pdf", "bundle"):
+        raise typer.BadParameter("must be json, csv, html, pdf or bundle", param_hint="--format")
     box = bootstrap.container()
     try:
         dossier = box.cases.export(SYSTEM, case, box.alerts.for_case(SYSTEM, case))
+        binary = {"pdf": lambda: dossier_pdf(dossier, box.clock.now()),
+                  "bundle": lambda: box.bundles.export(SYSTEM, case)}.get(format)
     except NotFound:
         typer.echo(f"no such case {case}", err=True)
         raise typer.Exit(1)
-    if format == "pdf":
-        sys.stdout.buffer.write(dossier_pdf(dossier, box.clock.now()))
+    if binary is not None:
+        sys.stdout.buffer.write(binary())
         sys.stdout.buffer.flush()
         return
     out = {"json": lambda: json.dumps(dossier, indent=2, ensure_ascii=False),

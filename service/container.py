@@ -17,6 +17,7 @@ from events.data_keys import DataKeys
 from events.keyring import Keyring
 from events.personal_data import MasterKeyError, MasterKeyMissing, PersonalDataCipher, parse_master_key
 from events.log_tree import LogTree
+from events.name_index import NameIndex
 from events.store import EventStore
 from events.timing import Timing
 from evidence.checkpoints import Checkpointer, LogKey, origin_from
@@ -25,6 +26,7 @@ from evidence.notes import NoteError
 from evidence.witness_client import WitnessConfig, parse_witnesses
 from evidence.witnessing import Witnessing
 from notifications.channels.email import SmtpSettings
+from notifications.checkpoint_fanout import CheckpointFanout
 from notifications.outbox import Outbox
 from notifications.reminders import ReminderPlanner, Ticker
 from notifications.subscriptions import Subscriptions
@@ -35,6 +37,7 @@ from .access_log import AccessLog
 from .alerts import AlertService
 from .auth_throttle import AuthThrottle
 from .rate_limit import RateLimiter
+from .bundles import DossierBundles
 from .cases import CaseService
 from .keys import KeyService
 from .subscriptions import SubscriptionService
@@ -64,6 +67,7 @@ class Container:
     subscription_service: SubscriptionService
     transparency: TransparencyLog
     log_signing: LogSigning
+    bundles: DossierBundles
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def database_reachable(self) -> bool:
@@ -132,7 +136,7 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     # In each append's transaction: the event and its leaf in the Merkle log, then the case projection, then
     # alerts, then reminders.
     store = EventStore(engine, clock, projection=CaseProjections(), reactions=[outbox, planner], log=LogTree())
-    cases = CaseService(store, cipher, data_keys, clock, settings)
+    cases = CaseService(store, cipher, data_keys, clock, settings, names=NameIndex(cipher.derive_key("name-index")))
     subs = Subscriptions(engine, cipher, clock)
     smtp = smtp_settings(settings)
 
@@ -151,12 +155,16 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     alerts = AlertService(engine, clock)
     origin = settings.log_origin or origin_from(settings.public_url)
     log_key = LogKey(engine, cipher, clock, origin)
-    log_signing = LogSigning(log_key, Checkpointer(engine, clock, store.log, log_key, origin,
-                                                   timedelta(seconds=settings.checkpoint_seconds)),
-                             Witnessing(engine, store.log, witnesses_from(settings), clock))
+    checkpointer = Checkpointer(engine, clock, store.log, log_key, origin,
+                                timedelta(seconds=settings.checkpoint_seconds))
+    log_signing = LogSigning(log_key, checkpointer, Witnessing(engine, store.log, witnesses_from(settings), clock))
+    # Each checkpoint, once signed and offered to the witnesses, to every subscription that opted in (log.checkpoint).
+    worker.checkpoint_copy = checkpointer.published
+    log_signing.on_signed.append(CheckpointFanout(engine, clock, worker.wake).queue)
     return Container(settings, engine, clock, store, cases, subs, alerts, worker, smtp,
                      planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute),
                      SessionStore(engine, clock, cipher.derive_key("session-cookie")),
                      AuthThrottle(engine, clock, settings.auth_failures_per_minute), KeyService(engine, clock),
                      SubscriptionService(subs, planner, engine, worker, alerts, clock, settings),
-                     transparency=TransparencyLog(engine, store.log), log_signing=log_signing)
+                     transparency=TransparencyLog(engine, store.log), log_signing=log_signing,
+                     bundles=DossierBundles(cases, alerts, store, log_signing, clock))

@@ -3,13 +3,13 @@ those made before), and an alert's title kept as a phrase (JSON) so each subscri
 (none for alerts raised before: they are sent with their stored English title).
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,5 @@
-"""Generic webhook: the alert as JSON, signed per Standard Webhooks (webhook-id = the delivery id)."""
+"""Generic webhook: the alert (or a log checkpoint) as JSON, signed per Standard Webhooks (webhook-id = the delivery
+id)."""
 from __future__ import annotations
 
 import base64
@@ -7,7 +8,7 @@ import hmac
 from datetime import datetime
 from typing import Literal
 
-from ..message import AlertMessage
+from ..message import Message
 from .base import ChannelKind, HttpRequest, json_request
 from .config import ChannelSettings, HttpUrlText
 
@@ -23,7 +24,7 @@ def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, to_sign, hashlib.sha256).digest()).decode()
 
 
-def render(channel: WebhookChannel, message: AlertMessage, secret: str, now: datetime) -> HttpRequest:
+def render(channel: WebhookChannel, message: Message, secret: str, now: datetime) -> HttpRequest:
     request = json_request("POST", channel.url, message.webhook_body(now))
     timestamp = int(now.timestamp())
     request.headers.update({

@@ -134,8 +134,11 @@ def erase_case(case_id: str, body: EraseIn | None = None, who: Principal = Depen
 
 
 @router.get("/cases/{case_id}/export")
-def export_case(case_id: str, format: Literal["json", "csv", "html", "pdf"] = "json",
+def export_case(case_id: str, format: Literal["json", "csv", "html", "pdf", "bundle"] = "json",
                 who: Principal = Depends(readable_case("export")), box: Container = Depends(container)):
+    if format == "bundle":
+        return Response(box.bundles.export(who, case_id), media_type="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="case-{case_id}-bundle.zip"'})
     dossier = box.cases.export(who, case_id, box.alerts.for_case(who, case_id))
     disposition = {"Content-Disposition": f'attachment; filename="case-{case_id}.{format}"'}
     if format == "csv":

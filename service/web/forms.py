@@ -147,6 +147,10 @@ PATTERN_WORDS = (  # a fragment of a catalogue pattern -> what to tell a person
     ("[a-z0-9][a-z0-9_.-]", phrase("Use lower-case letters, digits, '.', '_' or '-', with no spaces")),
     ("[A-Za-z0-9][A-Za-z0-9_.-]", phrase("Use letters, digits, '.', '_' or '-', with no spaces")),
 )
+VALUE_WORDS = {  # a model's own refusal, in English -> the same said in the reader's language
+    "only a webhook channel can receive the log's checkpoints":
+        phrase("only a webhook channel can receive the log's checkpoints"),
+}
 NOT_A_MOMENT = phrase("not a date and time")
 NOT_A_NUMBER = phrase("not a whole number")
 
@@ -189,7 +193,8 @@ def _plain(error: dict[str, Any]) -> Phrase | str:
         return phrase("Choose an event")
     if kind == "extra_forbidden":
         return phrase("This field is not part of this form")
-    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    said = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return VALUE_WORDS.get(said, said)
 
 
 def errors_by_field(detail: list[dict[str, Any]]) -> dict[str, str]:
@@ -259,6 +264,7 @@ def subscription_body(form: dict[str, str], event_types: list[str]) -> dict[str,
                    "tags": comma_list(form.get("tags")), "event_types": event_types},
         "include_personal_data": form.get("include_personal_data") == "on",
         "language": form.get("language") or "en",
+        "log_checkpoints": form.get("log_checkpoints") == "on",
     }
     if form.get("min_severity"):
         body["filter"]["min_severity"] = form["min_severity"]

@@ -82,7 +82,7 @@ def api(server, method: str, path: str, body: dict | None = None) -> dict:
 
 def test_sign_in_find_akhmedov_and_read_the_timeline(page, server):
     sign_in(page, server)
-    assert page.get_by_text("times in Asia/Tashkent").is_visible()  # the browser's zone, chosen by the script
+    page.get_by_text("times in Asia/Tashkent").wait_for()  # the browser's zone, chosen by the script
     assert page.locator(".case-card").count() >= 40
     first_level = page.locator(".case-card .badge").first.inner_text().strip().lower()
     assert first_level == "critical"  # most urgent first
@@ -103,7 +103,7 @@ def test_sign_in_find_akhmedov_and_read_the_timeline(page, server):
     page.get_by_label("Show the case as it stood on").fill("2023-11-01")
     page.get_by_role("button", name="Show").click()
     assert "Removed" not in page.locator(".headline .status-text").inner_text()
-    assert page.get_by_text("later event").is_visible()
+    page.get_by_text("later event").wait_for()
     shot(page, "04-case-akhmedov-as-of-2023-11-01")
     page.goto(page.url.split("?")[0] + "/dossier")
     assert "Hash chain of this case:" in page.content() and "verified" in page.content()
@@ -152,7 +152,7 @@ def test_append_through_the_form_changes_the_status_and_the_alert_is_acknowledge
     assert item.count() >= 1
     shot(page, "08-alerts-inbox", full_page=False)
     item.first.get_by_role("button", name=re.compile("^Acknowledge")).click()
-    assert page.get_by_role("heading", name="Acknowledge 1 alert?").is_visible()  # asked first
+    page.get_by_role("heading", name="Acknowledge 1 alert?").wait_for()  # asked first
     page.get_by_role("button", name="Yes, acknowledge 1").click()
     page.wait_for_url(re.compile(r"/alerts"))
     alerts = api(server, "GET", f"/v1/alerts?case_id={case['id']}")["items"]
@@ -166,11 +166,15 @@ def test_subscriptions_page_and_a_phone_sized_screen(page, server):
     sign_in(page, server)
     page.get_by_role("link", name="Subscriptions").click()
     page.get_by_role("textbox", name=re.compile("^Name")).fill("Night desk")
+    checkpoints = page.get_by_label(re.compile("^Also send each signed checkpoint"))
+    page.get_by_label("Channel", exact=True).select_option("webhook")
+    assert checkpoints.is_visible()  # log.checkpoint: webhooks only
     page.get_by_label("Channel", exact=True).select_option("email")
     assert not page.get_by_label(re.compile("^Webhook URL")).is_visible()  # only the chosen channel's fields
+    assert not checkpoints.is_visible()
     page.get_by_label(re.compile("^Email addresses")).fill("desk@example.org")
     page.get_by_role("button", name="Create subscription").click()
-    assert page.get_by_text("Its signing secret is shown this once").is_visible()
+    page.get_by_text("Its signing secret is shown this once").wait_for()
     shot(page, "09-subscriptions")
     page.set_viewport_size({"width": 390, "height": 844})
     for path, name in (("/", "10-phone-cases"), ("/alerts", "11-phone-alerts")):
@@ -199,7 +203,7 @@ def test_works_without_javascript(chromium, server):
     page.get_by_label("Text").fill("Called the lawyer; hearing expected next week.")
     page.get_by_role("button", name=re.compile("^Record note added")).click()
     page.wait_for_selector("text=Recorded: Note added.")
-    assert page.get_by_text("Called the lawyer; hearing expected next week.").is_visible()
+    page.get_by_text("Called the lawyer; hearing expected next week.").wait_for()
     context.close()
 
 
@@ -241,7 +245,7 @@ def test_grouped_inbox_and_bulk_acknowledge_without_javascript(chromium, server)
     for group in groups.values():
         group.get_by_role("checkbox").first.check()
     page.get_by_role("button", name="Acknowledge selected…").click()
-    assert page.get_by_role("heading", name="Acknowledge 2 alerts?").is_visible()
+    page.get_by_role("heading", name="Acknowledge 2 alerts?").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     shot(page, "14-phone-confirm-acknowledge")
     page.get_by_role("button", name="Yes, acknowledge 2").click()

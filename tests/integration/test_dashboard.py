@@ -526,6 +526,25 @@ def test_email_without_an_smtp_server_is_refused_beside_the_field(browser, api, 
     assert api.get("/v1/subscriptions").json()["items"] == []
 
 
+def test_a_webhook_may_opt_in_to_log_checkpoints_and_another_channel_is_told_beside_the_field(browser, api):
+    sign_in(browser, ADMIN_KEY)
+    page = browser.get("/subscriptions").text
+    assert re.search(r'data-for-kinds="webhook"><input id="s-ckpt" name="log_checkpoints"', page)
+    refused = browser.post("/subscriptions", data={"csrf_token": csrf_of(page), "name": "Desk",
+                                                   "channel_kind": "email", "to": "desk@ngo.example",
+                                                   "log_checkpoints": "on"})
+    assert refused.status_code == 422 and api.get("/v1/subscriptions").json()["items"] == []
+    assert re.search(r'<span class="field-error" id="err-log_checkpoints">[^<]*webhook[^<]*</span>', refused.text)
+    assert 'data-for-kinds="webhook"><input id="s-ckpt"' not in refused.text  # shown whatever kind is chosen
+    created = browser.post("/subscriptions", data={"csrf_token": csrf_of(page), "name": "Keeper",
+                                                   "channel_kind": "webhook", "url": "https://example.org/hook",
+                                                   "log_checkpoints": "on"})
+    assert created.status_code == 201
+    [sub] = api.get("/v1/subscriptions").json()["items"]
+    assert sub["log_checkpoints"] is True
+    assert "<dt>Log checkpoints</dt><dd>yes</dd>" in browser.get(f"/subscriptions/{sub['id']}").text
+
+
 def test_only_admins_may_put_names_in_messages_and_viewers_get_no_form(browser, box, api):
     sign_in(browser, KeyService(box.engine, box.clock).create("editor", "lyon", "lyon editor"))
     page = browser.get("/subscriptions").text
