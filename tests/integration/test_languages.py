@@ -98,3 +98,24 @@ def test_the_alert_inbox_says_titles_in_the_readers_language(box, client):
         inbox = browser.get("/alerts").text
     assert '<span class="alert-title">UZ ülkesine gönderildi (sınır dışı edildi)</span>' in inbox
     assert "Removed (deported)" not in inbox and "Tümü" in inbox
+
+
+def test_the_name_search_and_the_checkpoint_box_in_the_readers_language(box, client):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    from ..conftest import ADMIN_KEY
+    with TestClient(create_app(box), follow_redirects=False, cookies={"vigil_lang": "ru"}) as browser:
+        form = browser.get("/signin")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        browser.post("/signin", data={"api_key": ADMIN_KEY, "timezone": "UTC", "next": "/", "csrf_token": token})
+        cases = browser.get("/").text
+        assert '<label for="q">Имя</label>' in cases and 'placeholder="любое написание или другое имя"' in cases
+        page = browser.get("/subscriptions").text
+        assert "журнала доказательств (<code>log.checkpoint</code>), чтобы" in page
+        refused = browser.post("/subscriptions", data={
+            "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page).group(1), "name": "почта",
+            "channel_kind": "email", "to": "team@example.org", "log_checkpoints": "on", "language": "ru"})
+        assert refused.status_code == 422
+        assert "контрольные точки журнала может получать только канал webhook" in refused.text
