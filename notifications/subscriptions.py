@@ -58,7 +58,7 @@ class FilterIn(BaseModel):
 
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: ShortText
+    name: Annotated[ShortText, Field(max_length=200)]  # the column's length: PostgreSQL refuses longer, with a 500
     channel: Channel
     filter: FilterIn = Field(default_factory=FilterIn)
     reminders: list[ReminderOffset] = Field(default_factory=lambda: list(DEFAULT_REMINDERS), max_length=10)

@@ -571,3 +571,11 @@ def test_a_channel_port_out_of_range_is_refused_and_nothing_is_stored(client, ur
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"][:3] == ["body", "channel", "webhook"]
     assert client.get("/v1/subscriptions").json()["items"] == []
+
+
+def test_a_subscription_name_longer_than_its_column_is_a_422_not_a_500(client):
+    """Found by the fuzz test on PostgreSQL: a 300-character name passed validation and overflowed varchar(200)."""
+    body = {"name": "a." * 120, "channel": {"kind": "webhook", "url": "https://hooks.example.org/x"}}
+    refused = client.post("/v1/subscriptions", json=body)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == ["body", "name"]
+    assert client.post("/v1/subscriptions", json={**body, "name": "a" * 200}).status_code == 201
