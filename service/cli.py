@@ -29,9 +29,11 @@ from .witness_cli import witness_app
 app = typer.Typer(no_args_is_help=True, cls=ExplainingGroup)  # its help is main's docstring
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+users_app = typer.Typer(help="People who sign in to the dashboard.", no_args_is_help=True)
 projections_app = typer.Typer(help="Projections.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 app.add_typer(projections_app, name="projections")
 app.add_typer(witness_app, name="witness")
 app.add_typer(log_app, name="log")
@@ -191,6 +193,52 @@ def keys_revoke(key_id: str) -> None:
         typer.echo(f"no active key {key_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
+
+
+@users_app.command("invite")
+def users_invite(role: str = typer.Option(..., help="|".join(ROLES)), team: str = typer.Option(...),
+                 name: str = typer.Option(...), email: Optional[str] = typer.Option(None)) -> None:
+    """Invite a person; the one-time link (valid 72 hours) alone is printed on the last line."""
+    if role not in ROLES:
+        raise typer.BadParameter(f"must be one of {', '.join(ROLES)}", param_hint="--role")
+    from pydantic import ValidationError
+
+    from .api.users import InvitationIn
+    from .errors import Conflict
+
+    try:
+        body = InvitationIn(role=role, team=team, name=name, email=email)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise typer.BadParameter(first["msg"], param_hint=f"--{first['loc'][0]}") from None
+    try:
+        made = bootstrap.tools().people.invite(SYSTEM, body.role, body.team, body.name, body.email)
+    except Conflict as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"invitation for {body.name} ({body.role}, team {body.team}), valid until {made.expires_at:%Y-%m-%d %H:%M} UTC:")
+    typer.echo(made.url)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List people (never a password, secret or code)."""
+    for person in bootstrap.tools().people.list():
+        state = "disabled" if person["disabled"] else "active  " if person["enrolled"] else "invited "
+        typer.echo(f"{person['id']}  {person['role']:<6}  {person['team']:<16}  {state}  {person['name']}")
+
+
+@users_app.command("disable")
+def users_disable(person_id: str) -> None:
+    """Disable a person by id; their sessions end at once."""
+    from .errors import NotFound
+
+    try:
+        bootstrap.tools().people.disable(person_id)
+    except NotFound:
+        typer.echo(f"no person {person_id}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"disabled {person_id}; their sessions are ended")
 
 
 @app.command()

@@ -8,6 +8,10 @@
     for (var i = 0; i < zoneSelect.options.length; i++) {
       if (zoneSelect.options[i].value === zone) { zoneSelect.selectedIndex = i; break; }
     }
+    // The API key form has no select of its own: it takes the same zone.
+    document.querySelectorAll("input[data-detect-timezone-copy]").forEach(function (input) {
+      input.value = zoneSelect.value;
+    });
   }
   // Choosing an event type loads its fields at once.
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {

@@ -1,0 +1,242 @@
+"""People, not keys: invitation -> password -> TOTP -> sign-in, throttling and lockout, sessions, disabling, and
+the dashboard's key sign-in switch (issue 18, "Accounts"). Codes are computed here with pyotp."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from events.tables import access_log, events, invitations, people
+from service.app import create_app
+from service.people import FREE_FAILURES, LOCKOUT_AFTER
+
+from ..conftest import ADMIN_KEY
+
+PASSWORD = "violet tractor sings at dawn"
+
+
+@pytest.fixture
+def api(box):
+    with TestClient(create_app(box), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
+        yield client
+
+
+@pytest.fixture
+def browser(box):
+    with TestClient(create_app(box), follow_redirects=False) as client:
+        yield client
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def invite(api, name="Aziza Karimova", role="editor", team="lyon", email=None) -> str:
+    answer = api.post("/v1/users/invitations", json={"role": role, "team": team, "name": name,
+                                                       **({"email": email} if email else {})})
+    assert answer.status_code == 201, answer.text
+    assert set(answer.json()) == {"id", "url", "expires_at"}
+    return answer.json()["url"].split("http://127.0.0.1:8000", 1)[1]
+
+
+def enroll(browser, clock, path: str, password: str = PASSWORD) -> tuple[str, list[str]]:
+    """Follow an invitation to the end; returns the TOTP secret and the recovery codes shown."""
+    assert browser.get(path).status_code == 200
+    shown = browser.post(path, data={"password": password, "confirm": password})
+    assert shown.status_code == 200, shown.text
+    assert "<svg" in shown.text
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', shown.text).group(1)
+    done = browser.post(path + "/totp", data={"code": pyotp.TOTP(secret).at(clock.now())})
+    assert done.status_code == 200, done.text
+    codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", done.text)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    return secret, codes
+
+
+def sign_in(browser, account: str, password: str, code: str):
+    form = browser.get("/signin")
+    return browser.post("/signin", data={"account": account, "password": password, "code": code,
+                                         "timezone": "UTC", "next": "/", "csrf_token": csrf_of(form.text)})
+
+
+def next_code(secret: str, clock) -> str:
+    """A code of a later time step (a code is good only once)."""
+    clock.advance(timedelta(seconds=31))
+    return pyotp.TOTP(secret).at(clock.now())
+
+
+def test_invited_person_enrolls_signs_in_and_their_event_names_them(api, browser, box, clock):
+    path = invite(api)
+    secret, _ = enroll(browser, clock, path)
+    signed = sign_in(browser, "aziza karimova", PASSWORD, next_code(secret, clock))
+    assert signed.status_code == 303 and signed.headers["location"] == "/"
+    person_id = box.engine.connect().execute(select(people.c.id)).scalar_one()
+    case_id = api.post("/v1/cases", json={"person": {"name": "Dana Example"}, "country": "TR",
+                                          "teams": ["lyon"]}).json()["id"]
+    page = browser.get(f"/cases/{case_id}")
+    assert page.status_code == 200
+    appended = browser.post(f"/cases/{case_id}/events", data={
+        "csrf_token": csrf_of(page.text), "type": "NoteAdded", "text": "Called the lawyer.", "occurred_at": "2026-03-01T10:00"})
+    assert appended.status_code == 303, appended.text
+    with box.engine.connect() as conn:
+        actors = conn.execute(select(events.c.actor).where(events.c.stream_id == case_id)
+                              .order_by(events.c.position)).scalars().all()
+        read_by = conn.execute(select(access_log.c.actor).where(access_log.c.case_id == case_id)).scalars().all()
+    assert actors[-1] == f"person:{person_id}"
+    assert f"person:{person_id}" in read_by
+    assert "Aziza Karimova (editor, lyon)" in browser.get(f"/cases/{case_id}").text
+
+
+def test_wrong_password_and_wrong_code_get_the_same_answer(api, browser, box, clock):
+    secret, _ = enroll(browser, clock, invite(api))
+    wrong_password = sign_in(browser, "Aziza Karimova", "not the password at all", next_code(secret, clock))
+    wrong_code = sign_in(browser, "Aziza Karimova", PASSWORD, "000000")
+    unknown = sign_in(browser, "Nobody Here", PASSWORD, "000000")
+    assert wrong_password.status_code == wrong_code.status_code == unknown.status_code == 401
+    said = {re.search(r'id="signin-error">([^<]+)<', r.text).group(1) for r in (wrong_password, wrong_code, unknown)}
+    assert len(said) == 1
+    assert "vigil_session" not in browser.cookies
+
+
+def test_a_totp_code_and_a_recovery_code_each_work_once(api, browser, box, clock):
+    secret, codes = enroll(browser, clock, invite(api, email="aziza@example.org"))
+    code = next_code(secret, clock)
+    assert sign_in(browser, "aziza@example.org", PASSWORD, code).status_code == 303
+    assert sign_in(browser, "aziza@example.org", PASSWORD, code).status_code == 401  # replayed
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, codes[3].upper()).status_code == 303
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, codes[3]).status_code == 401
+
+
+def test_failures_grow_delays_per_account_and_raise_a_lockout_notice(api, browser, box, clock):
+    secret, _ = enroll(browser, clock, invite(api))
+    person_id = box.engine.connect().execute(select(people.c.id)).scalar_one()
+    for _ in range(FREE_FAILURES):
+        assert sign_in(browser, "Aziza Karimova", "wrong wrong wrong", "123456").status_code == 401
+    # Now even the right password and code must wait, and the answer says only that.
+    waiting = sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)[:0] + "000000")
+    assert waiting.status_code == 401  # 31 s passed: the 1 s delay is over, and the code was wrong
+    refused = sign_in(browser, "Aziza Karimova", PASSWORD, pyotp.TOTP(secret).at(clock.now()))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    for _ in range(LOCKOUT_AFTER - FREE_FAILURES - 1):
+        clock.advance(timedelta(minutes=16))
+        assert sign_in(browser, "Aziza Karimova", "wrong wrong wrong", "123456").status_code == 401
+    with box.engine.connect() as conn:
+        notices = conn.execute(select(access_log.c.actor).where(access_log.c.action == "lockout")).scalars().all()
+    assert notices == [f"person:{person_id}"]
+    clock.advance(timedelta(minutes=16))
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, pyotp.TOTP(secret).at(clock.now())).status_code == 303
+    assert box.engine.connect().execute(select(people.c.failures)).scalar_one() == 0
+
+
+def test_a_disabled_person_is_thrown_out_at_once(api, browser, box, clock):
+    secret, _ = enroll(browser, clock, invite(api))
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+    assert browser.get("/settings").status_code == 200
+    listed = api.get("/v1/users").json()
+    assert [p["name"] for p in listed] == ["Aziza Karimova"] and listed[0]["enrolled"]
+    assert not {"password_hash", "totp_secret", "recovery_codes"} & set(listed[0])
+    assert api.post(f"/v1/users/{listed[0]['id']}/disable").status_code == 204
+    thrown_out = browser.get("/settings")
+    assert thrown_out.status_code == 303 and thrown_out.headers["location"].startswith("/signin")
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 401
+    assert api.post("/v1/users/no-such-person/disable").status_code == 404
+
+
+def test_a_person_sees_and_ends_their_own_sessions(api, box, clock):
+    secret, _ = enroll(TestClient(create_app(box), follow_redirects=False), clock, invite(api))
+    with TestClient(create_app(box), follow_redirects=False) as phone, \
+            TestClient(create_app(box), follow_redirects=False) as laptop:
+        assert sign_in(phone, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+        assert sign_in(laptop, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+        settings = laptop.get("/settings").text
+        sessions = re.findall(r'name="session" value="([0-9a-f]+)"', settings)
+        assert len(sessions) == 2 and "(this one)" in settings
+        rows = re.findall(r"<tr><td>.*?</tr>", settings, re.S)
+        this = next(re.search(r'name="session" value="([0-9a-f]+)"', r).group(1) for r in rows if "(this one)" in r)
+        other = next(s for s in sessions if s != this)
+        ended = laptop.post("/settings/sessions/end", data={"csrf_token": csrf_of(settings), "session": other})
+        assert ended.status_code == 303
+        assert phone.get("/settings").status_code == 303  # the phone's session is gone
+        assert laptop.get("/settings").status_code == 200
+
+
+def test_an_expired_or_used_invitation_gets_a_clear_page_and_changes_nothing(api, browser, box, clock):
+    used = invite(api)
+    enroll(browser, clock, used)
+    again = browser.get(used)
+    assert again.status_code == 410 and "used already" in again.text
+    assert browser.post(used, data={"password": PASSWORD, "confirm": PASSWORD}).status_code == 410
+    late = invite(api, name="Timur Aliev")
+    clock.advance(timedelta(hours=72, seconds=1))
+    expired = browser.get(late)
+    assert expired.status_code == 410 and "expired" in expired.text
+    assert browser.post(late, data={"password": PASSWORD, "confirm": PASSWORD}).status_code == 410
+    assert browser.get("/welcome/made-up-token").status_code == 410
+    with box.engine.connect() as conn:
+        assert conn.execute(select(people.c.name)).scalars().all() == ["Aziza Karimova"]
+        assert conn.execute(select(invitations.c.person_id).where(invitations.c.name == "Timur Aliev")).scalar() is None
+
+
+@pytest.mark.parametrize("password, said", [
+    ("short pass", "at least 12 characters"),
+    ("password1234", "most common"),
+    ("aaaaaaaaaaaaaaaa", "most common"),
+    ("aziza karimova", "your name"),
+])
+def test_weak_or_common_passwords_are_refused_naming_the_field(api, browser, box, password, said):
+    path = invite(api)
+    answer = browser.post(path, data={"password": password, "confirm": password})
+    assert answer.status_code == 422
+    assert re.search(r'id="err-password">[^<]*' + said, answer.text)
+    assert box.engine.connect().execute(select(people.c.id)).first() is None
+
+
+def test_mid_enrollment_a_person_cannot_sign_in(api, browser, box, clock):
+    path = invite(api)
+    browser.post(path, data={"password": PASSWORD, "confirm": PASSWORD})
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, "000000").status_code == 401
+
+
+def test_invitations_need_an_admin_and_a_valid_body(api, box):
+    from service.keys import KeyService
+
+    editor = KeyService(box.engine, box.clock).create("editor", "lyon", "lyon editor")
+    refused = api.post("/v1/users/invitations", json={"role": "editor", "team": "lyon", "name": "X"},
+                       headers={"Authorization": f"Bearer {editor}"})
+    assert refused.status_code == 403
+    bad = api.post("/v1/users/invitations", json={"role": "boss", "team": "lyon", "name": "X"})
+    assert bad.status_code == 422 and "role" in bad.text
+    assert api.post("/v1/users/invitations", json={"role": "viewer", "team": "lyon", "name": "X",
+                                                   "email": "not an email"}).status_code == 422
+    invite(api, name="Same Name")
+    assert api.post("/v1/users/invitations", json={"role": "viewer", "team": "lyon", "name": "X"}).status_code == 201
+
+
+def test_the_dashboard_invites_a_person(api, browser, box):
+    form = browser.get("/signin")
+    browser.post("/signin", data={"api_key": ADMIN_KEY, "timezone": "UTC", "next": "/",
+                                  "csrf_token": csrf_of(form.text)})
+    settings = browser.get("/settings")
+    made = browser.post("/settings/invitations", data={"csrf_token": csrf_of(settings.text), "name": "Leyla Y",
+                                                       "role": "viewer", "team": "istanbul", "email": ""})
+    assert made.status_code == 201 and "/welcome/" in made.text
+    bad = browser.post("/settings/invitations", data={"csrf_token": csrf_of(settings.text), "name": "",
+                                                      "role": "viewer", "team": "ist anbul", "email": ""})
+    assert bad.status_code == 422 and 'id="err-team"' in bad.text and 'id="err-name"' in bad.text
+
+
+def test_key_sign_in_to_the_dashboard_can_be_turned_off(api, box):
+    box.settings.dashboard_key_signin = False
+    with TestClient(create_app(box), follow_redirects=False) as browser:
+        form = browser.get("/signin")
+        assert 'name="api_key"' not in form.text
+        refused = browser.post("/signin", data={"api_key": ADMIN_KEY, "timezone": "UTC", "next": "/",
+                                                "csrf_token": csrf_of(form.text)})
+        assert refused.status_code == 403 and "vigil_session" not in browser.cookies
+        bearer = browser.get("/", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        assert bearer.status_code == 303  # sent to sign in
+    assert api.get("/v1/cases").status_code == 200  # the API keeps its keys
