@@ -145,7 +145,8 @@ def worker() -> None:
 @app.command()
 def demo(host: str = "127.0.0.1", port: int = 8000,
          serve_after: bool = typer.Option(True, "--serve/--no-serve", help="start the API after loading")) -> None:
-    """Create a master key if needed, load the demo's real cases, print an admin key, serve.
+    """Create a master key if needed, load the demo's real cases, print an admin key (for the API) and a one-time
+    invitation link for a first admin person (for the dashboard, where key sign-in is off), serve.
 
     Each run prints a new admin key and revokes the one the previous run printed."""
     settings = load_settings()
@@ -160,11 +161,33 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     loaded = load_demo(box)
     typer.echo(f"demo data: {loaded} cases loaded" if loaded else "demo data: already loaded")
     key = box.keys.create(*DEMO_ADMIN, replace=True)
+    invitation = demo_invitation(box, f"http://{host}:{port}")
     box.close()
-    typer.echo(f"admin API key (shown once): {key}")
-    typer.echo(f"dashboard: http://{host}:{port}/  (sign in with that key)   API docs: http://{host}:{port}/docs")
+    typer.echo(f"admin API key (shown once): {key}  (for the API)")
+    if invitation:
+        typer.echo(f"first admin person: follow this one-time link (valid 72 hours) to choose a password and set up "
+                   f"an authenticator app: {invitation}")
+    else:
+        typer.echo(f"first admin person: {DEMO_PERSON!r} exists already; sign in as them, or invite another admin "
+                   f"with `vigil users invite`")
+    typer.echo(f"dashboard: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
     if serve_after:
-        _serve(settings, host, port)
+        # The demo's dashboard takes people only: its key is for the API (VIGIL_DASHBOARD_KEY_SIGNIN=false).
+        _serve(settings.model_copy(update={"dashboard_key_signin": False}), host, port)
+
+
+DEMO_PERSON = "Demo admin"
+
+
+def demo_invitation(box, base: str) -> str | None:
+    """A one-time link for the demo's first admin person, or None once that person has enrolled."""
+    from .errors import Conflict
+
+    try:
+        made = box.people.invite(SYSTEM, "admin", DEMO_ADMIN[1], DEMO_PERSON, None)
+    except Conflict:  # invited and enrolled by a run before this one
+        return None
+    return base + made.url[len(box.people.public_url):]
 
 
 @keys_app.command("create")

@@ -99,7 +99,7 @@ async def signin(request: Request):
     if not expected or not csrf_ok(expected, form.get("csrf_token")):
         return signin_form(request, next_path, "The sign-in form expired. Please try again.", 403)
     throttled(box, request, box.auth_throttle.blocked)
-    if "api_key" in form.first:
+    if form.get("api_key").strip():
         if not box.settings.dashboard_key_signin:
             return signin_form(request, next_path, "Signing in with an API key is turned off here. "
                                                    "Sign in with your account.", 403)

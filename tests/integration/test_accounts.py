@@ -11,8 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from events.tables import access_log, events, invitations, people
+from service.access import SYSTEM
 from service.app import create_app
 from service.people import FREE_FAILURES, LOCKOUT_AFTER
+from service.schemas import CaseIn
 
 from ..conftest import ADMIN_KEY
 
@@ -59,7 +61,7 @@ def enroll(browser, clock, path: str, password: str = PASSWORD) -> tuple[str, li
 
 def sign_in(browser, account: str, password: str, code: str):
     form = browser.get("/signin")
-    return browser.post("/signin", data={"account": account, "password": password, "code": code,
+    return browser.post("/signin", data={"account": account, "password": password, "code": code, "api_key": "",
                                          "timezone": "UTC", "next": "/", "csrf_token": csrf_of(form.text)})
 
 
@@ -240,3 +242,43 @@ def test_key_sign_in_to_the_dashboard_can_be_turned_off(api, box):
         bearer = browser.get("/", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
         assert bearer.status_code == 303  # sent to sign in
     assert api.get("/v1/cases").status_code == 200  # the API keeps its keys
+
+
+def test_vigil_users_invite_list_and_disable(box, db_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    monkeypatch.setenv("VIGIL_DATABASE_URL", db_url)
+    runner = CliRunner()
+    made = runner.invoke(app, ["users", "invite", "--role", "viewer", "--team", "lyon", "--name", "Ilya P"])
+    assert made.exit_code == 0, made.output
+    assert made.stdout.strip().splitlines()[-1].startswith("http://127.0.0.1:8000/welcome/")
+    assert box.people.enrollment(made.stdout.strip().splitlines()[-1].rsplit("/", 1)[1]).invitation.name == "Ilya P"
+    bad = runner.invoke(app, ["users", "invite", "--role", "boss", "--team", "lyon", "--name", "X"])
+    assert bad.exit_code != 0 and "--role" in bad.output
+    assert runner.invoke(app, ["users", "disable", "nobody"]).exit_code == 1
+
+
+def test_the_demo_prints_an_invitation_for_a_first_admin_person_and_serves_without_key_sign_in(
+        box, db_url, settings, tmp_path, monkeypatch):
+    """The demo's database holds a case already, so it loads nothing; its server is captured, not started."""
+    from typer.testing import CliRunner
+
+    import service.cli as cli
+    from tests.e2e.serving import free_port
+
+    box.cases.open_case(SYSTEM, CaseIn(person={"name": "Demo Person"}, country="FR"))
+    monkeypatch.setenv("VIGIL_DATABASE_URL", db_url)
+    monkeypatch.setenv("VIGIL_MASTER_KEY", settings.master_key)
+    monkeypatch.chdir(tmp_path)
+    served = []
+    monkeypatch.setattr(cli, "_serve", lambda s, host, port: served.append(s))
+    port = free_port()
+    result = CliRunner().invoke(cli.app, ["demo", "--port", str(port)])
+    assert result.exit_code == 0, result.output
+    assert "admin API key (shown once): vgl_" in result.stdout  # the API keeps its key
+    link = next(w for w in result.stdout.split() if "/welcome/" in w)
+    assert link.startswith(f"http://127.0.0.1:{port}/welcome/")
+    assert box.people.enrollment(link.rsplit("/", 1)[1]).invitation.role == "admin"
+    assert [s.dashboard_key_signin for s in served] == [False]
