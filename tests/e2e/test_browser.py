@@ -278,3 +278,33 @@ def test_main_pages_pass_axe_accessibility_checks(page, server):
     problems = {path: [(v["id"], v["impact"], v["nodes"][0]["target"], v["help"]) for v in violations]
                 for path, violations in found.items() if violations}
     assert problems == {}
+
+
+def test_an_invited_person_sets_a_password_and_authenticator_then_signs_in(page, server):
+    """Invitation -> password -> TOTP (the code computed here with pyotp) -> recovery codes -> sign-in."""
+    import time
+
+    import pyotp
+
+    made = api(server, "POST", "/v1/users/invitations", {"role": "editor", "team": "rapid-response",
+                                                         "name": "Browser Person"})
+    page.goto(made["url"])
+    page.get_by_label("Password", exact=True).fill("amber lantern over the steppe")
+    page.get_by_label("The same password again").fill("amber lantern over the steppe")
+    page.get_by_role("button", name="Continue").click()
+    page.locator("figure.qr svg").wait_for()
+    secret = page.locator("#totp-secret").inner_text().strip()
+    shot(page, "20-enroll-totp")
+    page.get_by_label("Six-digit code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Confirm").click()
+    codes = page.locator("#recovery-codes code").all_inner_texts()
+    assert len(codes) == 10
+    page.get_by_role("link", name="Sign in").click()
+    page.get_by_label("Name or email").fill("Browser Person")
+    page.get_by_label("Password").fill("amber lantern over the steppe")
+    # The code of the next time step: the one just used to enroll is good only once.
+    page.get_by_label("Code from your authenticator app, or a recovery code").fill(
+        pyotp.TOTP(secret).at(time.time() + 30))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server["base"] + "/")
+    assert "Browser Person · editor · team rapid-response" in page.content()
