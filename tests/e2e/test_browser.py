@@ -288,17 +288,22 @@ def test_an_invited_person_sets_a_password_and_authenticator_then_signs_in(page,
 
     made = api(server, "POST", "/v1/users/invitations", {"role": "editor", "team": "rapid-response",
                                                          "name": "Browser Person"})
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
     page.goto(made["url"])
+    violations = {"password": axe.run(page).response["violations"]}
     page.get_by_label("Password", exact=True).fill("amber lantern over the steppe")
     page.get_by_label("The same password again").fill("amber lantern over the steppe")
     page.get_by_role("button", name="Continue").click()
     page.locator("figure.qr svg").wait_for()
     secret = page.locator("#totp-secret").inner_text().strip()
     shot(page, "20-enroll-totp")
+    violations["totp"] = axe.run(page).response["violations"]
     page.get_by_label("Six-digit code").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Confirm").click()
     codes = page.locator("#recovery-codes code").all_inner_texts()
     assert len(codes) == 10
+    violations["codes"] = axe.run(page).response["violations"]
+    assert {step: [v["id"] for v in found] for step, found in violations.items() if found} == {}
     page.get_by_role("link", name="Sign in").click()
     page.get_by_label("Name or email").fill("Browser Person")
     page.get_by_label("Password").fill("amber lantern over the steppe")
