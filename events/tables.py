@@ -188,3 +188,24 @@ auth_failures = Table(
     Column("failures", Integer, nullable=False),
     Index("ix_auth_failures_minute", "minute"),
 )
+
+# A person's passkeys (WebAuthn credentials, 0017): the public key only; the private key never leaves the device.
+passkeys = Table(
+    "passkeys", metadata,
+    Column("credential_id", String(1400), primary_key=True),  # base64url of the authenticator's credential id
+    Column("person_id", String(36), nullable=False),
+    Column("public_key", LargeBinary, nullable=False),  # COSE
+    Column("sign_count", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Index("ix_passkeys_person_id", "person_id"),
+)
+
+# A WebAuthn challenge the server handed out, good once and for five minutes (0017).
+webauthn_challenges = Table(
+    "webauthn_challenges", metadata,
+    Column("challenge", String(100), primary_key=True),  # base64url
+    Column("purpose", String(16), nullable=False),  # "register" or "signin"
+    Column("person_id", String(36), nullable=True),  # who registers (none for a sign-in: the passkey says who)
+    Column("expires_at", UTCDateTime, nullable=False),
+)

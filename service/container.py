@@ -39,6 +39,7 @@ from .rate_limit import RateLimiter
 from .bundles import DossierBundles
 from .cases import CaseService
 from .keys import KeyService
+from .passkeys import PasskeyService
 from .people import PeopleService
 from .subscriptions import SubscriptionService
 from .transparency_log import TransparencyLog
@@ -69,6 +70,7 @@ class Container:
     log_signing: LogSigning
     bundles: DossierBundles
     people: PeopleService
+    passkeys: PasskeyService
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def database_reachable(self) -> bool:
@@ -172,4 +174,5 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                      AuthThrottle(engine, clock, settings.auth_failures_per_minute), KeyService(engine, clock),
                      SubscriptionService(subs, planner, engine, worker, alerts, clock, settings),
                      transparency=TransparencyLog(engine, store.log), log_signing=log_signing,
-                     bundles=DossierBundles(cases, alerts, store, log_signing, clock), people=people)
+                     bundles=DossierBundles(cases, alerts, store, log_signing, clock), people=people,
+                     passkeys=PasskeyService(engine, clock, settings.public_url))

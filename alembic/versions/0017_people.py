@@ -1,5 +1,6 @@
-"""People who sign in with a password and a second factor, the invitations that create them, and dashboard sessions
-that belong to a person rather than an API key.
+"""People who sign in with a password and a second factor (TOTP, or a passkey), the invitations that create them,
+their passkeys and the WebAuthn challenges handed out, and dashboard sessions that belong to a person rather than an
+API key.
 
 Revision ID: 0017
 Revises: 0015
@@ -53,6 +54,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_invitations"),
         sa.UniqueConstraint("token_hash", name="uq_invitations_token_hash"),
     )
+    op.create_table(
+        "passkeys",
+        sa.Column("credential_id", sa.String(1400), nullable=False),
+        sa.Column("person_id", sa.String(36), nullable=False),
+        sa.Column("public_key", sa.LargeBinary(), nullable=False),
+        sa.Column("sign_count", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("last_used_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("credential_id", name="pk_passkeys"),
+    )
+    op.create_index("ix_passkeys_person_id", "passkeys", ["person_id"])
+    op.create_table(
+        "webauthn_challenges",
+        sa.Column("challenge", sa.String(100), nullable=False),
+        sa.Column("purpose", sa.String(16), nullable=False),
+        sa.Column("person_id", sa.String(36), nullable=True),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("challenge", name="pk_webauthn_challenges"),
+    )
     with op.batch_alter_table("web_sessions") as batch:
         batch.alter_column("key_id", existing_type=sa.String(36), nullable=True)
         batch.add_column(sa.Column("person_id", sa.String(36), nullable=True))
@@ -67,5 +87,7 @@ def downgrade() -> None:
         batch.drop_column("client")
         batch.drop_column("person_id")
         batch.alter_column("key_id", existing_type=sa.String(36), nullable=False)
+    op.drop_table("webauthn_challenges")
+    op.drop_table("passkeys")
     op.drop_table("invitations")
     op.drop_table("people")

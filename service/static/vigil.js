@@ -50,4 +50,45 @@
     };
     setInterval(tick, 30000);
   }
+  // Passkeys (WebAuthn): only a script can ask the browser for one, so these buttons show only where it can.
+  var pk = window.PublicKeyCredential;
+  var canPasskey = pk && pk.parseCreationOptionsFromJSON && pk.parseRequestOptionsFromJSON;
+  var status = document.getElementById("passkey-status");
+  var say = function (text) { if (status) { status.textContent = text; } };
+  var postJSON = function (url, csrf, body) {
+    return fetch(url, {method: "POST", credentials: "same-origin",
+                       headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+                       body: JSON.stringify(body || {})});
+  };
+  var register = document.querySelector("button[data-passkey-register]");
+  if (register && canPasskey) {
+    register.hidden = false;
+    register.addEventListener("click", function () {
+      var csrf = register.getAttribute("data-csrf");
+      postJSON("/settings/passkeys/options", csrf).then(function (r) { return r.json(); }).then(function (options) {
+        return navigator.credentials.create({publicKey: pk.parseCreationOptionsFromJSON(options)});
+      }).then(function (credential) {
+        return postJSON("/settings/passkeys", csrf, {credential: credential.toJSON()});
+      }).then(function (r) {
+        if (r.ok) { window.location.reload(); } else { say("The passkey was not added. Try again."); }
+      }).catch(function () { say("The passkey was not added."); });
+    });
+  }
+  var signin = document.querySelector("button[data-passkey-signin]");
+  if (signin && canPasskey) {
+    signin.hidden = false;
+    signin.addEventListener("click", function () {
+      var csrf = signin.getAttribute("data-csrf");
+      postJSON("/signin/passkey/options", csrf).then(function (r) { return r.json(); }).then(function (options) {
+        return navigator.credentials.get({publicKey: pk.parseRequestOptionsFromJSON(options)});
+      }).then(function (credential) {
+        return postJSON("/signin/passkey", csrf, {credential: credential.toJSON(), next: signin.getAttribute("data-next"),
+                                                 timezone: zoneSelect ? zoneSelect.value : "UTC"});
+      }).then(function (r) {
+        return r.json().then(function (body) {
+          if (r.ok) { window.location.assign(body.next); } else { say(body.detail || "The passkey was not accepted."); }
+        });
+      }).catch(function () { say("No passkey was used."); });
+    });
+  }
 })();

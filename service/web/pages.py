@@ -119,8 +119,12 @@ async def signin(request: Request):
         throttled(box, request, box.auth_throttle.failed)
         return signin_form(request, next_path, refusal, 401)
     tz = form.get("timezone") if form.get("timezone") in ZONE_NAMES else "UTC"
-    cookie = box.sessions.start(who, tz, client_of(request))
-    response = redirect(next_path)
+    return start_session(request, redirect(next_path), who, tz)
+
+
+def start_session(request: Request, response, who, tz: str):
+    """Start a session for `who` and hand its cookie to the browser with `response`."""
+    cookie = container(request).sessions.start(who, tz, client_of(request))
     response.set_cookie(COOKIE_NAME, cookie, max_age=int(LIFETIME.total_seconds()), httponly=True,
                         samesite="strict", secure=_secure(request), path="/")
     response.delete_cookie(SIGNIN_COOKIE, path="/signin")
@@ -195,7 +199,8 @@ def _settings_page(request: Request, seen_by: Viewer, status: int = 200, **conte
     sessions = box.sessions.of_person(who.key_id) if who.is_person else []
     context.setdefault("errors", {})
     context.setdefault("values", Form([]))
-    return page(request, "settings.html", seen_by, status, timezones=TIMEZONES, sessions=sessions,
+    keys = box.passkeys.of_person(who.key_id) if who.is_person else []
+    return page(request, "settings.html", seen_by, status, timezones=TIMEZONES, sessions=sessions, passkeys=keys,
                 people=box.people.list() if who.is_admin else [], roles=ROLES, **context)
 
 
