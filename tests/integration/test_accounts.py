@@ -282,3 +282,86 @@ def test_the_demo_prints_an_invitation_for_a_first_admin_person_and_serves_witho
     assert link.startswith(f"http://127.0.0.1:{port}/welcome/")
     assert box.people.enrollment(link.rsplit("/", 1)[1]).invitation.role == "admin"
     assert [s.dashboard_key_signin for s in served] == [False]
+
+
+# ---- passkeys, with a software authenticator (the browser's own is in tests/e2e) ----
+def signin_token(browser) -> str:
+    return csrf_of(browser.get("/signin").text)
+
+
+def passkey_sign_in(browser, device, token=None):
+    token = token or signin_token(browser)
+    options = browser.post("/signin/passkey/options", headers={"X-CSRF-Token": token})
+    assert options.status_code == 200, options.text
+    return browser.post("/signin/passkey", headers={"X-CSRF-Token": token},
+                        json={"credential": device.get(options.json()), "next": "/alerts"})
+
+
+def add_passkey(browser, device) -> None:
+    token = csrf_of(browser.get("/settings").text)
+    options = browser.post("/settings/passkeys/options", headers={"X-CSRF-Token": token})
+    assert options.status_code == 200, options.text
+    assert options.json()["authenticatorSelection"]["userVerification"] == "required"
+    added = browser.post("/settings/passkeys", headers={"X-CSRF-Token": token},
+                         json={"credential": device.create(options.json())})
+    assert added.status_code == 201, added.text
+
+
+@pytest.fixture
+def device():
+    from .helpers.soft_authenticator import SoftAuthenticator
+
+    return SoftAuthenticator("http://127.0.0.1:8000", "127.0.0.1")
+
+
+def test_a_passkey_alone_signs_its_person_in_until_they_are_disabled(api, box, clock, device):
+    with TestClient(create_app(box), follow_redirects=False) as browser:
+        secret, _ = enroll(browser, clock, invite(api))
+        assert passkey_sign_in(browser, device).status_code == 401  # not registered yet
+        assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+        add_passkey(browser, device)
+        assert "last used" not in browser.get("/settings").text
+    with TestClient(create_app(box), follow_redirects=False) as other:
+        signed = passkey_sign_in(other, device)
+        assert signed.status_code == 200 and signed.json() == {"next": "/alerts"}
+        assert "Aziza Karimova · editor · team lyon" in other.get("/alerts").text
+        api.post(f"/v1/users/{api.get('/v1/users').json()[0]['id']}/disable").raise_for_status()
+        assert other.get("/alerts").status_code == 303
+        assert passkey_sign_in(other, device).status_code == 401
+
+
+def test_a_passkey_answer_is_good_once_and_only_for_its_challenge(api, box, clock, device):
+    with TestClient(create_app(box), follow_redirects=False) as browser:
+        secret, _ = enroll(browser, clock, invite(api))
+        sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock))
+        add_passkey(browser, device)
+        token = signin_token(browser)
+        options = browser.post("/signin/passkey/options", headers={"X-CSRF-Token": token}).json()
+        answer = device.get(options)
+        assert browser.post("/signin/passkey", headers={"X-CSRF-Token": token},
+                            json={"credential": answer}).status_code == 200
+        assert browser.post("/signin/passkey", headers={"X-CSRF-Token": signin_token(browser)},
+                            json={"credential": answer}).status_code in (401, 403)  # replayed
+        device.user_verified = False  # the device did not check who holds it: not enough alone
+        assert passkey_sign_in(browser, device).status_code == 401
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (b"not json", "application/json"), (b"[]", "application/json"), (b'{"credential": 5}', "application/json"),
+    (b'{"credential": {"id": "x", "response": {"clientDataJSON": "!!"}}}', "application/json"),
+    (b'{"credential": {}}', "text/plain"),
+])
+def test_hostile_passkey_answers_get_a_4xx(browser, body, content_type):
+    token = signin_token(browser)
+    answer = browser.post("/signin/passkey", content=body,
+                          headers={"X-CSRF-Token": token, "Content-Type": content_type})
+    assert 400 <= answer.status_code < 500
+    assert browser.post("/signin/passkey/options").status_code == 403  # no form token
+
+
+def test_only_a_persons_own_session_adds_a_passkey(browser):
+    form = browser.get("/signin")
+    browser.post("/signin", data={"api_key": ADMIN_KEY, "timezone": "UTC", "next": "/",
+                                  "csrf_token": csrf_of(form.text)})
+    token = csrf_of(browser.get("/settings").text)
+    assert browser.post("/settings/passkeys/options", headers={"X-CSRF-Token": token}).status_code == 403
