@@ -365,3 +365,25 @@ def test_only_a_persons_own_session_adds_a_passkey(browser):
                                   "csrf_token": csrf_of(form.text)})
     token = csrf_of(browser.get("/settings").text)
     assert browser.post("/settings/passkeys/options", headers={"X-CSRF-Token": token}).status_code == 403
+
+
+@pytest.mark.parametrize("role, team, sees, names, writes", [
+    ("viewer", "lyon", 200, False, 403), ("editor", "lyon", 200, True, 303), ("admin", "hq", 200, True, 303),
+    ("viewer", "beta", 404, False, 403), ("editor", "beta", 404, False, 404),
+])
+def test_roles_and_teams_work_for_people_as_for_keys(api, browser, box, clock, role, team, sees, names, writes):
+    case_id = api.post("/v1/cases", json={"person": {"name": "Hidden Name"}, "country": "TR",
+                                          "teams": ["lyon"]}).json()["id"]
+    secret, _ = enroll(browser, clock, invite(api, role=role, team=team))
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+    page = browser.get(f"/cases/{case_id}")
+    assert page.status_code == sees
+    assert ("Hidden Name" in page.text) == names
+    posted = browser.post(f"/cases/{case_id}/events", data={
+        "csrf_token": csrf_of(browser.get("/settings").text), "type": "NoteAdded", "text": "x",
+        "occurred_at": "2026-03-01T10:00"})
+    assert posted.status_code == writes
+    assert (browser.get("/settings").text.count('id="invite"') == 1) == (role == "admin")
+    refused = browser.post("/settings/invitations", data={"csrf_token": csrf_of(browser.get("/settings").text),
+                                                          "name": "Z Z", "role": "admin", "team": "x"})
+    assert (refused.status_code == 403) == (role != "admin")
