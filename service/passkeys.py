@@ -21,7 +21,6 @@ from events.clock import Clock
 from events.tables import passkeys, people, webauthn_challenges
 from events.transactions import writing
 
-from .access import Principal
 from .errors import InputError
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
@@ -79,22 +78,22 @@ class PasskeyService:
             raise PasskeyRefused("no such challenge")
         return base64url_to_bytes(challenge)
 
-    def registration_options(self, who: Principal) -> str:
+    def registration_options(self, person_id: str, name: str) -> str:
         with self.engine.connect() as conn:
             existing = conn.execute(select(passkeys.c.credential_id)
-                                    .where(passkeys.c.person_id == who.key_id)).scalars().all()
+                                    .where(passkeys.c.person_id == person_id)).scalars().all()
         options = webauthn.generate_registration_options(
-            rp_id=self.rp_id, rp_name="Vigil", user_id=who.key_id.encode(), user_name=who.name,
-            user_display_name=who.name, challenge=self._challenge("register", who.key_id),
+            rp_id=self.rp_id, rp_name="Vigil", user_id=person_id.encode(), user_name=name,
+            user_display_name=name, challenge=self._challenge("register", person_id),
             exclude_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(c)) for c in existing],
             authenticator_selection=AuthenticatorSelectionCriteria(
                 resident_key=ResidentKeyRequirement.REQUIRED, user_verification=UserVerificationRequirement.REQUIRED))
         return webauthn.options_to_json(options)
 
-    def register(self, who: Principal, raw: Any) -> None:
+    def register(self, person_id: str, raw: Any) -> None:
         """Verify a new credential against the challenge this person was given, and keep its public key."""
         credential = _credential(raw)
-        challenge = self._take_challenge(credential.pop("_challenge"), "register", who.key_id)
+        challenge = self._take_challenge(credential.pop("_challenge"), "register", person_id)
         try:
             verified = webauthn.verify_registration_response(
                 credential=credential, expected_challenge=challenge, expected_rp_id=self.rp_id,
@@ -108,7 +107,7 @@ class PasskeyService:
                 raise InputError([{"loc": ["body", "credential"], "msg": "this passkey is registered already",
                                    "type": "value_error"}])
             conn.execute(insert(passkeys).values(
-                credential_id=credential_id, person_id=who.key_id, public_key=verified.credential_public_key,
+                credential_id=credential_id, person_id=person_id, public_key=verified.credential_public_key,
                 sign_count=verified.sign_count, created_at=self.clock.now()))
 
     def signin_options(self) -> str:
@@ -139,6 +138,11 @@ class PasskeyService:
             conn.execute(update(passkeys).where(passkeys.c.credential_id == row.credential_id)
                          .values(sign_count=verified.new_sign_count, last_used_at=self.clock.now()))
         return row.id
+
+    def has_any(self, person_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(passkeys.c.credential_id)
+                                .where(passkeys.c.person_id == person_id)).first() is not None
 
     def of_person(self, person_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

@@ -145,6 +145,19 @@ class PeopleService:
         if step is None:
             raise InputError([{"loc": ["body", "code"], "msg": "this code is not the one your app shows now",
                                "type": "value_error"}])
+        return self._finish(found, step)
+
+    def finish_with_passkey(self, token: str, has_passkey: Callable[[str], bool]) -> list[str]:
+        """Step two with a passkey instead of an app: once one is registered, the enrollment is finished."""
+        found = self.enrollment(token)
+        if found.person is None:
+            raise Conflict("choose a password first")
+        if not has_passkey(found.person.id):
+            raise InputError([{"loc": ["body", "code"], "msg": "no passkey was added; add one, or enter a code",
+                               "type": "value_error"}])
+        return self._finish(found, None)
+
+    def _finish(self, found: Enrollment, step: int | None) -> list[str]:
         codes = second_factor.new_recovery_codes()
         if not self.repository.finish_enrollment(found.invitation.id, found.person.id, step,
                                                  [second_factor.recovery_hash(c) for c in codes], self.clock.now()):
@@ -165,7 +178,8 @@ class PeopleService:
         usable = row is not None and row.enrolled_at is not None and row.disabled_at is None
         step = used = None
         if good and usable:
-            step = second_factor.matching_step(self._secret(row), code, now, row.totp_step)
+            if row.totp_secret:  # none for a person who enrolled a passkey instead: recovery codes only here
+                step = second_factor.matching_step(self._secret(row), code, now, row.totp_step)
             if step is None:
                 folded = second_factor.recovery_hash(code)
                 used = folded if folded in json.loads(row.recovery_codes) else None

@@ -43,16 +43,18 @@ class PeopleRepository:
                          .values(person_id=person["id"]))
             return person["id"]
 
-    def finish_enrollment(self, invitation_id: str, person_id: str, step: int, recovery: list[str],
+    def finish_enrollment(self, invitation_id: str, person_id: str, step: int | None, recovery: list[str],
                           now: datetime) -> bool:
-        """Mark the person enrolled and the invitation used, in one transaction; False if it was used meanwhile."""
+        """Mark the person enrolled and the invitation used, in one transaction; False if it was used meanwhile.
+        With no TOTP step (a passkey was enrolled instead), the TOTP secret they were shown is dropped."""
         with writing(self.engine) as conn:
             used = conn.execute(update(invitations).where(invitations.c.id == invitation_id,
                                                           invitations.c.used_at.is_(None)).values(used_at=now))
             if used.rowcount != 1:
                 return False
             conn.execute(update(people).where(people.c.id == person_id).values(
-                enrolled_at=now, totp_step=step, recovery_codes=json.dumps(recovery)))
+                enrolled_at=now, totp_step=step, recovery_codes=json.dumps(recovery),
+                **({} if step is not None else {"totp_secret": None})))
         return True
 
     def person(self, person_id: str) -> Any:

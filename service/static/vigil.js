@@ -60,17 +60,23 @@
                        headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
                        body: JSON.stringify(body || {})});
   };
+  // Adding a passkey: on the settings page (then reload), or while enrolling (then the form around it finishes).
   var register = document.querySelector("button[data-passkey-register]");
   if (register && canPasskey) {
     register.hidden = false;
+    document.querySelectorAll("[data-passkey-enroll]").forEach(function (el) { el.hidden = false; });
     register.addEventListener("click", function () {
       var csrf = register.getAttribute("data-csrf");
-      postJSON("/settings/passkeys/options", csrf).then(function (r) { return r.json(); }).then(function (options) {
+      var optionsUrl = register.getAttribute("data-options") || "/settings/passkeys/options";
+      var registerUrl = register.getAttribute("data-register") || "/settings/passkeys";
+      postJSON(optionsUrl, csrf).then(function (r) { return r.json(); }).then(function (options) {
         return navigator.credentials.create({publicKey: pk.parseCreationOptionsFromJSON(options)});
       }).then(function (credential) {
-        return postJSON("/settings/passkeys", csrf, {credential: credential.toJSON()});
+        return postJSON(registerUrl, csrf, {credential: credential.toJSON()});
       }).then(function (r) {
-        if (r.ok) { window.location.reload(); } else { say("The passkey was not added. Try again."); }
+        if (!r.ok) { say("The passkey was not added. Try again."); }
+        else if (register.form) { register.form.submit(); }
+        else { window.location.reload(); }
       }).catch(function () { say("The passkey was not added."); });
     });
   }

@@ -133,7 +133,8 @@ def start_session(request: Request, response, who, tz: str):
 
 # ---- following an invitation: a password, then TOTP, then the recovery codes once ----
 def _welcome_page(request: Request, token: str, step: str, status: int = 200, **context: Any) -> HTMLResponse:
-    response = page(request, "welcome.html", None, status, token=token, step=step, errors={}, **context)
+    context.setdefault("errors", {})
+    response = page(request, "welcome.html", None, status, token=token, step=step, **context)
     response.headers["Cache-Control"] = "no-store"  # the QR code and the recovery codes are secrets
     response.headers["Referrer-Policy"] = "no-referrer"  # the link itself is one too
     return response
@@ -180,6 +181,21 @@ async def welcome_totp(request: Request, token: str):
         return redirect(f"/welcome/{token}")
     except InputError as exc:
         return _totp_step(request, token, people.enrollment(token), 422, errors=errors_by_field(exc.detail))
+    return _welcome_page(request, "", "done", recovery_codes=codes)
+
+
+@router.post("/welcome/{token}/passkey/finish")
+async def welcome_passkey(request: Request, token: str):
+    await read_form(request)
+    box = container(request)
+    try:
+        codes = box.people.finish_with_passkey(token, box.passkeys.has_any)
+    except InvitationGone as exc:
+        return _welcome_page(request, "", "gone", 410, message=str(exc))
+    except Conflict:
+        return redirect(f"/welcome/{token}")
+    except InputError as exc:
+        return _totp_step(request, token, box.people.enrollment(token), 422, errors=errors_by_field(exc.detail))
     return _welcome_page(request, "", "done", recovery_codes=codes)
 
 

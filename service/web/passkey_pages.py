@@ -12,6 +12,7 @@ from events.catalogue import ZONE_NAMES
 from service.api.deps import in_thread
 from service.errors import InputError
 from service.passkeys import MAX_CREDENTIAL_JSON, PasskeyRefused
+from service.people import InvitationGone
 
 from .auth import PageError, Viewer, container, local_path, throttled, viewer
 from .pages import SIGNIN_COOKIE, client_of, start_session
@@ -47,7 +48,8 @@ def _person(seen_by: Viewer, request: Request) -> None:
 @router.post("/settings/passkeys/options")
 def registration_options(request: Request, seen_by: Viewer = Depends(viewer)) -> Response:
     _person(seen_by, request)
-    return Response(container(request).passkeys.registration_options(seen_by.principal),
+    who = seen_by.principal
+    return Response(container(request).passkeys.registration_options(who.key_id, who.name),
                     media_type="application/json")
 
 
@@ -56,7 +58,37 @@ async def register(request: Request, seen_by: Viewer = Depends(viewer)) -> JSONR
     _person(seen_by, request)
     body = await _json(request)
     try:
-        await in_thread(container(request).passkeys.register, seen_by.principal, body.get("credential"))
+        await in_thread(container(request).passkeys.register, seen_by.principal.key_id, body.get("credential"))
+    except PasskeyRefused:
+        raise InputError([{"loc": ["body", "credential"], "msg": "this passkey answers no challenge of yours; "
+                           "reload and try again", "type": "value_error"}]) from None
+    return JSONResponse({"registered": True}, status_code=201)
+
+
+# ---- a passkey instead of an authenticator app, while following an invitation (the link is the secret) ----
+def _enrolling(request: Request, token: str):
+    try:
+        found = container(request).people.enrollment(token)
+    except InvitationGone as exc:
+        raise PageError(410, str(exc)) from None
+    if found.person is None:
+        raise PageError(409, "Choose a password first.")
+    return found.person
+
+
+@router.post("/welcome/{token}/passkey/options")
+def enrollment_options(request: Request, token: str) -> Response:
+    person = _enrolling(request, token)
+    return Response(container(request).passkeys.registration_options(person.id, person.name),
+                    media_type="application/json")
+
+
+@router.post("/welcome/{token}/passkey")
+async def enrollment_passkey(request: Request, token: str) -> JSONResponse:
+    person = _enrolling(request, token)
+    body = await _json(request)
+    try:
+        await in_thread(container(request).passkeys.register, person.id, body.get("credential"))
     except PasskeyRefused:
         raise InputError([{"loc": ["body", "credential"], "msg": "this passkey answers no challenge of yours; "
                            "reload and try again", "type": "value_error"}]) from None

@@ -371,3 +371,27 @@ def test_a_person_adds_a_passkey_and_then_signs_in_with_it_alone(chromium, local
     page.wait_for_url(server["base"] + "/")
     assert "Passkey Person · viewer · team lyon" in page.content()
     context.close()
+
+
+def test_an_invited_person_enrolls_a_passkey_instead_of_an_app(chromium, localhost_server):
+    server = localhost_server
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    made = api(server, "POST", "/v1/users/invitations", {"role": "editor", "team": "lyon", "name": "Key Holder"})
+    page.goto(made["url"])
+    page.get_by_label("Password", exact=True).fill("seven owls guard the archive")
+    page.get_by_label("The same password again").fill("seven owls guard the archive")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Use a passkey").click()
+    page.locator("#recovery-codes").wait_for()
+    assert page.locator("#recovery-codes code").count() == 10
+    page.goto(server["base"] + "/signin")
+    page.get_by_role("button", name="Use a passkey").click()
+    page.wait_for_url(server["base"] + "/")
+    assert "Key Holder · editor · team lyon" in page.content()
+    context.close()

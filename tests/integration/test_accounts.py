@@ -197,10 +197,16 @@ def test_weak_or_common_passwords_are_refused_naming_the_field(api, browser, box
     assert box.engine.connect().execute(select(people.c.id)).first() is None
 
 
-def test_mid_enrollment_a_person_cannot_sign_in(api, browser, box, clock):
+def test_mid_enrollment_a_person_cannot_sign_in_and_a_wrong_code_finishes_nothing(api, browser, box, clock):
     path = invite(api)
-    browser.post(path, data={"password": PASSWORD, "confirm": PASSWORD})
-    assert sign_in(browser, "Aziza Karimova", PASSWORD, "000000").status_code == 401
+    shown = browser.post(path, data={"password": PASSWORD, "confirm": PASSWORD})
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', shown.text).group(1)
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, pyotp.TOTP(secret).at(clock.now())).status_code == 401
+    wrong = browser.post(path + "/totp", data={"code": "12345x"})
+    assert wrong.status_code == 422 and 'id="err-code"' in wrong.text and secret in wrong.text
+    with box.engine.connect() as conn:
+        assert conn.execute(select(people.c.enrolled_at)).scalar_one() is None
+        assert conn.execute(select(invitations.c.used_at)).scalar_one() is None
 
 
 def test_invitations_need_an_admin_and_a_valid_body(api, box):
@@ -387,3 +393,24 @@ def test_roles_and_teams_work_for_people_as_for_keys(api, browser, box, clock, r
     refused = browser.post("/settings/invitations", data={"csrf_token": csrf_of(browser.get("/settings").text),
                                                           "name": "Z Z", "role": "admin", "team": "x"})
     assert (refused.status_code == 403) == (role != "admin")
+
+
+def test_a_passkey_instead_of_an_app_while_enrolling(api, browser, box, clock, device):
+    path = invite(api)
+    assert browser.post(path, data={"password": PASSWORD, "confirm": PASSWORD}).status_code == 200
+    early = browser.post(path + "/passkey/finish")
+    assert early.status_code == 422 and 'id="err-code"' in early.text  # no passkey yet: nothing finished
+    options = browser.post(path + "/passkey/options")
+    assert options.status_code == 200
+    assert browser.post(path + "/passkey", json={"credential": device.create(options.json())}).status_code == 201
+    done = browser.post(path + "/passkey/finish")
+    assert done.status_code == 200
+    codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", done.text)
+    assert len(codes) == 10
+    with box.engine.connect() as conn:
+        assert conn.execute(select(people.c.totp_secret, people.c.enrolled_at)).first()[0] is None
+    assert browser.post(path + "/passkey/options").status_code == 410  # the invitation is used up
+    assert passkey_sign_in(browser, device).status_code == 200
+    with TestClient(create_app(box), follow_redirects=False) as other:
+        assert sign_in(other, "Aziza Karimova", PASSWORD, "123456").status_code == 401
+        assert sign_in(other, "Aziza Karimova", PASSWORD, codes[0]).status_code == 303
