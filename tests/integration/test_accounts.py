@@ -414,3 +414,14 @@ def test_a_passkey_instead_of_an_app_while_enrolling(api, browser, box, clock, d
     with TestClient(create_app(box), follow_redirects=False) as other:
         assert sign_in(other, "Aziza Karimova", PASSWORD, "123456").status_code == 401
         assert sign_in(other, "Aziza Karimova", PASSWORD, codes[0]).status_code == 303
+
+
+def test_the_request_log_never_shows_an_invitation_token(api, browser, caplog):
+    path = invite(api)
+    with caplog.at_level("INFO", logger="vigil.requests"):
+        browser.get(path)
+        browser.post(path + "/totp", data={"code": "1"})
+    token = path.rsplit("/", 1)[1]
+    logged = [r.getMessage() for r in caplog.records if r.name == "vigil.requests"]
+    assert "GET /welcome/… 200" in logged[0] and "POST /welcome/…/totp" in logged[1]
+    assert not any(token in line for line in logged)
