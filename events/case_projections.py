@@ -147,6 +147,11 @@ class CaseProjections:
         return [r.case_id for r in rows if team in json.loads(r.teams)]
 
     @staticmethod
+    def some(conn: Connection, case_ids: list[str]) -> Iterator[CaseRow]:
+        for row in conn.execute(select(proj).where(proj.c.case_id.in_(case_ids))):
+            yield decode_row(row)
+
+    @staticmethod
     def all(conn: Connection, status: str | None = None, country: str | None = None) -> Iterator[CaseRow]:
         query = select(proj)
         if status:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable
 from zoneinfo import ZoneInfo
 
+from .i18n import Moment, Phrase, phrase, phrase_n, render
 from .projection import CaseState, awaiting_outcome, dated_items, status_of
 from .records import parse_iso
 from .timing import Timing
@@ -150,26 +151,43 @@ def local_and_utc(moment: datetime, zone: str | None) -> str:
     return f"{local.strftime('%Y-%m-%d %H:%M %Z')} ({zone}; {beside})"
 
 
-def _until(delta: timedelta) -> str:
+def _until(delta: timedelta) -> Phrase:
     hours = delta.total_seconds() / 3600
     if hours < 1:
-        return f"{max(1, round(hours * 60))} min"
-    return f"{round(hours)} h" if hours < 72 else f"{round(hours / 24)} days"
+        return phrase_n("%(n)s min", "%(n)s min", max(1, round(hours * 60)))
+    if hours < 72:
+        return phrase_n("%(n)s h", "%(n)s h", round(hours))
+    return phrase_n("%(n)s day", "%(n)s days", round(hours / 24))
 
 
-def _ago(delta: timedelta) -> str:
+def _ago(delta: timedelta) -> Phrase:
     hours = delta.total_seconds() / 3600
-    return f"{max(1, round(hours))} h ago" if hours < 48 else f"{round(hours / 24)} days ago"
+    if hours < 48:
+        return phrase_n("%(n)s h ago", "%(n)s h ago", max(1, round(hours)))
+    return phrase_n("%(n)s day ago", "%(n)s days ago", round(hours / 24))
 
 
 def title(kind: str, label: str | None, item_at: datetime, now: datetime, zone: str | None,
           item_type: str | None = None) -> str:
+    return render(title_phrase(kind, label, item_at, now, zone, item_type))
+
+
+PASSED = {"RemovalScheduled": phrase("Removal date passed %(ago)s (%(when)s): outcome not recorded"),
+          "HearingScheduled": phrase("Hearing passed %(ago)s (%(when)s): outcome not recorded"),
+          "DeadlineSet": phrase("Deadline passed %(ago)s (%(when)s): outcome not recorded")}
+COMING = {"hearing": phrase("Hearing in %(until)s: %(when)s"), "deadline": phrase("Deadline in %(until)s: %(when)s"),
+          "removal": phrase("Removal in %(until)s: %(when)s"),
+          "measure_expiry": phrase("Interim measure expires in %(until)s: %(when)s")}
+
+
+def title_phrase(kind: str, label: str | None, item_at: datetime, now: datetime, zone: str | None,
+                 item_type: str | None = None) -> Phrase:
+    """A reminder's title, to be read in each subscriber's language."""
+    when = Moment(item_at, zone)
     if kind == OUTCOME:
-        what = {"RemovalScheduled": "Removal date", "HearingScheduled": "Hearing", "DeadlineSet": "Deadline"}.get(
-            item_type or "", "Date")
-        return f"{what} passed {_ago(now - item_at)} ({local_and_utc(item_at, zone)}): outcome not recorded"
+        words = PASSED.get(item_type or "", phrase("Date passed %(ago)s (%(when)s): outcome not recorded"))
+        return Phrase(words.msgid, (("ago", _ago(now - item_at)), ("when", when)))
     if kind == "contact_overdue":
-        return f"No contact since removal on {local_and_utc(item_at, zone)}"
-    what = {"hearing": "Hearing", "deadline": "Deadline", "removal": "Removal",
-            "measure_expiry": "Interim measure expires"}[kind]
-    return f"{what} in {_until(item_at - now)}: {local_and_utc(item_at, zone)}" + (f" ({label})" if label else "")
+        return phrase("No contact since removal on %(when)s", when=when)
+    words = Phrase(COMING[kind].msgid, (("until", _until(item_at - now)), ("when", when)))
+    return phrase("%(title)s (%(label)s)", title=words, label=label) if label else words

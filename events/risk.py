@@ -6,20 +6,30 @@ from datetime import datetime, timedelta
 
 from .projection import (CaseState, Item, awaiting_outcome, dated_items, measures_in_force, overdue, removal_end,
                          status_of, upcoming)
+from .i18n import Day, Phrase, Said, phrase, phrase_n
 from .records import iso, parse_iso
 from .timing import Timing
 
 LEVELS = ("resolved", "monitoring", "elevated", "high", "critical")
 SOON = timedelta(hours=72)
-BODY_NAMES = {"ECtHR": "ECtHR", "UN_CAT": "UN Committee against Torture",
-              "UN_HRC": "UN Human Rights Committee", "other": "international"}
+BODY_NAMES = {"ECtHR": phrase("ECtHR"), "UN_CAT": phrase("UN Committee against Torture"),
+              "UN_HRC": phrase("UN Human Rights Committee"), "other": phrase("international")}
+METHODS = {"extradited": phrase("extradited"), "deported": phrase("deported"), "rendered": phrase("rendered"),
+           "other": phrase("other")}
+LEVEL_WORDS = {"resolved": phrase("resolved"), "monitoring": phrase("monitoring"), "elevated": phrase("elevated"),
+               "high": phrase("high"), "critical": phrase("critical")}
 
 
 @dataclass(frozen=True)
 class Risk:
     level: str
-    reasons: list[str] = field(default_factory=list)
+    phrases: list[Phrase] = field(default_factory=list)  # the reasons, to be shown in any language
     since: str | None = None  # set when every reason behind the level lies in the past: see `assess`
+
+    @property
+    def reasons(self) -> list[str]:
+        """The reasons in English, as the API gives them."""
+        return [Said(p) for p in self.phrases]
 
     def chronic(self, now: datetime, horizon: timedelta) -> bool:
         """A crisis older than the horizon: it ranks below current ones of the same level."""
@@ -30,44 +40,74 @@ class Risk:
         return LEVELS.index(self.level)
 
 
-def _in(now: datetime, at: str) -> str:
+def _in(now: datetime, at: str) -> Phrase:
     hours = (parse_iso(at) - now).total_seconds() / 3600
-    return f"in {max(1, round(hours))} h" if hours < 72 else f"on {at[:10]}"
+    if hours < 72:
+        return phrase_n("in %(n)s h", "in %(n)s h", max(1, round(hours)))
+    return phrase("on %(date)s", date=Day(parse_iso(at)))
 
 
 YEAR = timedelta(days=365)
 
 
-def _ago(now: datetime, at: str, horizon: timedelta) -> str:
+def _ago(now: datetime, at: str, horizon: timedelta) -> Phrase:
     """How long ago a date passed: hours or days while it is current, its date once it is history."""
     passed = now - parse_iso(at)
     if passed >= horizon:
         return _on(now, at)
     hours = passed.total_seconds() / 3600
-    return f"{max(1, round(hours))} h ago" if hours < 48 else f"{round(hours / 24)} days ago"
+    if hours < 48:
+        return phrase_n("%(n)s h ago", "%(n)s h ago", max(1, round(hours)))
+    return phrase_n("%(n)s day ago", "%(n)s days ago", round(hours / 24))
 
 
-def _on(now: datetime, at: str) -> str:
+def _on(now: datetime, at: str) -> Phrase:
     """A past date: its day within the last year, its month before ("in June 2011")."""
-    return f"in {parse_iso(at).strftime('%B %Y')}" if now - parse_iso(at) >= YEAR else f"on {at[:10]}"
+    if now - parse_iso(at) >= YEAR:
+        return phrase("in %(month)s", month=Day(parse_iso(at), "month-year"))
+    return phrase("on %(date)s", date=Day(parse_iso(at)))
 
 
-def _since(now: datetime, at: str) -> str:
-    return f"since {parse_iso(at).strftime('%B %Y')}" if now - parse_iso(at) >= YEAR else f"since {at[:10]}"
+def _since(now: datetime, at: str) -> Phrase:
+    if now - parse_iso(at) >= YEAR:
+        return phrase("since %(month)s", month=Day(parse_iso(at), "month-of"))
+    return phrase("since %(date)s", date=Day(parse_iso(at)))
 
 
-def _bodies(bodies: list[str]) -> str:
-    return " and ".join(BODY_NAMES.get(b, b) for b in bodies)
+def body_name(body: str) -> Phrase | str:
+    return BODY_NAMES.get(body, body)
 
 
-Reason = tuple[str, "str | None"]  # its words, and since when it holds (None: it is about now or what is coming)
+def _bodies(bodies: list[str]) -> Phrase | str:
+    names = [body_name(b) for b in bodies]
+    out = names[0] if names else ""
+    for name in names[1:]:
+        out = phrase("%(first)s and %(second)s", first=out, second=name)
+    return out
+
+
+def _despite(bodies: list[str]) -> Phrase:
+    return phrase("despite %(bodies)s interim measure", bodies=_bodies(bodies))
+
+
+def method_word(method: str) -> Phrase | str:
+    return METHODS.get(method, method)
+
+
+Reason = tuple[Phrase, "str | None"]  # its words, and since when it holds (None: it is about now or what is coming)
+PENDING = {"requested": phrase("detained with extradition request pending"),
+           "ordered": phrase("detained with extradition order pending"),
+           None: phrase("detained with removal order pending")}
+STATUS_REASONS = {"in_proceedings": phrase("proceedings pending"), "removal_ordered": phrase("removal ordered"),
+                  "removal_scheduled": phrase("removal scheduled"),
+                  "removed": phrase("returned; contact established")}
 
 
 def _reasons(state: CaseState, now: datetime, timing: Timing) -> tuple[str, list[Reason], list[Reason]]:
     """The level, the reasons that make it, and lesser ones said beside them; each reason with its onset."""
     status = status_of(state)
     if status == "closed":
-        return "resolved", [("case closed", None)], []
+        return "resolved", [(phrase("case closed"), None)], []
     critical: list[Reason] = []
     high: list[Reason] = []
     now_iso = iso(now)
@@ -77,66 +117,80 @@ def _reasons(state: CaseState, now: datetime, timing: Timing) -> tuple[str, list
     removal = state.removal
     if removal:
         start, end = removal["at"] or removal["window_start"], removal_end(removal)
-        despite = f" despite {_bodies(in_force)} interim measure" if in_force else ""
+        to = removal["destination"]
+        despite = _despite(in_force) if in_force else ""
         if start <= now_iso <= end:
-            critical.append((f"removal window to {removal['destination']} is open now{despite}", None))
+            critical.append((phrase("removal window to %(country)s is open now", country=to) if not in_force else
+                             phrase("removal window to %(country)s is open now %(despite)s", country=to,
+                                    despite=despite), None))
         elif now_iso < start and parse_iso(start) - now <= SOON:
-            critical.append((f"removal to {removal['destination']} scheduled {_in(now, start)}{despite}", None))
+            critical.append((phrase("removal to %(country)s scheduled %(when)s", country=to, when=_in(now, start))
+                             if not in_force else
+                             phrase("removal to %(country)s scheduled %(when)s %(despite)s", country=to,
+                                    when=_in(now, start), despite=despite), None))
         elif in_force and now_iso < start:
-            critical.append((f"removal scheduled {_in(now, start)} despite {_bodies(in_force)} interim measure",
-                             None))
+            critical.append((phrase("removal scheduled %(when)s %(despite)s", when=_in(now, start),
+                                    despite=despite), None))
         elif now_iso < start:
-            high.append((f"removal to {removal['destination']} scheduled {_in(now, start)}", None))
+            high.append((phrase("removal to %(country)s scheduled %(when)s", country=to, when=_in(now, start)),
+                         None))
         elif not (state.closed or state.deceased or state.resettled_in):  # the date has passed, with no news
-            critical.append((f"removal date passed {_ago(now, end, horizon)}; outcome not recorded{despite}", end))
+            ago = _ago(now, end, horizon)
+            critical.append((phrase("removal date passed %(ago)s; outcome not recorded", ago=ago) if not in_force
+                             else phrase("removal date passed %(ago)s; outcome not recorded %(despite)s", ago=ago,
+                                         despite=despite), end))
     removed = state.removed
     if removed:
         if removed["despite"]:
-            critical.append((f"{removed['method']} to {removed['destination']} on {removed['at'][:10]} "
-                             f"despite {_bodies(removed['despite'])} interim measure", removed["at"]))
+            critical.append((phrase("%(method)s to %(country)s on %(date)s %(despite)s",
+                                    method=method_word(removed["method"]), country=removed["destination"],
+                                    date=Day(parse_iso(removed["at"])), despite=_despite(removed["despite"])),
+                             removed["at"]))
         contact_after_removal = state.last_contact_at and state.last_contact_at >= removed["at"]
         silent_since = parse_iso(removed["at"])
         if not contact_after_removal and now - silent_since >= timing.contact_overdue_after:
-            critical.append((f"no contact since removal {_on(now, removed['at'])}", removed["at"]))
+            critical.append((phrase("no contact since removal %(when)s", when=_on(now, removed["at"])),
+                             removed["at"]))
         if state.after_return == "detained_at_destination":
-            high.append((f"detained in {removed['destination']} after return", None))
+            high.append((phrase("detained in %(country)s after return", country=removed["destination"]), None))
     if state.whereabouts_unknown:
         since = state.whereabouts_unknown_since
         old = since is not None and now - parse_iso(since) >= horizon
-        critical.append((f"whereabouts unknown {_since(now, since)}" if old else "whereabouts unknown", since))
+        critical.append((phrase("whereabouts unknown %(since)s", since=_since(now, since)) if old
+                         else phrase("whereabouts unknown"), since))
     if state.ill_treatment_reported:
         at = state.ill_treatment_at
         old = at is not None and now - parse_iso(at) >= horizon
-        critical.append((f"ill-treatment reported {_on(now, at)}" if old else "ill-treatment reported", at))
+        critical.append((phrase("ill-treatment reported %(when)s", when=_on(now, at)) if old
+                         else phrase("ill-treatment reported"), at))
     if state.deceased:
         at = state.deceased_at
         old = at is not None and now - parse_iso(at) >= horizon
-        critical.append((f"reported dead {_on(now, at)}" if old else "reported dead", at))
+        critical.append((phrase("reported dead %(when)s", when=_on(now, at)) if old else phrase("reported dead"), at))
     if critical:
         return "critical", critical, high
 
     if status == "safe":
-        return "resolved", [("resettled" if state.resettled_in else "protection granted and at liberty", None)], []
+        return "resolved", [(phrase("resettled") if state.resettled_in
+                             else phrase("protection granted and at liberty"), None)], []
 
     if state.detained and (state.extradition in ("requested", "ordered") or state.removal_order):
-        pending = "extradition request" if state.extradition == "requested" else (
-            "extradition order" if state.extradition == "ordered" else "removal order")
-        high.append((f"detained with {pending} pending", None))
+        high.append((PENDING[state.extradition if state.extradition in ("requested", "ordered") else None], None))
     for item in _watched(state, now, timing):
-        high.append((f"{item['label']} passed {_ago(now, item['at'], horizon)}; outcome not recorded", item["at"]))
+        high.append((phrase("%(label)s passed %(ago)s; outcome not recorded", label=item["label"],
+                            ago=_ago(now, item["at"], horizon)), item["at"]))
     for item in upcoming(state, now):
         if item["kind"] in ("hearing", "deadline") and parse_iso(item["at"]) - now <= SOON:
-            high.append((f"{item['label']} {_in(now, item['at'])}", None))
+            high.append((phrase("%(label)s %(when)s", label=item["label"], when=_in(now, item["at"])), None))
     if high:
         return "high", high, []
 
-    if status in ("in_proceedings", "removal_ordered", "removal_scheduled", "removed"):
-        reasons = {"in_proceedings": "proceedings pending", "removal_ordered": "removal ordered",
-                   "removal_scheduled": "removal scheduled", "removed": "returned; contact established"}
-        return "elevated", [(reasons[status], None)], []
+    if status in STATUS_REASONS:
+        return "elevated", [(STATUS_REASONS[status], None)], []
     if state.measures_requested:
-        return "elevated", [(f"{_bodies(list(state.measures_requested))} interim measure requested", None)], []
-    return "monitoring", [("nothing pending", None)], []
+        return "elevated", [(phrase("%(bodies)s interim measure requested",
+                                    bodies=_bodies(list(state.measures_requested))), None)], []
+    return "monitoring", [(phrase("nothing pending"), None)], []
 
 
 def _watched(state: CaseState, now: datetime, timing: Timing) -> list[Item]:

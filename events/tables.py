@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger, Column, DateTime, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Table, Text,
+    BigInteger, Boolean, Column, DateTime, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Table, Text,
     TypeDecorator, UniqueConstraint,
 )
 
@@ -208,4 +208,20 @@ webauthn_challenges = Table(
     Column("purpose", String(16), nullable=False),  # "register" or "signin"
     Column("person_id", String(36), nullable=True),  # who registers (none for a sign-in: the passkey says who)
     Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# The blind name index (events/name_index.py): HMAC-SHA256 of each name key of a case's person, never the name (0014).
+name_index = Table(
+    "name_index", metadata,
+    Column("hash", LargeBinary(32), primary_key=True),
+    Column("case_id", String(36), primary_key=True),
+    Index("ix_name_index_case_id", "case_id"),
+)
+
+# One row: whether every case is in the name index (false after an upgrade of a database that had cases, until
+# `vigil names reindex` has run; search opens the cases meanwhile).
+name_index_state = Table(
+    "name_index_state", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("complete", Boolean, nullable=False),
 )

@@ -39,6 +39,7 @@ class Claimed:
     include_personal_data: bool = False
     # The alert's rule, severity, title, case_id, event_id, due_at, late, raised_at; its event's type and time.
     alert: dict | None = None
+    language: str = "en"  # the subscription's, for the message's words
     tree_size: int | None = None  # a checkpoint delivery's checkpoint
 
 
@@ -56,8 +57,8 @@ CLAIM_COLUMNS = (
     deliveries.c.attempts, deliveries.c.first_attempt_at, deliveries.c.tree_size,
     subscriptions.c.disabled_at, subscriptions.c.deleted_at, subscriptions.c.channel.label("sealed_channel"),
     subscriptions.c.escalate_to.label("sealed_escalate_to"), subscriptions.c.secret.label("sealed_secret"),
-    subscriptions.c.include_personal_data,
-    alerts.c.rule, alerts.c.severity, alerts.c.title, alerts.c.case_id, alerts.c.event_id, alerts.c.due_at,
+    subscriptions.c.include_personal_data, subscriptions.c.language,
+    alerts.c.rule, alerts.c.severity, alerts.c.title, alerts.c.title_phrase, alerts.c.case_id, alerts.c.event_id, alerts.c.due_at,
     alerts.c.late, alerts.c.raised_at, events_table.c.type.label("event_type"), events_table.c.occurred_at,
     events_table.c.date_precision,
 )
@@ -150,13 +151,15 @@ class DeliveryStore:
     def _claimed(r, lease_until: datetime) -> Claimed:
         alert = None
         if r.alert_id is not None:
-            alert = {"rule": r.rule, "severity": r.severity, "title": r.title, "case_id": r.case_id,
+            alert = {"rule": r.rule, "severity": r.severity, "title": r.title, "title_phrase": r.title_phrase,
+                     "case_id": r.case_id,
                      "event_id": r.event_id, "due_at": r.due_at, "late": r.late, "event_type": r.event_type,
                      "occurred_at": r.occurred_at, "raised_at": r.raised_at,
                      "date_precision": r.date_precision or "exact"}
         return Claimed(r.id, r.alert_id, r.subscription_id, r.kind, r.target, r.attempts, r.first_attempt_at,
                        lease_until, r.disabled_at is None and r.deleted_at is None, r.sealed_channel,
-                       r.sealed_escalate_to, r.sealed_secret, r.include_personal_data, alert, r.tree_size)
+                       r.sealed_escalate_to, r.sealed_secret, r.include_personal_data, alert, r.language,
+                       r.tree_size)
 
     def claim_test(self, subscription_id: str, now: datetime) -> Claimed:
         """A test delivery, created already leased so that the caller sends it right now."""

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 from events.projection import CaseState
 from events.records import StoredEvent
-from events.risk import Risk, assess
+from events.i18n import Phrase, phrase, render
+from events.risk import LEVEL_WORDS, Risk, assess
 from events.timing import Timing
 from events.utc import aware
 
@@ -40,15 +41,18 @@ def risk_raised(before: CaseState, after: CaseState, now: datetime, contact_over
     """One alert when an append raised the case's risk level now, or added a reason to a critical case (a removal
     learned late, with no contact since, on a case already critical for its removal date); None otherwise."""
     old, new = assess(before, now, contact_overdue_after), assess(after, now, contact_overdue_after)
-    added = [r for r in new.reasons if r not in old.reasons]
+    added = [p for p in new.phrases if render(p) not in old.reasons]  # as said, not as built
     if new.level not in LEVEL_SEVERITY or not added:
         return None
     if not (new.rank > old.rank or new.level == "critical"):
         return None
-    return AlertDraft("risk.raised", LEVEL_SEVERITY[new.level], title(old, new, added), event_id,
-                      f"risk:{event_id}")
+    words = title(old, new, added)
+    return AlertDraft("risk.raised", LEVEL_SEVERITY[new.level], render(words)[:300], event_id,
+                      f"risk:{event_id}", phrase=words)
 
 
-def title(old: Risk, new: Risk, added: list[str]) -> str:
-    head = f"Risk raised to {new.level}" if new.rank > old.rank else f"Still {new.level}, and now"
-    return f"{head}: {'; '.join(added)}"[:300]
+def title(old: Risk, new: Risk, added: list[Phrase]) -> Phrase:
+    level = LEVEL_WORDS.get(new.level, new.level)
+    if new.rank > old.rank:
+        return phrase("Risk raised to %(level)s: %(reasons)s", level=level, reasons=added)
+    return phrase("Still %(level)s, and now: %(reasons)s", level=level, reasons=added)

@@ -5,12 +5,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from events.i18n import DEFAULT, day_words, language, local_and_utc, phrase, render, translations
 from events.records import iso
-from events.reminders import local_and_utc
-from events.timewords import calendar_date
 from events.text import one_line
 
-HEADINGS = {"raised": "Alert", "escalated": "Escalated: not acknowledged", "withdrawn": "Withdrawn", "test": "Test"}
+HEADINGS = {"raised": phrase("Alert"), "escalated": phrase("Escalated: not acknowledged"),
+            "withdrawn": phrase("Withdrawn"), "test": phrase("Test")}
+SEVERITY_WORDS = {"info": phrase("info"), "warning": phrase("warning"), "high": phrase("high"),
+                  "critical": phrase("critical")}
 WEBHOOK_TYPES = {"raised": "alert.raised", "escalated": "alert.escalated", "withdrawn": "alert.withdrawn",
                  "test": "test"}
 
@@ -33,6 +35,7 @@ class AlertMessage:
     person_name: str | None = None  # only when the subscription has include_personal_data
     timezone: str | None = None  # the case's zone: times are shown in it first, UTC beside
     date_precision: str = "exact"  # of occurred_at
+    language: str = DEFAULT  # the subscription's: every word but the user's own text is in it
 
     @property
     def occurred_text(self) -> str:
@@ -40,12 +43,20 @@ class AlertMessage:
         if self.occurred_at is None:
             return ""
         if self.date_precision != "exact":
-            return calendar_date(self.occurred_at, self.date_precision)
-        return local_and_utc(self.occurred_at, self.timezone)
+            return day_words(self.occurred_at, self.date_precision, self.language)
+        return local_and_utc(self.occurred_at, self.timezone, self.language)
 
     @property
     def due_text(self) -> str:
-        return local_and_utc(self.due_at, self.timezone) if self.due_at else ""
+        return local_and_utc(self.due_at, self.timezone, self.language) if self.due_at else ""
+
+    def gettext(self, message: str) -> str:
+        """One of the channels' own words in the message's language."""
+        return translations(language(self.language)).gettext(message)
+
+    @property
+    def severity_text(self) -> str:
+        return render(SEVERITY_WORDS.get(self.severity, self.severity), self.language)
 
     def __post_init__(self) -> None:
         # Alerts stored before line breaks were refused at input may still carry them: every channel gets one line.
@@ -55,7 +66,7 @@ class AlertMessage:
 
     @property
     def heading(self) -> str:
-        return HEADINGS[self.kind]
+        return render(HEADINGS[self.kind], self.language)
 
     def webhook_body(self, now: datetime) -> dict[str, Any]:
         return {"type": WEBHOOK_TYPES[self.kind], "id": self.alert_id or self.delivery_id, "timestamp": iso(now),
@@ -89,9 +100,10 @@ class CheckpointMessage:
 Message = AlertMessage | CheckpointMessage
 
 
-def test_message(delivery_id: str) -> AlertMessage:
-    return AlertMessage("test", delivery_id, None, "test", "info", "Test message from Vigil: this channel works",
-                        None, None, None, None, None, None, False)
+def test_message(delivery_id: str, lang: str = DEFAULT) -> AlertMessage:
+    return AlertMessage("test", delivery_id, None, "test", "info",
+                        render(phrase("Test message from Vigil: this channel works"), lang),
+                        None, None, None, None, None, None, False, language=lang)
 
 
 def sample_message(kind: str = "raised") -> AlertMessage:

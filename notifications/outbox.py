@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 from events.case_projections import Folded
 from events.clock import Clock
 from events.fastsql import Raw
+from events.i18n import to_json
 from events.projection import CaseState
 from events.records import StoredEvent
 from events.store import AppendContext
@@ -31,8 +32,9 @@ def active_audiences(raw: Raw) -> list[tuple[str, Audience]]:
 
 
 INSERT_ALERT = (
-    "INSERT INTO alerts (id, rule, severity, state, case_id, event_id, title, raised_at, due_at, late, dedupe_key) "
-    "VALUES (:id, :rule, :severity, 'open', :case_id, :event_id, :title, :raised_at, :due_at, :late, :dedupe_key) "
+    "INSERT INTO alerts (id, rule, severity, state, case_id, event_id, title, title_phrase, raised_at, due_at, late, "
+    "dedupe_key) VALUES (:id, :rule, :severity, 'open', :case_id, :event_id, :title, :title_phrase, :raised_at, "
+    ":due_at, :late, :dedupe_key) "
     "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id")
 INSERT_DELIVERY = (
     "INSERT INTO deliveries (id, alert_id, subscription_id, kind, target, state, attempts, created_at, "
@@ -62,7 +64,8 @@ def raise_alert(raw: Raw, case_id: str, case: CaseState, draft: AlertDraft, even
     alert_id = str(uuid.uuid4())
     inserted = raw.one(INSERT_ALERT, {
         "id": alert_id, "rule": draft.rule, "severity": draft.severity, "case_id": case_id,
-        "event_id": draft.event_id, "title": draft.title, "raised_at": raw.time(now), "due_at": raw.time(draft.due_at),
+        "event_id": draft.event_id, "title": draft.title,
+        "title_phrase": to_json(draft.phrase) if draft.phrase is not None else None, "raised_at": raw.time(now), "due_at": raw.time(draft.due_at),
         "late": draft.late, "dedupe_key": draft.dedupe_key})
     if inserted is None:  # raised before (same dedupe key)
         return 0

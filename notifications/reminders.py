@@ -16,8 +16,10 @@ from events.transactions import writing
 from events.fastsql import Raw
 from events.projection import CaseState
 from events.records import StoredEvent
+from events.i18n import render
 from events.reminders import (
-    AFFECTING, OUTCOME, Due, contact_checks_end, decide, next_contact_check, outcome_severity, plan, repeats, title,
+    AFFECTING, OUTCOME, Due, contact_checks_end, decide, next_contact_check, outcome_severity, plan, repeats,
+    title_phrase,
 )
 from events.store import AppendContext
 from events.timing import Timing
@@ -209,8 +211,9 @@ class Ticker:
                 contact, outcome = r.kind == "contact_overdue", r.kind == OUTCOME
                 rule = "contact.overdue" if contact else "outcome.overdue" if outcome else f"reminder.{r.kind}"
                 severity = outcome_severity(r.item_type) if outcome else "critical" if contact or r.is_last else "high"
-                draft = AlertDraft(rule, severity, title(r.kind, None, r.item_at, now, state.timezone, r.item_type),
-                                   r.item_event_id, f"reminder:{r.id}", None if contact else r.item_at, decision.late)
+                words = title_phrase(r.kind, None, r.item_at, now, state.timezone, r.item_type)
+                draft = AlertDraft(rule, severity, render(words), r.item_event_id, f"reminder:{r.id}",
+                                   None if contact else r.item_at, decision.late, phrase=words)
                 # Watches of what has passed reach every subscription that matches; reminders those with the offset.
                 only = None if contact or outcome else {s for s, o in offsets.items() if r.offset_seconds in o}
                 raise_alert(raw, r.case_id, state, draft, r.item_type, audiences, now, only)

@@ -6,7 +6,7 @@ import json
 import os
 import uuid
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -25,6 +25,7 @@ from .durations import MAX_ESCALATION, MAX_REMINDER, format_duration, parse_dura
 from .tables import subscriptions
 
 DEFAULT_REMINDERS = ["PT72H", "PT24H", "PT2H"]
+Language = Literal["en", "ru", "fr", "tr"]  # events/i18n.py LANGUAGES: the complete catalogues
 CHANNEL = TypeAdapter(Channel)
 
 
@@ -64,6 +65,7 @@ class SubscriptionIn(BaseModel):
     escalate_after: EscalationDelay | None = None
     escalate_to: Channel | None = None
     include_personal_data: bool = False
+    language: Language = "en"  # of the messages it receives (the user's own text stays as written)
     log_checkpoints: bool = False  # also receive each signed checkpoint of the log (`log.checkpoint`, webhooks only)
 
     @field_validator("log_checkpoints")
@@ -120,7 +122,8 @@ class Subscriptions:
             "reminders": json.dumps(body.reminders),
             "escalate_after_seconds": int(parse_duration(body.escalate_after).total_seconds())
             if body.escalate_after else None,
-            "include_personal_data": body.include_personal_data, "log_checkpoints": body.log_checkpoints,
+            "include_personal_data": body.include_personal_data, "language": body.language,
+            "log_checkpoints": body.log_checkpoints,
             "created_at": self.clock.now(),
             "created_by": created_by,
         }
@@ -162,6 +165,7 @@ class Subscriptions:
                 "escalate_after": format_duration(timedelta(seconds=row.escalate_after_seconds))
                 if row.escalate_after_seconds else None,
                 "escalate_to": public_channel(escalate_to) if escalate_to else None,
-                "include_personal_data": row.include_personal_data, "log_checkpoints": row.log_checkpoints,
+                "include_personal_data": row.include_personal_data, "language": row.language,
+                "log_checkpoints": row.log_checkpoints,
                 "created_at": iso(row.created_at),
                 "disabled": row.disabled_at is not None, "disabled_reason": row.disabled_reason}

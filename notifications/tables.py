@@ -25,6 +25,7 @@ subscriptions = Table(
     Column("disabled_at", UTCDateTime, nullable=True),
     Column("disabled_reason", String(300), nullable=True),
     Column("deleted_at", UTCDateTime, nullable=True),
+    Column("language", String(8), nullable=False, server_default="en"),  # of the messages it receives (0016)
 )
 
 alerts = Table(
@@ -43,6 +44,7 @@ alerts = Table(
     Column("acknowledged_at", UTCDateTime, nullable=True),
     Column("acknowledged_by", String(100), nullable=True),
     Column("withdrawn_at", UTCDateTime, nullable=True),
+    Column("title_phrase", Text, nullable=True),  # the title as a phrase (JSON), for other languages (0016)
     UniqueConstraint("dedupe_key", name="uq_alerts_dedupe_key"),
     Index("ix_alerts_case_id", "case_id"),
     Index("ix_alerts_event_id", "event_id"),

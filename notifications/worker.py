@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy import Engine
 
 from events.clock import Clock
+from events.i18n import from_json, translated
 
 from . import channels
 from .channels.base import Failed, Outcome, unprepared
@@ -117,17 +118,18 @@ class DeliveryWorker:
                 out.append(self._checkpoint_message(c, copies))
                 continue
             if c.alert is None:
-                out.append(test_message(c.id))
+                out.append(test_message(c.id, c.language))
                 continue
             a, person = c.alert, None
             if c.include_personal_data:
                 if a["case_id"] not in names:
                     names[a["case_id"]] = self.person_name(a["case_id"])
                 person = names[a["case_id"]]
-            out.append(AlertMessage(c.kind, c.id, c.alert_id, a["rule"], a["severity"], a["title"], a["case_id"],
+            title = translated(from_json(a.get("title_phrase")), a["title"], c.language)
+            out.append(AlertMessage(c.kind, c.id, c.alert_id, a["rule"], a["severity"], title, a["case_id"],
                                     f"{self.public_url}/cases/{a['case_id']}", a["event_id"], a["event_type"],
                                     a["occurred_at"], a["due_at"], bool(a["late"]), person,
-                                    zones.get(a["case_id"]), a.get("date_precision", "exact")))
+                                    zones.get(a["case_id"]), a.get("date_precision", "exact"), c.language))
         return out
 
     def _checkpoint_message(self, c: Claimed, copies: dict[int, dict | None]) -> CheckpointMessage:

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from events.clock import Clock
+from events.i18n import stored_title
 from events.utc import iso
 
 from .access import Principal
@@ -32,7 +33,8 @@ class AlertService:
     @staticmethod
     def alert_view(row) -> dict[str, Any]:
         view = {"id": row.id, "rule": row.rule, "severity": row.severity, "state": row.state, "case_id": row.case_id,
-                "event_id": row.event_id, "title": row.title, "raised_at": iso(row.raised_at),
+                "event_id": row.event_id, "title": stored_title(row.title, row.title_phrase),
+                "raised_at": iso(row.raised_at),
                 "due_at": iso(row.due_at), "late": row.late, "acknowledged_at": iso(row.acknowledged_at),
                 "acknowledged_by": row.acknowledged_by, "withdrawn_at": iso(row.withdrawn_at)}
         mapping = row._mapping

@@ -68,6 +68,9 @@ def container(settings: Settings | None = None, *, create: bool = False, engine:
 
     settings = settings or load_settings()
     read_master_key(settings)
+    if settings.locales_dir:
+        from events.i18n import add_catalogues
+        add_catalogues(settings.locales_dir)
     return build_container(settings, clock=clock, engine=engine or open_database(settings, create),
                            transport=transport)
 

@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Iterable
+from typing import Iterable, Iterator
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select, text
 
 from events.case_list import ListFilter, Listed, list_page
 from events.case_projections import CaseProjections, CaseRow
 from events.fastsql import Raw
-from events.tables import case_keys
+from events.name_index import NameIndex
+from events.store import APPEND_LOCK_KEY
+from events.tables import case_keys, case_projections
 from events.timing import Timing
+from events.transactions import writing
 
 
 class CaseRepository:
@@ -44,6 +48,39 @@ class CaseRepository:
         with self.engine.connect() as conn:
             return list_page(conn, wanted, now, timing, offset, limit)
 
+    def rows(self, case_ids: Iterable[str]) -> list[CaseRow]:
+        wanted = sorted(set(case_ids))
+        if not wanted:
+            return []
+        with self.engine.connect() as conn:
+            return list(CaseProjections.some(conn, wanted))
+
+    def case_ids(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(case_projections.c.case_id).order_by(case_projections.c.case_id))
+                        .scalars())
+
+    def names_found(self, names: NameIndex, query: str) -> set[str] | None:
+        """The cases whose names match `query` in the blind index, or None while the index is incomplete."""
+        with self.engine.connect() as conn:
+            return names.find(conn, query) if NameIndex.complete(conn) else None
+
+    @staticmethod
+    def row_in(conn: Connection, case_id: str) -> CaseRow | None:
+        return CaseProjections.get(conn, case_id)
+
+    @staticmethod
+    def key_in(conn: Connection, case_id: str) -> bytes | None:
+        return conn.execute(select(case_keys.c.wrapped_key).where(case_keys.c.case_id == case_id)).scalar()
+
+    @contextmanager
+    def locked(self) -> Iterator[Connection]:
+        """A write transaction holding the lock appends take, so no append changes a case meanwhile."""
+        with writing(self.engine) as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK_KEY})
+            yield conn
+
     def all(self, status: str | None, country: str | None) -> list[CaseRow]:
         with self.engine.connect() as conn:
             return list(CaseProjections.all(conn, status, country))
@@ -73,3 +110,4 @@ class CaseRepository:
         else:
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("VACUUM case_keys")
+                conn.exec_driver_sql("VACUUM name_index")

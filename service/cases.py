@@ -14,10 +14,12 @@ from sqlalchemy import Connection
 from events.case_list import ListFilter
 from events.case_projections import CaseRow
 from events.data_keys import DataKeys
+from events.name_index import NameIndex
+from events.name_keys import person_names
 from events.catalogue import EVENT_TYPES, PersonUpdate
 from events.clock import Clock
 from events.personal_data import PersonalDataCipher, UndecryptableError
-from events.projection import CaseState, effective, fold, summary_as_of
+from events.projection import CaseState, effective, fold, status_of, summary_as_of
 from events.records import AppendResult, StoredEvent, iso
 from events.risk import LEVELS, list_place
 from events.timing import Timing
@@ -96,10 +98,11 @@ TARGETS = {"EventRetracted": ("event_id", None), "HearingPostponed": ("hearing_e
 
 class CaseService:
     def __init__(self, store: EventStore, cipher: PersonalDataCipher, data_keys: DataKeys, clock: Clock,
-                 settings: Settings, repository: CaseRepository | None = None):
+                 settings: Settings, repository: CaseRepository | None = None, names: NameIndex | None = None):
         self.store, self.cipher, self.data_keys = store, cipher, data_keys
         self.clock, self.settings = clock, settings
         self.repository = repository or CaseRepository(store.engine)
+        self.names = names or NameIndex(cipher.derive_key("name-index"))
 
     # ---- writing ----
     def open_case(self, who: Principal, body: CaseIn, idempotency_key: str | None = None,
@@ -126,6 +129,9 @@ class CaseService:
 
         def store_key(conn: Connection) -> None:  # wrapped under the append lock: see DataKeys.wrap
             self.repository.store_key(conn, case_id, self.data_keys.wrap(case_id, data_key), self.clock.now())
+            # The name is still plain here, and this is the append's transaction: the index and the event commit
+            # together or not at all.
+            self.names.replace(conn, case_id, person_names(body.person.model_dump()))
 
         event = NewEvent("CaseOpened", occurred_at, data, body.date_precision)
         return self.store.append(case_id, [event], actor=actor or who.actor, new_stream=True, quiet=quiet,
@@ -163,9 +169,36 @@ class CaseService:
         event = self.prepare(case_id, body)
         if event.type in TARGETS:
             self._check_target(case_id, event)
+        reindex = None
+        if event.type == "PersonDetailsUpdated":
+            update = PersonUpdate.model_validate(body.data["person"]).model_dump(mode="json", exclude_none=True)
+            reindex = lambda conn: self._reindex(conn, case_id, update)  # noqa: E731
         return self.store.append(case_id, [event], actor=who.actor, expected_version=expected_version,
-                                 idempotency_key=caller_key(who, idempotency_key),
+                                 idempotency_key=caller_key(who, idempotency_key), before_insert=reindex,
                                  request_hash=request_hash(case_id, body.model_dump(mode="json")))[0]
+
+    def _reindex(self, conn: Connection, case_id: str, update: dict[str, Any] | None = None) -> bool:
+        """Inside a transaction holding the append lock: the case's index rows become those of its person as it
+        stands (with `update` laid over it: the PersonDetailsUpdated being appended). False if nothing opens."""
+        row = self.repository.row_in(conn, case_id)
+        wrapped = self.repository.key_in(conn, case_id)
+        if row is None or wrapped is None:  # erased (perhaps since the update was sealed): nothing to find it by
+            self.names.remove(conn, case_id)
+            return False
+        person = self._open_person(case_id, row.state, wrapped) or {}
+        self.names.replace(conn, case_id, person_names(merge_person([person, update or {}])))
+        return True
+
+    def reindex_all(self) -> int:
+        """Fill the name index for every case (after an upgrade from before it existed): one case per
+        transaction, each under the append lock so no concurrent change of a person is overwritten."""
+        indexed = 0
+        for case_id in self.repository.case_ids():
+            with self.repository.locked() as conn:
+                indexed += self._reindex(conn, case_id)
+        with self.repository.locked() as conn:
+            NameIndex.mark_complete(conn)
+        return indexed
 
     def _check_target(self, case_id: str, event: NewEvent) -> None:
         field, wanted = TARGETS[event.type]
@@ -202,6 +235,7 @@ class CaseService:
 
         def destroy_key(conn: Connection) -> None:
             self.repository.delete_key(conn, case_id)
+            self.names.remove(conn, case_id)
             self.data_keys.rewrap_all(conn, generation, erased=case_id)
 
         data = {"erased_by": who.actor, **({"reason": reason} if reason else {})}
@@ -291,7 +325,14 @@ class CaseService:
         now = self.clock.now()
         overdue = Timing.from_settings(self.settings)
         if filters.q:
-            return self._search(who, filters, limit, offset, now)
+            if not who.sees_personal_data:
+                raise InputError([{"loc": ["query", "q"], "type": "not_allowed",
+                                   "msg": "searches names and aliases, which this role may not see; use the "
+                                          "status, risk, country and tag filters"}])
+            found = self.repository.names_found(self.names, filters.q)
+            if found is None:  # the index is still being filled after an upgrade (vigil names reindex)
+                return self._search(who, filters, limit, offset, now)
+            return self._ranked_page(who, filters, self.repository.rows(found), limit, offset, now)
         wanted = ListFilter(filters.status, filters.country, filters.tag, None if who.is_admin else who.team,
                             filters.risk)
         listed, more = self.repository.page(wanted, now, overdue, offset, limit)
@@ -302,11 +343,16 @@ class CaseService:
                 for c in listed]
         return page, (offset + limit if more else None)
 
-    def _search(self, who: Principal, filters: CaseFilters, limit: int, offset: int, now: datetime
-                ) -> tuple[list[dict[str, Any]], int | None]:
-        """The list with a search term: names are sealed per case, so every visible case is opened and matched."""
+    def _ranked_page(self, who: Principal, filters: CaseFilters, rows: list[CaseRow], limit: int, offset: int,
+                     now: datetime, match: Callable[[CaseRow], bool] | None = None
+                     ) -> tuple[list[dict[str, Any]], int | None]:
+        """The cases of `rows` this principal may see that pass the filters (and `match`), in the list's order."""
         overdue = Timing.from_settings(self.settings)
-        rows = [r for r in self.repository.all(filters.status, filters.country) if who.may_see(r.state.teams)]
+        rows = [r for r in rows if who.may_see(r.state.teams)]
+        if filters.status:
+            rows = [r for r in rows if status_of(r.state) == filters.status]
+        if filters.country:
+            rows = [r for r in rows if filters.country in (r.state.country, r.state.origin_country)]
         if filters.tag:
             rows = [r for r in rows if filters.tag in r.state.tags]
         ranked = []
@@ -315,11 +361,21 @@ class CaseService:
             if filters.risk and LEVELS[place.rank] != filters.risk:
                 continue
             ranked.append((place.order(row.case_id), row))
-        needle = filters.q.casefold()
-        ranked = [(k, r) for k, r in ranked if self._matches(who, r, needle)]
+        if match is not None:
+            ranked = [(k, r) for k, r in ranked if match(r)]
         ranked.sort(key=lambda item: item[0])
-        page = [self._view(who, r.case_id, r.version, r.state, now) for _, r in ranked[offset:offset + limit]]
+        shown = [r for _, r in ranked[offset:offset + limit]]
+        people = self._people(who, [(r.case_id, r.state) for r in shown])  # the page's keys in one query
+        page = [case_view(r.case_id, r.version, r.state, now, overdue, people.get(r.case_id), who.sees_personal_data)
+                for r in shown]
         return page, (offset + limit if offset + limit < len(ranked) else None)
+
+    def _search(self, who: Principal, filters: CaseFilters, limit: int, offset: int, now: datetime
+                ) -> tuple[list[dict[str, Any]], int | None]:
+        """Search before the name index is complete: every visible case is opened and matched, as before it."""
+        needle = filters.q.casefold()
+        return self._ranked_page(who, filters, self.repository.all(filters.status, filters.country), limit, offset,
+                                 now, lambda row: self._matches(who, row, needle))
 
     def _matches(self, who: Principal, row: CaseRow, needle: str) -> bool:
         haystack = [row.state.summary or "", " ".join(row.state.tags), row.state.country or "",

@@ -1,4 +1,4 @@
-"""The `vigil` command line: serve, demo, database upgrade, keys, verify, projection rebuild, export."""
+"""The `vigil` command line: serve, demo, database upgrade, keys, verify, projection rebuild, name reindex, export."""
 from __future__ import annotations
 
 import base64
@@ -31,10 +31,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 users_app = typer.Typer(help="People who sign in to the dashboard.", no_args_is_help=True)
 projections_app = typer.Typer(help="Projections.", no_args_is_help=True)
+names_app = typer.Typer(help="The blind name index that search uses.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(projections_app, name="projections")
+app.add_typer(names_app, name="names")
 app.add_typer(witness_app, name="witness")
 app.add_typer(log_app, name="log")
 
@@ -320,6 +322,18 @@ def projections_rebuild() -> None:
     count = rebuild(parts.engine)
     placed = place_lapsed(parts.engine, parts.clock.now(), Timing.from_settings(parts.settings), batches=10**9)
     typer.echo(f"rebuilt projections from {count} events; placed {placed} cases in the list order")
+
+
+@names_app.command("reindex")
+def names_reindex() -> None:
+    """Index every case's names again (each case opened once); needed once after upgrading a database that
+    had cases before the index existed, which search opens case by case until then."""
+    box = bootstrap.container()
+    try:
+        count = box.cases.reindex_all()
+    finally:
+        box.close()
+    typer.echo(f"indexed the names of {count} cases")
 
 
 @app.command()

@@ -17,6 +17,7 @@ from events.data_keys import DataKeys
 from events.keyring import Keyring
 from events.personal_data import MasterKeyError, MasterKeyMissing, PersonalDataCipher, parse_master_key
 from events.log_tree import LogTree
+from events.name_index import NameIndex
 from events.store import EventStore
 from events.timing import Timing
 from evidence.checkpoints import Checkpointer, LogKey, origin_from
@@ -139,7 +140,7 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     # In each append's transaction: the event and its leaf in the Merkle log, then the case projection, then
     # alerts, then reminders.
     store = EventStore(engine, clock, projection=CaseProjections(), reactions=[outbox, planner], log=LogTree())
-    cases = CaseService(store, cipher, data_keys, clock, settings)
+    cases = CaseService(store, cipher, data_keys, clock, settings, names=NameIndex(cipher.derive_key("name-index")))
     subs = Subscriptions(engine, cipher, clock)
     smtp = smtp_settings(settings)
 

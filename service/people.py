@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from events.clock import Clock
+from events.i18n import Said, phrase
 from events.personal_data import PersonalDataCipher
 from events.utc import iso
 
@@ -102,11 +103,11 @@ class PeopleService:
         """The invitation behind a link, if it may still be followed; else InvitationGone saying why."""
         row = self.repository.invitation(token_hash(token)) if token else None
         if row is None:
-            raise InvitationGone("This invitation link is not valid. Ask your admin for a new one.")
+            raise InvitationGone(Said(phrase("This invitation link is not valid. Ask your admin for a new one.")))
         if row.used_at is not None:
-            raise InvitationGone("This invitation has been used already. Sign in, or ask your admin for a new one.")
+            raise InvitationGone(Said(phrase("This invitation has been used already. Sign in, or ask your admin for a new one.")))
         if row.expires_at <= self.clock.now():
-            raise InvitationGone("This invitation has expired. Ask your admin for a new one.")
+            raise InvitationGone(Said(phrase("This invitation has expired. Ask your admin for a new one.")))
         return Enrollment(row, self.repository.person(row.person_id) if row.person_id else None)
 
     def choose_password(self, token: str, password: str, confirm: str) -> Enrollment:
@@ -161,7 +162,7 @@ class PeopleService:
         codes = second_factor.new_recovery_codes()
         if not self.repository.finish_enrollment(found.invitation.id, found.person.id, step,
                                                  [second_factor.recovery_hash(c) for c in codes], self.clock.now()):
-            raise InvitationGone("This invitation has been used already. Sign in, or ask your admin for a new one.")
+            raise InvitationGone(Said(phrase("This invitation has been used already. Sign in, or ask your admin for a new one.")))
         return codes
 
     # ---- signing in ----

@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     # The key-encryption keys of the cases' data keys; by default beside the master key file (see keyring_path).
     keyring_file: Path | None = None
     public_url: str = "http://127.0.0.1:8000"
+    # More dashboard languages: <dir>/<lang>/LC_MESSAGES/vigil.po catalogues beside Vigil's own en, ru, fr, tr.
+    locales_dir: Path | None = None
     smtp_host: str | None = None  # unset: email subscriptions are refused (422), never silently undeliverable
     smtp_port: int = 25
     smtp_from: str = "vigil@localhost"

@@ -2,13 +2,13 @@
 a checkpoint delivery the tree size it carries, so that every retry sends the same checkpoint.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Callable, Literal, Mapping, Union
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context, select_autoescape
 from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
+
+from events.i18n import direction, language, translations
 
 from ..message import AlertMessage
 from ..retry import parse_retry_after
@@ -167,8 +169,25 @@ def html_escape(text: Any) -> str:
 @lru_cache(maxsize=1)
 def templates() -> Environment:
     env = Environment(loader=PackageLoader("notifications", "templates"), undefined=StrictUndefined,
-                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
     return env
+
+
+# The words of a template are in the language of the message it renders (`m`), whichever subscription it is for.
+@pass_context
+def _gettext(context, message: str) -> str:
+    return translations(language(context["m"].language)).gettext(message)
+
+
+@pass_context
+def _ngettext(context, singular: str, plural: str, n: int) -> str:
+    return translations(language(context["m"].language)).ngettext(singular, plural, n)
+
+
+def render_html(message: AlertMessage) -> str:
+    return templates().get_template("alert.html").render(m=message, direction=direction(message.language))
 
 
 def render_text(message: AlertMessage, escape, link, limit: int) -> str:

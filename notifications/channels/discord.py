@@ -25,7 +25,7 @@ def render(channel: DiscordChannel, message: AlertMessage, secret: str, now: dat
              "color": COLOURS.get(message.severity, 0x888888), "timestamp": iso(now)}
     if message.case_url:
         embed["url"] = message.case_url
-    payload = {"content": truncate(f"{message.heading} [{message.severity}]: {markdown_escape(message.title)}", 2000),
+    payload = {"content": truncate(f"{message.heading} [{message.severity_text}]: {markdown_escape(message.title)}", 2000),
                "embeds": [embed], "allowed_mentions": {"parse": []}}
     return json_request("POST", channel.url, payload, secret_parts=(channel.url.rsplit("/", 1)[-1],))
 

@@ -12,10 +12,11 @@ from typing import Literal
 
 from pydantic import Field
 
+from events.i18n import phrase, render as say
 from events.text import one_line
 
 from ..message import AlertMessage
-from .base import ChannelKind, Delivered, Failed, Outcome, Retry, render_text, templates, truncate
+from .base import ChannelKind, Delivered, Failed, Outcome, Retry, render_html, render_text, truncate
 from .config import ChannelSettings, EmailAddress
 
 
@@ -38,14 +39,16 @@ class SmtpSettings:
 def render(channel: EmailChannel, message: AlertMessage, sender: str, now: datetime) -> EmailMessage:
     email = EmailMessage()
     # A header may not hold a line break (the email package refuses to build it): one line, whatever the title.
-    email["Subject"] = truncate(one_line(f"[Vigil {message.severity}] {message.heading}: {message.title}"), 200)
+    subject = phrase("[Vigil %(severity)s] %(heading)s: %(title)s", severity=message.severity_text,
+                     heading=message.heading, title=message.title)
+    email["Subject"] = truncate(one_line(say(subject, message.language)), 200)
     email["From"] = sender
     email["To"] = ", ".join(channel.to)
     email["Date"] = format_datetime(now)
     email["Message-ID"] = make_msgid(idstring=message.delivery_id, domain="vigil.invalid")
     email["X-Vigil-Delivery"] = message.delivery_id
     email.set_content(render_text(message, str, lambda url, label: url, 100_000))
-    email.add_alternative(templates().get_template("alert.html").render(m=message), subtype="html")
+    email.add_alternative(render_html(message), subtype="html")
     return email
 
 

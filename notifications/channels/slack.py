@@ -16,7 +16,7 @@ class SlackChannel(ChannelSettings):
 
 def render(channel: SlackChannel, message: AlertMessage, secret: str, now: datetime) -> HttpRequest:
     text = render_text(message, slack_escape, lambda url, label: f"<{url}|{label}>", 3000)
-    header = truncate(f"{message.heading} [{message.severity}]", 150)
+    header = truncate(f"{message.heading} [{message.severity_text}]", 150)
     blocks = [{"type": "header", "text": {"type": "plain_text", "text": header}},
               {"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     return json_request("POST", channel.url, {"text": truncate(f"{header}: {message.title}", 3000), "blocks": blocks},

@@ -15,22 +15,23 @@ class TeamsChannel(ChannelSettings):
 
 
 def render(channel: TeamsChannel, message: AlertMessage, secret: str, now: datetime) -> HttpRequest:
-    facts = [{"title": "Severity", "value": message.severity + (" (late)" if message.late else "")},
-             {"title": "Rule", "value": message.rule}]
+    facts = [{"title": message.gettext("Severity"),
+              "value": message.severity_text + (" " + message.gettext("(late)") if message.late else "")},
+             {"title": message.gettext("Rule"), "value": message.rule}]
     if message.case_id:
-        facts.append({"title": "Case", "value": message.case_id})
+        facts.append({"title": message.gettext("Case"), "value": message.case_id})
     if message.person_name:
-        facts.append({"title": "Person", "value": message.person_name})
+        facts.append({"title": message.gettext("Person"), "value": message.person_name})
     if message.occurred_at:
-        facts.append({"title": "Occurred", "value": message.occurred_text})
+        facts.append({"title": message.gettext("Occurred"), "value": message.occurred_text})
     if message.due_at:
-        facts.append({"title": "Due", "value": message.due_text})
+        facts.append({"title": message.gettext("Due"), "value": message.due_text})
     card = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard", "version": "1.4",
         "body": [{"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": True,
                   "text": truncate(f"{message.heading}: {message.title}", 500)},
                  {"type": "FactSet", "facts": facts}],
-        "actions": ([{"type": "Action.OpenUrl", "title": "Open case", "url": message.case_url}]
+        "actions": ([{"type": "Action.OpenUrl", "title": message.gettext("Open case"), "url": message.case_url}]
                     if message.case_url else []),
     }
     payload = {"type": "message", "attachments": [

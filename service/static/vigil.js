@@ -34,12 +34,15 @@
   var serverNow = Date.parse(document.body.getAttribute("data-server-now") || "");
   if (stamps.length && !isNaN(serverNow)) {
     var skew = serverNow - Date.now();
+    // The page's language gives the words ({n} a number, {a} an amount); English when it gives none.
+    var words = {"min": "{n} min", "h": "{n} h", "d": "{n} d", "in": "in {a}", "ago": "{a} ago"};
+    try { words = JSON.parse(document.body.getAttribute("data-countdown-words")) || words; } catch (e) { /* English */ }
     var phrase = function (ms) {  // the same units as service/web/display.py countdown()
       var seconds = Math.abs(ms) / 1000, amount;
-      if (seconds < 3600) { amount = Math.max(1, Math.floor(seconds / 60)) + " min"; }
-      else if (seconds < 72 * 3600) { amount = Math.floor(seconds / 3600) + " h"; }
-      else { amount = Math.floor(seconds / 86400) + " d"; }
-      return ms >= 0 ? "in " + amount : amount + " ago";
+      if (seconds < 3600) { amount = words.min.replace("{n}", Math.max(1, Math.floor(seconds / 60))); }
+      else if (seconds < 72 * 3600) { amount = words.h.replace("{n}", Math.floor(seconds / 3600)); }
+      else { amount = words.d.replace("{n}", Math.floor(seconds / 86400)); }
+      return (ms >= 0 ? words["in"] : words.ago).replace("{a}", amount);
     };
     var tick = function () {
       var now = Date.now() + skew;
@@ -55,6 +58,8 @@
   var canPasskey = pk && pk.parseCreationOptionsFromJSON && pk.parseRequestOptionsFromJSON;
   var status = document.getElementById("passkey-status");
   var say = function (text) { if (status) { status.textContent = text; } };
+  // The page's words for each outcome, in its language (data attributes on the status line).
+  var words = function (name) { return (status && status.getAttribute("data-" + name)) || ""; };
   var postJSON = function (url, csrf, body) {
     return fetch(url, {method: "POST", credentials: "same-origin",
                        headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
@@ -74,10 +79,10 @@
       }).then(function (credential) {
         return postJSON(registerUrl, csrf, {credential: credential.toJSON()});
       }).then(function (r) {
-        if (!r.ok) { say("The passkey was not added. Try again."); }
+        if (!r.ok) { say(words("not-added-again")); }
         else if (register.form) { register.form.submit(); }
         else { window.location.reload(); }
-      }).catch(function () { say("The passkey was not added."); });
+      }).catch(function () { say(words("not-added")); });
     });
   }
   var signin = document.querySelector("button[data-passkey-signin]");
@@ -92,9 +97,9 @@
                                                  timezone: zoneSelect ? zoneSelect.value : "UTC"});
       }).then(function (r) {
         return r.json().then(function (body) {
-          if (r.ok) { window.location.assign(body.next); } else { say(body.detail || "The passkey was not accepted."); }
+          if (r.ok) { window.location.assign(body.next); } else { say(r.status === 401 || !body.detail ? words("not-accepted") : body.detail); }
         });
-      }).catch(function () { say("No passkey was used."); });
+      }).catch(function () { say(words("none-used")); });
     });
   }
 })();

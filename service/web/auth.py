@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, quote
 
 from fastapi import Request
 
+from events.i18n import Said, phrase
 from service.access import Principal
 from service.container import Container
 
@@ -69,7 +70,7 @@ def throttled(box: Container, request: Request, check) -> None:
     """PageError 429 if `check` (the throttle's blocked or failed) says this address must wait."""
     wait = check(request.client.host if request.client else None)
     if wait is not None:
-        raise PageError(429, "Too many failed sign-ins from this address; wait a minute and try again.",
+        raise PageError(429, Said(phrase("Too many failed sign-ins from this address; wait a minute and try again.")),
                         {"Retry-After": str(wait)})
 
 
@@ -95,7 +96,7 @@ def viewer(request: Request) -> Viewer:
         tz = "UTC"
     wait = box.rate_limiter.take(who.key_id)
     if wait is not None:
-        raise PageError(429, "Too many requests from this key; wait a moment and try again.",
+        raise PageError(429, Said(phrase("Too many requests from this key; wait a moment and try again.")),
                         {"Retry-After": str(max(1, math.ceil(wait)))})
     return Viewer(who, tz, session)
 
@@ -104,25 +105,25 @@ async def read_form(request: Request) -> Form:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     raw = await request.body()
     if raw and content_type != "application/x-www-form-urlencoded":
-        raise PageError(415, "Forms must be sent as application/x-www-form-urlencoded.")
+        raise PageError(415, Said(phrase("Forms must be sent as application/x-www-form-urlencoded.")))
     body = raw.decode("utf-8", errors="replace")
     try:
         return Form(parse_qsl(body, keep_blank_values=True, max_num_fields=2000))
     except ValueError:
-        raise PageError(413, "This form has too many fields.") from None
+        raise PageError(413, Said(phrase("This form has too many fields."))) from None
 
 
 async def posted_form(request: Request, seen_by: Viewer) -> Form:
     """The form of a state-changing request, after its CSRF token is checked (session sign-ins only)."""
     form = await read_form(request)
     if seen_by.session is not None and not csrf_ok(seen_by.session.csrf_token, form.get("csrf_token")):
-        raise PageError(403, "This form has expired or did not come from Vigil. Go back, reload and try again.")
+        raise PageError(403, Said(phrase("This form has expired or did not come from Vigil. Go back, reload and try again.")))
     return form
 
 
 def require_writer(seen_by: Viewer) -> None:
     if not seen_by.principal.may_write:
-        raise PageError(403, f"Your role ({seen_by.principal.role}) may read but not change anything.")
+        raise PageError(403, Said(phrase("Your role (%(role)s) may read but not change anything.", role=seen_by.principal.role)))
 
 
 def signin_redirect(next_path: str) -> str:

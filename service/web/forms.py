@@ -9,7 +9,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from events.catalogue import EVENT_TYPES
+from events.event_names import FIELDS
+from events.i18n import Phrase, Said, phrase
 from notifications.channels.registry import CHANNELS
+from service.passwords import MAX_LENGTH, MIN_LENGTH
 
 from .display import humanize, zone
 
@@ -46,7 +49,8 @@ def _field(name: str, schema: dict[str, Any], required: bool, defs: dict[str, An
         nested = defs[spec["$ref"].rsplit("/", 1)[-1]]
         return [f for sub, sub_schema in nested["properties"].items()
                 for f in _field(sub, sub_schema, sub in nested.get("required", ()), defs, f"{prefix}{name}.")]
-    label = humanize(name)
+    words = FIELDS.get(name)
+    label = Said(words) if words is not None else humanize(name)
     full = prefix + name
     if "enum" in spec:
         return [FormField(full, label, "select", required, tuple(spec["enum"]))]
@@ -55,11 +59,11 @@ def _field(name: str, schema: dict[str, Any], required: bool, defs: dict[str, An
     if spec.get("format") == "uuid":
         return [FormField(full, label, "event_ref", required)]
     if spec.get("type") == "array":
-        return [FormField(full, label, "lines", required, hint="one per line")]
+        return [FormField(full, label, "lines", required, hint=Said(phrase("one per line")))]
     if spec.get("type") == "integer":
         return [FormField(full, label, "integer", required)]
     if spec.get("pattern") == "^[A-Za-z]{2}$":
-        return [FormField(full, label, "country", required, max_length=2, hint="two-letter country code, e.g. UZ")]
+        return [FormField(full, label, "country", required, max_length=2, hint=Said(phrase("two-letter country code, e.g. UZ")))]
     max_length = spec.get("maxLength")
     kind = "textarea" if name == "note" or (max_length or 0) > 300 else "text"
     return [FormField(full, label, kind, required, max_length=max_length)]
@@ -104,14 +108,14 @@ def event_data(type_name: str, form: dict[str, str], tz: str) -> tuple[dict[str,
             try:
                 _put(data, field.name, local_to_utc_iso(raw, tz))
             except ValueError:
-                errors[field.name] = "not a date and time"
+                errors[field.name] = Said(NOT_A_MOMENT)
         elif field.kind == "lines":
             _put(data, field.name, [line.strip() for line in raw.splitlines() if line.strip()])
         elif field.kind == "integer":
             if WHOLE_NUMBER.fullmatch(raw):
                 _put(data, field.name, int(raw))
             else:
-                errors[field.name] = "not a whole number"
+                errors[field.name] = Said(NOT_A_NUMBER)
         elif field.kind == "country":
             _put(data, field.name, raw.upper())
         else:
@@ -126,12 +130,12 @@ def event_body(type_name: str, form: dict[str, str], tz: str) -> tuple[dict[str,
                             "date_precision": form.get("date_precision") or "exact"}
     occurred = form.get("occurred_at", "").strip()
     if not occurred:
-        errors["occurred_at"] = "when it happened is required"
+        errors["occurred_at"] = Said(phrase("when it happened is required"))
     else:
         try:
             body["occurred_at"] = local_to_utc_iso(occurred, tz)
         except ValueError:
-            errors["occurred_at"] = "not a date and time"
+            errors["occurred_at"] = Said(NOT_A_MOMENT)
     source = {k: form.get(f"source_{k}", "").strip() for k in ("url", "title")}
     if any(source.values()):
         body["source"] = {k: v for k, v in source.items() if v}
@@ -139,41 +143,71 @@ def event_body(type_name: str, form: dict[str, str], tz: str) -> tuple[dict[str,
 
 
 PATTERN_WORDS = (  # a fragment of a catalogue pattern -> what to tell a person
-    ("https?", "Use a link starting with http:// or https://"),
-    ("[0-9a-f]{64}", "Use the 64 hexadecimal characters of a SHA-256 digest"),
-    ("[a-z0-9][a-z0-9_.-]", "Use lower-case letters, digits, '.', '_' or '-', with no spaces"),
-    ("[A-Za-z0-9][A-Za-z0-9_.-]", "Use letters, digits, '.', '_' or '-', with no spaces"),
+    ("https?", phrase("Use a link starting with http:// or https://")),
+    ("[0-9a-f]{64}", phrase("Use the 64 hexadecimal characters of a SHA-256 digest")),
+    ("[a-z0-9][a-z0-9_.-]", phrase("Use lower-case letters, digits, '.', '_' or '-', with no spaces")),
+    ("[A-Za-z0-9][A-Za-z0-9_.-]", phrase("Use letters, digits, '.', '_' or '-', with no spaces")),
 )
+VALUE_WORDS = {  # a model's own refusal, in English -> the same said in the reader's language
+    "only a webhook channel can receive the log's checkpoints":
+        phrase("only a webhook channel can receive the log's checkpoints"),
+    # personal accounts (service/passwords.py, service/people.py)
+    f"must be at least {MIN_LENGTH} characters long": phrase("must be at least %(count)s characters long",
+                                                             count=MIN_LENGTH),
+    f"must be at most {MAX_LENGTH} characters long": phrase("must be at most %(count)s characters long",
+                                                            count=MAX_LENGTH),
+    "is one of the most common passwords; choose another":
+        phrase("is one of the most common passwords; choose another"),
+    "must not be your name or email address": phrase("must not be your name or email address"),
+    "the two passwords differ": phrase("the two passwords differ"),
+    "this code is not the one your app shows now": phrase("this code is not the one your app shows now"),
+    "no passkey was added; add one, or enter a code": phrase("no passkey was added; add one, or enter a code"),
+    "a person with this name or email already exists": phrase("a person with this name or email already exists"),
+}
+NOT_A_MOMENT = phrase("not a date and time")
+NOT_A_NUMBER = phrase("not a whole number")
 
 
 def plain(error: dict[str, Any]) -> str:
-    """A validation error as a sentence a person can act on, not the validator's wording."""
+    """A validation error as a sentence a person can act on, not the validator's wording; said in English, shown
+    in the reader's language (a `Said`)."""
+    words = _plain(error)
+    return Said(words) if isinstance(words, Phrase) else words
+
+
+def _plain(error: dict[str, Any]) -> Phrase | str:
     kind, ctx = error.get("type", ""), error.get("ctx") or {}
     if kind == "missing":
-        return "This is required"
+        return phrase("This is required")
     if kind == "string_too_short":
-        return "This cannot be empty" if ctx.get("min_length") == 1 else f"Use at least {ctx.get('min_length')} characters"
+        return phrase("This cannot be empty") if ctx.get("min_length") == 1 else \
+            phrase("Use at least %(count)s characters", count=ctx.get("min_length"))
     if kind == "string_too_long":
-        return f"Use at most {ctx.get('max_length')} characters"
+        return phrase("Use at most %(count)s characters", count=ctx.get("max_length"))
     if kind in ("too_long", "too_short"):
-        return f"Give at most {ctx.get('max_length')} entries" if kind == "too_long" else "Give at least one entry"
+        return phrase("Give at most %(count)s entries", count=ctx.get("max_length")) if kind == "too_long" \
+            else phrase("Give at least one entry")
     if kind in ("literal_error", "enum"):
-        return f"Choose one of {ctx.get('expected')}" if ctx.get("expected") else "Choose one of the options"
+        return phrase("Choose one of %(options)s", options=str(ctx.get("expected"))) if ctx.get("expected") \
+            else phrase("Choose one of the options")
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
-        return next((words for fragment, words in PATTERN_WORDS if fragment in pattern), "This is not in the expected form")
+        return next((words for fragment, words in PATTERN_WORDS if fragment in pattern),
+                    phrase("This is not in the expected form"))
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        bound = next(iter(ctx.values()), "")
-        return f"Use a number no {'less' if kind.startswith('greater') else 'more'} than {bound}"
+        bound = str(next(iter(ctx.values()), ""))
+        return phrase("Use a number no less than %(bound)s", bound=bound) if kind.startswith("greater") else \
+            phrase("Use a number no more than %(bound)s", bound=bound)
     if kind in ("int_parsing", "int_type", "int_from_float"):
-        return "Use a whole number"
+        return phrase("Use a whole number")
     if kind.startswith(("datetime", "date_", "timezone")):
-        return "Use a date and time"
+        return phrase("Use a date and time")
     if kind.startswith("uuid"):
-        return "Choose an event"
+        return phrase("Choose an event")
     if kind == "extra_forbidden":
-        return "This field is not part of this form"
-    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        return phrase("This field is not part of this form")
+    said = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return VALUE_WORDS.get(said, said)
 
 
 def errors_by_field(detail: list[dict[str, Any]]) -> dict[str, str]:
@@ -242,6 +276,7 @@ def subscription_body(form: dict[str, str], event_types: list[str]) -> dict[str,
         "filter": {"countries": [c.upper() for c in comma_list(form.get("countries"))],
                    "tags": comma_list(form.get("tags")), "event_types": event_types},
         "include_personal_data": form.get("include_personal_data") == "on",
+        "language": form.get("language") or "en",
         "log_checkpoints": form.get("log_checkpoints") == "on",
     }
     if form.get("min_severity"):
@@ -283,7 +318,7 @@ def case_body(form: dict[str, str], tz: str) -> tuple[dict[str, Any], dict[str, 
         if WHOLE_NUMBER.fullmatch(birth_year):
             person["birth_year"] = int(birth_year)
         else:
-            errors["person.birth_year"] = "not a whole number"
+            errors["person.birth_year"] = Said(NOT_A_NUMBER)
     if form.get("nationality", "").strip():
         person["nationality"] = form["nationality"].strip().upper()
     body: dict[str, Any] = {"person": person, "country": form.get("country", "").strip().upper(),
@@ -298,5 +333,5 @@ def case_body(form: dict[str, str], tz: str) -> tuple[dict[str, Any], dict[str, 
         try:
             body["occurred_at"] = local_to_utc_iso(occurred, tz)
         except ValueError:
-            errors["occurred_at"] = "not a date and time"
+            errors["occurred_at"] = Said(NOT_A_MOMENT)
     return body, errors

@@ -23,23 +23,29 @@ from service.access import ROLES
 from service.api.deps import in_thread
 from service.api.users import InvitationIn
 
-from . import display
+from events.event_names import PRECISIONS as PRECISIONS_SAID, state_value
+from events.i18n import NAMES as LANGUAGE_NAMES, Said, direction, offered, phrase
+
+from . import display, language
 from .auth import (
     Form, PageError, Viewer, container, local_path, posted_form, read_form, require_writer, throttled,
     viewer,
 )
 from .forms import (
     CHANNEL_KINDS, ESCALATION_KINDS, FORM_LEVEL, KINDS_USING, PRECISIONS, appendable_types, case_body, data_errors,
-    errors_by_field, event_body, event_fields, subscription_body, subscription_errors, validate,
+    errors_by_field, event_body, event_fields, plain, subscription_body, subscription_errors, validate,
 )
 from .sessions import COOKIE_NAME, LIFETIME, csrf_ok
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates" / "web"))
-templates.env.filters.update(local_time=display.local_time, status_label=display.status_label,
-                             humanize=display.humanize, datum=display.datum,
-                             event_name=display.event_name)
+templates.env.filters.update(local_time=language.localized(display.local_time), humanize=display.humanize,
+                             status_label=display.status_phrase, type_name=display.type_phrase,
+                             field_name=display.field_phrase, group_name=display.group_phrase,
+                             state_value=state_value,
+                             datum=display.datum, event_name=display.event_name)
 templates.env.tests["empty"] = display.is_empty
+language.install(templates.env)
 SIGNIN_COOKIE = "vigil_signin"  # the sign-in form's own CSRF token (double submit), before any session exists
 STATUSES = list(display.STATUS_LABELS)
 INBOX_SIZE = 200
@@ -50,15 +56,23 @@ def page(request: Request, name: str, seen_by: Viewer | None, status: int = 200,
     box = container(request)
     now = box.clock.now()
     tz = seen_by.timezone if seen_by else "UTC"
-    base = {"viewer": seen_by, "who": seen_by.principal if seen_by else None, "now": now, "tz": tz,
-            "csrf": seen_by.csrf_token if seen_by else "", "countdown": lambda at: display.countdown(at, now),
+    lang = language.request_language(request)
+    base = {"lang": lang, "dir": direction(lang), "languages": _languages(), "state_words": STATE_WORDS,
+            "precision_words": PRECISIONS_SAID, "countdown_words": language.countdown_words(lang), "viewer": seen_by, "who": seen_by.principal if seen_by else None, "now": now, "tz": tz,
+            "csrf": seen_by.csrf_token if seen_by else "", "countdown": lambda at: display.countdown(at, now, lang),
             "path": request.url.path}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
+def _languages() -> list[tuple[str, str]]:
+    return [(code, LANGUAGE_NAMES.get(code, code)) for code in offered()]
+
+
 def error_page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> HTMLResponse:
     """The dashboard's answer to a request it refuses (service/error_answers.py decides status and message)."""
-    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message},
+    lang = language.request_language(request)
+    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message, "lang": lang,
+                                                              "dir": direction(lang), "path": request.url.path},
                                       status_code=status, headers=headers)
 
 
@@ -97,24 +111,24 @@ async def signin(request: Request):
     next_path = local_path(form.get("next"))
     expected = request.cookies.get(SIGNIN_COOKIE, "")
     if not expected or not csrf_ok(expected, form.get("csrf_token")):
-        return signin_form(request, next_path, "The sign-in form expired. Please try again.", 403)
+        return signin_form(request, next_path, Said(phrase("The sign-in form expired. Please try again.")), 403)
     throttled(box, request, box.auth_throttle.blocked)
     if form.get("api_key").strip():
         if not box.settings.dashboard_key_signin:
-            return signin_form(request, next_path, "Signing in with an API key is turned off here. "
-                                                   "Sign in with your account.", 403)
+            return signin_form(request, next_path, Said(phrase(
+                "Signing in with an API key is turned off here. Sign in with your account.")), 403)
         who = box.keys.authenticate(form.get("api_key").strip()) if form.get("api_key").strip() else None
-        refusal = "That API key is not valid or has been revoked."
+        refusal = Said(phrase("That API key is not valid or has been revoked."))
     else:
         try:
             who = await in_thread(box.people.sign_in, form.get("account")[:300], form.get("password"),
                                   form.get("code")[:100], client_of(request))
         except SignInRefused as exc:
             if exc.retry_after is not None:
-                raise PageError(429, "Too many failed sign-ins for this account; wait a while and try again.",
+                raise PageError(429, Said(phrase("Too many failed sign-ins for this account; wait a while and try again.")),
                                 {"Retry-After": str(exc.retry_after)}) from None
             who = None
-        refusal = "The account, password or code is not right. Please try again."
+        refusal = Said(phrase("The account, password or code is not right. Please try again."))
     if who is None:
         throttled(box, request, box.auth_throttle.failed)
         return signin_form(request, next_path, refusal, 401)
@@ -151,7 +165,7 @@ def welcome(request: Request, token: str):
     try:
         found = container(request).people.enrollment(token)
     except InvitationGone as exc:
-        return _welcome_page(request, "", "gone", 410, message=str(exc))
+        return _welcome_page(request, "", "gone", 410, message=exc.args[0])
     return _welcome_page(request, token, "password", invitation=found.invitation)
 
 
@@ -162,7 +176,7 @@ async def welcome_password(request: Request, token: str):
     try:
         found = await in_thread(people.choose_password, token, form.get("password"), form.get("confirm"))
     except InvitationGone as exc:
-        return _welcome_page(request, "", "gone", 410, message=str(exc))
+        return _welcome_page(request, "", "gone", 410, message=exc.args[0])
     except InputError as exc:
         return page(request, "welcome.html", None, 422, token=token, step="password",
                     invitation=people.enrollment(token).invitation, errors=errors_by_field(exc.detail))
@@ -176,7 +190,7 @@ async def welcome_totp(request: Request, token: str):
     try:
         codes = people.confirm_totp(token, form.get("code")[:100])
     except InvitationGone as exc:
-        return _welcome_page(request, "", "gone", 410, message=str(exc))
+        return _welcome_page(request, "", "gone", 410, message=exc.args[0])
     except Conflict:
         return redirect(f"/welcome/{token}")
     except InputError as exc:
@@ -191,7 +205,7 @@ async def welcome_passkey(request: Request, token: str):
     try:
         codes = box.people.finish_with_passkey(token, box.passkeys.has_any)
     except InvitationGone as exc:
-        return _welcome_page(request, "", "gone", 410, message=str(exc))
+        return _welcome_page(request, "", "gone", 410, message=exc.args[0])
     except Conflict:
         return redirect(f"/welcome/{token}")
     except InputError as exc:
@@ -230,7 +244,7 @@ async def end_session(request: Request, seen_by: Viewer = Depends(viewer)):
     form = await posted_form(request, seen_by)
     who = seen_by.principal
     if not who.is_person or not container(request).sessions.end_own(who.key_id, form.get("session")):
-        raise PageError(404, "No such session of yours.")
+        raise PageError(404, Said(phrase("No such session of yours.")))
     if seen_by.session and seen_by.session.id_hash == form.get("session"):
         response = redirect("/signin")
         response.delete_cookie(COOKIE_NAME, path="/")
@@ -242,14 +256,14 @@ async def end_session(request: Request, seen_by: Viewer = Depends(viewer)):
 async def invite_person(request: Request, seen_by: Viewer = Depends(viewer)):
     form = await posted_form(request, seen_by)
     if not seen_by.principal.is_admin:
-        raise PageError(403, "Only an admin may invite a person.")
+        raise PageError(403, Said(phrase("Only an admin may invite a person.")))
     body, errors = validate(InvitationIn, {"role": form.get("role"), "team": form.get("team").strip(),
                                            "name": form.get("name"), "email": form.get("email").strip() or None})
     if body is not None:
         try:
             made = container(request).people.invite(seen_by.principal, body.role, body.team, body.name, body.email)
         except Conflict as exc:
-            errors = {"name": str(exc)}
+            errors = {"name": plain({"msg": str(exc)})}
         else:
             return _settings_page(request, seen_by, 201, invited=made, invited_name=body.name)
     return _settings_page(request, seen_by, 422, errors=errors, values=form)
@@ -259,9 +273,23 @@ async def invite_person(request: Request, seen_by: Viewer = Depends(viewer)):
 async def disable_person(request: Request, person_id: str, seen_by: Viewer = Depends(viewer)):
     await posted_form(request, seen_by)
     if not seen_by.principal.is_admin:
-        raise PageError(403, "Only an admin may disable a person.")
+        raise PageError(403, Said(phrase("Only an admin may disable a person.")))
     container(request).people.disable(person_id)
     return redirect("/settings")
+
+
+@router.post("/language")
+async def set_language(request: Request):
+    """The language picker (signed in or not): a cookie for a year; an unknown choice falls back to the browser's."""
+    form = await read_form(request)
+    response = redirect(local_path(form.get("next")))
+    chosen = form.get("lang")
+    if chosen in offered():
+        response.set_cookie(language.COOKIE, chosen, max_age=365 * 24 * 3600, httponly=True, samesite="lax",
+                            secure=_secure(request), path="/")
+    else:
+        response.delete_cookie(language.COOKIE, path="/")
+    return response
 
 
 @router.post("/settings/timezone")
@@ -269,7 +297,7 @@ async def set_timezone(request: Request, seen_by: Viewer = Depends(viewer)):
     form = await posted_form(request, seen_by)
     tz = form.get("timezone")
     if tz not in ZONE_NAMES:
-        raise PageError(422, f"'{tz}' is not a time zone.")
+        raise PageError(422, Said(phrase("'%(zone)s' is not a time zone.", zone=tz)))
     if seen_by.session:
         container(request).sessions.set_timezone(seen_by.session, tz)
     return redirect(local_path(form.get("next")))
@@ -321,13 +349,13 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
     try:
         moment = display.end_of_day(as_of, seen_by.timezone) if as_of else None
     except ValueError:
-        moment, notice = None, "That 'as of' date could not be read; showing the case as it is now."
+        moment, notice = None, Said(phrase("That 'as of' date could not be read; showing the case as it is now."))
     case = None
     try:
         if moment is not None:
             case = box.cases.status(who, case_id, moment, None)
     except NotYetRecorded as exc:
-        moment, notice = None, f"Nothing to show as of {as_of}: {exc}. Showing the case as it is now."
+        moment, notice = None, Said(phrase("Nothing to show as of %(day)s: %(why)s. Showing the case as it is now.", day=as_of, why=str(exc)))
     if case is None:
         case = box.cases.view(who, case_id)
     events = box.cases.events(who, case_id)
@@ -340,7 +368,7 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
     for e in shown:  # a summary written after the day looked back to may tell of what came later
         if moment and e["type"] == "CaseOpened" and e["data"].get("summary") and \
                 display.as_datetime(e["recorded_at"]) > moment:
-            e["data"]["summary"] = "(written later; not shown as of this date)"
+            e["data"]["summary"] = Said(phrase("(written later; not shown as of this date)"))
     type_name = type_name if type_name in EVENT_TYPES and not EVENT_TYPES[type_name].system_only else ""
     retracted = {e["event_id"]: e for e in events if e["type"] == "EventRetracted"}
     team = None if who.is_admin else who.team
@@ -358,9 +386,9 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: str, as_of: str = "", type: str = "", appended: str = "",
               seen_by: Viewer = Depends(viewer)):
-    notice = f"Recorded: {display.humanize(appended)}." if appended in EVENT_TYPES else ""
+    notice = Said(phrase("Recorded: %(type)s.", type=display.type_phrase(appended))) if appended in EVENT_TYPES else ""
     if appended == "CaseOpened":
-        notice = "Case opened. Record what has happened so far below."
+        notice = Said(phrase("Case opened. Record what has happened so far below."))
     return _case_page(request, seen_by, case_id, as_of, type, notice=notice)
 
 
@@ -371,7 +399,7 @@ async def append_event(request: Request, case_id: str, seen_by: Viewer = Depends
     box = container(request)
     type_name = form.get("type")
     if type_name not in EVENT_TYPES or EVENT_TYPES[type_name].system_only or type_name == "CaseOpened":
-        return _case_page(request, seen_by, case_id, errors={"type": "choose a type of event"}, values=form,
+        return _case_page(request, seen_by, case_id, errors={"type": Said(phrase("choose a type of event"))}, values=form,
                           status=422)
     body, unreadable = event_body(type_name, form.first, seen_by.timezone)
     parsed, errors = validate(EventIn, body)
@@ -400,6 +428,8 @@ def dossier(request: Request, case_id: str, seen_by: Viewer = Depends(viewer)):
 
 # ---- alerts ----
 ALERT_STATES = ("open", "acknowledged", "withdrawn", "all")
+STATE_WORDS = {"open": phrase("Open"), "acknowledged": phrase("Acknowledged"), "withdrawn": phrase("Withdrawn"),
+               "all": phrase("All")}
 BULK_LIMIT = 500
 
 
@@ -519,7 +549,7 @@ async def create_subscription(request: Request, seen_by: Viewer = Depends(viewer
 def subscription_page(request: Request, sub_id: str, seen_by: Viewer = Depends(viewer)):
     sub = container(request).subscription_service.own(seen_by.principal, sub_id)
     items = container(request).alerts.list_deliveries(seen_by.principal, subscription_id=sub_id, limit=100)
-    return page(request, "subscription.html", seen_by, sub=sub, deliveries=items)
+    return page(request, "subscription.html", seen_by, sub=sub, deliveries=items, language_names=LANGUAGE_NAMES)
 
 
 @router.post("/subscriptions/{sub_id}/test")

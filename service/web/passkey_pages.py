@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from events.catalogue import ZONE_NAMES
+from events.i18n import Said, phrase
 from service.api.deps import in_thread
 from service.errors import InputError
 from service.passkeys import MAX_CREDENTIAL_JSON, PasskeyRefused
@@ -24,25 +25,25 @@ REFUSED = "That passkey was not accepted. Sign in with your password and code in
 
 async def _json(request: Request) -> dict[str, Any]:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise PageError(415, "Send this as application/json.")
+        raise PageError(415, Said(phrase("Send this as application/json.")))
     raw = await request.body()
     if len(raw) > MAX_CREDENTIAL_JSON:
-        raise PageError(413, "This credential is too large.")
+        raise PageError(413, Said(phrase("This credential is too large.")))
     try:
         body = json.loads(raw)
     except ValueError:
-        raise PageError(400, "This is not JSON.") from None
+        raise PageError(400, Said(phrase("This is not JSON."))) from None
     if not isinstance(body, dict):
-        raise PageError(400, "Send a JSON object.")
+        raise PageError(400, Said(phrase("Send a JSON object.")))
     return body
 
 
 def _person(seen_by: Viewer, request: Request) -> None:
     """Only a person's own session may register a passkey, with its CSRF token in the X-CSRF-Token header."""
     if not seen_by.principal.is_person or seen_by.session is None:
-        raise PageError(403, "Only a person signed in with their own account may add a passkey.")
+        raise PageError(403, Said(phrase("Only a person signed in with their own account may add a passkey.")))
     if not csrf_ok(seen_by.session.csrf_token, request.headers.get("x-csrf-token")):
-        raise PageError(403, "This request did not come from Vigil. Reload and try again.")
+        raise PageError(403, Said(phrase("This request did not come from Vigil. Reload and try again.")))
 
 
 @router.post("/settings/passkeys/options")
@@ -70,9 +71,9 @@ def _enrolling(request: Request, token: str):
     try:
         found = container(request).people.enrollment(token)
     except InvitationGone as exc:
-        raise PageError(410, str(exc)) from None
+        raise PageError(410, exc.args[0]) from None
     if found.person is None:
-        raise PageError(409, "Choose a password first.")
+        raise PageError(409, Said(phrase("Choose a password first.")))
     return found.person
 
 
@@ -98,7 +99,7 @@ async def enrollment_passkey(request: Request, token: str) -> JSONResponse:
 def _signin_form_token(request: Request) -> None:
     expected = request.cookies.get(SIGNIN_COOKIE, "")
     if not expected or not csrf_ok(expected, request.headers.get("x-csrf-token")):
-        raise PageError(403, "The sign-in form expired. Please reload and try again.")
+        raise PageError(403, Said(phrase("The sign-in form expired. Please reload and try again.")))
 
 
 @router.post("/signin/passkey/options")

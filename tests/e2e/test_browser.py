@@ -87,7 +87,7 @@ def test_sign_in_find_akhmedov_and_read_the_timeline(page, server):
     first_level = page.locator(".case-card .badge").first.inner_text().strip().lower()
     assert first_level == "critical"  # most urgent first
     shot(page, "02-cases", full_page=False)
-    page.get_by_label("Search").fill("Akhmedov")
+    page.get_by_label("Name", exact=True).fill("Akhmedov")
     page.get_by_role("button", name="Filter").click()
     assert page.locator(".case-card").count() == 1
     page.get_by_role("link", name=re.compile("Akhmedov")).click()
