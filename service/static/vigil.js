@@ -59,7 +59,7 @@
   var status = document.getElementById("passkey-status");
   var say = function (text) { if (status) { status.textContent = text; } };
   // The page's words for each outcome, in its language (data attributes on the status line).
-  var words = function (name) { return (status && status.getAttribute("data-" + name)) || ""; };
+  var statusWords = function (name) { return (status && status.getAttribute("data-" + name)) || ""; };
   var postJSON = function (url, csrf, body) {
     return fetch(url, {method: "POST", credentials: "same-origin",
                        headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
@@ -79,10 +79,10 @@
       }).then(function (credential) {
         return postJSON(registerUrl, csrf, {credential: credential.toJSON()});
       }).then(function (r) {
-        if (!r.ok) { say(words("not-added-again")); }
+        if (!r.ok) { say(statusWords("not-added-again")); }
         else if (register.form) { register.form.submit(); }
         else { window.location.reload(); }
-      }).catch(function () { say(words("not-added")); });
+      }).catch(function () { say(statusWords("not-added")); });
     });
   }
   var signin = document.querySelector("button[data-passkey-signin]");
@@ -97,9 +97,9 @@
                                                  timezone: zoneSelect ? zoneSelect.value : "UTC"});
       }).then(function (r) {
         return r.json().then(function (body) {
-          if (r.ok) { window.location.assign(body.next); } else { say(r.status === 401 || !body.detail ? words("not-accepted") : body.detail); }
+          if (r.ok) { window.location.assign(body.next); } else { say(r.status === 401 || !body.detail ? statusWords("not-accepted") : body.detail); }
         });
-      }).catch(function () { say(words("none-used")); });
+      }).catch(function () { say(statusWords("none-used")); });
     });
   }
 })();
