@@ -131,12 +131,54 @@ access_log = Table(
 web_sessions = Table(
     "web_sessions", metadata,
     Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie's random token; the token is never stored
-    Column("key_id", String(36), nullable=False),
+    Column("key_id", String(36), nullable=True),  # the API key signed in with, or
+    Column("person_id", String(36), nullable=True),  # the person signed in (0017)
     Column("csrf_token", String(64), nullable=False),
     Column("timezone", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    Column("client", String(64), nullable=True),  # the address it was started from, shown to its person (0017)
     Index("ix_web_sessions_expires_at", "expires_at"),
+    Index("ix_web_sessions_person_id", "person_id"),
+)
+
+# People who sign in to the dashboard (0017): a password hash (argon2id), a TOTP secret sealed under the master key,
+# the hashes of their unused recovery codes, and the count of failed sign-ins since the last good one.
+people = Table(
+    "people", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("email", String(254), nullable=True),
+    Column("role", String(16), nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("password_hash", String(200), nullable=True),
+    Column("totp_secret", Text, nullable=True),
+    Column("totp_step", BigInteger, nullable=True),  # the last TOTP time step used: a code is good once
+    Column("enrolled_at", UTCDateTime, nullable=True),  # NULL while mid-enrollment: such a person cannot sign in
+    Column("recovery_codes", Text, nullable=False),  # a JSON list of SHA-256 hashes, each removed once used
+    Column("failures", Integer, nullable=False),
+    Column("failed_at", UTCDateTime, nullable=True),
+    Column("disabled_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    UniqueConstraint("name", name="uq_people_name"),
+    UniqueConstraint("email", name="uq_people_email"),
+)
+
+invitations = Table(
+    "invitations", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("email", String(254), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("person_id", String(36), nullable=True),  # the person being enrolled through it, once a password is chosen
+    UniqueConstraint("token_hash", name="uq_invitations_token_hash"),
 )
 
 auth_failures = Table(
@@ -145,6 +187,27 @@ auth_failures = Table(
     Column("minute", BigInteger, primary_key=True),  # whole minutes since the epoch
     Column("failures", Integer, nullable=False),
     Index("ix_auth_failures_minute", "minute"),
+)
+
+# A person's passkeys (WebAuthn credentials, 0017): the public key only; the private key never leaves the device.
+passkeys = Table(
+    "passkeys", metadata,
+    Column("credential_id", String(1400), primary_key=True),  # base64url of the authenticator's credential id
+    Column("person_id", String(36), nullable=False),
+    Column("public_key", LargeBinary, nullable=False),  # COSE
+    Column("sign_count", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Index("ix_passkeys_person_id", "person_id"),
+)
+
+# A WebAuthn challenge the server handed out, good once and for five minutes (0017).
+webauthn_challenges = Table(
+    "webauthn_challenges", metadata,
+    Column("challenge", String(100), primary_key=True),  # base64url
+    Column("purpose", String(16), nullable=False),  # "register" or "signin"
+    Column("person_id", String(36), nullable=True),  # who registers (none for a sign-in: the passkey says who)
+    Column("expires_at", UTCDateTime, nullable=False),
 )
 
 # The blind name index (events/name_index.py): HMAC-SHA256 of each name key of a case's person, never the name (0014).

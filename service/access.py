@@ -12,10 +12,15 @@ class Principal:
     name: str
     role: str
     team: str
+    kind: str = "key"  # "key": key_id is an API key's id; "person": it is a person's id (service/people.py)
 
     @property
     def actor(self) -> str:
-        return f"key:{self.key_id}"
+        return f"{self.kind}:{self.key_id}"
+
+    @property
+    def is_person(self) -> bool:
+        return self.kind == "person"
 
     @property
     def is_admin(self) -> bool:

@@ -19,6 +19,7 @@ from events.store import EventStore
 
 from .access_log import AccessLog
 from .keys import KeyService
+from .people import PeopleService
 from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ class Tools:
     keys: KeyService
     store: EventStore  # reading and verifying the log only: no projection, no reactions
     access_log: AccessLog
+    people: PeopleService  # invitations, listing and disabling only: enrolling needs the master key
 
     def close(self) -> None:
         self.engine.dispose()
@@ -56,7 +58,7 @@ def tools(settings: Settings | None = None, *, create: bool = False, clock: Cloc
     settings = settings or load_settings()
     engine, clock = open_database(settings, create), clock or SystemClock()
     return Tools(settings, engine, clock, KeyService(engine, clock), EventStore(engine, clock),
-                 AccessLog(engine, clock))
+                 AccessLog(engine, clock), PeopleService(engine, clock, settings.public_url))
 
 
 def container(settings: Settings | None = None, *, create: bool = False, engine: Engine | None = None,

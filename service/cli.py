@@ -29,10 +29,12 @@ from .witness_cli import witness_app
 app = typer.Typer(no_args_is_help=True, cls=ExplainingGroup)  # its help is main's docstring
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+users_app = typer.Typer(help="People who sign in to the dashboard.", no_args_is_help=True)
 projections_app = typer.Typer(help="Projections.", no_args_is_help=True)
 names_app = typer.Typer(help="The blind name index that search uses.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 app.add_typer(projections_app, name="projections")
 app.add_typer(names_app, name="names")
 app.add_typer(witness_app, name="witness")
@@ -145,7 +147,8 @@ def worker() -> None:
 @app.command()
 def demo(host: str = "127.0.0.1", port: int = 8000,
          serve_after: bool = typer.Option(True, "--serve/--no-serve", help="start the API after loading")) -> None:
-    """Create a master key if needed, load the demo's real cases, print an admin key, serve.
+    """Create a master key if needed, load the demo's real cases, print an admin key (for the API) and a one-time
+    invitation link for a first admin person (for the dashboard, where key sign-in is off), serve.
 
     Each run prints a new admin key and revokes the one the previous run printed."""
     settings = load_settings()
@@ -160,11 +163,33 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     loaded = load_demo(box)
     typer.echo(f"demo data: {loaded} cases loaded" if loaded else "demo data: already loaded")
     key = box.keys.create(*DEMO_ADMIN, replace=True)
+    invitation = demo_invitation(box, f"http://{host}:{port}")
     box.close()
-    typer.echo(f"admin API key (shown once): {key}")
-    typer.echo(f"dashboard: http://{host}:{port}/  (sign in with that key)   API docs: http://{host}:{port}/docs")
+    typer.echo(f"admin API key (shown once): {key}  (for the API)")
+    if invitation:
+        typer.echo(f"first admin person: follow this one-time link (valid 72 hours) to choose a password and set up "
+                   f"an authenticator app: {invitation}")
+    else:
+        typer.echo(f"first admin person: {DEMO_PERSON!r} exists already; sign in as them, or invite another admin "
+                   f"with `vigil users invite`")
+    typer.echo(f"dashboard: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
     if serve_after:
-        _serve(settings, host, port)
+        # The demo's dashboard takes people only: its key is for the API (VIGIL_DASHBOARD_KEY_SIGNIN=false).
+        _serve(settings.model_copy(update={"dashboard_key_signin": False}), host, port)
+
+
+DEMO_PERSON = "Demo admin"
+
+
+def demo_invitation(box, base: str) -> str | None:
+    """A one-time link for the demo's first admin person, or None once that person has enrolled."""
+    from .errors import Conflict
+
+    try:
+        made = box.people.invite(SYSTEM, "admin", DEMO_ADMIN[1], DEMO_PERSON, None)
+    except Conflict:  # invited and enrolled by a run before this one
+        return None
+    return base + made.url[len(box.people.public_url):]
 
 
 @keys_app.command("create")
@@ -193,6 +218,52 @@ def keys_revoke(key_id: str) -> None:
         typer.echo(f"no active key {key_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked {key_id}")
+
+
+@users_app.command("invite")
+def users_invite(role: str = typer.Option(..., help="|".join(ROLES)), team: str = typer.Option(...),
+                 name: str = typer.Option(...), email: Optional[str] = typer.Option(None)) -> None:
+    """Invite a person; the one-time link (valid 72 hours) alone is printed on the last line."""
+    if role not in ROLES:
+        raise typer.BadParameter(f"must be one of {', '.join(ROLES)}", param_hint="--role")
+    from pydantic import ValidationError
+
+    from .api.users import InvitationIn
+    from .errors import Conflict
+
+    try:
+        body = InvitationIn(role=role, team=team, name=name, email=email)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise typer.BadParameter(first["msg"], param_hint=f"--{first['loc'][0]}") from None
+    try:
+        made = bootstrap.tools().people.invite(SYSTEM, body.role, body.team, body.name, body.email)
+    except Conflict as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"invitation for {body.name} ({body.role}, team {body.team}), valid until {made.expires_at:%Y-%m-%d %H:%M} UTC:")
+    typer.echo(made.url)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List people (never a password, secret or code)."""
+    for person in bootstrap.tools().people.list():
+        state = "disabled" if person["disabled"] else "active  " if person["enrolled"] else "invited "
+        typer.echo(f"{person['id']}  {person['role']:<6}  {person['team']:<16}  {state}  {person['name']}")
+
+
+@users_app.command("disable")
+def users_disable(person_id: str) -> None:
+    """Disable a person by id; their sessions end at once."""
+    from .errors import NotFound
+
+    try:
+        bootstrap.tools().people.disable(person_id)
+    except NotFound:
+        typer.echo(f"no person {person_id}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"disabled {person_id}; their sessions are ended")
 
 
 @app.command()

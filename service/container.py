@@ -40,6 +40,8 @@ from .rate_limit import RateLimiter
 from .bundles import DossierBundles
 from .cases import CaseService
 from .keys import KeyService
+from .passkeys import PasskeyService
+from .people import PeopleService
 from .subscriptions import SubscriptionService
 from .transparency_log import TransparencyLog
 from .settings import Settings, keyring_path
@@ -68,6 +70,8 @@ class Container:
     transparency: TransparencyLog
     log_signing: LogSigning
     bundles: DossierBundles
+    people: PeopleService
+    passkeys: PasskeyService
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def database_reachable(self) -> bool:
@@ -161,10 +165,15 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     # Each checkpoint, once signed and offered to the witnesses, to every subscription that opted in (log.checkpoint).
     worker.checkpoint_copy = checkpointer.published
     log_signing.on_signed.append(CheckpointFanout(engine, clock, worker.wake).queue)
+    access_log = AccessLog(engine, clock)
+    # A person locked out by failed sign-ins: an entry in the access log, which their admin reads.
+    people = PeopleService(engine, clock, settings.public_url, cipher,
+                           on_lockout=lambda who, client: access_log.record(who, "lockout", None, "/signin", client))
     return Container(settings, engine, clock, store, cases, subs, alerts, worker, smtp,
-                     planner, ticker, AccessLog(engine, clock), RateLimiter(settings.rate_limit_per_minute),
+                     planner, ticker, access_log, RateLimiter(settings.rate_limit_per_minute),
                      SessionStore(engine, clock, cipher.derive_key("session-cookie")),
                      AuthThrottle(engine, clock, settings.auth_failures_per_minute), KeyService(engine, clock),
                      SubscriptionService(subs, planner, engine, worker, alerts, clock, settings),
                      transparency=TransparencyLog(engine, store.log), log_signing=log_signing,
-                     bundles=DossierBundles(cases, alerts, store, log_signing, clock))
+                     bundles=DossierBundles(cases, alerts, store, log_signing, clock), people=people,
+                     passkeys=PasskeyService(engine, clock, settings.public_url))

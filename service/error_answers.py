@@ -18,7 +18,8 @@ from .web.pages import error_page
 NO_SUCH = {"case": "No such case, or your team may not see it.",
            "alert": "No such alert, or your team may not see it.",
            "subscription": "No such subscription, or it belongs to another team.",
-           "delivery": "No such delivery, or it belongs to another team."}
+           "delivery": "No such delivery, or it belongs to another team.",
+           "person": "No such person."}
 ERASED = "personal data of this case was already erased"
 
 

@@ -10,6 +10,16 @@ from . import metrics
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
 log = logging.getLogger("vigil.requests")
+SECRET_PATHS = ("/welcome/",)  # an invitation's token is its path: whoever reads it could take the invitation
+
+
+def logged_path(path: str) -> str:
+    """The path as the log shows it: an invitation's token replaced by "…"."""
+    for prefix in SECRET_PATHS:
+        if path.startswith(prefix):
+            rest = path[len(prefix):].partition("/")
+            return prefix + "…" + rest[1] + rest[2]
+    return path
 
 
 def route_template(scope, root_path_before: str) -> str:
@@ -46,6 +56,6 @@ class ObservedRequests:
             await self.app(scope, receive, capture)
         finally:
             took = time.perf_counter() - started
-            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, took * 1000)
+            log.info("%s %s %d %.1fms", scope["method"], logged_path(scope["path"]), status, took * 1000)
             method = scope["method"] if scope["method"] in METHODS else "other"
             metrics.count_request(method, route_template(scope, root_path), status, took)

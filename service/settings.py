@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     run_worker: bool = True
     max_body_bytes: int = 1_048_576
     rate_limit_per_minute: int = 1200  # per API key; 0 turns the limit off
+    # Signing in to the dashboard with an API key (a cookie session or a bearer key on its pages); when false, only
+    # people sign in there, and API keys serve the API alone (integrations).
+    dashboard_key_signin: bool = True
     auth_failures_per_minute: int = 20  # wrong keys per client address and minute before 429; 0 turns it off
     delivery_lease_seconds: float = 60  # an in-flight delivery is retried this long after its worker vanished
     worker_poll_seconds: float = 1.0  # fallback poll; appends wake the worker at once

@@ -8,6 +8,10 @@
     for (var i = 0; i < zoneSelect.options.length; i++) {
       if (zoneSelect.options[i].value === zone) { zoneSelect.selectedIndex = i; break; }
     }
+    // The API key form has no select of its own: it takes the same zone.
+    document.querySelectorAll("input[data-detect-timezone-copy]").forEach(function (input) {
+      input.value = zoneSelect.value;
+    });
   }
   // Choosing an event type loads its fields at once.
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
@@ -48,5 +52,54 @@
       });
     };
     setInterval(tick, 30000);
+  }
+  // Passkeys (WebAuthn): only a script can ask the browser for one, so these buttons show only where it can.
+  var pk = window.PublicKeyCredential;
+  var canPasskey = pk && pk.parseCreationOptionsFromJSON && pk.parseRequestOptionsFromJSON;
+  var status = document.getElementById("passkey-status");
+  var say = function (text) { if (status) { status.textContent = text; } };
+  // The page's words for each outcome, in its language (data attributes on the status line).
+  var statusWords = function (name) { return (status && status.getAttribute("data-" + name)) || ""; };
+  var postJSON = function (url, csrf, body) {
+    return fetch(url, {method: "POST", credentials: "same-origin",
+                       headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+                       body: JSON.stringify(body || {})});
+  };
+  // Adding a passkey: on the settings page (then reload), or while enrolling (then the form around it finishes).
+  var register = document.querySelector("button[data-passkey-register]");
+  if (register && canPasskey) {
+    register.hidden = false;
+    document.querySelectorAll("[data-passkey-enroll]").forEach(function (el) { el.hidden = false; });
+    register.addEventListener("click", function () {
+      var csrf = register.getAttribute("data-csrf");
+      var optionsUrl = register.getAttribute("data-options") || "/settings/passkeys/options";
+      var registerUrl = register.getAttribute("data-register") || "/settings/passkeys";
+      postJSON(optionsUrl, csrf).then(function (r) { return r.json(); }).then(function (options) {
+        return navigator.credentials.create({publicKey: pk.parseCreationOptionsFromJSON(options)});
+      }).then(function (credential) {
+        return postJSON(registerUrl, csrf, {credential: credential.toJSON()});
+      }).then(function (r) {
+        if (!r.ok) { say(statusWords("not-added-again")); }
+        else if (register.form) { register.form.submit(); }
+        else { window.location.reload(); }
+      }).catch(function () { say(statusWords("not-added")); });
+    });
+  }
+  var signin = document.querySelector("button[data-passkey-signin]");
+  if (signin && canPasskey) {
+    signin.hidden = false;
+    signin.addEventListener("click", function () {
+      var csrf = signin.getAttribute("data-csrf");
+      postJSON("/signin/passkey/options", csrf).then(function (r) { return r.json(); }).then(function (options) {
+        return navigator.credentials.get({publicKey: pk.parseRequestOptionsFromJSON(options)});
+      }).then(function (credential) {
+        return postJSON("/signin/passkey", csrf, {credential: credential.toJSON(), next: signin.getAttribute("data-next"),
+                                                 timezone: zoneSelect ? zoneSelect.value : "UTC"});
+      }).then(function (r) {
+        return r.json().then(function (body) {
+          if (r.ok) { window.location.assign(body.next); } else { say(r.status === 401 || !body.detail ? statusWords("not-accepted") : body.detail); }
+        });
+      }).catch(function () { say(statusWords("none-used")); });
+    });
   }
 })();

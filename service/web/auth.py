@@ -76,12 +76,15 @@ def throttled(box: Container, request: Request, check) -> None:
 
 def viewer(request: Request) -> Viewer:
     box = container(request)
+    keys_allowed = box.settings.dashboard_key_signin
     session = box.sessions.find(request.cookies.get(COOKIE_NAME))
+    if session is not None and not keys_allowed and not session.principal.is_person:
+        session = None  # a key's session from before key sign-in was turned off
     if session is not None:
         who, tz = session.principal, session.timezone
     else:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        bearer = scheme.lower() == "bearer" and key.strip()
+        bearer = keys_allowed and scheme.lower() == "bearer" and key.strip()
         if bearer:
             throttled(box, request, box.auth_throttle.blocked)
         who = box.keys.authenticate(key.strip()) if bearer else None

@@ -12,6 +12,7 @@ from events.catalogue import EVENT_TYPES
 from events.event_names import FIELDS
 from events.i18n import Phrase, Said, phrase
 from notifications.channels.registry import CHANNELS
+from service.passwords import MAX_LENGTH, MIN_LENGTH
 
 from .display import humanize, zone
 
@@ -150,6 +151,18 @@ PATTERN_WORDS = (  # a fragment of a catalogue pattern -> what to tell a person
 VALUE_WORDS = {  # a model's own refusal, in English -> the same said in the reader's language
     "only a webhook channel can receive the log's checkpoints":
         phrase("only a webhook channel can receive the log's checkpoints"),
+    # personal accounts (service/passwords.py, service/people.py)
+    f"must be at least {MIN_LENGTH} characters long": phrase("must be at least %(count)s characters long",
+                                                             count=MIN_LENGTH),
+    f"must be at most {MAX_LENGTH} characters long": phrase("must be at most %(count)s characters long",
+                                                            count=MAX_LENGTH),
+    "is one of the most common passwords; choose another":
+        phrase("is one of the most common passwords; choose another"),
+    "must not be your name or email address": phrase("must not be your name or email address"),
+    "the two passwords differ": phrase("the two passwords differ"),
+    "this code is not the one your app shows now": phrase("this code is not the one your app shows now"),
+    "no passkey was added; add one, or enter a code": phrase("no passkey was added; add one, or enter a code"),
+    "a person with this name or email already exists": phrase("a person with this name or email already exists"),
 }
 NOT_A_MOMENT = phrase("not a date and time")
 NOT_A_NUMBER = phrase("not a whole number")

@@ -31,6 +31,11 @@ def _gettext(context, message: str) -> str:
 
 
 @pass_context
+def _pgettext(context, msgctxt: str, message: str) -> str:
+    return translations(_lang(context)).pgettext(msgctxt, message)
+
+
+@pass_context
 def _ngettext(context, singular: str, plural: str, n: int) -> str:
     return translations(_lang(context)).ngettext(singular, plural, n)
 
@@ -70,7 +75,7 @@ def localized(function):
 def install(env: Environment) -> None:
     """Jinja2's i18n extension with gettext reading each page's `lang`; `| say` for phrases inside expressions."""
     env.add_extension("jinja2.ext.i18n")
-    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True, pgettext=_pgettext)
     env.finalize = _finalize
     env.filters["say"] = _say
     env.filters["risk_level"] = _risk_level

@@ -8,15 +8,20 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from events.catalogue import EVENT_TYPES, ZONE_NAMES
 from events.risk import LEVELS
 from notifications.rules import SEVERITIES
 from notifications.subscriptions import SubscriptionIn
 from service.cases import CaseFilters
-from service.errors import Forbidden, InputError, NotFound, NotYetRecorded
+from service.errors import Conflict, Forbidden, InputError, NotFound, NotYetRecorded
+from service.people import InvitationGone, SignInRefused
 from service.dossier import DOSSIER_CSP, dossier_html
 from service.schemas import CaseIn, EventIn
+from service.access import ROLES
+from service.api.deps import in_thread
+from service.api.users import InvitationIn
 
 from events.event_names import PRECISIONS as PRECISIONS_SAID, state_value
 from events.i18n import NAMES as LANGUAGE_NAMES, Said, direction, offered, phrase
@@ -28,7 +33,7 @@ from .auth import (
 )
 from .forms import (
     CHANNEL_KINDS, ESCALATION_KINDS, FORM_LEVEL, KINDS_USING, PRECISIONS, appendable_types, case_body, data_errors,
-    errors_by_field, event_body, event_fields, subscription_body, subscription_errors, validate,
+    errors_by_field, event_body, event_fields, plain, subscription_body, subscription_errors, validate,
 )
 from .sessions import COOKIE_NAME, LIFETIME, csrf_ok
 
@@ -89,7 +94,7 @@ def signin_form(request: Request, next_path: str, error: str | None = None, stat
     """The sign-in page; `error` is only ever one of this module's own messages, never taken from the URL."""
     token = secrets.token_urlsafe(32)
     response = page(request, "signin.html", None, status, next=local_path(next_path), error=error, signin_token=token,
-                    timezones=TIMEZONES)
+                    timezones=TIMEZONES, key_signin=container(request).settings.dashboard_key_signin)
     response.set_cookie(SIGNIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
                         secure=_secure(request), path="/signin")
     return response
@@ -108,17 +113,104 @@ async def signin(request: Request):
     if not expected or not csrf_ok(expected, form.get("csrf_token")):
         return signin_form(request, next_path, Said(phrase("The sign-in form expired. Please try again.")), 403)
     throttled(box, request, box.auth_throttle.blocked)
-    who = box.keys.authenticate(form.get("api_key").strip()) if form.get("api_key").strip() else None
+    if form.get("api_key").strip():
+        if not box.settings.dashboard_key_signin:
+            return signin_form(request, next_path, Said(phrase(
+                "Signing in with an API key is turned off here. Sign in with your account.")), 403)
+        who = box.keys.authenticate(form.get("api_key").strip()) if form.get("api_key").strip() else None
+        refusal = Said(phrase("That API key is not valid or has been revoked."))
+    else:
+        try:
+            who = await in_thread(box.people.sign_in, form.get("account")[:300], form.get("password"),
+                                  form.get("code")[:100], client_of(request))
+        except SignInRefused as exc:
+            if exc.retry_after is not None:
+                raise PageError(429, Said(phrase("Too many failed sign-ins for this account; wait a while and try again.")),
+                                {"Retry-After": str(exc.retry_after)}) from None
+            who = None
+        refusal = Said(phrase("The account, password or code is not right. Please try again."))
     if who is None:
         throttled(box, request, box.auth_throttle.failed)
-        return signin_form(request, next_path, Said(phrase("That API key is not valid or has been revoked.")), 401)
+        return signin_form(request, next_path, refusal, 401)
     tz = form.get("timezone") if form.get("timezone") in ZONE_NAMES else "UTC"
-    cookie = box.sessions.start(who, tz)
-    response = redirect(next_path)
+    return start_session(request, redirect(next_path), who, tz)
+
+
+def start_session(request: Request, response, who, tz: str):
+    """Start a session for `who` and hand its cookie to the browser with `response`."""
+    cookie = container(request).sessions.start(who, tz, client_of(request))
     response.set_cookie(COOKIE_NAME, cookie, max_age=int(LIFETIME.total_seconds()), httponly=True,
                         samesite="strict", secure=_secure(request), path="/")
     response.delete_cookie(SIGNIN_COOKIE, path="/signin")
     return response
+
+
+# ---- following an invitation: a password, then TOTP, then the recovery codes once ----
+def _welcome_page(request: Request, token: str, step: str, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("errors", {})
+    response = page(request, "welcome.html", None, status, token=token, step=step, **context)
+    response.headers["Cache-Control"] = "no-store"  # the QR code and the recovery codes are secrets
+    response.headers["Referrer-Policy"] = "no-referrer"  # the link itself is one too
+    return response
+
+
+def _totp_step(request: Request, token: str, found, status: int = 200, **context: Any) -> HTMLResponse:
+    secret, svg = container(request).people.totp_setup(found)
+    return _welcome_page(request, token, "totp", status, person=found.person, secret=secret, qr=Markup(svg),
+                         **context)
+
+
+@router.get("/welcome/{token}")
+def welcome(request: Request, token: str):
+    try:
+        found = container(request).people.enrollment(token)
+    except InvitationGone as exc:
+        return _welcome_page(request, "", "gone", 410, message=exc.args[0])
+    return _welcome_page(request, token, "password", invitation=found.invitation)
+
+
+@router.post("/welcome/{token}")
+async def welcome_password(request: Request, token: str):
+    form = await read_form(request)
+    people = container(request).people
+    try:
+        found = await in_thread(people.choose_password, token, form.get("password"), form.get("confirm"))
+    except InvitationGone as exc:
+        return _welcome_page(request, "", "gone", 410, message=exc.args[0])
+    except InputError as exc:
+        return page(request, "welcome.html", None, 422, token=token, step="password",
+                    invitation=people.enrollment(token).invitation, errors=errors_by_field(exc.detail))
+    return _totp_step(request, token, found)
+
+
+@router.post("/welcome/{token}/totp")
+async def welcome_totp(request: Request, token: str):
+    form = await read_form(request)
+    people = container(request).people
+    try:
+        codes = people.confirm_totp(token, form.get("code")[:100])
+    except InvitationGone as exc:
+        return _welcome_page(request, "", "gone", 410, message=exc.args[0])
+    except Conflict:
+        return redirect(f"/welcome/{token}")
+    except InputError as exc:
+        return _totp_step(request, token, people.enrollment(token), 422, errors=errors_by_field(exc.detail))
+    return _welcome_page(request, "", "done", recovery_codes=codes)
+
+
+@router.post("/welcome/{token}/passkey/finish")
+async def welcome_passkey(request: Request, token: str):
+    await read_form(request)
+    box = container(request)
+    try:
+        codes = box.people.finish_with_passkey(token, box.passkeys.has_any)
+    except InvitationGone as exc:
+        return _welcome_page(request, "", "gone", 410, message=exc.args[0])
+    except Conflict:
+        return redirect(f"/welcome/{token}")
+    except InputError as exc:
+        return _totp_step(request, token, box.people.enrollment(token), 422, errors=errors_by_field(exc.detail))
+    return _welcome_page(request, "", "done", recovery_codes=codes)
 
 
 @router.post("/signout")
@@ -131,9 +223,59 @@ async def signout(request: Request, seen_by: Viewer = Depends(viewer)):
     return response
 
 
+def _settings_page(request: Request, seen_by: Viewer, status: int = 200, **context: Any) -> HTMLResponse:
+    box = container(request)
+    who = seen_by.principal
+    sessions = box.sessions.of_person(who.key_id) if who.is_person else []
+    context.setdefault("errors", {})
+    context.setdefault("values", Form([]))
+    keys = box.passkeys.of_person(who.key_id) if who.is_person else []
+    return page(request, "settings.html", seen_by, status, timezones=TIMEZONES, sessions=sessions, passkeys=keys,
+                people=box.people.list() if who.is_admin else [], roles=ROLES, **context)
+
+
 @router.get("/settings")
 def settings_page(request: Request, seen_by: Viewer = Depends(viewer)):
-    return page(request, "settings.html", seen_by, timezones=TIMEZONES)
+    return _settings_page(request, seen_by)
+
+
+@router.post("/settings/sessions/end")
+async def end_session(request: Request, seen_by: Viewer = Depends(viewer)):
+    form = await posted_form(request, seen_by)
+    who = seen_by.principal
+    if not who.is_person or not container(request).sessions.end_own(who.key_id, form.get("session")):
+        raise PageError(404, Said(phrase("No such session of yours.")))
+    if seen_by.session and seen_by.session.id_hash == form.get("session"):
+        response = redirect("/signin")
+        response.delete_cookie(COOKIE_NAME, path="/")
+        return response
+    return redirect("/settings")
+
+
+@router.post("/settings/invitations")
+async def invite_person(request: Request, seen_by: Viewer = Depends(viewer)):
+    form = await posted_form(request, seen_by)
+    if not seen_by.principal.is_admin:
+        raise PageError(403, Said(phrase("Only an admin may invite a person.")))
+    body, errors = validate(InvitationIn, {"role": form.get("role"), "team": form.get("team").strip(),
+                                           "name": form.get("name"), "email": form.get("email").strip() or None})
+    if body is not None:
+        try:
+            made = container(request).people.invite(seen_by.principal, body.role, body.team, body.name, body.email)
+        except Conflict as exc:
+            errors = {"name": plain({"msg": str(exc)})}
+        else:
+            return _settings_page(request, seen_by, 201, invited=made, invited_name=body.name)
+    return _settings_page(request, seen_by, 422, errors=errors, values=form)
+
+
+@router.post("/settings/people/{person_id}/disable")
+async def disable_person(request: Request, person_id: str, seen_by: Viewer = Depends(viewer)):
+    await posted_form(request, seen_by)
+    if not seen_by.principal.is_admin:
+        raise PageError(403, Said(phrase("Only an admin may disable a person.")))
+    container(request).people.disable(person_id)
+    return redirect("/settings")
 
 
 @router.post("/language")
@@ -229,7 +371,8 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
             e["data"]["summary"] = Said(phrase("(written later; not shown as of this date)"))
     type_name = type_name if type_name in EVENT_TYPES and not EVENT_TYPES[type_name].system_only else ""
     retracted = {e["event_id"]: e for e in events if e["type"] == "EventRetracted"}
-    actors = box.keys.actor_names(None if who.is_admin else who.team)
+    team = None if who.is_admin else who.team
+    actors = {**box.keys.actor_names(team), **box.people.actor_names(team)}
     return page(request, "case.html", seen_by, status, case=case, events=list(reversed(shown)),
                 hidden_later=len(events) - len(shown), as_of=as_of if moment else "", alerts_by_event=by_event,
                 other_alerts=by_event.get("", []), retractions=retracted, type_name=type_name,

@@ -278,3 +278,120 @@ def test_main_pages_pass_axe_accessibility_checks(page, server):
     problems = {path: [(v["id"], v["impact"], v["nodes"][0]["target"], v["help"]) for v in violations]
                 for path, violations in found.items() if violations}
     assert problems == {}
+
+
+def test_an_invited_person_sets_a_password_and_authenticator_then_signs_in(page, server):
+    """Invitation -> password -> TOTP (the code computed here with pyotp) -> recovery codes -> sign-in."""
+    import time
+
+    import pyotp
+
+    made = api(server, "POST", "/v1/users/invitations", {"role": "editor", "team": "rapid-response",
+                                                         "name": "Browser Person"})
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
+    page.goto(made["url"])
+    violations = {"password": axe.run(page).response["violations"]}
+    page.get_by_label("Password", exact=True).fill("amber lantern over the steppe")
+    page.get_by_label("The same password again").fill("amber lantern over the steppe")
+    page.get_by_role("button", name="Continue").click()
+    page.locator("figure.qr svg").wait_for()
+    secret = page.locator("#totp-secret").inner_text().strip()
+    shot(page, "20-enroll-totp")
+    violations["totp"] = axe.run(page).response["violations"]
+    page.get_by_label("Six-digit code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Confirm").click()
+    codes = page.locator("#recovery-codes code").all_inner_texts()
+    assert len(codes) == 10
+    violations["codes"] = axe.run(page).response["violations"]
+    assert {step: [v["id"] for v in found] for step, found in violations.items() if found} == {}
+    page.get_by_role("link", name="Sign in").click()
+    page.get_by_label("Name or email").fill("Browser Person")
+    page.get_by_label("Password").fill("amber lantern over the steppe")
+    # The code of the next time step: the one just used to enroll is good only once.
+    page.get_by_label("Code from your authenticator app, or a recovery code").fill(
+        pyotp.TOTP(secret).at(time.time() + 30))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server["base"] + "/")
+    assert "Browser Person · editor · team rapid-response" in page.content()
+
+
+@pytest.fixture(scope="module")
+def localhost_server(tmp_path_factory):
+    """A second, empty `vigil serve` whose public URL is http://localhost:PORT: a passkey's relying party must be a
+    domain name, and Chromium refuses WebAuthn on an IP address."""
+    from events.personal_data import new_master_key
+
+    home = tmp_path_factory.mktemp("e2e-passkeys")
+    port = free_port()
+    env = {**os.environ, "VIGIL_DATABASE_URL": f"sqlite:///{home / 'vigil.db'}", "VIGIL_MASTER_KEY": new_master_key(),
+           "VIGIL_PUBLIC_URL": f"http://localhost:{port}", "VIGIL_BOOTSTRAP_ADMIN_KEY": "e2e-passkeys-admin-key",
+           "VIGIL_KEYRING_FILE": str(home / "keyring")}
+    with vigil_serve(env, home, port):
+        yield {"base": f"http://localhost:{port}", "admin_key": "e2e-passkeys-admin-key"}
+    print((home / "serve.log").read_text()[-5000:])
+
+
+def test_a_person_adds_a_passkey_and_then_signs_in_with_it_alone(chromium, localhost_server):
+    """Through Chromium's virtual authenticator (CDP WebAuthn.addVirtualAuthenticator), with user verification."""
+    import time
+
+    import pyotp
+
+    server = localhost_server
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    made = api(server, "POST", "/v1/users/invitations", {"role": "viewer", "team": "lyon", "name": "Passkey Person"})
+    page.goto(made["url"])
+    page.get_by_label("Password", exact=True).fill("quiet river under nine bridges")
+    page.get_by_label("The same password again").fill("quiet river under nine bridges")
+    page.get_by_role("button", name="Continue").click()
+    secret = page.locator("#totp-secret").inner_text().strip()
+    page.get_by_label("Six-digit code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Confirm").click()
+    page.locator("#recovery-codes").wait_for()
+    page.goto(server["base"] + "/signin?next=/settings")
+    page.get_by_label("Name or email").fill("Passkey Person")
+    page.get_by_label("Password").fill("quiet river under nine bridges")
+    page.get_by_label("Code from your authenticator app, or a recovery code").fill(
+        pyotp.TOTP(secret).at(time.time() + 30))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server["base"] + "/settings")
+    assert page.locator("#passkeys").inner_text().strip() == "none yet"
+    page.get_by_role("button", name="Add a passkey").click()
+    page.locator("#passkeys li", has_text="added").wait_for()
+    shot(page, "21-passkey-added")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile("/signin"))
+    page.get_by_role("button", name="Use a passkey").click()
+    page.wait_for_url(server["base"] + "/")
+    assert "Passkey Person · viewer · team lyon" in page.content()
+    context.close()
+
+
+def test_an_invited_person_enrolls_a_passkey_instead_of_an_app(chromium, localhost_server):
+    server = localhost_server
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    made = api(server, "POST", "/v1/users/invitations", {"role": "editor", "team": "lyon", "name": "Key Holder"})
+    page.goto(made["url"])
+    page.get_by_label("Password", exact=True).fill("seven owls guard the archive")
+    page.get_by_label("The same password again").fill("seven owls guard the archive")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Use a passkey").click()
+    page.locator("#recovery-codes").wait_for()
+    assert page.locator("#recovery-codes code").count() == 10
+    page.goto(server["base"] + "/signin")
+    page.get_by_role("button", name="Use a passkey").click()
+    page.wait_for_url(server["base"] + "/")
+    assert "Key Holder · editor · team lyon" in page.content()
+    context.close()

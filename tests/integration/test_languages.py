@@ -119,3 +119,29 @@ def test_the_name_search_and_the_checkpoint_box_in_the_readers_language(box, cli
             "channel_kind": "email", "to": "team@example.org", "log_checkpoints": "on", "language": "ru"})
         assert refused.status_code == 422
         assert "контрольные точки журнала может получать только канал webhook" in refused.text
+
+
+def test_the_account_pages_in_the_readers_language(box, client):
+    """Accounts: the sign-in form, its refusal, a dead invitation link and the settings' people sections."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    from ..conftest import ADMIN_KEY
+    said = {"ru": ("Имя или эл. почта", "Учётная запись, пароль или код неверны.",
+                   "Эта ссылка-приглашение недействительна.", "Пригласить человека"),
+            "en": ("Name or email", "The account, password or code is not right.",
+                   "This invitation link is not valid.", "Invite a person")}
+    for lang, (label, refusal, gone, invite) in said.items():
+        with TestClient(create_app(box), follow_redirects=False, cookies={"vigil_lang": lang}) as browser:
+            form = browser.get("/signin")
+            assert label in form.text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+            wrong = browser.post("/signin", data={"account": "nobody", "password": "not it", "code": "000000",
+                                                  "timezone": "UTC", "next": "/", "csrf_token": token})
+            assert wrong.status_code == 401 and refusal in wrong.text
+            link = browser.get("/welcome/not-a-token")
+            assert link.status_code == 410 and gone in link.text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/signin").text).group(1)
+            browser.post("/signin", data={"api_key": ADMIN_KEY, "timezone": "UTC", "next": "/", "csrf_token": token})
+            assert invite in browser.get("/settings").text

@@ -1,0 +1,228 @@
+"""Personal accounts: invitations, enrollment (password, TOTP, recovery codes), sign-in with growing delays per
+account, disabling; the SQL is the repository's, the factors are service/passwords.py and second_factor.py."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from events.clock import Clock
+from events.i18n import Said, phrase
+from events.personal_data import PersonalDataCipher
+from events.utc import iso
+
+from . import second_factor
+from .access import ROLES, Principal
+from .errors import Conflict, InputError, NotFound
+from .passwords import hash_password, password_matches, password_problem
+from .people_repository import PeopleRepository
+
+log = logging.getLogger("vigil.people")
+INVITATION_LIFETIME = timedelta(hours=72)
+FREE_FAILURES = 3  # failed sign-ins an account may have before each further try must wait
+MAX_DELAY = timedelta(minutes=15)
+LOCKOUT_AFTER = 10  # failures that raise a lockout notice for the account's admin
+SECRET_CONTEXT = "person-totp:"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def delay_after(failures: int) -> timedelta:
+    """How long an account waits after its last failure before it may try again: nothing for the first few, then
+    1 s, 2 s, 4 s, ... up to 15 minutes."""
+    if failures < FREE_FAILURES:
+        return timedelta(0)
+    return min(MAX_DELAY, timedelta(seconds=2 ** min(failures - FREE_FAILURES, 20)))
+
+
+@dataclass(frozen=True)
+class Invitation:
+    id: str
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """An invitation that may still be followed, and the person it is creating (once a password is chosen)."""
+    invitation: Any
+    person: Any | None
+
+
+class InvitationGone(Exception):
+    """The invitation is unknown, used up or expired; the message says which, for the person following it."""
+
+
+class SignInRefused(Exception):
+    """Wrong account, password or code: one answer for all three. `retry_after` when the account must wait."""
+
+    def __init__(self, retry_after: int | None = None):
+        super().__init__("refused")
+        self.retry_after = retry_after
+
+
+def principal_of(row: Any) -> Principal:
+    return Principal(row.id, row.name, row.role, row.team, kind="person")
+
+
+class PeopleService:
+    def __init__(self, engine: Engine, clock: Clock, public_url: str, cipher: PersonalDataCipher | None = None,
+                 repository: PeopleRepository | None = None,
+                 on_lockout: Callable[[Principal, str | None], None] | None = None):
+        self.clock, self.public_url, self.cipher = clock, public_url.rstrip("/"), cipher
+        self.repository = repository or PeopleRepository(engine)
+        self.on_lockout = on_lockout
+
+    # ---- invitations ----
+    def invite(self, by: Principal, role: str, team: str, name: str, email: str | None) -> Invitation:
+        if role not in ROLES:
+            raise InputError([{"loc": ["body", "role"], "msg": f"must be one of {', '.join(ROLES)}",
+                               "type": "value_error"}])
+        if self.repository.name_taken(name, email):
+            raise Conflict("a person with this name or email already exists")
+        token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        invitation_id = str(uuid.uuid4())
+        expires = now + INVITATION_LIFETIME
+        self.repository.add_invitation({
+            "id": invitation_id, "token_hash": token_hash(token), "role": role, "team": team, "name": name,
+            "email": email, "created_at": now, "created_by": by.actor, "expires_at": expires})
+        return Invitation(invitation_id, f"{self.public_url}/welcome/{token}", expires)
+
+    def enrollment(self, token: str) -> Enrollment:
+        """The invitation behind a link, if it may still be followed; else InvitationGone saying why."""
+        row = self.repository.invitation(token_hash(token)) if token else None
+        if row is None:
+            raise InvitationGone(Said(phrase("This invitation link is not valid. Ask your admin for a new one.")))
+        if row.used_at is not None:
+            raise InvitationGone(Said(phrase("This invitation has been used already. Sign in, or ask your admin for a new one.")))
+        if row.expires_at <= self.clock.now():
+            raise InvitationGone(Said(phrase("This invitation has expired. Ask your admin for a new one.")))
+        return Enrollment(row, self.repository.person(row.person_id) if row.person_id else None)
+
+    def choose_password(self, token: str, password: str, confirm: str) -> Enrollment:
+        """Step one: the password (checked, hashed) and a new TOTP secret, for a person still mid-enrollment."""
+        found = self.enrollment(token)
+        inv = found.invitation
+        problem = password_problem(password, inv.name, inv.email)
+        if problem is None and password != confirm:
+            raise InputError([{"loc": ["body", "confirm"], "msg": "the two passwords differ", "type": "value_error"}])
+        if problem:
+            raise InputError([{"loc": ["body", "password"], "msg": problem, "type": "value_error"}])
+        now = self.clock.now()
+        person_id = inv.person_id or str(uuid.uuid4())
+        sealed = self._cipher().seal_secret(second_factor.new_secret(), SECRET_CONTEXT + person_id)
+        values = {"password_hash": hash_password(password), "totp_secret": sealed, "totp_step": None}
+        if not inv.person_id:
+            values.update(id=person_id, name=inv.name, email=inv.email, role=inv.role, team=inv.team,
+                          recovery_codes="[]", failures=0, created_at=now, created_by=inv.created_by)
+        try:
+            self.repository.start_enrollment(inv, values)
+        except IntegrityError:
+            raise Conflict("a person with this name or email already exists") from None
+        return self.enrollment(token)
+
+    def totp_setup(self, found: Enrollment) -> tuple[str, str]:
+        """The person's TOTP secret and its QR code (SVG), to be shown while they enroll."""
+        secret = self._secret(found.person)
+        return secret, second_factor.qr_svg(second_factor.provisioning_uri(secret, found.person.name))
+
+    def confirm_totp(self, token: str, code: str) -> list[str]:
+        """Step two: one good code finishes the enrollment; returns the ten recovery codes, shown this once."""
+        found = self.enrollment(token)
+        if found.person is None:
+            raise Conflict("choose a password first")
+        step = second_factor.matching_step(self._secret(found.person), code, self.clock.now(), None)
+        if step is None:
+            raise InputError([{"loc": ["body", "code"], "msg": "this code is not the one your app shows now",
+                               "type": "value_error"}])
+        return self._finish(found, step)
+
+    def finish_with_passkey(self, token: str, has_passkey: Callable[[str], bool]) -> list[str]:
+        """Step two with a passkey instead of an app: once one is registered, the enrollment is finished."""
+        found = self.enrollment(token)
+        if found.person is None:
+            raise Conflict("choose a password first")
+        if not has_passkey(found.person.id):
+            raise InputError([{"loc": ["body", "code"], "msg": "no passkey was added; add one, or enter a code",
+                               "type": "value_error"}])
+        return self._finish(found, None)
+
+    def _finish(self, found: Enrollment, step: int | None) -> list[str]:
+        codes = second_factor.new_recovery_codes()
+        if not self.repository.finish_enrollment(found.invitation.id, found.person.id, step,
+                                                 [second_factor.recovery_hash(c) for c in codes], self.clock.now()):
+            raise InvitationGone(Said(phrase("This invitation has been used already. Sign in, or ask your admin for a new one.")))
+        return codes
+
+    # ---- signing in ----
+    def sign_in(self, account: str, password: str, code: str, client: str | None) -> Principal:
+        """The person, if all three are right and the account may try now; else SignInRefused (never saying which
+        part was wrong)."""
+        now = self.clock.now()
+        row = self.repository.by_account(account) if account.strip() else None
+        if row is not None and row.failures >= FREE_FAILURES and row.failed_at is not None:
+            wait = row.failed_at + delay_after(row.failures) - now
+            if wait > timedelta(0):
+                raise SignInRefused(max(1, int(wait.total_seconds() + 0.999)))
+        good = password_matches(row.password_hash if row is not None else None, password)
+        usable = row is not None and row.enrolled_at is not None and row.disabled_at is None
+        step = used = None
+        if good and usable:
+            if row.totp_secret:  # none for a person who enrolled a passkey instead: recovery codes only here
+                step = second_factor.matching_step(self._secret(row), code, now, row.totp_step)
+            if step is None:
+                folded = second_factor.recovery_hash(code)
+                used = folded if folded in json.loads(row.recovery_codes) else None
+        if good and usable and (step is not None or used is not None) and \
+                self.repository.record_success(row.id, step, None, used):
+            return principal_of(row)
+        if row is not None:
+            failures = self.repository.record_failure(row.id, now)
+            if failures == LOCKOUT_AFTER:
+                log.warning("sign-in locked out after %d failures: person %s (team %s), last from %s",
+                            failures, row.id, row.team, client)
+                if self.on_lockout:
+                    self.on_lockout(principal_of(row), client)
+        raise SignInRefused()
+
+    def person(self, person_id: str) -> Principal | None:
+        """The person of a session, if they may still act (enrolled, not disabled)."""
+        row = self.repository.person(person_id)
+        if row is None or row.enrolled_at is None or row.disabled_at is not None:
+            return None
+        return principal_of(row)
+
+    # ---- admin ----
+    def list(self) -> list[dict[str, Any]]:
+        """Every person, without a secret."""
+        return [{"id": r.id, "name": r.name, "email": r.email, "role": r.role, "team": r.team,
+                 "enrolled": r.enrolled_at is not None, "disabled": r.disabled_at is not None,
+                 "created_at": iso(r.created_at), "created_by": r.created_by} for r in self.repository.all()]
+
+    def disable(self, person_id: str) -> None:
+        if not self.repository.disable(person_id, self.clock.now()):
+            raise NotFound("person", person_id)
+
+    def actor_names(self, team: str | None) -> dict[str, str]:
+        """How people show as authors in a history, as KeyService.actor_names does for keys."""
+        return {f"person:{r.id}": f"{r.name} ({r.role}, {r.team})" if team is None or r.team == team
+                else "a person of another team" for r in self.repository.all()}
+
+    def _cipher(self) -> PersonalDataCipher:
+        if self.cipher is None:
+            raise RuntimeError("enrolling a person needs the master key")
+        return self.cipher
+
+    def _secret(self, row: Any) -> str:
+        return self._cipher().open_secret(row.totp_secret, SECRET_CONTEXT + row.id)

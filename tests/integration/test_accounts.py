@@ -1,0 +1,427 @@
+"""People, not keys: invitation -> password -> TOTP -> sign-in, throttling and lockout, sessions, disabling, and
+the dashboard's key sign-in switch (issue 18, "Accounts"). Codes are computed here with pyotp."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from events.tables import access_log, events, invitations, people
+from service.access import SYSTEM
+from service.app import create_app
+from service.people import FREE_FAILURES, LOCKOUT_AFTER
+from service.schemas import CaseIn
+
+from ..conftest import ADMIN_KEY
+
+PASSWORD = "violet tractor sings at dawn"
+
+
+@pytest.fixture
+def api(box):
+    with TestClient(create_app(box), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
+        yield client
+
+
+@pytest.fixture
+def browser(box):
+    with TestClient(create_app(box), follow_redirects=False) as client:
+        yield client
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def invite(api, name="Aziza Karimova", role="editor", team="lyon", email=None) -> str:
+    answer = api.post("/v1/users/invitations", json={"role": role, "team": team, "name": name,
+                                                       **({"email": email} if email else {})})
+    assert answer.status_code == 201, answer.text
+    assert set(answer.json()) == {"id", "url", "expires_at"}
+    return answer.json()["url"].split("http://127.0.0.1:8000", 1)[1]
+
+
+def enroll(browser, clock, path: str, password: str = PASSWORD) -> tuple[str, list[str]]:
+    """Follow an invitation to the end; returns the TOTP secret and the recovery codes shown."""
+    assert browser.get(path).status_code == 200
+    shown = browser.post(path, data={"password": password, "confirm": password})
+    assert shown.status_code == 200, shown.text
+    assert "<svg" in shown.text
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', shown.text).group(1)
+    done = browser.post(path + "/totp", data={"code": pyotp.TOTP(secret).at(clock.now())})
+    assert done.status_code == 200, done.text
+    codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", done.text)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    return secret, codes
+
+
+def sign_in(browser, account: str, password: str, code: str):
+    form = browser.get("/signin")
+    return browser.post("/signin", data={"account": account, "password": password, "code": code, "api_key": "",
+                                         "timezone": "UTC", "next": "/", "csrf_token": csrf_of(form.text)})
+
+
+def next_code(secret: str, clock) -> str:
+    """A code of a later time step (a code is good only once)."""
+    clock.advance(timedelta(seconds=31))
+    return pyotp.TOTP(secret).at(clock.now())
+
+
+def test_invited_person_enrolls_signs_in_and_their_event_names_them(api, browser, box, clock):
+    path = invite(api)
+    secret, _ = enroll(browser, clock, path)
+    signed = sign_in(browser, "aziza karimova", PASSWORD, next_code(secret, clock))
+    assert signed.status_code == 303 and signed.headers["location"] == "/"
+    person_id = box.engine.connect().execute(select(people.c.id)).scalar_one()
+    case_id = api.post("/v1/cases", json={"person": {"name": "Dana Example"}, "country": "TR",
+                                          "teams": ["lyon"]}).json()["id"]
+    page = browser.get(f"/cases/{case_id}")
+    assert page.status_code == 200
+    appended = browser.post(f"/cases/{case_id}/events", data={
+        "csrf_token": csrf_of(page.text), "type": "NoteAdded", "text": "Called the lawyer.", "occurred_at": "2026-03-01T10:00"})
+    assert appended.status_code == 303, appended.text
+    with box.engine.connect() as conn:
+        actors = conn.execute(select(events.c.actor).where(events.c.stream_id == case_id)
+                              .order_by(events.c.position)).scalars().all()
+        read_by = conn.execute(select(access_log.c.actor).where(access_log.c.case_id == case_id)).scalars().all()
+    assert actors[-1] == f"person:{person_id}"
+    assert f"person:{person_id}" in read_by
+    assert "Aziza Karimova (editor, lyon)" in browser.get(f"/cases/{case_id}").text
+
+
+def test_wrong_password_and_wrong_code_get_the_same_answer(api, browser, box, clock):
+    secret, _ = enroll(browser, clock, invite(api))
+    wrong_password = sign_in(browser, "Aziza Karimova", "not the password at all", next_code(secret, clock))
+    wrong_code = sign_in(browser, "Aziza Karimova", PASSWORD, "000000")
+    unknown = sign_in(browser, "Nobody Here", PASSWORD, "000000")
+    assert wrong_password.status_code == wrong_code.status_code == unknown.status_code == 401
+    said = {re.search(r'id="signin-error">([^<]+)<', r.text).group(1) for r in (wrong_password, wrong_code, unknown)}
+    assert len(said) == 1
+    assert "vigil_session" not in browser.cookies
+
+
+def test_a_totp_code_and_a_recovery_code_each_work_once(api, browser, box, clock):
+    secret, codes = enroll(browser, clock, invite(api, email="aziza@example.org"))
+    code = next_code(secret, clock)
+    assert sign_in(browser, "aziza@example.org", PASSWORD, code).status_code == 303
+    assert sign_in(browser, "aziza@example.org", PASSWORD, code).status_code == 401  # replayed
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, codes[3].upper()).status_code == 303
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, codes[3]).status_code == 401
+
+
+def test_failures_grow_delays_per_account_and_raise_a_lockout_notice(api, browser, box, clock):
+    secret, _ = enroll(browser, clock, invite(api))
+    person_id = box.engine.connect().execute(select(people.c.id)).scalar_one()
+    for _ in range(FREE_FAILURES):
+        assert sign_in(browser, "Aziza Karimova", "wrong wrong wrong", "123456").status_code == 401
+    # Now even the right password and code must wait, and the answer says only that.
+    waiting = sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)[:0] + "000000")
+    assert waiting.status_code == 401  # 31 s passed: the 1 s delay is over, and the code was wrong
+    refused = sign_in(browser, "Aziza Karimova", PASSWORD, pyotp.TOTP(secret).at(clock.now()))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    for _ in range(LOCKOUT_AFTER - FREE_FAILURES - 1):
+        clock.advance(timedelta(minutes=16))
+        assert sign_in(browser, "Aziza Karimova", "wrong wrong wrong", "123456").status_code == 401
+    with box.engine.connect() as conn:
+        notices = conn.execute(select(access_log.c.actor).where(access_log.c.action == "lockout")).scalars().all()
+    assert notices == [f"person:{person_id}"]
+    clock.advance(timedelta(minutes=16))
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, pyotp.TOTP(secret).at(clock.now())).status_code == 303
+    assert box.engine.connect().execute(select(people.c.failures)).scalar_one() == 0
+
+
+def test_a_disabled_person_is_thrown_out_at_once(api, browser, box, clock):
+    secret, _ = enroll(browser, clock, invite(api))
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+    assert browser.get("/settings").status_code == 200
+    listed = api.get("/v1/users").json()
+    assert [p["name"] for p in listed] == ["Aziza Karimova"] and listed[0]["enrolled"]
+    assert not {"password_hash", "totp_secret", "recovery_codes"} & set(listed[0])
+    assert api.post(f"/v1/users/{listed[0]['id']}/disable").status_code == 204
+    thrown_out = browser.get("/settings")
+    assert thrown_out.status_code == 303 and thrown_out.headers["location"].startswith("/signin")
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 401
+    assert api.post("/v1/users/no-such-person/disable").status_code == 404
+
+
+def test_a_person_sees_and_ends_their_own_sessions(api, box, clock):
+    secret, _ = enroll(TestClient(create_app(box), follow_redirects=False), clock, invite(api))
+    with TestClient(create_app(box), follow_redirects=False) as phone, \
+            TestClient(create_app(box), follow_redirects=False) as laptop:
+        assert sign_in(phone, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+        assert sign_in(laptop, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+        settings = laptop.get("/settings").text
+        sessions = re.findall(r'name="session" value="([0-9a-f]+)"', settings)
+        assert len(sessions) == 2 and "(this one)" in settings
+        rows = re.findall(r"<tr><td>.*?</tr>", settings, re.S)
+        this = next(re.search(r'name="session" value="([0-9a-f]+)"', r).group(1) for r in rows if "(this one)" in r)
+        other = next(s for s in sessions if s != this)
+        ended = laptop.post("/settings/sessions/end", data={"csrf_token": csrf_of(settings), "session": other})
+        assert ended.status_code == 303
+        assert phone.get("/settings").status_code == 303  # the phone's session is gone
+        assert laptop.get("/settings").status_code == 200
+
+
+def test_an_expired_or_used_invitation_gets_a_clear_page_and_changes_nothing(api, browser, box, clock):
+    used = invite(api)
+    enroll(browser, clock, used)
+    again = browser.get(used)
+    assert again.status_code == 410 and "used already" in again.text
+    assert browser.post(used, data={"password": PASSWORD, "confirm": PASSWORD}).status_code == 410
+    late = invite(api, name="Timur Aliev")
+    clock.advance(timedelta(hours=72, seconds=1))
+    expired = browser.get(late)
+    assert expired.status_code == 410 and "expired" in expired.text
+    assert browser.post(late, data={"password": PASSWORD, "confirm": PASSWORD}).status_code == 410
+    assert browser.get("/welcome/made-up-token").status_code == 410
+    with box.engine.connect() as conn:
+        assert conn.execute(select(people.c.name)).scalars().all() == ["Aziza Karimova"]
+        assert conn.execute(select(invitations.c.person_id).where(invitations.c.name == "Timur Aliev")).scalar() is None
+
+
+@pytest.mark.parametrize("password, said", [
+    ("short pass", "at least 12 characters"),
+    ("password1234", "most common"),
+    ("aaaaaaaaaaaaaaaa", "most common"),
+    ("aziza karimova", "your name"),
+])
+def test_weak_or_common_passwords_are_refused_naming_the_field(api, browser, box, password, said):
+    path = invite(api)
+    answer = browser.post(path, data={"password": password, "confirm": password})
+    assert answer.status_code == 422
+    assert re.search(r'id="err-password">[^<]*' + said, answer.text)
+    assert box.engine.connect().execute(select(people.c.id)).first() is None
+
+
+def test_mid_enrollment_a_person_cannot_sign_in_and_a_wrong_code_finishes_nothing(api, browser, box, clock):
+    path = invite(api)
+    shown = browser.post(path, data={"password": PASSWORD, "confirm": PASSWORD})
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', shown.text).group(1)
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, pyotp.TOTP(secret).at(clock.now())).status_code == 401
+    wrong = browser.post(path + "/totp", data={"code": "12345x"})
+    assert wrong.status_code == 422 and 'id="err-code"' in wrong.text and secret in wrong.text
+    with box.engine.connect() as conn:
+        assert conn.execute(select(people.c.enrolled_at)).scalar_one() is None
+        assert conn.execute(select(invitations.c.used_at)).scalar_one() is None
+
+
+def test_invitations_need_an_admin_and_a_valid_body(api, box):
+    from service.keys import KeyService
+
+    editor = KeyService(box.engine, box.clock).create("editor", "lyon", "lyon editor")
+    refused = api.post("/v1/users/invitations", json={"role": "editor", "team": "lyon", "name": "X"},
+                       headers={"Authorization": f"Bearer {editor}"})
+    assert refused.status_code == 403
+    bad = api.post("/v1/users/invitations", json={"role": "boss", "team": "lyon", "name": "X"})
+    assert bad.status_code == 422 and "role" in bad.text
+    assert api.post("/v1/users/invitations", json={"role": "viewer", "team": "lyon", "name": "X",
+                                                   "email": "not an email"}).status_code == 422
+    invite(api, name="Same Name")
+    assert api.post("/v1/users/invitations", json={"role": "viewer", "team": "lyon", "name": "X"}).status_code == 201
+
+
+def test_the_dashboard_invites_a_person(api, browser, box):
+    form = browser.get("/signin")
+    browser.post("/signin", data={"api_key": ADMIN_KEY, "timezone": "UTC", "next": "/",
+                                  "csrf_token": csrf_of(form.text)})
+    settings = browser.get("/settings")
+    made = browser.post("/settings/invitations", data={"csrf_token": csrf_of(settings.text), "name": "Leyla Y",
+                                                       "role": "viewer", "team": "istanbul", "email": ""})
+    assert made.status_code == 201 and "/welcome/" in made.text
+    bad = browser.post("/settings/invitations", data={"csrf_token": csrf_of(settings.text), "name": "",
+                                                      "role": "viewer", "team": "ist anbul", "email": ""})
+    assert bad.status_code == 422 and 'id="err-team"' in bad.text and 'id="err-name"' in bad.text
+
+
+def test_key_sign_in_to_the_dashboard_can_be_turned_off(api, box):
+    box.settings.dashboard_key_signin = False
+    with TestClient(create_app(box), follow_redirects=False) as browser:
+        form = browser.get("/signin")
+        assert 'name="api_key"' not in form.text
+        refused = browser.post("/signin", data={"api_key": ADMIN_KEY, "timezone": "UTC", "next": "/",
+                                                "csrf_token": csrf_of(form.text)})
+        assert refused.status_code == 403 and "vigil_session" not in browser.cookies
+        bearer = browser.get("/", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        assert bearer.status_code == 303  # sent to sign in
+    assert api.get("/v1/cases").status_code == 200  # the API keeps its keys
+
+
+def test_vigil_users_invite_list_and_disable(box, db_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    monkeypatch.setenv("VIGIL_DATABASE_URL", db_url)
+    runner = CliRunner()
+    made = runner.invoke(app, ["users", "invite", "--role", "viewer", "--team", "lyon", "--name", "Ilya P"])
+    assert made.exit_code == 0, made.output
+    assert made.stdout.strip().splitlines()[-1].startswith("http://127.0.0.1:8000/welcome/")
+    assert box.people.enrollment(made.stdout.strip().splitlines()[-1].rsplit("/", 1)[1]).invitation.name == "Ilya P"
+    bad = runner.invoke(app, ["users", "invite", "--role", "boss", "--team", "lyon", "--name", "X"])
+    assert bad.exit_code != 0 and "--role" in bad.output
+    assert runner.invoke(app, ["users", "disable", "nobody"]).exit_code == 1
+
+
+def test_the_demo_prints_an_invitation_for_a_first_admin_person_and_serves_without_key_sign_in(
+        box, db_url, settings, tmp_path, monkeypatch):
+    """The demo's database holds a case already, so it loads nothing; its server is captured, not started."""
+    from typer.testing import CliRunner
+
+    import service.cli as cli
+    from tests.e2e.serving import free_port
+
+    box.cases.open_case(SYSTEM, CaseIn(person={"name": "Demo Person"}, country="FR"))
+    monkeypatch.setenv("VIGIL_DATABASE_URL", db_url)
+    monkeypatch.setenv("VIGIL_MASTER_KEY", settings.master_key)
+    monkeypatch.chdir(tmp_path)
+    served = []
+    monkeypatch.setattr(cli, "_serve", lambda s, host, port: served.append(s))
+    port = free_port()
+    result = CliRunner().invoke(cli.app, ["demo", "--port", str(port)])
+    assert result.exit_code == 0, result.output
+    assert "admin API key (shown once): vgl_" in result.stdout  # the API keeps its key
+    link = next(w for w in result.stdout.split() if "/welcome/" in w)
+    assert link.startswith(f"http://127.0.0.1:{port}/welcome/")
+    assert box.people.enrollment(link.rsplit("/", 1)[1]).invitation.role == "admin"
+    assert [s.dashboard_key_signin for s in served] == [False]
+
+
+# ---- passkeys, with a software authenticator (the browser's own is in tests/e2e) ----
+def signin_token(browser) -> str:
+    return csrf_of(browser.get("/signin").text)
+
+
+def passkey_sign_in(browser, device, token=None):
+    token = token or signin_token(browser)
+    options = browser.post("/signin/passkey/options", headers={"X-CSRF-Token": token})
+    assert options.status_code == 200, options.text
+    return browser.post("/signin/passkey", headers={"X-CSRF-Token": token},
+                        json={"credential": device.get(options.json()), "next": "/alerts"})
+
+
+def add_passkey(browser, device) -> None:
+    token = csrf_of(browser.get("/settings").text)
+    options = browser.post("/settings/passkeys/options", headers={"X-CSRF-Token": token})
+    assert options.status_code == 200, options.text
+    assert options.json()["authenticatorSelection"]["userVerification"] == "required"
+    added = browser.post("/settings/passkeys", headers={"X-CSRF-Token": token},
+                         json={"credential": device.create(options.json())})
+    assert added.status_code == 201, added.text
+
+
+@pytest.fixture
+def device():
+    from .helpers.soft_authenticator import SoftAuthenticator
+
+    return SoftAuthenticator("http://127.0.0.1:8000", "127.0.0.1")
+
+
+def test_a_passkey_alone_signs_its_person_in_until_they_are_disabled(api, box, clock, device):
+    with TestClient(create_app(box), follow_redirects=False) as browser:
+        secret, _ = enroll(browser, clock, invite(api))
+        assert passkey_sign_in(browser, device).status_code == 401  # not registered yet
+        assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+        add_passkey(browser, device)
+        assert "last used" not in browser.get("/settings").text
+    with TestClient(create_app(box), follow_redirects=False) as other:
+        signed = passkey_sign_in(other, device)
+        assert signed.status_code == 200 and signed.json() == {"next": "/alerts"}
+        assert "Aziza Karimova · editor · team lyon" in other.get("/alerts").text
+        api.post(f"/v1/users/{api.get('/v1/users').json()[0]['id']}/disable").raise_for_status()
+        assert other.get("/alerts").status_code == 303
+        assert passkey_sign_in(other, device).status_code == 401
+
+
+def test_a_passkey_answer_is_good_once_and_only_for_its_challenge(api, box, clock, device):
+    with TestClient(create_app(box), follow_redirects=False) as browser:
+        secret, _ = enroll(browser, clock, invite(api))
+        sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock))
+        add_passkey(browser, device)
+        token = signin_token(browser)
+        options = browser.post("/signin/passkey/options", headers={"X-CSRF-Token": token}).json()
+        answer = device.get(options)
+        assert browser.post("/signin/passkey", headers={"X-CSRF-Token": token},
+                            json={"credential": answer}).status_code == 200
+        assert browser.post("/signin/passkey", headers={"X-CSRF-Token": signin_token(browser)},
+                            json={"credential": answer}).status_code in (401, 403)  # replayed
+        device.user_verified = False  # the device did not check who holds it: not enough alone
+        assert passkey_sign_in(browser, device).status_code == 401
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (b"not json", "application/json"), (b"[]", "application/json"), (b'{"credential": 5}', "application/json"),
+    (b'{"credential": {"id": "x", "response": {"clientDataJSON": "!!"}}}', "application/json"),
+    (b'{"credential": {}}', "text/plain"),
+])
+def test_hostile_passkey_answers_get_a_4xx(browser, body, content_type):
+    token = signin_token(browser)
+    answer = browser.post("/signin/passkey", content=body,
+                          headers={"X-CSRF-Token": token, "Content-Type": content_type})
+    assert 400 <= answer.status_code < 500
+    assert browser.post("/signin/passkey/options").status_code == 403  # no form token
+
+
+def test_only_a_persons_own_session_adds_a_passkey(browser):
+    form = browser.get("/signin")
+    browser.post("/signin", data={"api_key": ADMIN_KEY, "timezone": "UTC", "next": "/",
+                                  "csrf_token": csrf_of(form.text)})
+    token = csrf_of(browser.get("/settings").text)
+    assert browser.post("/settings/passkeys/options", headers={"X-CSRF-Token": token}).status_code == 403
+
+
+@pytest.mark.parametrize("role, team, sees, names, writes", [
+    ("viewer", "lyon", 200, False, 403), ("editor", "lyon", 200, True, 303), ("admin", "hq", 200, True, 303),
+    ("viewer", "beta", 404, False, 403), ("editor", "beta", 404, False, 404),
+])
+def test_roles_and_teams_work_for_people_as_for_keys(api, browser, box, clock, role, team, sees, names, writes):
+    case_id = api.post("/v1/cases", json={"person": {"name": "Hidden Name"}, "country": "TR",
+                                          "teams": ["lyon"]}).json()["id"]
+    secret, _ = enroll(browser, clock, invite(api, role=role, team=team))
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+    page = browser.get(f"/cases/{case_id}")
+    assert page.status_code == sees
+    assert ("Hidden Name" in page.text) == names
+    posted = browser.post(f"/cases/{case_id}/events", data={
+        "csrf_token": csrf_of(browser.get("/settings").text), "type": "NoteAdded", "text": "x",
+        "occurred_at": "2026-03-01T10:00"})
+    assert posted.status_code == writes
+    assert (browser.get("/settings").text.count('id="invite"') == 1) == (role == "admin")
+    refused = browser.post("/settings/invitations", data={"csrf_token": csrf_of(browser.get("/settings").text),
+                                                          "name": "Z Z", "role": "admin", "team": "x"})
+    assert (refused.status_code == 403) == (role != "admin")
+
+
+def test_a_passkey_instead_of_an_app_while_enrolling(api, browser, box, clock, device):
+    path = invite(api)
+    assert browser.post(path, data={"password": PASSWORD, "confirm": PASSWORD}).status_code == 200
+    early = browser.post(path + "/passkey/finish")
+    assert early.status_code == 422 and 'id="err-code"' in early.text  # no passkey yet: nothing finished
+    options = browser.post(path + "/passkey/options")
+    assert options.status_code == 200
+    assert browser.post(path + "/passkey", json={"credential": device.create(options.json())}).status_code == 201
+    done = browser.post(path + "/passkey/finish")
+    assert done.status_code == 200
+    codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", done.text)
+    assert len(codes) == 10
+    with box.engine.connect() as conn:
+        assert conn.execute(select(people.c.totp_secret, people.c.enrolled_at)).first()[0] is None
+    assert browser.post(path + "/passkey/options").status_code == 410  # the invitation is used up
+    assert passkey_sign_in(browser, device).status_code == 200
+    with TestClient(create_app(box), follow_redirects=False) as other:
+        assert sign_in(other, "Aziza Karimova", PASSWORD, "123456").status_code == 401
+        assert sign_in(other, "Aziza Karimova", PASSWORD, codes[0]).status_code == 303
+
+
+def test_the_request_log_never_shows_an_invitation_token(api, browser, caplog):
+    path = invite(api)
+    with caplog.at_level("INFO", logger="vigil.requests"):
+        browser.get(path)
+        browser.post(path + "/totp", data={"code": "1"})
+    token = path.rsplit("/", 1)[1]
+    logged = [r.getMessage() for r in caplog.records if r.name == "vigil.requests"]
+    assert "GET /welcome/… 200" in logged[0] and "POST /welcome/…/totp" in logged[1]
+    assert not any(token in line for line in logged)
