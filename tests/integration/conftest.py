@@ -1,11 +1,14 @@
-"""Fixtures every integration module may use: a real local HTTP receiver and a real SMTP server (aiosmtpd)."""
+"""Fixtures every integration module may use: a real local HTTP receiver, a real SMTP server (aiosmtpd), and the
+dashboard's two clients (an API client holding the admin key, a browser-like one with no credentials)."""
 from __future__ import annotations
 
 import socket
 
 import pytest
 from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
 
+from ..conftest import ADMIN_KEY
 from ..receiver import Receiver
 from .helpers.smtp import Inbox
 
@@ -26,3 +29,21 @@ def smtp_inbox():
     controller.start()
     yield inbox, port
     controller.stop()
+
+
+@pytest.fixture
+def api(box):
+    """A client holding the admin key in a header (for setting things up through the API)."""
+    from service.app import create_app
+
+    with TestClient(create_app(box), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
+        yield client
+
+
+@pytest.fixture
+def browser(box):
+    """A client with no credentials of its own, like a browser: it signs in and keeps the cookie."""
+    from service.app import create_app
+
+    with TestClient(create_app(box), follow_redirects=False) as client:
+        yield client

@@ -17,24 +17,9 @@ from service.people import FREE_FAILURES, LOCKOUT_AFTER
 from service.schemas import CaseIn
 
 from ..conftest import ADMIN_KEY
+from .helpers.pages import csrf_of
 
 PASSWORD = "violet tractor sings at dawn"
-
-
-@pytest.fixture
-def api(box):
-    with TestClient(create_app(box), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
-        yield client
-
-
-@pytest.fixture
-def browser(box):
-    with TestClient(create_app(box), follow_redirects=False) as client:
-        yield client
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def invite(api, name="Aziza Karimova", role="editor", team="lyon", email=None) -> str:

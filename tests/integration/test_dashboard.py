@@ -12,11 +12,11 @@ from sqlalchemy import select, update
 from events.clock import ManualClock
 from events.tables import access_log
 from notifications.tables import deliveries
-from service.app import create_app
 from service.keys import KeyService
 
 from ..conftest import ADMIN_KEY
 from .helpers.delivery import drain
+from .helpers.pages import csrf_of
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 TEMPLATES = Path(__file__).resolve().parents[2] / "service" / "templates"
@@ -26,24 +26,6 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "service" / "templates"
 def clock():
     # Webhook receivers check signatures' timestamps against their own clock: start at the real now.
     return ManualClock(NOW, tick=timedelta(milliseconds=1))
-
-
-@pytest.fixture
-def api(box):
-    """A client holding the admin key in a header (for setting things up through the API)."""
-    with TestClient(create_app(box), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as client:
-        yield client
-
-
-@pytest.fixture
-def browser(box):
-    """A client with no credentials of its own, like a browser: it signs in and keeps the cookie."""
-    with TestClient(create_app(box), follow_redirects=False) as client:
-        yield client
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def sign_in(browser, key: str, timezone_name: str = "UTC", next_path: str = "/"):
