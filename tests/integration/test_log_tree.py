@@ -17,6 +17,7 @@ from events.log_tree import Frontier, check_tree
 from events.store import EventStore, NewEvent
 
 from ..conftest import START
+from .helpers.insider import drop_guards
 
 
 def opened(n: int = 0) -> NewEvent:
@@ -145,16 +146,6 @@ def test_without_the_log_an_append_gets_no_index_and_the_check_says_so(engine, c
     assert not check.ok and f"position {result.position} has no log_index" in check.problem
 
 
-def _drop_guards(conn, postgres: bool) -> None:
-    """What the insider does first."""
-    if postgres:
-        conn.execute(text("ALTER TABLE events DISABLE TRIGGER USER"))
-        conn.execute(text("ALTER TABLE log_nodes DISABLE TRIGGER USER"))
-    else:
-        for trigger in ("events_no_update", "events_no_delete", "log_nodes_no_update", "log_nodes_no_delete"):
-            conn.execute(text(f"DROP TRIGGER {trigger}"))
-
-
 @pytest.fixture
 def populated(engine, clock):
     store = EventStore(engine, clock, projection=CaseProjections())
@@ -174,7 +165,7 @@ def test_the_log_and_its_nodes_refuse_update_and_delete(populated, engine):
 
 def test_the_full_check_names_a_rewritten_event(populated, engine):
     with engine.begin() as conn:
-        _drop_guards(conn, engine.dialect.name == "postgresql")
+        drop_guards(conn, engine.dialect.name == "postgresql")
         conn.execute(text("UPDATE events SET data = :d WHERE log_index = 4"), {"d": '{"text":"rewritten"}'})
     with engine.connect() as conn:
         check = check_tree(conn)
@@ -184,7 +175,7 @@ def test_the_full_check_names_a_rewritten_event(populated, engine):
 def test_the_full_check_names_a_rewritten_node_a_missing_node_and_a_gap(populated, engine):
     postgres = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
-        _drop_guards(conn, postgres)
+        drop_guards(conn, postgres)
         conn.execute(text("UPDATE log_nodes SET hash = :h WHERE level = 2 AND idx = 1"), {"h": b"\x00" * 32})
     with engine.connect() as conn:
         check = check_tree(conn)

@@ -13,7 +13,7 @@ import zipfile
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from typer.testing import CliRunner
 
 from events import merkle
@@ -33,6 +33,7 @@ from service.container import build_container
 
 from .helpers.cases import append, open_case
 from .helpers.tlog import serve_app
+from .helpers.insider import drop_guards
 
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 runner = CliRunner()
@@ -88,7 +89,7 @@ def test_a_grown_log_is_signed_and_its_published_key_verifies_every_checkpoint(c
     clock.advance(timedelta(seconds=box.settings.checkpoint_seconds))
     second = box.log_signing.run()
     assert second is not None and second.checkpoint.size == 8
-    proof = client.get(f"/v1/log/proof/consistency?old=6&new=8").json()["hashes"]
+    proof = client.get("/v1/log/proof/consistency?old=6&new=8").json()["hashes"]
     assert merkle.verify_consistency(6, 8, first.checkpoint.root_hash, second.checkpoint.root_hash,
                                      [base64.b64decode(h) for h in proof])
     with box.engine.connect() as conn:
@@ -154,20 +155,12 @@ def test_the_bundle_verifies_alone_before_and_after_the_person_is_erased(client,
     assert "Erased person" in html and "Test Person Alpha" not in html
 
 
-def _drop_guards(conn, postgres: bool) -> None:
-    if postgres:
-        conn.execute(text("ALTER TABLE events DISABLE TRIGGER USER"))
-        conn.execute(text("ALTER TABLE log_nodes DISABLE TRIGGER USER"))
-    else:
-        for name in ("events_no_update", "events_no_delete", "log_nodes_no_update", "log_nodes_no_delete"):
-            conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
-
 
 def _rewrite_history(engine, case_id: str, version: int) -> None:
     """What an insider with the database does: change one event, recompute its case's chain after it, and
     rebuild every stored tree hash from the events so that every local check agrees with the forgery."""
     with engine.begin() as conn:
-        _drop_guards(conn, engine.dialect.name == "postgresql")
+        drop_guards(conn, engine.dialect.name == "postgresql")
         e = events_table.c
         conn.execute(update(events_table).where(e.stream_id == case_id, e.version == version)
                      .values(data=json.dumps({"text": "the hearing was cancelled"})))
