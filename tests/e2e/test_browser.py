@@ -331,13 +331,8 @@ def localhost_server(tmp_path_factory):
     print((home / "serve.log").read_text()[-5000:])
 
 
-def test_a_person_adds_a_passkey_and_then_signs_in_with_it_alone(chromium, localhost_server):
-    """Through Chromium's virtual authenticator (CDP WebAuthn.addVirtualAuthenticator), with user verification."""
-    import time
-
-    import pyotp
-
-    server = localhost_server
+def page_with_virtual_authenticator(chromium):
+    """A page whose browser has a passkey authenticator (CDP WebAuthn.addVirtualAuthenticator, user verified)."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     cdp = context.new_cdp_session(page)
@@ -345,6 +340,17 @@ def test_a_person_adds_a_passkey_and_then_signs_in_with_it_alone(chromium, local
     cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
         "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
         "isUserVerified": True, "automaticPresenceSimulation": True}})
+    return page
+
+
+def test_a_person_adds_a_passkey_and_then_signs_in_with_it_alone(chromium, localhost_server):
+    """Through Chromium's virtual authenticator (CDP WebAuthn.addVirtualAuthenticator), with user verification."""
+    import time
+
+    import pyotp
+
+    server = localhost_server
+    page = page_with_virtual_authenticator(chromium)
     made = api(server, "POST", "/v1/users/invitations", {"role": "viewer", "team": "lyon", "name": "Passkey Person"})
     page.goto(made["url"])
     page.get_by_label("Password", exact=True).fill("quiet river under nine bridges")
@@ -370,18 +376,12 @@ def test_a_person_adds_a_passkey_and_then_signs_in_with_it_alone(chromium, local
     page.get_by_role("button", name="Use a passkey").click()
     page.wait_for_url(server["base"] + "/")
     assert "Passkey Person · viewer · team lyon" in page.content()
-    context.close()
+    page.context.close()
 
 
 def test_an_invited_person_enrolls_a_passkey_instead_of_an_app(chromium, localhost_server):
     server = localhost_server
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    cdp = context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
-        "isUserVerified": True, "automaticPresenceSimulation": True}})
+    page = page_with_virtual_authenticator(chromium)
     made = api(server, "POST", "/v1/users/invitations", {"role": "editor", "team": "lyon", "name": "Key Holder"})
     page.goto(made["url"])
     page.get_by_label("Password", exact=True).fill("seven owls guard the archive")
@@ -394,4 +394,4 @@ def test_an_invited_person_enrolls_a_passkey_instead_of_an_app(chromium, localho
     page.get_by_role("button", name="Use a passkey").click()
     page.wait_for_url(server["base"] + "/")
     assert "Key Holder · editor · team lyon" in page.content()
-    context.close()
+    page.context.close()
