@@ -20,6 +20,7 @@ from events.transactions import writing
 from events.personal_data import PersonalDataCipher
 from events.utc import iso
 
+from .channels.base import mask
 from .channels.registry import CHANNELS, Channel
 from .durations import MAX_ESCALATION, MAX_REMINDER, format_duration, parse_duration
 from .tables import subscriptions
@@ -88,7 +89,7 @@ def new_secret() -> str:
 
 
 def public_channel(channel: dict[str, Any]) -> dict[str, Any]:
-    """A channel with its secrets hidden: URLs show only scheme and host, tokens never."""
+    """A channel with its secrets hidden: URLs show only scheme and host, phone numbers masked, tokens never."""
     shown: dict[str, Any] = {"kind": channel["kind"]}
     kind = CHANNELS.get(channel["kind"])
     urls, plain = (kind.url_fields, kind.shown_fields) if kind else ((), ())
@@ -102,6 +103,8 @@ def public_channel(channel: dict[str, Any]) -> dict[str, Any]:
             shown[key] = f"{parts.scheme}://{parts.hostname}{port}/…"
         elif key in plain:
             shown[key] = value
+        elif kind and key in kind.masked_fields:
+            shown[key] = [mask(v) for v in value] if isinstance(value, list) else mask(value)
     return shown
 
 

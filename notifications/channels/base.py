@@ -56,8 +56,16 @@ class ChannelKind:
     transport: Literal["http", "smtp"] = "http"
     url_fields: tuple[str, ...] = ()  # receivers' URLs: checked against internal targets, shown by host only
     shown_fields: tuple[str, ...] = ()  # shown as they are in a subscription's public view
+    masked_fields: tuple[str, ...] = ()  # personal identifiers (phone numbers): shown masked (`mask`)
     form_fields: tuple[str, ...] = ()  # the dashboard's inputs for this kind, in order
     form_lists: tuple[str, ...] = ()  # of those, the comma-separated ones
+
+
+def mask(value: str) -> str:
+    """An identifier shown so its owner can recognise it and nobody else can use it: +49•••••••67, group.…Zg==."""
+    if value.startswith("group."):
+        return "group.…" + value[-4:]
+    return value[:3] + "•" * max(len(value) - 5, 1) + value[-2:]
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,12 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field
 
-from . import discord, email, matrix, mattermost, slack, teams, telegram, webhook
+from . import discord, email, matrix, mattermost, signal, slack, teams, telegram, webhook
 from .base import ChannelKind
 
 # A new channel is one module with a `KIND` entry, added here; this order is the API schema's and the forms'.
 CHANNELS: dict[str, ChannelKind] = {m.KIND.name: m.KIND for m in (
-    webhook, slack, mattermost, teams, discord, matrix, telegram, email)}
+    webhook, slack, mattermost, teams, discord, matrix, telegram, signal, email)}
 KINDS = tuple(CHANNELS)
 
 Channel = Annotated[Union[tuple(kind.model for kind in CHANNELS.values())], Field(discriminator="kind")]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from events.catalogue import EVENT_TYPES
 from events.event_names import FIELDS
 from events.i18n import Phrase, Said, phrase
+from notifications.channels import signal
 from notifications.channels.registry import CHANNELS
 from service.passwords import MAX_LENGTH, MIN_LENGTH
 
@@ -163,6 +164,10 @@ VALUE_WORDS = {  # a model's own refusal, in English -> the same said in the rea
     "this code is not the one your app shows now": phrase("this code is not the one your app shows now"),
     "no passkey was added; add one, or enter a code": phrase("no passkey was added; add one, or enter a code"),
     "a person with this name or email already exists": phrase("a person with this name or email already exists"),
+    # the Signal channel's numbers (notifications/channels/signal.py)
+    signal.NOT_A_NUMBER: phrase("must be a phone number in international form, like +49301234567"),
+    signal.NOT_A_RECIPIENT: phrase("must be a phone number in international form, like +49301234567, or a group id "
+                                   "(group.…)"),
 }
 NOT_A_MOMENT = phrase("not a date and time")
 NOT_A_NUMBER = phrase("not a whole number")
