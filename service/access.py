@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from events.i18n import phrase
+
 ROLES = ("admin", "editor", "viewer")
+ROLE_WORDS = {"admin": phrase("admin"), "editor": phrase("editor"), "viewer": phrase("viewer")}  # as pages name them
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from events.clock import Clock
-from events.i18n import stored_title
+from events.i18n import Said, phrase, stored_title
 from events.utc import iso
 
 from .access import Principal
@@ -105,5 +105,5 @@ class AlertService:
     def replay(self, who: Principal, delivery_id: str) -> dict[str, Any]:
         self.delivery(who, delivery_id, with_attempts=False)
         if not self.repository.replay(delivery_id, self.clock.now()):
-            raise Conflict("only a dead delivery can be retried")
+            raise Conflict(Said(phrase("only a dead delivery can be retried")))
         return self.delivery(who, delivery_id)

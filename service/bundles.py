@@ -3,6 +3,7 @@ the events, a signed checkpoint covering them, their inclusion proofs, the log k
 from __future__ import annotations
 
 from events.clock import Clock
+from events.i18n import Said, phrase
 from events.store import EventStore
 from evidence.bundle import BundleEvent, build_bundle
 from evidence.checkpoints import latest
@@ -33,7 +34,7 @@ class DossierBundles:
         note = self.log_signing.current()
         size = parse_checkpoint(parse_note(note).text).size if note else 0
         if size < needed:
-            raise Conflict("the log could not sign a checkpoint covering this case's events; try again")
+            raise Conflict(Said(phrase("the log could not sign a checkpoint covering this case's events; try again")))
         with self.store.engine.connect() as conn:
             inclusion = {e.log_index: self.store.log.inclusion(conn, e.log_index, size) for e in events}
         verifier = self.log_signing.key.verifier()

@@ -18,6 +18,7 @@ from events.name_index import NameIndex
 from events.name_keys import person_names
 from events.catalogue import EVENT_TYPES, PersonUpdate
 from events.clock import Clock
+from events.i18n import Said, phrase
 from events.personal_data import PersonalDataCipher, UndecryptableError
 from events.projection import CaseState, effective, fold, status_of, summary_as_of
 from events.records import AppendResult, StoredEvent, iso
@@ -266,11 +267,12 @@ class CaseService:
         events = self.store.read_stream(case_id)
         first_recorded = min(e.recorded_at for e in events)
         if known_at is not None and known_at < first_recorded:
-            raise NotYetRecorded(f"the case was not yet recorded at that time (first recorded {iso(first_recorded)})")
+            raise NotYetRecorded(Said(phrase("the case was not yet recorded at that time (first recorded %(at)s)",
+                                             at=iso(first_recorded))))
         if as_of is not None and not any(e.occurred_at <= as_of for e in events):
             first = min(e.occurred_at for e in events)
-            raise NotYetRecorded(f"nothing recorded in the case had happened by that time (its first event is "
-                                 f"dated {iso(first)})")
+            raise NotYetRecorded(Said(phrase("nothing recorded in the case had happened by that time (its first "
+                                             "event is dated %(at)s)", at=iso(first))))
         state = fold(events, as_of=as_of, known_at=known_at)
         if as_of is not None:
             state = replace(state, summary=summary_as_of(events, as_of, known_at))

@@ -8,19 +8,20 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from events.i18n import Said, phrase
 from events.store import ConcurrencyConflict, DuplicateMismatch, IdempotencyMismatch, StreamNotFound
 
 from .errors import AlreadyErased, Conflict, Forbidden, InputError, NotFound, NotYetRecorded
 from .web.auth import PageError, SignInRequired, signin_redirect
 from .web.pages import error_page
 
-# The dashboard's words for what was not found; the API says "<what> not found".
-NO_SUCH = {"case": "No such case, or your team may not see it.",
-           "alert": "No such alert, or your team may not see it.",
-           "subscription": "No such subscription, or it belongs to another team.",
-           "delivery": "No such delivery, or it belongs to another team.",
-           "person": "No such person."}
-ERASED = "personal data of this case was already erased"
+# The dashboard's words for what was not found, in the reader's language; the API says "<what> not found".
+NO_SUCH = {"case": Said(phrase("No such case, or your team may not see it.")),
+           "alert": Said(phrase("No such alert, or your team may not see it.")),
+           "subscription": Said(phrase("No such subscription, or it belongs to another team.")),
+           "delivery": Said(phrase("No such delivery, or it belongs to another team.")),
+           "person": Said(phrase("No such person."))}
+ERASED = Said(phrase("personal data of this case was already erased"))
 
 
 def _missing(exc: NotFound) -> tuple[int, str, str]:
@@ -28,14 +29,21 @@ def _missing(exc: NotFound) -> tuple[int, str, str]:
     return 404, said, NO_SUCH[exc.what]
 
 
-# Each refusal: (status, the API's message, the dashboard's message).
+def shown(exc: Exception) -> str:
+    """A refusal's words for the dashboard: the phrase it was raised with (said in the reader's language by the
+    page), else its message as it is."""
+    words = exc.args[0] if exc.args else ""
+    return words if isinstance(words, Said) else str(exc)
+
+
+# Each refusal: (status, the API's message (English, for machines), the dashboard's message).
 REFUSALS: dict[type[Exception], Callable[[Exception], tuple[int, str, str]]] = {
     NotFound: _missing,
     StreamNotFound: lambda exc: (404, "case not found", NO_SUCH["case"]),
-    NotYetRecorded: lambda exc: (404, str(exc), str(exc)),
-    Forbidden: lambda exc: (403, str(exc), str(exc)),
-    Conflict: lambda exc: (409, str(exc), str(exc)),
-    AlreadyErased: lambda exc: (409, ERASED, ERASED),
+    NotYetRecorded: lambda exc: (404, str(exc), shown(exc)),
+    Forbidden: lambda exc: (403, str(exc), shown(exc)),
+    Conflict: lambda exc: (409, str(exc), shown(exc)),
+    AlreadyErased: lambda exc: (409, str(ERASED), ERASED),
 }
 
 

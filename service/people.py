@@ -89,7 +89,7 @@ class PeopleService:
             raise InputError([{"loc": ["body", "role"], "msg": f"must be one of {', '.join(ROLES)}",
                                "type": "value_error"}])
         if self.repository.name_taken(name, email):
-            raise Conflict("a person with this name or email already exists")
+            raise Conflict(Said(phrase("a person with this name or email already exists")))
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
         invitation_id = str(uuid.uuid4())
@@ -129,7 +129,7 @@ class PeopleService:
         try:
             self.repository.start_enrollment(inv, values)
         except IntegrityError:
-            raise Conflict("a person with this name or email already exists") from None
+            raise Conflict(Said(phrase("a person with this name or email already exists"))) from None
         return self.enrollment(token)
 
     def totp_setup(self, found: Enrollment) -> tuple[str, str]:
@@ -141,7 +141,7 @@ class PeopleService:
         """Step two: one good code finishes the enrollment; returns the ten recovery codes, shown this once."""
         found = self.enrollment(token)
         if found.person is None:
-            raise Conflict("choose a password first")
+            raise Conflict(Said(phrase("choose a password first")))
         step = second_factor.matching_step(self._secret(found.person), code, self.clock.now(), None)
         if step is None:
             raise InputError([{"loc": ["body", "code"], "msg": "this code is not the one your app shows now",
@@ -152,7 +152,7 @@ class PeopleService:
         """Step two with a passkey instead of an app: once one is registered, the enrollment is finished."""
         found = self.enrollment(token)
         if found.person is None:
-            raise Conflict("choose a password first")
+            raise Conflict(Said(phrase("choose a password first")))
         if not has_passkey(found.person.id):
             raise InputError([{"loc": ["body", "code"], "msg": "no passkey was added; add one, or enter a code",
                                "type": "value_error"}])

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from events.clock import Clock
+from events.i18n import Said, phrase
 from notifications.channels import url_fields
 from notifications.reminders import ReminderPlanner
 from notifications.ssrf import TargetRefused, check_url
@@ -73,7 +74,7 @@ class SubscriptionService:
     def subscribe(self, who: Principal, body: SubscriptionIn) -> dict[str, Any]:
         """Create a subscription for this principal's team."""
         if body.include_personal_data and not who.is_admin:
-            raise Forbidden("only an admin may turn on include_personal_data")
+            raise Forbidden(Said(phrase("only an admin may turn on include_personal_data")))
         refuse_unusable_channels(body, self.smtp_host)
         if not self.allow_private_networks:
             refuse_internal_targets(body)

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, quote
 from fastapi import Request
 
 from events.i18n import Said, phrase
-from service.access import Principal
+from service.access import ROLE_WORDS, Principal
 from service.container import Container
 
 from .sessions import COOKIE_NAME, Session, csrf_ok
@@ -123,7 +123,7 @@ async def posted_form(request: Request, seen_by: Viewer) -> Form:
 
 def require_writer(seen_by: Viewer) -> None:
     if not seen_by.principal.may_write:
-        raise PageError(403, Said(phrase("Your role (%(role)s) may read but not change anything.", role=seen_by.principal.role)))
+        raise PageError(403, Said(phrase("Your role (%(role)s) may read but not change anything.", role=ROLE_WORDS.get(seen_by.principal.role, seen_by.principal.role))))
 
 
 def signin_redirect(next_path: str) -> str:

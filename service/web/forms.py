@@ -164,6 +164,7 @@ VALUE_WORDS = {  # a model's own refusal, in English -> the same said in the rea
     "this code is not the one your app shows now": phrase("this code is not the one your app shows now"),
     "no passkey was added; add one, or enter a code": phrase("no passkey was added; add one, or enter a code"),
     "a person with this name or email already exists": phrase("a person with this name or email already exists"),
+    "email needs VIGIL_SMTP_HOST set": phrase("email needs VIGIL_SMTP_HOST set"),
     # the Signal channel's numbers (notifications/channels/signal.py)
     signal.NOT_A_NUMBER: phrase("must be a phone number in international form, like +49301234567"),
     signal.NOT_A_RECIPIENT: phrase("must be a phone number in international form, like +49301234567, or a group id "

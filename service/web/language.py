@@ -11,6 +11,8 @@ from events.risk import LEVEL_WORDS
 from notifications.message import SEVERITY_WORDS
 from events.i18n import DEFAULT, Phrase, language, negotiate, render, translations, words_of
 
+from ..access import ROLE_WORDS
+
 COOKIE = "vigil_lang"  # not personal, not secret: the language only
 
 
@@ -79,11 +81,18 @@ def install(env: Environment) -> None:
     env.finalize = _finalize
     env.filters["say"] = _say
     env.filters["risk_level"] = _risk_level
+    env.filters["role_name"] = _role_name
 
 
 @pass_context
 def _risk_level(context, level: str) -> str:
     return render(LEVELS_AND_SEVERITIES.get(level, level), _lang(context))
+
+
+@pass_context
+def _role_name(context, role: str) -> str:
+    """A role as the page's language names it (the API keeps 'admin', 'editor', 'viewer')."""
+    return render(ROLE_WORDS.get(role, role), _lang(context))
 
 
 LEVELS_AND_SEVERITIES = {**SEVERITY_WORDS, **LEVEL_WORDS}  # badges show either

@@ -24,7 +24,7 @@ from service.api.deps import in_thread
 from service.api.users import InvitationIn
 
 from events.event_names import PRECISIONS as PRECISIONS_SAID, state_value
-from events.i18n import NAMES as LANGUAGE_NAMES, Said, direction, offered, phrase
+from events.i18n import NAMES as LANGUAGE_NAMES, Said, direction, offered, phrase, words_of
 
 from . import display, language
 from .auth import (
@@ -355,7 +355,7 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
         if moment is not None:
             case = box.cases.status(who, case_id, moment, None)
     except NotYetRecorded as exc:
-        moment, notice = None, Said(phrase("Nothing to show as of %(day)s: %(why)s. Showing the case as it is now.", day=as_of, why=str(exc)))
+        moment, notice = None, Said(phrase("Nothing to show as of %(day)s: %(why)s. Showing the case as it is now.", day=as_of, why=words_of(exc.args[0])))
     if case is None:
         case = box.cases.view(who, case_id)
     events = box.cases.events(who, case_id)
@@ -537,7 +537,7 @@ async def create_subscription(request: Request, seen_by: Viewer = Depends(viewer
         try:
             created = container(request).subscription_service.subscribe(seen_by.principal, body)
         except Forbidden as exc:
-            errors = {FORM_LEVEL: str(exc)}
+            errors = {FORM_LEVEL: exc.args[0]}  # a Said: the page says it in the reader's language
         except InputError as exc:
             errors = subscription_errors(exc.detail)
         else:
