@@ -19,7 +19,8 @@ NO_SUCH = {"case": "No such case, or your team may not see it.",
            "alert": "No such alert, or your team may not see it.",
            "subscription": "No such subscription, or it belongs to another team.",
            "delivery": "No such delivery, or it belongs to another team.",
-           "person": "No such person."}
+           "person": "No such person.",
+           "calendar link": "No such calendar link of yours."}
 ERASED = "personal data of this case was already erased"
 
 
