@@ -110,13 +110,15 @@ def test_alarms_ring_at_the_reminder_offsets_of_the_owners_team(client, keys):
     path = link(client, keys["alpha"])
     triggers = sorted(a["trigger"].dt for a in fetch(client, path).walk("VALARM"))
     assert triggers == [-timedelta(hours=72), -timedelta(hours=24), -timedelta(hours=2)]
-    for key, offset in ((keys["alpha"], "PT6H"), (keys["beta"], "PT5H")):
+    for key, offset in ((keys["alpha"], "PT6H"), (keys["beta"], "PT5H"), (ADMIN_KEY, "PT7H")):
         response = client.post("/v1/subscriptions", headers=as_(key), json={
             "name": "desk", "reminders": [offset], "channel": {"kind": "webhook", "url": "https://h.ngo.example/"}})
         assert response.status_code == 201, response.text
     triggers = sorted(a["trigger"].dt for a in fetch(client, path).walk("VALARM"))
-    # Alpha's own 6 h is added; beta's 5 h is another team's setting and stays out.
+    # Alpha's own 6 h is added; beta's 5 h and the admin's all-teams 7 h are other teams' settings and stay out.
     assert triggers == [-timedelta(hours=72), -timedelta(hours=24), -timedelta(hours=6), -timedelta(hours=2)]
+    admins = sorted(a["trigger"].dt for a in fetch(client, link(client, ADMIN_KEY)).walk("VALARM"))
+    assert -timedelta(hours=7) in admins and -timedelta(hours=6) not in admins
 
 
 def test_another_teams_cases_never_appear(client, keys):
@@ -231,3 +233,21 @@ def test_the_settings_page_makes_shows_once_and_revokes_a_calendar_address(brows
     browser.post("/signin", data={"api_key": keys["viewer"], "timezone": "UTC", "next": "/settings",
                                   "csrf_token": csrf_of(form.text)})
     assert 'name="include_names"' not in browser.get("/settings").text
+
+
+def test_a_persons_link_follows_the_person_and_stops_when_they_are_disabled(api, browser, box, clock):
+    from .test_accounts import PASSWORD, enroll, invite, next_code, sign_in
+
+    secret, _ = enroll(browser, clock, invite(api, team="lyon"))
+    assert sign_in(browser, "aziza karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+    case_id = new_case(api, ADMIN_KEY, teams=["lyon"])
+    dated(api, ADMIN_KEY, case_id, "DeadlineSet", {"kind": "appeal", "at": "2026-12-20T09:00:00Z"})
+    page = browser.get("/settings")
+    made = browser.post("/settings/calendar", data={"csrf_token": csrf_of(page.text)})
+    assert made.status_code == 201
+    path = urlsplit(made.text.split('id="calendar-url">')[1].split("<")[0]).path
+    (event,) = fetch(browser, path).walk("VEVENT")
+    assert case_id in str(event["uid"]) and NAME not in str(event["summary"])
+    person_id = api.get("/v1/users").json()[0]["id"]
+    assert api.post(f"/v1/users/{person_id}/disable").status_code == 204
+    assert browser.get(path).status_code == 404
