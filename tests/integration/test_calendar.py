@@ -2,6 +2,7 @@
 icalendar library."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -185,10 +186,12 @@ def test_links_are_listed_without_tokens_to_their_owner_only(client, keys):
     assert client.post("/v1/calendar/links", headers={"Authorization": ""}).status_code == 401
 
 
-def test_each_fetch_is_in_the_access_log_without_the_token_and_fetches_are_rate_limited(client, box, keys):
+def test_each_fetch_is_in_the_access_log_without_the_token_and_fetches_are_rate_limited(client, box, keys, caplog):
     path = link(client, keys["alpha"])
     token = path.removeprefix("/calendar/").removesuffix(".ics")
-    answers = [client.get(path).status_code for _ in range(8)]
+    with caplog.at_level(logging.INFO, logger="vigil.requests"):
+        answers = [client.get(path).status_code for _ in range(8)]
+    assert "GET /calendar/… 200" in caplog.text and token not in caplog.text
     assert answers[:6] == [200] * 6 and answers[6:] == [429, 429]
     entries = [e for e in box.access_log.entries() if e["action"] == "calendar"]
     assert len(entries) == 6
