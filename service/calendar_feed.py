@@ -17,6 +17,7 @@ from events.utc import UTC, parse_iso
 PAST_HORIZON = timedelta(days=3)
 REFRESH = timedelta(hours=1)  # (X-PUBLISHED-TTL below says the same) how often a calendar app is asked to fetch the feed again
 UID_DOMAIN = "vigil"
+ZONE_YEARS = 30  # a VTIMEZONE spells out its zone's changes this far ahead at most; apps carry the last one on
 FINISHED = ("closed", "deceased")  # statuses whose dates no one attends any more
 
 
@@ -83,6 +84,13 @@ def _zone(name: str | None):
         return UTC
 
 
+def _local(moment: datetime, zone) -> datetime:
+    try:
+        return moment.astimezone(zone)
+    except OverflowError:  # within hours of year 9999: only a made-up date gets here
+        return moment
+
+
 def _alarms(start: datetime, offsets: Sequence[timedelta], now: datetime, what: str) -> list[Alarm]:
     """One alarm per reminder offset whose moment is still ahead (a calendar app would ring a passed one at once)."""
     alarms = []
@@ -115,13 +123,14 @@ def build_calendar(cases: Iterable[FeedCase], now: datetime, offsets: Sequence[t
                    else phrase("%(what)s (case %(case)s)", what=what, case=case.case_id[:8]))
             summary = render(who, lang)
             url = case_url.format(case_id=case.case_id)
-            event = Event.new(uid=uid(case.case_id, item), summary=summary, start=item.start.astimezone(zone),
-                              end=item.end.astimezone(zone) if item.end else None, stamp=now,
+            event = Event.new(uid=uid(case.case_id, item), summary=summary, start=_local(item.start, zone),
+                              end=_local(item.end, zone) if item.end else None, stamp=now,
                               last_modified=case.updated_at.astimezone(UTC), sequence=case.version,
                               description=render(phrase("Case: %(url)s", url=url), lang), url=url,
                               subcomponents=_alarms(item.start, offsets, now, summary))
             cal.add_component(event)
             latest = max(latest, item.end or item.start)
     # Each zone's rules from a year back to a year past the last item (icalendar derives them from zoneinfo).
-    cal.add_missing_timezones(first_date=date(horizon.year - 1, 1, 1), last_date=date(latest.year + 2, 1, 1))
+    last_year = min(latest.year + 2, now.year + ZONE_YEARS, 9999)
+    cal.add_missing_timezones(first_date=date(max(horizon.year - 1, 1), 1, 1), last_date=date(last_year, 1, 1))
     return cal.to_ical()

@@ -254,3 +254,10 @@ def test_a_persons_link_follows_the_person_and_stops_when_they_are_disabled(api,
     person_id = api.get("/v1/users").json()[0]["id"]
     assert api.post(f"/v1/users/{person_id}/disable").status_code == 204
     assert browser.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("token", ["x", "a" * 5000, "%C3%A9t%C3%A9", "..%2F..%2Fetc", "%00", "'%20OR%201=1--"])
+def test_odd_tokens_get_the_same_bare_404(client, token):
+    response = client.get(f"/calendar/{token}.ics", headers={"Authorization": ""})
+    assert response.status_code in (400, 404), response.text
+    assert "calendar" not in response.text.lower()

@@ -107,3 +107,13 @@ def test_an_empty_feed_is_still_a_valid_calendar_with_a_stable_uid():
     cal = feed()
     assert cal.walk("VEVENT") == [] and str(cal["uid"]) == "link-1@vigil"
     assert str(cal["version"]) == "2.0" and cal["prodid"]
+
+
+def test_line_breaks_in_free_text_cannot_forge_an_entry_and_far_dates_do_not_break_the_feed():
+    forged = {"event_id": "h1", "court": "CNDA\r\nEND:VEVENT\r\nBEGIN:VEVENT", "kind": "asylum",
+              "at": "9999-12-31T23:59:59.999999Z"}
+    for zone in ("Asia/Kathmandu", "Europe/London", None):
+        cal = feed(CaseState(timezone=zone, hearings=(forged,)), name="A\nB")
+        (event,) = cal.walk("VEVENT")
+        assert "END:VEVENT" in str(event["summary"])  # kept as text, inside the one entry
+        assert event.start.astimezone(timezone.utc) == datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
