@@ -15,7 +15,7 @@ from events.utc import UTC, parse_iso
 
 # A date that has passed stays this long (its outcome may not be recorded yet), then leaves the feed.
 PAST_HORIZON = timedelta(days=3)
-REFRESH = timedelta(hours=1)  # (X-PUBLISHED-TTL below says the same) how often a calendar app is asked to fetch the feed again
+REFRESH = timedelta(hours=1)  # how often a calendar app is asked to fetch the feed again
 UID_DOMAIN = "vigil"
 ZONE_YEARS = 30  # a VTIMEZONE spells out its zone's changes this far ahead at most; apps carry the last one on
 FINISHED = ("closed", "deceased")  # statuses whose dates no one attends any more
@@ -107,7 +107,10 @@ def build_calendar(cases: Iterable[FeedCase], now: datetime, offsets: Sequence[t
                    case_url: str, lang: str = "en") -> bytes:
     """The feed as iCalendar bytes: one VEVENT per dated item not older than PAST_HORIZON, in its case's time
     zone (with its VTIMEZONE), alarms at the reminder offsets still ahead. `case_url` is the dashboard's address of
-    a case, with "{case_id}" in it. A case's person is named only when its FeedCase carries the name."""
+    a case, with "{case_id}" in it. A case's person is named only when its FeedCase carries the name.
+
+    SEQUENCE is the case's version: it only grows, and it grows whenever one of the case's dates moves, which is
+    what calendar apps need to take the new time over the one they hold."""
     cal = Calendar.new(name=render(phrase("Vigil: dates of your cases"), lang), prodid="-//Vigil//calendar//EN",
                        uid=f"{calendar_id}@{UID_DOMAIN}", refresh_interval=REFRESH)
     cal.add("x-published-ttl", "PT1H")  # the older hint of the same, for Outlook
@@ -118,11 +121,10 @@ def build_calendar(cases: Iterable[FeedCase], now: datetime, offsets: Sequence[t
         for item in dated(case.state):
             if (item.end or item.start) < horizon:
                 continue
-            what = render(item.what, lang)
-            who = (phrase("%(what)s (%(name)s)", what=what, name=case.name) if case.name
-                   else phrase("%(what)s (case %(case)s)", what=what, case=case.case_id[:8]))
+            who = (phrase("%(what)s (%(name)s)", what=item.what, name=case.name) if case.name
+                   else phrase("%(what)s (case %(case)s)", what=item.what, case=case.case_id[:8]))
             summary = render(who, lang)
-            url = case_url.format(case_id=case.case_id)
+            url = case_url.replace("{case_id}", case.case_id)
             event = Event.new(uid=uid(case.case_id, item), summary=summary, start=_local(item.start, zone),
                               end=_local(item.end, zone) if item.end else None, stamp=now,
                               last_modified=case.updated_at.astimezone(UTC), sequence=case.version,
