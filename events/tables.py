@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger, Boolean, Column, DateTime, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Table, Text,
-    TypeDecorator, UniqueConstraint,
+    TypeDecorator, UniqueConstraint, false,
 )
 
 from .utc import UTC, aware
@@ -224,4 +224,19 @@ name_index_state = Table(
     "name_index_state", metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("complete", Boolean, nullable=False),
+)
+
+# A secret calendar address (service/calendar_links.py): only the token's SHA-256 is kept; the owner is an actor,
+# "person:<id>" or "key:<id>", whose access is checked again on every fetch (0020).
+calendar_links = Table(
+    "calendar_links", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("token_hash", String(64), nullable=False),
+    Column("owner", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("include_names", Boolean, nullable=False, server_default=false()),
+    Column("language", String(16), nullable=False, server_default="en"),
+    UniqueConstraint("token_hash", name="uq_calendar_links_token_hash"),
+    Index("ix_calendar_links_owner", "owner"),
 )

@@ -301,6 +301,15 @@ class CaseService:
     def person(self, case_id: str, state: CaseState) -> dict[str, Any] | None:
         return self._open_person(case_id, state, self.repository.wrapped_key(case_id))
 
+    def visible_rows(self, who: Principal) -> list[CaseRow]:
+        """Every case this principal may see now, with its state (an admin sees every team's)."""
+        ids = self.repository.case_ids() if who.is_admin else self.repository.visible_ids(who.team)
+        return sorted(self.repository.rows(ids), key=lambda r: r.case_id)
+
+    def people_of(self, who: Principal, cases: list[tuple[str, CaseState]]) -> dict[str, dict[str, Any] | None]:
+        """The persons of these cases, for a principal whose role may see them (none otherwise)."""
+        return self._people(who, cases)
+
     def _people(self, who: Principal, cases: list[tuple[str, CaseState]]) -> dict[str, dict[str, Any] | None]:
         """The persons of a page of cases, their wrapped keys read in one query (none for a key that may not)."""
         if not who.sees_personal_data or not cases:

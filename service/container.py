@@ -38,6 +38,7 @@ from .alerts import AlertService
 from .auth_throttle import AuthThrottle
 from .rate_limit import RateLimiter
 from .bundles import DossierBundles
+from .calendar_links import CalendarLinks
 from .cases import CaseService
 from .keys import KeyService
 from .passkeys import PasskeyService
@@ -72,6 +73,8 @@ class Container:
     bundles: DossierBundles
     people: PeopleService
     passkeys: PasskeyService
+    calendar: CalendarLinks
+    calendar_limiter: RateLimiter  # fetches per calendar token
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def database_reachable(self) -> bool:
@@ -86,6 +89,10 @@ class Container:
         for callback in self.on_shutdown:
             callback()
         self.engine.dispose()
+
+
+# A calendar app fetches a feed every hour or less often; more than this for one token is a leaked URL being scraped.
+CALENDAR_FETCHES_PER_MINUTE = 6
 
 
 def read_master_key(settings: Settings) -> bytes:
@@ -169,11 +176,14 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     # A person locked out by failed sign-ins: an entry in the access log, which their admin reads.
     people = PeopleService(engine, clock, settings.public_url, cipher,
                            on_lockout=lambda who, client: access_log.record(who, "lockout", None, "/signin", client))
+    keys = KeyService(engine, clock)
+    calendar = CalendarLinks(engine, clock, settings.public_url, keys, people, cases)
     return Container(settings, engine, clock, store, cases, subs, alerts, worker, smtp,
                      planner, ticker, access_log, RateLimiter(settings.rate_limit_per_minute),
                      SessionStore(engine, clock, cipher.derive_key("session-cookie")),
-                     AuthThrottle(engine, clock, settings.auth_failures_per_minute), KeyService(engine, clock),
+                     AuthThrottle(engine, clock, settings.auth_failures_per_minute), keys,
                      SubscriptionService(subs, planner, engine, worker, alerts, clock, settings),
                      transparency=TransparencyLog(engine, store.log), log_signing=log_signing,
                      bundles=DossierBundles(cases, alerts, store, log_signing, clock), people=people,
-                     passkeys=PasskeyService(engine, clock, settings.public_url))
+                     passkeys=PasskeyService(engine, clock, settings.public_url), calendar=calendar,
+                     calendar_limiter=RateLimiter(CALENDAR_FETCHES_PER_MINUTE))

@@ -20,7 +20,8 @@ NO_SUCH = {"case": Said(phrase("No such case, or your team may not see it.")),
            "alert": Said(phrase("No such alert, or your team may not see it.")),
            "subscription": Said(phrase("No such subscription, or it belongs to another team.")),
            "delivery": Said(phrase("No such delivery, or it belongs to another team.")),
-           "person": Said(phrase("No such person."))}
+           "person": Said(phrase("No such person.")),
+           "calendar link": Said(phrase("No such calendar link of yours."))}
 ERASED = Said(phrase("personal data of this case was already erased"))
 
 

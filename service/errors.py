@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-Missing = Literal["case", "alert", "subscription", "delivery", "person"]
+Missing = Literal["case", "alert", "subscription", "delivery", "person", "calendar link"]
 
 
 class InputError(Exception):

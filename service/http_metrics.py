@@ -10,7 +10,8 @@ from . import metrics
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
 log = logging.getLogger("vigil.requests")
-SECRET_PATHS = ("/welcome/",)  # an invitation's token is its path: whoever reads it could take the invitation
+SECRET_PATHS = ("/welcome/", "/calendar/")  # an invitation's or a calendar's token is its path: whoever reads it
+# could take the invitation or read the calendar
 
 
 def logged_path(path: str) -> str:

@@ -38,6 +38,13 @@ class KeyRepository:
             return None
         return StoredKey(row.id, row.name, row.role, row.team, row.key_hash, row.revoked_at is not None)
 
+    def by_id(self, key_id: str) -> StoredKey | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
+        if row is None:
+            return None
+        return StoredKey(row.id, row.name, row.role, row.team, row.key_hash, row.revoked_at is not None)
+
     def add(self, name: str, role: str, team: str, key_hash: str, prefix: str, now: datetime,
             replace: bool = False) -> None:
         """Store a new key; with `replace`, revoke the active keys of the same name, role and team in the same

@@ -45,6 +45,13 @@ class KeyService:
             return None
         return Principal(found.id, found.name, found.role, found.team)
 
+    def principal(self, key_id: str) -> Principal | None:
+        """The principal of a key by its id, or None if it is unknown or revoked (a calendar link's owner)."""
+        found = self.repository.by_id(key_id)
+        if found is None or found.revoked:
+            return None
+        return Principal(found.id, found.name, found.role, found.team)
+
     def list(self) -> list[dict[str, Any]]:
         return [{"id": r.id, "name": r.name, "role": r.role, "team": r.team, "prefix": r.prefix,
                  "created_at": iso(r.created_at), "revoked": r.revoked_at is not None}

@@ -231,7 +231,8 @@ def _settings_page(request: Request, seen_by: Viewer, status: int = 200, **conte
     context.setdefault("values", Form([]))
     keys = box.passkeys.of_person(who.key_id) if who.is_person else []
     return page(request, "settings.html", seen_by, status, timezones=TIMEZONES, sessions=sessions, passkeys=keys,
-                people=box.people.list() if who.is_admin else [], roles=ROLES, **context)
+                people=box.people.list() if who.is_admin else [], roles=ROLES,
+                calendar_links=[c for c in box.calendar.list(who) if not c["revoked_at"]], **context)
 
 
 @router.get("/settings")
@@ -267,6 +268,22 @@ async def invite_person(request: Request, seen_by: Viewer = Depends(viewer)):
         else:
             return _settings_page(request, seen_by, 201, invited=made, invited_name=body.name)
     return _settings_page(request, seen_by, 422, errors=errors, values=form)
+
+
+@router.post("/settings/calendar")
+async def create_calendar_link(request: Request, seen_by: Viewer = Depends(viewer)):
+    """A new secret calendar address, shown on the page this once."""
+    form = await posted_form(request, seen_by)
+    made = await in_thread(container(request).calendar.create, seen_by.principal,
+                           form.get("include_names") == "on", language.request_language(request))
+    return _settings_page(request, seen_by, 201, calendar_url=made.url)
+
+
+@router.post("/settings/calendar/{link_id}/revoke")
+async def revoke_calendar_link(request: Request, link_id: str, seen_by: Viewer = Depends(viewer)):
+    await posted_form(request, seen_by)
+    await in_thread(container(request).calendar.revoke, seen_by.principal, link_id)
+    return redirect("/settings")
 
 
 @router.post("/settings/people/{person_id}/disable")
