@@ -63,7 +63,8 @@ class ChatActions:
         """POST /integrations/telegram/{subscription id}: Unauthorized unless the header carries that subscription's
         webhook secret and the update id is new; NotFound for an alert that subscription's team may not see."""
         now = self.clock.now()
-        found = await asyncio.to_thread(self.subs.with_channels, subscription_id) if len(subscription_id) <= 64 else None
+        found = (await asyncio.to_thread(self.subs.with_channels, subscription_id)
+                 if len(subscription_id) <= 64 else None)
         channel = telegram.matching([c for c in (found[1] if found else []) if c.kind == "telegram"], token)
         if channel is None:
             raise Unauthorized("X-Telegram-Bot-Api-Secret-Token does not match this subscription's webhook secret")

@@ -18,7 +18,7 @@ ACKNOWLEDGEABLE = ("raised", "escalated")
 class SlackChannel(ChannelSettings):
     kind: Literal["slack"]
     url: HttpUrlText
-    signing_secret: Secret | None = None  # the Slack app's, to verify its button clicks (POST /integrations/slack/actions)
+    signing_secret: Secret | None = None  # the Slack app's: verifies its clicks (POST /integrations/slack/actions)
 
 
 def ack_value(alert_id: str, subscription_id: str) -> str:

@@ -3,7 +3,6 @@ Telegram Bot API; the clicks are signed (or not) as Slack and Telegram sign them
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -28,7 +27,8 @@ def settings(settings, receiver):
 
 @pytest.fixture
 def keys(box):
-    return {team: KeyService(box.engine, box.clock).create("editor", team, f"{team} editor") for team in ("alpha", "beta")}
+    return {team: KeyService(box.engine, box.clock).create("editor", team, f"{team} editor")
+            for team in ("alpha", "beta")}
 
 
 def as_(key: str) -> dict:
@@ -53,9 +53,9 @@ def raise_alert(client, key) -> str:
 
 
 def alert(client, key, alert_id) -> dict:
-    return client.get("/v1/alerts", headers=as_(key), params={"state": "all"}).json()["items"][
-        [a["id"] for a in client.get("/v1/alerts", headers=as_(key), params={"state": "all"}).json()["items"]]
-        .index(alert_id)]
+    [found] = [a for a in client.get("/v1/alerts", headers=as_(key), params={"state": "all"}).json()["items"]
+               if a["id"] == alert_id]
+    return found
 
 
 # ---- Slack ----
@@ -261,7 +261,8 @@ def test_the_telegram_message_has_an_inline_button_only_with_a_webhook_secret(cl
     assert button == {"text": "Acknowledge", "callback_data": f"ack:{alert_id}"}
     assert len(button["callback_data"].encode()) <= 64
     assert all("reply_markup" not in json.loads(r.body) for r in receiver.at("/bot456:DEF/sendMessage"))
-    assert HOOK_SECRET not in json.dumps(client.get(f"/v1/subscriptions/{sub['id']}", headers=as_(keys["alpha"])).json())
+    shown = client.get(f"/v1/subscriptions/{sub['id']}", headers=as_(keys["alpha"])).json()
+    assert HOOK_SECRET not in json.dumps(shown)
 
 
 def test_a_button_press_acknowledges_answers_and_edits_the_button(client, box, clock, receiver, keys, telegram_alert):
