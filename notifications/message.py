@@ -36,6 +36,7 @@ class AlertMessage:
     timezone: str | None = None  # the case's zone: times are shown in it first, UTC beside
     date_precision: str = "exact"  # of occurred_at
     language: str = DEFAULT  # the subscription's: every word but the user's own text is in it
+    subscription_id: str | None = None  # whom it is for: a chat button names it, to be verified with its secret
 
     @property
     def occurred_text(self) -> str:

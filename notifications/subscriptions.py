@@ -159,6 +159,18 @@ class Subscriptions:
         channel = CHANNEL.validate_python(json.loads(self.cipher.open_secret(sealed_channel, sub_id)))
         return channel, self.cipher.open_secret(sealed_secret, sub_id)
 
+    def with_channels(self, sub_id: str) -> tuple[dict[str, Any], list[Any]] | None:
+        """A live subscription's public view and its channels opened (the channel, then escalate_to if any), for
+        checking a callback against the secrets they hold; None if there is no such subscription (or deleted)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(subscriptions).where(subscriptions.c.id == sub_id,
+                                                           subscriptions.c.deleted_at.is_(None))).first()
+        if row is None:
+            return None
+        opened = [CHANNEL.validate_python(json.loads(self.cipher.open_secret(sealed, row.id)))
+                  for sealed in (row.channel, row.escalate_to) if sealed]
+        return self._public(row), opened
+
     def _public(self, row) -> dict[str, Any]:
         channel = json.loads(self.cipher.open_secret(row.channel, row.id))
         escalate_to = json.loads(self.cipher.open_secret(row.escalate_to, row.id)) if row.escalate_to else None

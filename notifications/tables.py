@@ -45,6 +45,7 @@ alerts = Table(
     Column("acknowledged_by", String(100), nullable=True),
     Column("withdrawn_at", UTCDateTime, nullable=True),
     Column("title_phrase", Text, nullable=True),  # the title as a phrase (JSON), for other languages (0016)
+    Column("acknowledged_via", String(300), nullable=True),  # how: "Slack button, subscription 'FR desk', ..." (0019)
     UniqueConstraint("dedupe_key", name="uq_alerts_dedupe_key"),
     Index("ix_alerts_case_id", "case_id"),
     Index("ix_alerts_event_id", "event_id"),
@@ -72,6 +73,13 @@ deliveries = Table(
     Index("ix_deliveries_checkpoint", "tree_size", "subscription_id", unique=True),
     Index("ix_deliveries_due", "state", "next_attempt_at"),
     Index("ix_deliveries_subscription_id", "subscription_id"),
+)
+
+chat_callbacks_seen = Table(
+    "chat_callbacks_seen", metadata,  # Slack signatures and Telegram update ids acted on, until stale (0019)
+    Column("key", String(120), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_chat_callbacks_seen_expires_at", "expires_at"),
 )
 
 worker_heartbeats = Table(

@@ -129,7 +129,8 @@ class DeliveryWorker:
             out.append(AlertMessage(c.kind, c.id, c.alert_id, a["rule"], a["severity"], title, a["case_id"],
                                     f"{self.public_url}/cases/{a['case_id']}", a["event_id"], a["event_type"],
                                     a["occurred_at"], a["due_at"], bool(a["late"]), person,
-                                    zones.get(a["case_id"]), a.get("date_precision", "exact"), c.language))
+                                    zones.get(a["case_id"]), a.get("date_precision", "exact"), c.language,
+                                    subscription_id=c.subscription_id))
         return out
 
     def _checkpoint_message(self, c: Claimed, copies: dict[int, dict | None]) -> CheckpointMessage:

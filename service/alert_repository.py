@@ -52,6 +52,19 @@ class AlertRepository:
                              .values(state="acknowledged", acknowledged_at=when, acknowledged_by=actor))
         return missing
 
+    def acknowledge_via(self, alert_id: str, may_see: Any, when: datetime, actor: str, via: str) -> str | None:
+        """One alert acknowledged from outside the dashboard, recording how: its state before (an open one is
+        acknowledged now; any other is left as it is), or None if it does not exist or is not `may_see(case_id)`."""
+        with writing(self.engine) as conn:
+            row = conn.execute(select(alerts.c.case_id, alerts.c.state).where(alerts.c.id == alert_id)).first()
+            if row is None or not may_see(row.case_id):
+                return None
+            if row.state == "open":
+                conn.execute(update(alerts).where(alerts.c.id == alert_id, alerts.c.state == "open")
+                             .values(state="acknowledged", acknowledged_at=when, acknowledged_by=actor[:100],
+                                     acknowledged_via=via[:300]))
+        return row.state
+
     @staticmethod
     def subscription_scope(team: str | None):
         """The subscriptions a team's deliveries may come from (None: every one, for admins). An all-teams

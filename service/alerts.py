@@ -36,7 +36,8 @@ class AlertService:
                 "event_id": row.event_id, "title": stored_title(row.title, row.title_phrase),
                 "raised_at": iso(row.raised_at),
                 "due_at": iso(row.due_at), "late": row.late, "acknowledged_at": iso(row.acknowledged_at),
-                "acknowledged_by": row.acknowledged_by, "withdrawn_at": iso(row.withdrawn_at)}
+                "acknowledged_by": row.acknowledged_by, "acknowledged_via": row.acknowledged_via,
+                "withdrawn_at": iso(row.withdrawn_at)}
         mapping = row._mapping
         if "event_occurred_at" in mapping:  # when the event the alert speaks of happened, as precisely as known
             view["event_occurred_at"] = iso(mapping["event_occurred_at"])
@@ -60,6 +61,18 @@ class AlertService:
                                        self.clock.now(), who.actor):
             raise NotFound("alert", alert_id)
         return self.list_alerts(who, state="all", limit=1, ids=[alert_id])[0]
+
+    def acknowledge_from_channel(self, alert_id: str, subscription: dict[str, Any], actor: str, via: str) -> bool:
+        """Acknowledge an alert from a button in a subscription's message (its signature already verified): only
+        an alert of a case the subscription's team may see (any, for an admin's all-teams subscription), else
+        NotFound. Records who (`actor`) and how (`via`); escalation stops as for any acknowledgement. True if this
+        call acknowledged it, False if it was no longer open."""
+        visible = None if subscription["all_teams"] else self.repository.visible_case_ids(subscription["team"])
+        before = self.repository.acknowledge_via(alert_id, lambda case_id: visible is None or case_id in visible,
+                                                 self.clock.now(), actor, via)
+        if before is None:
+            raise NotFound("alert", alert_id)
+        return before == "open"
 
     def for_case(self, who: Principal, case_id: str) -> list[dict[str, Any]]:
         """A case's alerts, newest first, each with the deliveries this principal may see and whom they reached."""

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from .api import alerts, audit, calendar, cases, feed, health, metrics, transparency, users
+from .api import alerts, audit, calendar, cases, feed, health, integrations, metrics, transparency, users
 from .api_docs import add_api_docs
 from .body_limit import BodyLimitMiddleware
 from .container import Container
@@ -50,7 +50,8 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
                   description="Event-sourced alerting for people at risk of forced return.")
     app.state.container = box
     for router in (health.router, metrics.router, cases.router, feed.router, alerts.router, audit.router,
-                   transparency.router, users.router, calendar.router, pages.router, passkey_pages.router):
+                   transparency.router, users.router, calendar.router, integrations.router, pages.router,
+                   passkey_pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("service", "static")]), name="static")
     add_api_docs(app)

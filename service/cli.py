@@ -32,11 +32,13 @@ keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 users_app = typer.Typer(help="People who sign in to the dashboard.", no_args_is_help=True)
 projections_app = typer.Typer(help="Projections.", no_args_is_help=True)
 names_app = typer.Typer(help="The blind name index that search uses.", no_args_is_help=True)
+telegram_app = typer.Typer(help="Telegram bots' webhooks (the Acknowledge button).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(projections_app, name="projections")
 app.add_typer(names_app, name="names")
+app.add_typer(telegram_app, name="telegram")
 app.add_typer(witness_app, name="witness")
 app.add_typer(log_app, name="log")
 
@@ -264,6 +266,37 @@ def users_disable(person_id: str) -> None:
         typer.echo(f"no person {person_id}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"disabled {person_id}; their sessions are ended")
+
+
+@telegram_app.command("webhook")
+def telegram_webhook(subscription_id: str) -> None:
+    """Register VIGIL_PUBLIC_URL/integrations/telegram/ID as the bot's webhook (setWebhook with its webhook_secret),
+    so its Acknowledge buttons reach Vigil; exit 1 if Telegram refuses."""
+    import asyncio
+
+    from notifications.channels.base import Delivered
+
+    from .errors import NotFound
+
+    box = bootstrap.container()
+
+    async def register():
+        try:
+            return await box.chat_actions.register_telegram(subscription_id)
+        finally:
+            await box.worker.aclose()
+
+    try:
+        url, outcome = asyncio.run(register())
+    except NotFound:
+        typer.echo(f"no subscription {subscription_id} with a telegram channel that has a webhook_secret", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        box.close()
+    if not isinstance(outcome, Delivered):
+        typer.echo(f"Telegram refused the webhook {url}: {outcome.error}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"webhook registered: {url}")
 
 
 @app.command()

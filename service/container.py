@@ -40,6 +40,8 @@ from .rate_limit import RateLimiter
 from .bundles import DossierBundles
 from .calendar_links import CalendarLinks
 from .cases import CaseService
+from .chat_actions import ChatActions
+from .integrations.replays import SeenCallbacks
 from .keys import KeyService
 from .passkeys import PasskeyService
 from .people import PeopleService
@@ -76,6 +78,7 @@ class Container:
     calendar: CalendarLinks
     calendar_limiter: RateLimiter  # fetches per calendar token
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    chat_actions: ChatActions | None = None  # Slack and Telegram button clicks
 
     def database_reachable(self) -> bool:
         """For the readiness probe: can a connection run a statement now?"""
@@ -186,4 +189,6 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                      transparency=TransparencyLog(engine, store.log), log_signing=log_signing,
                      bundles=DossierBundles(cases, alerts, store, log_signing, clock), people=people,
                      passkeys=PasskeyService(engine, clock, settings.public_url), calendar=calendar,
-                     calendar_limiter=RateLimiter(CALENDAR_FETCHES_PER_MINUTE))
+                     calendar_limiter=RateLimiter(CALENDAR_FETCHES_PER_MINUTE),
+                     chat_actions=ChatActions(subs, alerts, SeenCallbacks(engine), worker, clock, settings.public_url,
+                                              settings.slack_response_base))

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from events.i18n import Said, phrase
 from events.store import ConcurrencyConflict, DuplicateMismatch, IdempotencyMismatch, StreamNotFound
 
-from .errors import AlreadyErased, Conflict, Forbidden, InputError, NotFound, NotYetRecorded
+from .errors import AlreadyErased, Conflict, Forbidden, InputError, NotFound, NotYetRecorded, Unauthorized
 from .web.auth import PageError, SignInRequired, signin_redirect
 from .web.pages import error_page
 
@@ -42,6 +42,7 @@ REFUSALS: dict[type[Exception], Callable[[Exception], tuple[int, str, str]]] = {
     NotFound: _missing,
     StreamNotFound: lambda exc: (404, "case not found", NO_SUCH["case"]),
     NotYetRecorded: lambda exc: (404, str(exc), shown(exc)),
+    Unauthorized: lambda exc: (401, str(exc), shown(exc)),
     Forbidden: lambda exc: (403, str(exc), shown(exc)),
     Conflict: lambda exc: (409, str(exc), shown(exc)),
     AlreadyErased: lambda exc: (409, str(ERASED), ERASED),
@@ -49,7 +50,7 @@ REFUSALS: dict[type[Exception], Callable[[Exception], tuple[int, str, str]]] = {
 
 
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/v1/")
+    return request.url.path.startswith(("/v1/", "/integrations/"))  # chat services' callbacks get JSON too
 
 
 async def refused(request: Request, exc: Exception) -> Response:

@@ -25,6 +25,11 @@ class NotFound(Exception):
         self.what, self.ids, self.named = what, ids, named
 
 
+class Unauthorized(Exception):
+    """A callback from outside (a chat service's button click) whose signature, secret or freshness does not
+    hold, or that was already acted on: nothing was done; the message says which check failed."""
+
+
 class Forbidden(Exception):
     """The caller may not do this, whatever the input; the message says why."""
 

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, repr=False)
     smtp_starttls: bool = False
     webhook_allow_private_networks: bool = False
+    # Where a Slack button click's response_url must point (Slack's own host; a local receiver in tests).
+    slack_response_base: str = "https://hooks.slack.com/"
     scheduler_tick_seconds: float = 15
     contact_overdue_after: timedelta = Field(default=timedelta(days=2), gt=timedelta(0), le=timedelta(days=30))
     # A removal date passed with no outcome recorded: outcome.overdue after this grace, then daily.
