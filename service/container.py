@@ -25,6 +25,7 @@ from evidence.signing_job import LogSigning
 from evidence.notes import NoteError
 from evidence.witness_client import WitnessConfig, parse_witnesses
 from evidence.witnessing import Witnessing
+from notifications import ack_tokens
 from notifications.channels.email import SmtpSettings
 from notifications.checkpoint_fanout import CheckpointFanout
 from notifications.outbox import Outbox
@@ -34,6 +35,7 @@ from notifications.worker import DeliveryWorker
 
 from . import metrics
 from .access_log import AccessLog
+from .ack_links import AckLinks
 from .alerts import AlertService
 from .auth_throttle import AuthThrottle
 from .rate_limit import RateLimiter
@@ -73,6 +75,7 @@ class Container:
     people: PeopleService
     passkeys: PasskeyService
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    ack_links: AckLinks | None = None  # acknowledging from a message's link (built with everything else)
 
     def database_reachable(self) -> bool:
         """For the readiness probe: can a connection run a statement now?"""
@@ -144,11 +147,13 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     subs = Subscriptions(engine, cipher, clock)
     smtp = smtp_settings(settings)
 
+    ack_key = cipher.derive_key(ack_tokens.KEY_PURPOSE)  # signs acknowledge links; opens nothing else
     worker = DeliveryWorker(engine, clock, subs, settings.public_url, smtp, cases.person_name, case_zones=cases.zones,
                             lease=timedelta(seconds=settings.delivery_lease_seconds),
                             poll_seconds=settings.worker_poll_seconds, transport=transport,
                             allow_private_networks=settings.webhook_allow_private_networks,
-                            on_recorded=metrics.count_recorded)
+                            on_recorded=metrics.count_recorded,
+                            ack_key=ack_key)
     # After a commit the worker either takes the deliveries it was handed or is woken to claim them; an append
     # that raised nothing wakes nobody.
     outbox.handoff, outbox.wake = worker.handoff, worker.wake
@@ -176,4 +181,5 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                      SubscriptionService(subs, planner, engine, worker, alerts, clock, settings),
                      transparency=TransparencyLog(engine, store.log), log_signing=log_signing,
                      bundles=DossierBundles(cases, alerts, store, log_signing, clock), people=people,
-                     passkeys=PasskeyService(engine, clock, settings.public_url))
+                     passkeys=PasskeyService(engine, clock, settings.public_url),
+                     ack_links=AckLinks(engine, clock, ack_key, access_log))
