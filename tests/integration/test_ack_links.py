@@ -211,3 +211,17 @@ def test_every_chat_channel_carries_the_link_bound_to_its_subscription(client, b
     grant = ack_tokens.verify(box.worker.ack_key, urlsplit(link).path.rsplit("/", 1)[1], box.clock.now())
     assert (grant.subscription_id, grant.channel_kind) == (sub["id"], kind)
     assert grant.alert_id == alert_of(client, case_id)["id"]
+
+
+def test_the_page_and_the_dashboards_via_are_in_the_readers_language(client, box, receiver, browser):
+    case_id, path, _ = webhook_link(client, box, receiver)
+    shown = browser.get(path, headers={"accept-language": "ru"})
+    assert shown.status_code == 200 and "Подтвердить это оповещение?" in shown.text
+    done = browser.post(path, data={"token": path.rsplit("/", 1)[1]}, headers={"accept-language": "tr"})
+    assert "Uyarı onaylandı" in done.text
+    again = browser.get(path, headers={"accept-language": "fr"})
+    assert again.status_code == 409 and "La réception de cette alerte a déjà été accusée" in again.text
+    inbox = client.get("/alerts", params={"state": "acknowledged"}, headers={"accept-language": "fr"})
+    assert "via lien webhook, abonnement « team »" in inbox.text
+    case_page = client.get(f"/cases/{case_id}", headers={"accept-language": "ru"})
+    assert "через ссылку (webhook), подписка «team»" in case_page.text
