@@ -54,7 +54,8 @@ def test_from_a_webhook_get_changes_nothing_and_the_button_acknowledges_and_stop
     for _ in range(3):  # a mail scanner, a link preview, the person
         shown = browser.get(path)
         assert shown.status_code == 200
-        assert "Removed (deported) to UZ" in shown.text and 'name="token"' in shown.text and "Delivery Person" not in shown.text
+        assert "Removed (deported) to UZ" in shown.text and 'name="token"' in shown.text
+        assert "Delivery Person" not in shown.text
     assert alert_of(client, case_id)["state"] == "open"
     assert not [e for e in client.get("/v1/access-log").json()["items"] if e["action"] == "acknowledge"]
 
