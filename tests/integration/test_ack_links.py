@@ -226,3 +226,13 @@ def test_the_page_and_the_dashboards_via_are_in_the_readers_language(client, box
     assert "via lien webhook, abonnement « team »" in inbox.text
     case_page = client.get(f"/cases/{case_id}", headers={"accept-language": "ru"})
     assert "через ссылку (webhook), подписка «team»" in case_page.text
+
+
+def test_the_request_log_never_shows_an_acknowledge_token(client, box, receiver, browser, caplog):
+    _, path, _ = webhook_link(client, box, receiver)
+    with caplog.at_level("INFO", logger="vigil.requests"):
+        browser.get(path)
+        confirm(browser, path)
+    logged = [r.getMessage() for r in caplog.records if r.name == "vigil.requests"]
+    assert "GET /ack/… 200" in logged[0] and "POST /ack/… 200" in logged[1]
+    assert not any(path.rsplit("/", 1)[1] in line for line in logged)
