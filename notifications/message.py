@@ -37,6 +37,7 @@ class AlertMessage:
     date_precision: str = "exact"  # of occurred_at
     language: str = DEFAULT  # the subscription's: every word but the user's own text is in it
     subscription_id: str | None = None  # whom it is for: a chat button names it, to be verified with its secret
+    ack_url: str | None = None  # the acknowledge link, made per delivery (bound to its subscription)
 
     @property
     def occurred_text(self) -> str:
@@ -75,6 +76,7 @@ class AlertMessage:
                          "title": self.title, "case_id": self.case_id, "case_url": self.case_url,
                          "event_id": self.event_id, "event_type": self.event_type,
                          "occurred_at": iso(self.occurred_at), "due_at": iso(self.due_at), "late": self.late,
+                         "ack_url": self.ack_url,
                          **({"person": {"name": self.person_name}} if self.person_name else {})}}
 
 
@@ -114,4 +116,5 @@ def sample_message(kind: str = "raised") -> AlertMessage:
                         "event.RemovalScheduled", "critical", "Removal to UZ scheduled for 2030-01-15 06:00 UTC",
                         "00000000-0000-4000-8000-000000000002", "http://127.0.0.1:8000/cases/00000000-0000-4000-8000-000000000002",
                         "00000000-0000-4000-8000-000000000003", "RemovalScheduled",
-                        datetime(2030, 1, 12, 9, 0, tzinfo=timezone.utc), None, False)
+                        datetime(2030, 1, 12, 9, 0, tzinfo=timezone.utc), None, False,
+                        ack_url="http://127.0.0.1:8000/ack/a1.example" if kind in ("raised", "escalated") else None)

@@ -45,7 +45,7 @@ alerts = Table(
     Column("acknowledged_by", String(100), nullable=True),
     Column("withdrawn_at", UTCDateTime, nullable=True),
     Column("title_phrase", Text, nullable=True),  # the title as a phrase (JSON), for other languages (0016)
-    Column("acknowledged_via", String(300), nullable=True),  # how: "Slack button, subscription 'FR desk', ..." (0019)
+    Column("acknowledged_via", Text, nullable=True),  # a phrase (JSON): which link or button acknowledged it (0018)
     UniqueConstraint("dedupe_key", name="uq_alerts_dedupe_key"),
     Index("ix_alerts_case_id", "case_id"),
     Index("ix_alerts_event_id", "event_id"),

@@ -6,7 +6,7 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Callable, Collection, Sequence
 
@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from events.clock import Clock
 from events.i18n import from_json, translated
 
-from . import channels
+from . import ack_tokens, channels
 from .channels.base import Failed, Outcome, unprepared
 from .channels.email import SmtpSettings
 from .delivery_store import Attempt, Claimed, DeliveryStore
@@ -57,7 +57,7 @@ class DeliveryWorker:
                  on_recorded: Callable[[Sequence[Attempt], list[str]], None] | None = None,
                  case_zones: Callable[[Collection[str]], dict[str, str | None]] | None = None,
                  beat_seconds: float = 1.0, stale_after: timedelta = timedelta(seconds=5),
-                 checkpoint_copy: Callable[[int], dict | None] | None = None):
+                 checkpoint_copy: Callable[[int], dict | None] | None = None, ack_key: bytes | None = None):
         self.store = DeliveryStore(engine, lease, rng, stale_after=stale_after)
         self.engine, self.clock, self.subs = engine, clock, subs
         self.public_url, self.smtp, self.person_name = public_url.rstrip("/"), smtp, person_name
@@ -65,6 +65,7 @@ class DeliveryWorker:
         # A signed checkpoint of the log by tree size, as log.checkpoint sends it (origin, tree_size, root_hash,
         # checkpoint, log_key), or None; given by the composition root, which owns the log.
         self.checkpoint_copy = checkpoint_copy or (lambda size: None)
+        self.ack_key = ack_key  # signs acknowledge links (ack_tokens); None: messages carry none
         self.batch, self.concurrency, self.poll_seconds = batch, concurrency, poll_seconds
         # Claimed ahead of sending, at most: enough to keep every send slot busy, few enough that the last one
         # starts long before its lease would run out even if every receiver hangs until the send timeout.
@@ -133,6 +134,16 @@ class DeliveryWorker:
                                     subscription_id=c.subscription_id))
         return out
 
+    def with_ack_link(self, message: Message, c: Claimed, channel_kind: str) -> Message:
+        """The message with its acknowledge link, bound to this delivery's subscription and channel kind: only an
+        alert that is raised or escalated has one (a withdrawal, test or checkpoint has nothing to acknowledge)."""
+        if (self.ack_key is None or not isinstance(message, AlertMessage) or message.alert_id is None
+                or message.kind not in ("raised", "escalated") or c.alert is None):
+            return message
+        token = ack_tokens.issue(self.ack_key, message.alert_id, c.subscription_id, channel_kind,
+                                 c.alert["raised_at"] + ack_tokens.LIFETIME)
+        return replace(message, ack_url=f"{self.public_url}/ack/{token}")
+
     def _checkpoint_message(self, c: Claimed, copies: dict[int, dict | None]) -> CheckpointMessage:
         size = c.tree_size if c.tree_size is not None else -1
         if size not in copies:
@@ -182,6 +193,7 @@ class DeliveryWorker:
                 if refused is not None:
                     outcome = Failed(refused)
                 else:
+                    message = self.with_ack_link(message, c, kind)
                     rendered = channels.render(channel, message, secret, now, self.smtp)
                     outcome = await channels.send(self.sender, rendered, now, self.smtp, self.send_timeout,
                                                   self.allow_private_networks)

@@ -29,16 +29,21 @@ class AccessLog:
         self.engine, self.clock = engine, clock
 
     def record(self, who: Principal, action: str, case_id: str | None, path: str, client: str | None) -> None:
+        with writing(self.engine) as conn:
+            self.record_in(conn, who, action, case_id, path, client)
+
+    def record_in(self, conn, who: Principal, action: str, case_id: str | None, path: str,
+                  client: str | None) -> None:
+        """The entry written in the caller's transaction (with the change it records)."""
         at = self.clock.now()
         path = path[:300]
-        with writing(self.engine) as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(TAKE_LOCK)
-            prev = conn.execute(HEAD).scalar() or GENESIS
-            digest = chain_hash(prev, _canonical(at, who.actor, who.role, action, case_id, path, client))
-            conn.execute(insert(access_log), {"at": at, "actor": who.actor, "role": who.role, "action": action,
-                                              "case_id": case_id, "path": path, "client": client,
-                                              "prev_hash": prev, "hash": digest})
+        if conn.dialect.name == "postgresql":
+            conn.execute(TAKE_LOCK)
+        prev = conn.execute(HEAD).scalar() or GENESIS
+        digest = chain_hash(prev, _canonical(at, who.actor, who.role, action, case_id, path, client))
+        conn.execute(insert(access_log), {"at": at, "actor": who.actor, "role": who.role, "action": action,
+                                          "case_id": case_id, "path": path, "client": client,
+                                          "prev_hash": prev, "hash": digest})
 
     def entries(self, case_id: str | None = None, after: int = 0, limit: int = 200) -> list[dict[str, Any]]:
         query = select(access_log).where(access_log.c.position > after).order_by(access_log.c.position).limit(limit)

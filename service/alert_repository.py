@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-from sqlalchemy import Engine, and_, select, update
+from sqlalchemy import Connection, Engine, and_, select, update
 
 from events.case_projections import CaseProjections
 from events.tables import events
@@ -62,8 +62,35 @@ class AlertRepository:
             if row.state == "open":
                 conn.execute(update(alerts).where(alerts.c.id == alert_id, alerts.c.state == "open")
                              .values(state="acknowledged", acknowledged_at=when, acknowledged_by=actor[:100],
-                                     acknowledged_via=via[:300]))
+                                     acknowledged_via=via))
         return row.state
+    def link_target(self, alert_id: str, subscription_id: str) -> tuple[Any, Any, bool] | None:
+        """For an acknowledge link: the alert (with its event's date), the subscription, and whether that
+        subscription was sent a message about that alert; None if the alert or subscription does not exist."""
+        with self.engine.connect() as conn:
+            alert = conn.execute(ALERTS_WITH_EVENT.where(alerts.c.id == alert_id)).first()
+            sub = conn.execute(select(subscriptions.c.id, subscriptions.c.name, subscriptions.c.team,
+                                      subscriptions.c.deleted_at)
+                               .where(subscriptions.c.id == subscription_id)).first()
+            if alert is None or sub is None:
+                return None
+            sent = conn.execute(select(deliveries.c.id).where(deliveries.c.alert_id == alert_id,
+                                                              deliveries.c.subscription_id == subscription_id)
+                                .limit(1)).first() is not None
+        return alert, sub, sent
+
+    def acknowledge_open(self, alert_id: str, when: datetime, actor: str, via: str | None,
+                         then: Callable[[Connection], None]) -> bool:
+        """Acknowledge one alert if it is still open and, in the same transaction, run `then` (the access log's
+        entry); False (and nothing written) if it was not open."""
+        with writing(self.engine) as conn:
+            done = conn.execute(update(alerts).where(alerts.c.id == alert_id, alerts.c.state == "open")
+                                .values(state="acknowledged", acknowledged_at=when, acknowledged_by=actor,
+                                        acknowledged_via=via))
+            if done.rowcount != 1:
+                return False
+            then(conn)
+        return True
 
     @staticmethod
     def subscription_scope(team: str | None):

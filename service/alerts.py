@@ -6,12 +6,18 @@ from typing import Any
 from sqlalchemy import Engine
 
 from events.clock import Clock
-from events.i18n import Said, phrase, stored_title
+from events.i18n import Said, from_json, phrase, stored_title
 from events.utc import iso
 
 from .access import Principal
 from .alert_repository import AlertRepository
 from .errors import Conflict, NotFound
+
+
+def _via(stored: str | None) -> str | None:
+    """How an alert was acknowledged from a message's link ("email link, subscription 'FR desk'"), or None."""
+    words = from_json(stored)
+    return Said(words) if words is not None else None
 
 
 class AlertService:
@@ -36,7 +42,7 @@ class AlertService:
                 "event_id": row.event_id, "title": stored_title(row.title, row.title_phrase),
                 "raised_at": iso(row.raised_at),
                 "due_at": iso(row.due_at), "late": row.late, "acknowledged_at": iso(row.acknowledged_at),
-                "acknowledged_by": row.acknowledged_by, "acknowledged_via": row.acknowledged_via,
+                "acknowledged_by": row.acknowledged_by, "acknowledged_via": _via(row.acknowledged_via),
                 "withdrawn_at": iso(row.withdrawn_at)}
         mapping = row._mapping
         if "event_occurred_at" in mapping:  # when the event the alert speaks of happened, as precisely as known

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from events.clock import Clock
-from events.i18n import language, translations
+from events.i18n import language, phrase, to_json, translations
 from notifications.channels.base import Delivered, HttpRequest, json_request, send_http
 from notifications.subscriptions import Subscriptions
 from notifications.worker import DeliveryWorker
@@ -49,7 +49,7 @@ class ChatActions:
         user = click.user_name or click.user_id or "?"
         newly = await asyncio.to_thread(
             self.alerts.acknowledge_from_channel, click.alert_id, sub,
-            f"subscription:{sub['id']} slack:{click.user_id}", f"Slack button, subscription '{sub['name']}', by {user}")
+            f"subscription:{sub['id']} slack:{click.user_id}", _via("Slack", sub, user))
         note = _note(sub, newly, slack.who(click))
         url = click.response_url
         if url is None or not url.startswith(self.slack_response_base):
@@ -85,7 +85,7 @@ class ChatActions:
         newly = await asyncio.to_thread(
             self.alerts.acknowledge_from_channel, callback.alert_id, sub,
             f"subscription:{sub['id']} telegram:{callback.user_id}",
-            f"Telegram button, subscription '{sub['name']}', by {user}")
+            _via("Telegram", sub, user))
         note = _note(sub, newly, user)
         await self._send(telegram.answer(channel, callback, note), "Telegram answerCallbackQuery")
         edit = telegram.mark_acknowledged(channel, callback, f"✅ {note}")
@@ -118,6 +118,12 @@ class ChatActions:
             return
         if not isinstance(outcome, Delivered):
             log.warning("%s failed: %s", what, getattr(outcome, "error", outcome))
+
+
+def _via(service: str, sub: dict[str, Any], user: str) -> str:
+    """How it was acknowledged, stored as a phrase the dashboard says in its reader's language."""
+    return to_json(phrase("%(service)s button, subscription '%(name)s', by %(who)s", service=service,
+                          name=sub["name"], who=user[:100]))
 
 
 def _note(sub: dict[str, Any], newly: bool, who: str) -> str:

@@ -25,6 +25,7 @@ from evidence.signing_job import LogSigning
 from evidence.notes import NoteError
 from evidence.witness_client import WitnessConfig, parse_witnesses
 from evidence.witnessing import Witnessing
+from notifications import ack_tokens
 from notifications.channels.email import SmtpSettings
 from notifications.checkpoint_fanout import CheckpointFanout
 from notifications.outbox import Outbox
@@ -34,6 +35,7 @@ from notifications.worker import DeliveryWorker
 
 from . import metrics
 from .access_log import AccessLog
+from .ack_links import AckLinks
 from .alerts import AlertService
 from .auth_throttle import AuthThrottle
 from .rate_limit import RateLimiter
@@ -79,6 +81,7 @@ class Container:
     calendar_limiter: RateLimiter  # fetches per calendar token
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
     chat_actions: ChatActions | None = None  # Slack and Telegram button clicks
+    ack_links: AckLinks | None = None  # acknowledging from a message's link (built with everything else)
 
     def database_reachable(self) -> bool:
         """For the readiness probe: can a connection run a statement now?"""
@@ -154,11 +157,13 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     subs = Subscriptions(engine, cipher, clock)
     smtp = smtp_settings(settings)
 
+    ack_key = cipher.derive_key(ack_tokens.KEY_PURPOSE)  # signs acknowledge links; opens nothing else
     worker = DeliveryWorker(engine, clock, subs, settings.public_url, smtp, cases.person_name, case_zones=cases.zones,
                             lease=timedelta(seconds=settings.delivery_lease_seconds),
                             poll_seconds=settings.worker_poll_seconds, transport=transport,
                             allow_private_networks=settings.webhook_allow_private_networks,
-                            on_recorded=metrics.count_recorded)
+                            on_recorded=metrics.count_recorded,
+                            ack_key=ack_key)
     # After a commit the worker either takes the deliveries it was handed or is woken to claim them; an append
     # that raised nothing wakes nobody.
     outbox.handoff, outbox.wake = worker.handoff, worker.wake
@@ -191,4 +196,5 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                      passkeys=PasskeyService(engine, clock, settings.public_url), calendar=calendar,
                      calendar_limiter=RateLimiter(CALENDAR_FETCHES_PER_MINUTE),
                      chat_actions=ChatActions(subs, alerts, SeenCallbacks(engine), worker, clock, settings.public_url,
-                                              settings.slack_response_base))
+                                              settings.slack_response_base),
+                     ack_links=AckLinks(engine, clock, ack_key, access_log))

@@ -10,12 +10,12 @@ from . import metrics
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
 log = logging.getLogger("vigil.requests")
-SECRET_PATHS = ("/welcome/", "/calendar/")  # an invitation's or a calendar's token is its path: whoever reads it
-# could take the invitation or read the calendar
+# An invitation's, a calendar's or an acknowledge link's token is its path: whoever reads it could use it.
+SECRET_PATHS = ("/welcome/", "/calendar/", "/ack/")
 
 
 def logged_path(path: str) -> str:
-    """The path as the log shows it: an invitation's token replaced by "…"."""
+    """The path as the log shows it: an invitation's or acknowledge link's token replaced by "…"."""
     for prefix in SECRET_PATHS:
         if path.startswith(prefix):
             rest = path[len(prefix):].partition("/")

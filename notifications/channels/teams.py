@@ -32,7 +32,9 @@ def render(channel: TeamsChannel, message: AlertMessage, secret: str, now: datet
                   "text": truncate(f"{message.heading}: {message.title}", 500)},
                  {"type": "FactSet", "facts": facts}],
         "actions": ([{"type": "Action.OpenUrl", "title": message.gettext("Open case"), "url": message.case_url}]
-                    if message.case_url else []),
+                    if message.case_url else [])
+                   + ([{"type": "Action.OpenUrl", "title": message.gettext("Acknowledge"), "url": message.ack_url}]
+                      if message.ack_url else []),
     }
     payload = {"type": "message", "attachments": [
         {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}

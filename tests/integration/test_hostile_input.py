@@ -30,7 +30,7 @@ from notifications.http_sender import AiohttpSender, HttpxSender
 from notifications.channels.email import SmtpSettings
 from notifications.ssrf import blocked_reason
 from notifications.tables import alerts
-from service.web import pages
+from service.web import ack_pages, pages
 
 from .helpers.delivery import drain
 
@@ -418,6 +418,7 @@ BODIES: dict[tuple[str, str], list[dict[str, Any]]] = {
                                        {"channel": {"kind": "slack", "url": "https://hooks.example/s"}}],
 }
 FORMS: dict[tuple[str, str], dict[str, str]] = {
+    ("POST", "/ack/{token}"): {"token": "a1.x"},
     ("POST", "/signin"): {"api_key": "k", "csrf_token": "t", "next": "/", "timezone": "UTC"},
     ("POST", "/settings/timezone"): {"timezone": "Europe/Paris", "next": "/"},
     ("POST", "/cases/new"): {"name": "N", "aliases": "A\nB", "birth_year": "1980", "nationality": "UZ",
@@ -477,7 +478,7 @@ def api_targets(app) -> list[Target]:
 def page_targets() -> list[Target]:
     """Every dashboard route (not in the OpenAPI): path and query parameters from its signature, form fields above."""
     targets = []
-    for route in pages.router.routes:
+    for route in pages.router.routes + ack_pages.router.routes:
         for method in route.methods:
             path_params = re.findall(r"{(\w+)}", route.path)
             query = [name for name, p in inspect.signature(route.endpoint).parameters.items()
@@ -541,7 +542,7 @@ def fuzzed(client, guarded):
 def test_the_fuzz_reaches_every_route(client):
     covered = {(t.method, t.path) for t in api_targets(client.app) + page_targets()}
     assert len(covered) >= 44
-    for route in pages.router.routes:
+    for route in pages.router.routes + ack_pages.router.routes:
         assert {(m, route.path) for m in route.methods} <= covered
     assert ("POST", "/v1/cases/{case_id}/events") in covered and ("GET", "/signin") in covered
 
