@@ -40,6 +40,7 @@ from .rate_limit import RateLimiter
 from .bundles import DossierBundles
 from .cases import CaseService
 from .keys import KeyService
+from .lockout_notices import LockoutNotices
 from .passkeys import PasskeyService
 from .people import PeopleService
 from .subscriptions import SubscriptionService
@@ -72,6 +73,7 @@ class Container:
     bundles: DossierBundles
     people: PeopleService
     passkeys: PasskeyService
+    lockout_notices: LockoutNotices | None = None
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def database_reachable(self) -> bool:
@@ -166,7 +168,8 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     worker.checkpoint_copy = checkpointer.published
     log_signing.on_signed.append(CheckpointFanout(engine, clock, worker.wake).queue)
     access_log = AccessLog(engine, clock)
-    # A person locked out by failed sign-ins: an entry in the access log, which their admin reads.
+    # A person locked out by failed sign-ins: an entry in the access log, which their admin reads; the scheduler
+    # emails the admins (lockout_notices) and the settings page shows it until an admin unlocks.
     people = PeopleService(engine, clock, settings.public_url, cipher,
                            on_lockout=lambda who, client: access_log.record(who, "lockout", None, "/signin", client))
     return Container(settings, engine, clock, store, cases, subs, alerts, worker, smtp,
@@ -176,4 +179,5 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                      SubscriptionService(subs, planner, engine, worker, alerts, clock, settings),
                      transparency=TransparencyLog(engine, store.log), log_signing=log_signing,
                      bundles=DossierBundles(cases, alerts, store, log_signing, clock), people=people,
-                     passkeys=PasskeyService(engine, clock, settings.public_url))
+                     passkeys=PasskeyService(engine, clock, settings.public_url),
+                     lockout_notices=LockoutNotices(people.repository, smtp, clock, settings.public_url))

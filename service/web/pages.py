@@ -333,6 +333,15 @@ async def disable_person(request: Request, person_id: str, seen_by: Viewer = Dep
     return redirect("/settings")
 
 
+@router.post("/settings/people/{person_id}/unlock")
+async def unlock_person(request: Request, person_id: str, seen_by: Viewer = Depends(viewer)):
+    await posted_form(request, seen_by)
+    if not seen_by.principal.is_admin:
+        raise PageError(403, Said(phrase("Only an admin may unlock a person.")))
+    container(request).people.unlock(person_id)
+    return redirect("/settings")
+
+
 @router.post("/language")
 async def set_language(request: Request):
     """The language picker (signed in or not): a cookie for a year; an unknown choice falls back to the browser's."""

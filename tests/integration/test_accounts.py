@@ -496,3 +496,53 @@ def test_the_request_log_never_shows_an_invitation_token(api, browser, caplog):
     logged = [r.getMessage() for r in caplog.records if r.name == "vigil.requests"]
     assert "GET /welcome/… 200" in logged[0] and "POST /welcome/…/totp" in logged[1]
     assert not any(token in line for line in logged)
+
+
+def lock_out(browser, clock, account="Aziza Karimova") -> None:
+    for _ in range(LOCKOUT_AFTER):
+        clock.advance(timedelta(minutes=16))
+        assert password_step(browser, account, "wrong wrong wrong").status_code == 401
+
+
+def test_the_admins_are_emailed_once_and_see_the_lockout_on_their_settings_page(api, box, clock, smtp_inbox):
+    from dataclasses import replace
+
+    from service.lockout_notices import LockoutNotices
+
+    inbox, port = smtp_inbox
+    with TestClient(create_app(box), follow_redirects=False) as admin, \
+            TestClient(create_app(box), follow_redirects=False) as editor:
+        admin_secret, _ = enroll(admin, clock, invite(api, name="Team Admin", role="admin", email="admin@example.org"))
+        secret, _ = enroll(editor, clock, invite(api, email="aziza@example.org"))
+        assert sign_in(editor, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+        lock_out(editor, clock)
+        notices = LockoutNotices(box.people.repository, replace(box.smtp, host="127.0.0.1", port=port), clock,
+                                 box.settings.public_url)
+        notices.run()
+        notices.run()  # once only
+        assert len(inbox.messages) == 1
+        sent = inbox.messages[0]
+        assert sent["To"] == "admin@example.org" and "Aziza Karimova" in sent["Subject"]
+        assert "10 failed sign-ins" in sent.get_content() and "testclient" not in sent.get_content()
+        # The locked person's own settings page shows no addresses; the admin's does, with an unlock button.
+        assert "Locked since" not in editor.get("/settings").text
+        assert sign_in(admin, "Team Admin", PASSWORD, next_code(admin_secret, clock)).status_code == 303
+        shown = admin.get("/settings").text
+        assert re.search(r"Locked since .*?: 10 failed sign-ins, from testclient\.", shown)
+        person_id = [p["id"] for p in api.get("/v1/users").json() if p["name"] == "Aziza Karimova"][0]
+        assert editor.post(f"/settings/people/{person_id}/unlock",
+                           data={"csrf_token": csrf_of(editor.get("/settings").text)}).status_code == 403
+        assert admin.post(f"/settings/people/{person_id}/unlock",
+                          data={"csrf_token": csrf_of(shown)}).status_code == 303
+        assert "Locked since" not in admin.get("/settings").text
+        assert sign_in(editor, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+
+
+def test_without_smtp_the_notice_is_the_dashboard_entry_alone(api, box, clock):
+    from service.lockout_notices import LockoutNotices
+
+    with TestClient(create_app(box), follow_redirects=False) as browser:
+        enroll(browser, clock, invite(api))
+        lock_out(browser, clock)
+    LockoutNotices(box.people.repository, box.smtp, clock, box.settings.public_url).run()  # no SMTP host: no error
+    assert box.engine.connect().execute(select(people.c.lock_notice_at)).scalar_one() is not None
