@@ -546,3 +546,47 @@ def test_without_smtp_the_notice_is_the_dashboard_entry_alone(api, box, clock):
         lock_out(browser, clock)
     LockoutNotices(box.people.repository, box.smtp, clock, box.settings.public_url).run()  # no SMTP host: no error
     assert box.engine.connect().execute(select(people.c.lock_notice_at)).scalar_one() is not None
+
+
+@pytest.mark.parametrize("state", ["disabled", "locked", "mid-enrollment"])
+def test_an_account_disabled_locked_or_mid_enrollment_can_do_nothing(api, browser, box, clock, state):
+    """Neither step of the sign-in, nor the code page, nor any page or API call, for such an account."""
+    case_id = api.post("/v1/cases", json={"person": {"name": "Hidden Name"}, "country": "TR",
+                                          "teams": ["lyon"]}).json()["id"]
+    path = invite(api)
+    if state == "mid-enrollment":
+        assert browser.post(path, data={"password": PASSWORD, "confirm": PASSWORD}).status_code == 200
+        secret = None
+    else:
+        secret, _ = enroll(browser, clock, path)
+        assert password_step(browser, "Aziza Karimova", PASSWORD).status_code == 303  # half signed in, then:
+        person_id = api.get("/v1/users").json()[0]["id"]
+        if state == "disabled":
+            api.post(f"/v1/users/{person_id}/disable").raise_for_status()
+        else:
+            with TestClient(create_app(box), follow_redirects=False) as guesser:
+                lock_out(guesser, clock)
+        # the half-signed-in state is good for nothing now
+        assert browser.get("/signin/code").status_code in (200, 303)
+        late = browser.post("/signin/code", data={"code": pyotp.TOTP(secret).at(clock.now()),
+                                                  "csrf_token": csrf_of(browser.get("/signin").text)})
+        assert late.status_code in (401, 403, 429) and "vigil_session" not in browser.cookies
+    refused = password_step(browser, "Aziza Karimova", PASSWORD)
+    assert refused.status_code in (401, 429) and "vigil_signin_step" not in refused.headers.get("set-cookie", "")
+    assert "vigil_session" not in browser.cookies
+    assert browser.get(f"/cases/{case_id}").status_code == 303  # to the sign-in page
+    assert browser.get(f"/v1/cases/{case_id}").status_code == 401
+
+
+def test_people_of_each_role_see_only_their_teams_cases_in_the_list(api, box, clock):
+    ours = api.post("/v1/cases", json={"person": {"name": "Lyon Case"}, "country": "TR", "teams": ["lyon"]}).json()
+    theirs = api.post("/v1/cases", json={"person": {"name": "Beta Case"}, "country": "TR", "teams": ["beta"]}).json()
+    for n, (role, team) in enumerate([("viewer", "lyon"), ("editor", "beta"), ("admin", "hq")]):
+        with TestClient(create_app(box), follow_redirects=False) as browser:
+            name = f"Person {n}"
+            secret, _ = enroll(browser, clock, invite(api, name=name, role=role, team=team))
+            assert sign_in(browser, name, PASSWORD, next_code(secret, clock)).status_code == 303
+            listed = browser.get("/").text
+            assert (ours["id"] in listed) == (team in ("lyon", "hq"))
+            assert (theirs["id"] in listed) == (team in ("beta", "hq"))
+            assert browser.get(f"/v1/cases/{ours['id']}").status_code == 401  # a person's cookie is no API key
