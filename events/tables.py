@@ -161,8 +161,34 @@ people = Table(
     Column("disabled_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("created_by", String(100), nullable=False),
+    Column("locked_at", UTCDateTime, nullable=True),  # when the failures reached the lockout threshold (0021)
+    Column("failed_from", Text, nullable=True),  # a JSON list of the addresses the recent failures came from (0021)
+    Column("lock_notice_at", UTCDateTime, nullable=True),  # when the admins were emailed about the lockout (0021)
     UniqueConstraint("name", name="uq_people_name"),
     UniqueConstraint("email", name="uq_people_email"),
+)
+
+# Half signed in (0021): the password was right, the second factor is still to come. Bound to the browser by a
+# cookie whose token's hash is the key; short-lived, and good for nothing but the second step.
+signin_steps = Table(
+    "signin_steps", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("person_id", String(36), nullable=False),
+    Column("next_path", String(300), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("failures", Integer, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_signin_steps_expires_at", "expires_at"),
+)
+
+# Failed sign-ins per address, and per account name that names nobody (0021), for growing delays that every server
+# process sees; a known person's count is people.failures.
+signin_failures = Table(
+    "signin_failures", metadata,
+    Column("subject", String(100), primary_key=True),  # "address:<ip>" or "account:<sha256 of the folded name>"
+    Column("failures", Integer, nullable=False),
+    Column("failed_at", UTCDateTime, nullable=False),
+    Index("ix_signin_failures_failed_at", "failed_at"),
 )
 
 invitations = Table(

@@ -45,6 +45,7 @@ from .cases import CaseService
 from .chat_actions import ChatActions
 from .integrations.replays import SeenCallbacks
 from .keys import KeyService
+from .lockout_notices import LockoutNotices
 from .passkeys import PasskeyService
 from .people import PeopleService
 from .subscriptions import SubscriptionService
@@ -79,6 +80,7 @@ class Container:
     passkeys: PasskeyService
     calendar: CalendarLinks
     calendar_limiter: RateLimiter  # fetches per calendar token
+    lockout_notices: LockoutNotices | None = None
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
     chat_actions: ChatActions | None = None  # Slack and Telegram button clicks
     ack_links: AckLinks | None = None  # acknowledging from a message's link (built with everything else)
@@ -181,7 +183,8 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     worker.checkpoint_copy = checkpointer.published
     log_signing.on_signed.append(CheckpointFanout(engine, clock, worker.wake).queue)
     access_log = AccessLog(engine, clock)
-    # A person locked out by failed sign-ins: an entry in the access log, which their admin reads.
+    # A person locked out by failed sign-ins: an entry in the access log, which their admin reads; the scheduler
+    # emails the admins (lockout_notices) and the settings page shows it until an admin unlocks.
     people = PeopleService(engine, clock, settings.public_url, cipher,
                            on_lockout=lambda who, client: access_log.record(who, "lockout", None, "/signin", client))
     keys = KeyService(engine, clock)
@@ -197,4 +200,5 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                      calendar_limiter=RateLimiter(CALENDAR_FETCHES_PER_MINUTE),
                      chat_actions=ChatActions(subs, alerts, SeenCallbacks(engine), worker, clock, settings.public_url,
                                               settings.slack_response_base),
-                     ack_links=AckLinks(engine, clock, ack_key, access_log))
+                     ack_links=AckLinks(engine, clock, ack_key, access_log),
+                     lockout_notices=LockoutNotices(people.repository, smtp, clock, settings.public_url))

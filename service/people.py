@@ -1,5 +1,5 @@
-"""Personal accounts: invitations, enrollment (password, TOTP, recovery codes), sign-in with growing delays per
-account, disabling; the SQL is the repository's, the factors are service/passwords.py and second_factor.py."""
+"""Personal accounts: invitations, enrollment (password, TOTP, recovery codes), sign-in in two steps with growing
+delays per account and address and a lockout, disabling; the SQL is the repository's, the factors are service/passwords.py and second_factor.py."""
 from __future__ import annotations
 
 import hashlib
@@ -24,12 +24,14 @@ from .access import ROLES, Principal
 from .errors import Conflict, InputError, NotFound
 from .passwords import hash_password, password_matches, password_problem
 from .people_repository import PeopleRepository
+from .signin_throttle import (
+    LOCKOUT_AFTER, SigninThrottle, account_delay, account_subject, address_subject, seconds_left,
+)
 
 log = logging.getLogger("vigil.people")
 INVITATION_LIFETIME = timedelta(hours=72)
-FREE_FAILURES = 3  # failed sign-ins an account may have before each further try must wait
-MAX_DELAY = timedelta(minutes=15)
-LOCKOUT_AFTER = 10  # failures that raise a lockout notice for the account's admin
+STEP_LIFETIME = timedelta(minutes=5)  # between a right password and the second factor
+STEP_TRIES = 3  # wrong codes before the half-signed-in state is dropped and the password must be given again
 SECRET_CONTEXT = "person-totp:"
 
 
@@ -37,12 +39,8 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def delay_after(failures: int) -> timedelta:
-    """How long an account waits after its last failure before it may try again: nothing for the first few, then
-    1 s, 2 s, 4 s, ... up to 15 minutes."""
-    if failures < FREE_FAILURES:
-        return timedelta(0)
-    return min(MAX_DELAY, timedelta(seconds=2 ** min(failures - FREE_FAILURES, 20)))
+def _usable(row: Any) -> bool:
+    return row.enrolled_at is not None and row.disabled_at is None
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,10 @@ class InvitationGone(Exception):
     """The invitation is unknown, used up or expired; the message says which, for the person following it."""
 
 
+class StepGone(Exception):
+    """No half-signed-in state behind this browser's cookie (never given, expired, used up): start again."""
+
+
 class SignInRefused(Exception):
     """Wrong account, password or code: one answer for all three. `retry_after` when the account must wait."""
 
@@ -81,6 +83,7 @@ class PeopleService:
                  on_lockout: Callable[[Principal, str | None], None] | None = None):
         self.clock, self.public_url, self.cipher = clock, public_url.rstrip("/"), cipher
         self.repository = repository or PeopleRepository(engine)
+        self.throttle = SigninThrottle(engine, clock)
         self.on_lockout = on_lockout
 
     # ---- invitations ----
@@ -165,50 +168,110 @@ class PeopleService:
             raise InvitationGone(Said(phrase("This invitation has been used already. Sign in, or ask your admin for a new one.")))
         return codes
 
-    # ---- signing in ----
-    def sign_in(self, account: str, password: str, code: str, client: str | None) -> Principal:
-        """The person, if all three are right and the account may try now; else SignInRefused (never saying which
-        part was wrong)."""
-        now = self.clock.now()
+    # ---- signing in: the password first, then the second factor ----
+    def password_step(self, account: str, password: str, client: str | None) -> str:
+        """The id of the person whose account and password these are, if they may sign in and try now; else
+        SignInRefused (an unknown account costs the same hashing and gets the same answer and delays)."""
         row = self.repository.by_account(account) if account.strip() else None
-        if row is not None and row.failures >= FREE_FAILURES and row.failed_at is not None:
-            wait = row.failed_at + delay_after(row.failures) - now
-            if wait > timedelta(0):
-                raise SignInRefused(max(1, int(wait.total_seconds() + 0.999)))
+        unknown = None if row is not None else account_subject(account)
+        wait = self._wait(row, unknown, client)
+        if wait is not None:
+            raise SignInRefused(wait)
         good = password_matches(row.password_hash if row is not None else None, password)
-        usable = row is not None and row.enrolled_at is not None and row.disabled_at is None
-        step = used = None
-        if good and usable:
-            if row.totp_secret:  # none for a person who enrolled a passkey instead: recovery codes only here
-                step = second_factor.matching_step(self._secret(row), code, now, row.totp_step)
-            if step is None:
-                folded = second_factor.recovery_hash(code)
-                used = folded if folded in json.loads(row.recovery_codes) else None
-        if good and usable and (step is not None or used is not None) and \
-                self.repository.record_success(row.id, step, None, used):
-            return principal_of(row)
-        if row is not None:
-            failures = self.repository.record_failure(row.id, now)
-            if failures == LOCKOUT_AFTER:
-                log.warning("sign-in locked out after %d failures: person %s (team %s), last from %s",
-                            failures, row.id, row.team, client)
-                if self.on_lockout:
-                    self.on_lockout(principal_of(row), client)
+        if good and row is not None and _usable(row):
+            return row.id
+        self._failed(row, unknown, client)
         raise SignInRefused()
+
+    def start_step(self, person_id: str, next_path: str, timezone: str) -> str:
+        """The half-signed-in state after a right password; returns the token for the browser's cookie."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        self.repository.add_step(token_hash(token), person_id, next_path[:300], timezone, now, now + STEP_LIFETIME)
+        return token
+
+    def step_of(self, token: str | None) -> Any:
+        """The live half-signed-in state behind a cookie, or None."""
+        if not token:
+            return None
+        step = self.repository.step(token_hash(token), self.clock.now())
+        return step if step is not None and self.person(step.person_id) is not None else None
+
+    def code_step(self, token: str | None, code: str, client: str | None) -> tuple[Principal, str, str]:
+        """Finish a sign-in with a TOTP or recovery code: (the person, where to go, the time zone). StepGone if the
+        half-signed-in state is unknown, expired or used up; SignInRefused if the code is wrong or they must wait."""
+        step = self.step_of(token)
+        if step is None:
+            raise StepGone()
+        row = self.repository.person(step.person_id)
+        wait = self._wait(row, None, client)
+        if wait is not None:
+            raise SignInRefused(wait)
+        now = self.clock.now()
+        step_no = used = None
+        if row.totp_secret:  # none for a person who enrolled a passkey instead: recovery codes only here
+            step_no = second_factor.matching_step(self._secret(row), code, now, row.totp_step)
+        if step_no is None:
+            folded = second_factor.recovery_hash(code)
+            used = folded if folded in json.loads(row.recovery_codes) else None
+        if (step_no is not None or used is not None) and self.repository.record_success(row.id, step_no, None, used):
+            self.repository.end_step(step.id_hash)
+            return principal_of(row), step.next_path, step.timezone
+        self._failed(row, None, client)
+        if self.repository.step_failed(step.id_hash) >= STEP_TRIES:
+            self.repository.end_step(step.id_hash)
+        raise SignInRefused()
+
+    def passkey_wait(self, person_id: str, client: str | None) -> int | None:
+        """Seconds the person (locked out, or after failures) or the address must still wait before a passkey
+        may sign them in; None if it may now."""
+        return self._wait(self.repository.person(person_id), None, client)
+
+    def passkey_signed_in(self, person_id: str) -> None:
+        self.repository.record_success(person_id, None, None, None)
+
+    def passkey_failed(self, client: str | None) -> None:
+        """A passkey that did not verify: it names no account we may trust, so only its address is counted."""
+        self.throttle.failed(address_subject(client))
+
+    def _wait(self, row: Any, unknown: str | None, client: str | None) -> int | None:
+        now = self.clock.now()
+        waits = [self.throttle.wait(address_subject(client)),
+                 seconds_left(row.failed_at, account_delay(row.failures), now) if row is not None
+                 else self.throttle.wait(unknown, account_delay)]
+        waits = [w for w in waits if w is not None]
+        return max(waits) if waits else None
+
+    def _failed(self, row: Any, unknown: str | None, client: str | None) -> None:
+        self.throttle.failed(address_subject(client))
+        if row is None:
+            self.throttle.failed(unknown)
+            return
+        failures, locked = self.repository.record_failure(row.id, self.clock.now(), client, LOCKOUT_AFTER)
+        if locked:
+            log.warning("sign-in locked out after %d failures: person %s (team %s), last from %s",
+                        failures, row.id, row.team, client)
+            if self.on_lockout:
+                self.on_lockout(principal_of(row), client)
 
     def person(self, person_id: str) -> Principal | None:
         """The person of a session, if they may still act (enrolled, not disabled)."""
         row = self.repository.person(person_id)
-        if row is None or row.enrolled_at is None or row.disabled_at is not None:
-            return None
-        return principal_of(row)
+        return principal_of(row) if row is not None and _usable(row) else None
 
     # ---- admin ----
     def list(self) -> list[dict[str, Any]]:
         """Every person, without a secret."""
         return [{"id": r.id, "name": r.name, "email": r.email, "role": r.role, "team": r.team,
                  "enrolled": r.enrolled_at is not None, "disabled": r.disabled_at is not None,
-                 "created_at": iso(r.created_at), "created_by": r.created_by} for r in self.repository.all()]
+                 "created_at": iso(r.created_at), "created_by": r.created_by,
+                 "locked_at": iso(r.locked_at) if r.locked_at else None, "failures": r.failures,
+                 "failed_from": json.loads(r.failed_from or "[]")} for r in self.repository.all()]
+
+    def unlock(self, person_id: str) -> None:
+        """An admin lifts a lockout: the failures are forgotten, the person may sign in at once."""
+        if not self.repository.unlock(person_id):
+            raise NotFound("person", person_id)
 
     def disable(self, person_id: str) -> None:
         if not self.repository.disable(person_id, self.clock.now()):

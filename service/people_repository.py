@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
 
-from events.tables import invitations, people, web_sessions
+from events.tables import invitations, people, signin_steps, web_sessions
 from events.transactions import writing
 
 
@@ -68,12 +68,69 @@ class PeopleRepository:
             return conn.execute(select(people).where(or_(func.lower(people.c.name) == folded,
                                                          func.lower(people.c.email) == folded))).first()
 
-    def record_failure(self, person_id: str, now: datetime) -> int:
-        """Count one failed sign-in; returns the count since the last good one."""
+    def record_failure(self, person_id: str, now: datetime, client: str | None, lockout_after: int) -> tuple[int, bool]:
+        """Count one failed sign-in and its address; returns the count since the last good one, and whether this
+        failure locked the account (it reached `lockout_after` and was not locked yet)."""
         with writing(self.engine) as conn:
-            conn.execute(update(people).where(people.c.id == person_id)
-                         .values(failures=people.c.failures + 1, failed_at=now))
-            return conn.execute(select(people.c.failures).where(people.c.id == person_id)).scalar_one()
+            row = conn.execute(select(people.c.failures, people.c.locked_at, people.c.failed_from)
+                               .where(people.c.id == person_id).with_for_update()).one()
+            failures = row.failures + 1
+            addresses = json.loads(row.failed_from or "[]")
+            if client and client[:64] not in addresses:
+                addresses = (addresses + [client[:64]])[-10:]  # the last ten addresses are enough to tell the admin
+            values: dict[str, Any] = {"failures": failures, "failed_at": now, "failed_from": json.dumps(addresses)}
+            locked = failures >= lockout_after and row.locked_at is None
+            if locked:
+                values.update(locked_at=now, lock_notice_at=None)
+            conn.execute(update(people).where(people.c.id == person_id).values(**values))
+        return failures, locked
+
+    def unlock(self, person_id: str) -> bool:
+        """Forget a person's failures and lockout; False if there is no such person."""
+        with writing(self.engine) as conn:
+            done = conn.execute(update(people).where(people.c.id == person_id).values(
+                failures=0, failed_at=None, locked_at=None, failed_from=None, lock_notice_at=None))
+        return done.rowcount == 1
+
+    def locked_without_notice(self) -> list[Any]:
+        with self.engine.connect() as conn:
+            return conn.execute(select(people).where(people.c.locked_at.is_not(None),
+                                                     people.c.lock_notice_at.is_(None))).all()
+
+    def notice_sent(self, person_id: str, locked_at: datetime, now: datetime) -> None:
+        with writing(self.engine) as conn:
+            conn.execute(update(people).where(people.c.id == person_id, people.c.locked_at == locked_at)
+                         .values(lock_notice_at=now))
+
+    def admins_to_tell(self) -> list[Any]:
+        """The people who read lockout notices: enrolled, not disabled, admin (an admin's role spans every team)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(people.c.name, people.c.email, people.c.team).where(
+                people.c.role == "admin", people.c.enrolled_at.is_not(None), people.c.disabled_at.is_(None))).all()
+
+    # ---- the half-signed-in state between the password and the second factor ----
+    def add_step(self, id_hash: str, person_id: str, next_path: str, timezone: str, now: datetime,
+                 expires_at: datetime) -> None:
+        with writing(self.engine) as conn:
+            conn.execute(delete(signin_steps).where(signin_steps.c.expires_at <= now))
+            conn.execute(insert(signin_steps).values(id_hash=id_hash, person_id=person_id, next_path=next_path,
+                                                     timezone=timezone, failures=0, expires_at=expires_at))
+
+    def step(self, id_hash: str, now: datetime) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(select(signin_steps).where(signin_steps.c.id_hash == id_hash,
+                                                           signin_steps.c.expires_at > now)).first()
+
+    def step_failed(self, id_hash: str) -> int:
+        with writing(self.engine) as conn:
+            conn.execute(update(signin_steps).where(signin_steps.c.id_hash == id_hash)
+                         .values(failures=signin_steps.c.failures + 1))
+            return conn.execute(select(signin_steps.c.failures)
+                                .where(signin_steps.c.id_hash == id_hash)).scalar() or 0
+
+    def end_step(self, id_hash: str) -> None:
+        with writing(self.engine) as conn:
+            conn.execute(delete(signin_steps).where(signin_steps.c.id_hash == id_hash))
 
     def record_success(self, person_id: str, totp_step: int | None, recovery: list[str] | None,
                        used_recovery: str | None) -> bool:
@@ -88,7 +145,8 @@ class PeopleRepository:
                 if used_recovery not in codes:
                     return False
                 codes.remove(used_recovery)
-            values: dict[str, Any] = {"failures": 0, "failed_at": None, "recovery_codes": json.dumps(codes)}
+            values: dict[str, Any] = {"failures": 0, "failed_at": None, "recovery_codes": json.dumps(codes),
+                                      "locked_at": None, "failed_from": None, "lock_notice_at": None}
             if totp_step is not None:
                 values["totp_step"] = totp_step
             conn.execute(update(people).where(people.c.id == person_id).values(**values))
@@ -104,6 +162,7 @@ class PeopleRepository:
             done = conn.execute(update(people).where(people.c.id == person_id, people.c.disabled_at.is_(None))
                                 .values(disabled_at=now))
             conn.execute(delete(web_sessions).where(web_sessions.c.person_id == person_id))
+            conn.execute(delete(signin_steps).where(signin_steps.c.person_id == person_id))
             if done.rowcount == 1:
                 return True
             return conn.execute(select(people.c.id).where(people.c.id == person_id)).first() is not None

@@ -20,6 +20,9 @@ def start_scheduler(box: Container) -> BackgroundScheduler:
                       next_run_time=datetime.now(timezone.utc))  # catch up at once after downtime
     scheduler.add_job(box.log_signing.run, "interval", seconds=box.settings.checkpoint_seconds, id="checkpoint",
                       max_instances=1, coalesce=True, misfire_grace_time=None)
+    if box.lockout_notices is not None:
+        scheduler.add_job(box.lockout_notices.run, "interval", seconds=box.settings.scheduler_tick_seconds,
+                          id="lockout-notices", max_instances=1, coalesce=True, misfire_grace_time=None)
     scheduler.add_listener(lambda e: log.error("scheduler job %s failed: %r", e.job_id, e.exception), EVENT_JOB_ERROR)
     scheduler.start()
     return scheduler

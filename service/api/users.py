@@ -1,4 +1,5 @@
-"""People (admin): invite a person, list people, disable a person (which ends their sessions at once)."""
+"""People (admin): invite a person, list people (with any lockout), unlock a person, disable a person (which ends
+their sessions at once)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -42,6 +43,9 @@ class PersonOut(BaseModel):
     disabled: bool
     created_at: str
     created_by: str
+    locked_at: str | None = Field(description="when failed sign-ins locked the account; null if it is not locked")
+    failures: int = Field(description="failed sign-ins since the last good one")
+    failed_from: list[str] = Field(description="the addresses the recent failures came from (admins only)")
 
 
 @router.post("/invitations", status_code=201, response_model=InvitationOut)
@@ -58,3 +62,8 @@ async def list_people(who: Principal = Depends(admin), box: Container = Depends(
 @router.post("/{person_id}/disable", status_code=204)
 async def disable(person_id: str, who: Principal = Depends(admin), box: Container = Depends(container)):
     await in_thread(box.people.disable, person_id)
+
+
+@router.post("/{person_id}/unlock", status_code=204)
+async def unlock(person_id: str, who: Principal = Depends(admin), box: Container = Depends(container)):
+    await in_thread(box.people.unlock, person_id)

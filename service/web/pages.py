@@ -16,7 +16,7 @@ from notifications.rules import SEVERITIES
 from notifications.subscriptions import SubscriptionIn
 from service.cases import CaseFilters
 from service.errors import Conflict, Forbidden, InputError, NotFound, NotYetRecorded
-from service.people import InvitationGone, SignInRefused
+from service.people import STEP_LIFETIME, InvitationGone, SignInRefused, StepGone
 from service.dossier import DOSSIER_CSP, dossier_html
 from service.schemas import CaseIn, EventIn
 from service.access import ROLES
@@ -47,6 +47,7 @@ templates.env.filters.update(local_time=language.localized(display.local_time), 
 templates.env.tests["empty"] = display.is_empty
 language.install(templates.env)
 SIGNIN_COOKIE = "vigil_signin"  # the sign-in form's own CSRF token (double submit), before any session exists
+STEP_COOKIE = "vigil_signin_step"  # the half-signed-in state between the password and the second factor
 STATUSES = list(display.STATUS_LABELS)
 INBOX_SIZE = 200
 TIMEZONES = sorted(z for z in ZONE_NAMES if "/" in z and not z.startswith(("Etc/", "SystemV/")))
@@ -112,28 +113,82 @@ async def signin(request: Request):
     expected = request.cookies.get(SIGNIN_COOKIE, "")
     if not expected or not csrf_ok(expected, form.get("csrf_token")):
         return signin_form(request, next_path, Said(phrase("The sign-in form expired. Please try again.")), 403)
-    throttled(box, request, box.auth_throttle.blocked)
+    tz = form.get("timezone") if form.get("timezone") in ZONE_NAMES else "UTC"
     if form.get("api_key").strip():
+        throttled(box, request, box.auth_throttle.blocked)
         if not box.settings.dashboard_key_signin:
             return signin_form(request, next_path, Said(phrase(
                 "Signing in with an API key is turned off here. Sign in with your account.")), 403)
-        who = box.keys.authenticate(form.get("api_key").strip()) if form.get("api_key").strip() else None
-        refusal = Said(phrase("That API key is not valid or has been revoked."))
-    else:
-        try:
-            who = await in_thread(box.people.sign_in, form.get("account")[:300], form.get("password"),
-                                  form.get("code")[:100], client_of(request))
-        except SignInRefused as exc:
-            if exc.retry_after is not None:
-                raise PageError(429, Said(phrase("Too many failed sign-ins for this account; wait a while and try again.")),
-                                {"Retry-After": str(exc.retry_after)}) from None
-            who = None
-        refusal = Said(phrase("The account, password or code is not right. Please try again."))
-    if who is None:
-        throttled(box, request, box.auth_throttle.failed)
-        return signin_form(request, next_path, refusal, 401)
-    tz = form.get("timezone") if form.get("timezone") in ZONE_NAMES else "UTC"
-    return start_session(request, redirect(next_path), who, tz)
+        who = box.keys.authenticate(form.get("api_key").strip())
+        if who is None:
+            throttled(box, request, box.auth_throttle.failed)
+            return signin_form(request, next_path, Said(phrase("That API key is not valid or has been revoked.")), 401)
+        return start_session(request, redirect(next_path), who, tz)
+    try:
+        person_id = await in_thread(box.people.password_step, form.get("account")[:300], form.get("password"),
+                                    client_of(request))
+    except SignInRefused as exc:
+        if exc.retry_after is not None:
+            raise _too_many(exc.retry_after) from None
+        return signin_form(request, next_path, Said(phrase(
+            "The account or password is not right. Please try again.")), 401)
+    response = redirect("/signin/code")
+    response.set_cookie(STEP_COOKIE, box.people.start_step(person_id, next_path, tz),
+                        max_age=int(STEP_LIFETIME.total_seconds()), httponly=True, samesite="strict",
+                        secure=_secure(request), path="/signin")
+    return response
+
+
+def _too_many(retry_after: int) -> PageError:
+    return PageError(429, Said(phrase("Too many failed sign-ins; wait a while and try again.")),
+                     {"Retry-After": str(retry_after)})
+
+
+def code_form(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
+    """The second step's page: a code from the authenticator app or a recovery code."""
+    token = secrets.token_urlsafe(32)
+    response = page(request, "signin_code.html", None, status, error=error, signin_token=token)
+    response.set_cookie(SIGNIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
+                        secure=_secure(request), path="/signin")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _start_again(request: Request) -> HTMLResponse:
+    response = signin_form(request, "/", Said(phrase(
+        "Your sign-in took too long or was stopped. Please start again.")), 401)
+    response.delete_cookie(STEP_COOKIE, path="/signin")
+    return response
+
+
+@router.get("/signin/code")
+def signin_code_page(request: Request):
+    if container(request).people.step_of(request.cookies.get(STEP_COOKIE)) is None:
+        return redirect("/signin")
+    return code_form(request)
+
+
+@router.post("/signin/code")
+async def signin_code(request: Request):
+    box = container(request)
+    form = await read_form(request)
+    expected = request.cookies.get(SIGNIN_COOKIE, "")
+    if not expected or not csrf_ok(expected, form.get("csrf_token")):
+        return code_form(request, Said(phrase("The sign-in form expired. Please try again.")), 403)
+    try:
+        who, next_path, tz = await in_thread(box.people.code_step, request.cookies.get(STEP_COOKIE),
+                                             form.get("code")[:100], client_of(request))
+    except StepGone:
+        return _start_again(request)
+    except SignInRefused as exc:
+        if exc.retry_after is not None:
+            raise _too_many(exc.retry_after) from None
+        if box.people.step_of(request.cookies.get(STEP_COOKIE)) is None:
+            return _start_again(request)
+        return code_form(request, Said(phrase("That code is not right. Please try again.")), 401)
+    response = start_session(request, redirect(local_path(next_path)), who, tz)
+    response.delete_cookie(STEP_COOKIE, path="/signin")
+    return response
 
 
 def start_session(request: Request, response, who, tz: str):
@@ -292,6 +347,15 @@ async def disable_person(request: Request, person_id: str, seen_by: Viewer = Dep
     if not seen_by.principal.is_admin:
         raise PageError(403, Said(phrase("Only an admin may disable a person.")))
     container(request).people.disable(person_id)
+    return redirect("/settings")
+
+
+@router.post("/settings/people/{person_id}/unlock")
+async def unlock_person(request: Request, person_id: str, seen_by: Viewer = Depends(viewer)):
+    await posted_form(request, seen_by)
+    if not seen_by.principal.is_admin:
+        raise PageError(403, Said(phrase("Only an admin may unlock a person.")))
+    container(request).people.unlock(person_id)
     return redirect("/settings")
 
 

@@ -14,8 +14,9 @@ from service.api.deps import in_thread
 from service.errors import InputError
 from service.passkeys import MAX_CREDENTIAL_JSON, PasskeyRefused
 from service.people import InvitationGone
+from service.signin_throttle import address_subject
 
-from .auth import PageError, Viewer, container, local_path, throttled, viewer
+from .auth import PageError, Viewer, container, local_path, viewer
 from .pages import SIGNIN_COOKIE, client_of, start_session
 from .sessions import csrf_ok
 
@@ -112,7 +113,8 @@ def signin_options(request: Request) -> Response:
 async def signin(request: Request) -> JSONResponse:
     box = container(request)
     _signin_form_token(request)
-    throttled(box, request, box.auth_throttle.blocked)
+    client = client_of(request)
+    _wait(box.people.throttle.wait(address_subject(client)))
     body = await _json(request)
     try:
         person_id = await in_thread(box.passkeys.sign_in, body.get("credential"))
@@ -120,9 +122,17 @@ async def signin(request: Request) -> JSONResponse:
         person_id = None
     who = box.people.person(person_id) if person_id else None
     if who is None:
-        throttled(box, request, box.auth_throttle.failed)
+        box.people.passkey_failed(client)
         return JSONResponse({"detail": REFUSED}, status_code=401)
+    _wait(box.people.passkey_wait(who.key_id, client))  # a locked-out person waits, whatever they sign in with
+    box.people.passkey_signed_in(who.key_id)
     tz = body.get("timezone") if body.get("timezone") in ZONE_NAMES else "UTC"
     response = JSONResponse({"next": local_path(body.get("next") if isinstance(body.get("next"), str) else "/")})
     start_session(request, response, who, tz)
     return response
+
+
+def _wait(seconds: int | None) -> None:
+    if seconds is not None:
+        raise PageError(429, Said(phrase("Too many failed sign-ins; wait a while and try again.")),
+                        {"Retry-After": str(seconds)})

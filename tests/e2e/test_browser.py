@@ -307,12 +307,72 @@ def test_an_invited_person_sets_a_password_and_authenticator_then_signs_in(page,
     page.get_by_role("link", name="Sign in").click()
     page.get_by_label("Name or email").fill("Browser Person")
     page.get_by_label("Password").fill("amber lantern over the steppe")
+    page.get_by_role("button", name="Sign in").click()
+    # Two steps: only after the right password does the second factor's page come.
+    page.wait_for_url(server["base"] + "/signin/code")
+    assert page.get_by_label("Name or email").count() == 0
     # The code of the next time step: the one just used to enroll is good only once.
     page.get_by_label("Code from your authenticator app, or a recovery code").fill(
         pyotp.TOTP(secret).at(time.time() + 30))
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(server["base"] + "/")
     assert "Browser Person · editor · team rapid-response" in page.content()
+
+
+def enroll_with_app(page, url: str, password: str) -> tuple[str, list[str]]:
+    """Follow an invitation with an authenticator app (codes computed here); the secret and the recovery codes."""
+    import pyotp
+
+    page.goto(url)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("The same password again").fill(password)
+    page.get_by_role("button", name="Continue").click()
+    secret = page.locator("#totp-secret").inner_text().strip()
+    page.get_by_label("Six-digit code").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Confirm").click()
+    return secret, page.locator("#recovery-codes code").all_inner_texts()
+
+
+def two_steps(page, base: str, account: str, password: str, code: str) -> None:
+    page.goto(base + "/signin")
+    page.get_by_label("Name or email").fill(account)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/signin/code")
+    page.get_by_label("Code from your authenticator app, or a recovery code").fill(code)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_recovery_code_signs_in_once_and_is_refused_the_second_time(page, server):
+    made = api(server, "POST", "/v1/users/invitations", {"role": "viewer", "team": "rapid-response",
+                                                         "name": "Recovery Person"})
+    _, codes = enroll_with_app(page, made["url"], "copper kettle on a winter stove")
+    two_steps(page, server["base"], "Recovery Person", "copper kettle on a winter stove", codes[0])
+    page.wait_for_url(server["base"] + "/")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile("/signin"))
+    two_steps(page, server["base"], "Recovery Person", "copper kettle on a winter stove", codes[0])
+    page.locator("#signin-error").wait_for()
+    assert "That code is not right" in page.locator("#signin-error").inner_text()
+    assert page.url == server["base"] + "/signin/code"
+
+
+def test_a_disabled_person_is_thrown_out_at_their_next_click(page, server):
+    import time
+
+    import pyotp
+
+    made = api(server, "POST", "/v1/users/invitations", {"role": "editor", "team": "rapid-response",
+                                                         "name": "Soon Disabled"})
+    secret, _ = enroll_with_app(page, made["url"], "lanterns hang along the quay")
+    two_steps(page, server["base"], "Soon Disabled", "lanterns hang along the quay",
+              pyotp.TOTP(secret).at(time.time() + 30))
+    page.wait_for_url(server["base"] + "/")
+    person = [p for p in api(server, "GET", "/v1/users") if p["name"] == "Soon Disabled"][0]
+    api(server, "POST", f"/v1/users/{person['id']}/disable")
+    page.locator("a[href=\"/settings\"]").first.click()
+    page.wait_for_url(re.compile("/signin"))
+    assert page.get_by_label("Name or email").is_visible()
 
 
 @pytest.fixture(scope="module")
@@ -363,6 +423,8 @@ def test_a_person_adds_a_passkey_and_then_signs_in_with_it_alone(chromium, local
     page.goto(server["base"] + "/signin?next=/settings")
     page.get_by_label("Name or email").fill("Passkey Person")
     page.get_by_label("Password").fill("quiet river under nine bridges")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server["base"] + "/signin/code")
     page.get_by_label("Code from your authenticator app, or a recovery code").fill(
         pyotp.TOTP(secret).at(time.time() + 30))
     page.get_by_role("button", name="Sign in").click()

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from events.tables import access_log, events, invitations, people
 from service.access import SYSTEM
 from service.app import create_app
-from service.people import FREE_FAILURES, LOCKOUT_AFTER
+from service.signin_throttle import FREE_FAILURES, LOCKOUT_AFTER
 from service.schemas import CaseIn
 
 from ..conftest import ADMIN_KEY
@@ -44,10 +44,25 @@ def enroll(browser, clock, path: str, password: str = PASSWORD) -> tuple[str, li
     return secret, codes
 
 
-def sign_in(browser, account: str, password: str, code: str):
+def password_step(browser, account: str, password: str, next_path: str = "/"):
     form = browser.get("/signin")
-    return browser.post("/signin", data={"account": account, "password": password, "code": code, "api_key": "",
-                                         "timezone": "UTC", "next": "/", "csrf_token": csrf_of(form.text)})
+    return browser.post("/signin", data={"account": account, "password": password, "api_key": "",
+                                         "timezone": "UTC", "next": next_path, "csrf_token": csrf_of(form.text)})
+
+
+def code_step(browser, code: str):
+    form = browser.get("/signin/code")
+    assert form.status_code == 200, form.status_code
+    return browser.post("/signin/code", data={"code": code, "csrf_token": csrf_of(form.text)})
+
+
+def sign_in(browser, account: str, password: str, code: str):
+    """Both steps; the answer of the first if it refused, else the second's."""
+    first = password_step(browser, account, password)
+    if first.status_code != 303:
+        return first
+    assert first.headers["location"] == "/signin/code"
+    return code_step(browser, code)
 
 
 def next_code(secret: str, clock) -> str:
@@ -78,15 +93,46 @@ def test_invited_person_enrolls_signs_in_and_their_event_names_them(api, browser
     assert "Aziza Karimova (editor, lyon)" in browser.get(f"/cases/{case_id}").text
 
 
-def test_wrong_password_and_wrong_code_get_the_same_answer(api, browser, box, clock):
+def test_a_wrong_password_and_an_unknown_account_get_the_same_answer(api, browser, box, clock):
+    enroll(browser, clock, invite(api))
+    wrong_password = password_step(browser, "Aziza Karimova", "not the password at all")
+    unknown = password_step(browser, "Nobody Here", PASSWORD)
+    assert wrong_password.status_code == unknown.status_code == 401
+    said = {re.search(r'id="signin-error">([^<]+)<', r.text).group(1) for r in (wrong_password, unknown)}
+    assert said == {"The account or password is not right. Please try again."}
+    assert "vigil_session" not in browser.cookies and "vigil_signin_step" not in browser.cookies
+
+
+def test_the_second_step_is_bound_to_its_browser_short_lived_and_good_for_nothing_else(api, box, clock):
+    with TestClient(create_app(box), follow_redirects=False) as browser, \
+            TestClient(create_app(box), follow_redirects=False) as other:
+        secret, _ = enroll(browser, clock, invite(api))
+        assert password_step(browser, "Aziza Karimova", PASSWORD, "/alerts").status_code == 303
+        assert browser.get("/settings").status_code == 303  # half signed in: no page but the code's
+        assert other.get("/signin/code").status_code == 303  # another browser has no such step
+        assert other.post("/signin/code", data={"code": "000000", "csrf_token": csrf_of(other.get("/signin").text)}
+                          ).status_code in (401, 403)
+        wrong = code_step(browser, "000000")
+        assert wrong.status_code == 401 and "That code is not right" in wrong.text
+        clock.advance(timedelta(minutes=5, seconds=1))
+        late = code_step(browser, pyotp.TOTP(secret).at(clock.now())) if browser.get("/signin/code").status_code \
+            == 200 else None
+        assert late is None  # the step expired: the code page sends the browser back to the password
+        assert password_step(browser, "Aziza Karimova", PASSWORD, "/alerts").status_code == 303
+        done = code_step(browser, pyotp.TOTP(secret).at(clock.now()))
+        assert done.status_code == 303 and done.headers["location"] == "/alerts"
+        assert browser.get("/alerts").status_code == 200
+
+
+def test_three_wrong_codes_drop_the_half_signed_in_state(api, browser, box, clock):
     secret, _ = enroll(browser, clock, invite(api))
-    wrong_password = sign_in(browser, "Aziza Karimova", "not the password at all", next_code(secret, clock))
-    wrong_code = sign_in(browser, "Aziza Karimova", PASSWORD, "000000")
-    unknown = sign_in(browser, "Nobody Here", PASSWORD, "000000")
-    assert wrong_password.status_code == wrong_code.status_code == unknown.status_code == 401
-    said = {re.search(r'id="signin-error">([^<]+)<', r.text).group(1) for r in (wrong_password, wrong_code, unknown)}
-    assert len(said) == 1
-    assert "vigil_session" not in browser.cookies
+    assert password_step(browser, "Aziza Karimova", PASSWORD).status_code == 303
+    for _ in range(2):
+        assert code_step(browser, "000000").status_code == 401
+    form = browser.get("/signin/code")
+    third = browser.post("/signin/code", data={"code": "000000", "csrf_token": csrf_of(form.text)})
+    assert third.status_code == 401 and "Please start again" in third.text
+    assert browser.get("/signin/code").status_code == 303
 
 
 def test_a_totp_code_and_a_recovery_code_each_work_once(api, browser, box, clock):
@@ -98,25 +144,65 @@ def test_a_totp_code_and_a_recovery_code_each_work_once(api, browser, box, clock
     assert sign_in(browser, "Aziza Karimova", PASSWORD, codes[3]).status_code == 401
 
 
-def test_failures_grow_delays_per_account_and_raise_a_lockout_notice(api, browser, box, clock):
+def test_failures_grow_delays_per_account_and_the_same_for_an_unknown_one(api, browser, box, clock):
+    enroll(browser, clock, invite(api))
+    for account in ("Aziza Karimova", "Nobody Here"):
+        for _ in range(FREE_FAILURES):
+            assert password_step(browser, account, "wrong wrong wrong").status_code == 401
+        refused = password_step(browser, account, PASSWORD)  # even the right password must wait, and is not tried
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+        clock.advance(timedelta(seconds=1))
+        assert password_step(browser, account, "wrong wrong wrong").status_code == 401
+        assert password_step(browser, account, PASSWORD).headers["Retry-After"] == "2"  # doubled
+        clock.advance(timedelta(seconds=2))
+
+
+def test_a_lockout_refuses_the_right_password_tells_the_admins_and_an_admin_unlocks(api, browser, box, clock):
     secret, _ = enroll(browser, clock, invite(api))
     person_id = box.engine.connect().execute(select(people.c.id)).scalar_one()
-    for _ in range(FREE_FAILURES):
-        assert sign_in(browser, "Aziza Karimova", "wrong wrong wrong", "123456").status_code == 401
-    # Now even the right password and code must wait, and the answer says only that.
-    waiting = sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)[:0] + "000000")
-    assert waiting.status_code == 401  # 31 s passed: the 1 s delay is over, and the code was wrong
-    refused = sign_in(browser, "Aziza Karimova", PASSWORD, pyotp.TOTP(secret).at(clock.now()))
-    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
-    for _ in range(LOCKOUT_AFTER - FREE_FAILURES - 1):
+    for n in range(LOCKOUT_AFTER):
         clock.advance(timedelta(minutes=16))
-        assert sign_in(browser, "Aziza Karimova", "wrong wrong wrong", "123456").status_code == 401
+        if n % 2:
+            assert password_step(browser, "Aziza Karimova", "wrong wrong wrong").status_code == 401
+        else:  # a wrong code in the second step counts as much as a wrong password
+            assert password_step(browser, "Aziza Karimova", PASSWORD).status_code == 303
+            assert code_step(browser, "000000").status_code == 401
+    locked = password_step(browser, "Aziza Karimova", PASSWORD)
+    assert locked.status_code == 429 and 14 * 60 < int(locked.headers["Retry-After"]) <= 15 * 60
     with box.engine.connect() as conn:
         notices = conn.execute(select(access_log.c.actor).where(access_log.c.action == "lockout")).scalars().all()
-    assert notices == [f"person:{person_id}"]
-    clock.advance(timedelta(minutes=16))
-    assert sign_in(browser, "Aziza Karimova", PASSWORD, pyotp.TOTP(secret).at(clock.now())).status_code == 303
-    assert box.engine.connect().execute(select(people.c.failures)).scalar_one() == 0
+        row = conn.execute(select(people.c.locked_at, people.c.failed_from)).one()
+    assert notices == [f"person:{person_id}"] and row.locked_at is not None and "testclient" in row.failed_from
+    listed = api.get("/v1/users").json()[0]
+    assert listed["locked_at"] and listed["failures"] == LOCKOUT_AFTER and listed["failed_from"] == ["testclient"]
+    assert api.post(f"/v1/users/{person_id}/unlock").status_code == 204
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+    assert box.engine.connect().execute(select(people.c.failures, people.c.locked_at)).one() == (0, None)
+
+
+def test_a_lockout_ends_when_its_delay_has_passed(api, browser, box, clock):
+    secret, _ = enroll(browser, clock, invite(api))
+    for _ in range(LOCKOUT_AFTER):
+        clock.advance(timedelta(minutes=16))
+        assert password_step(browser, "Aziza Karimova", "wrong wrong wrong").status_code == 401
+    clock.advance(timedelta(minutes=14))
+    assert password_step(browser, "Aziza Karimova", PASSWORD).status_code == 429
+    clock.advance(timedelta(minutes=1, seconds=1))
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+
+
+def test_an_address_that_keeps_failing_waits_whatever_account_it_names(api, browser, box, clock):
+    from service.signin_throttle import ADDRESS_FREE_FAILURES
+
+    secret, _ = enroll(browser, clock, invite(api))
+    for n in range(ADDRESS_FREE_FAILURES):
+        assert password_step(browser, f"Guess {n}", "wrong wrong wrong").status_code == 401
+    assert password_step(browser, "Aziza Karimova", PASSWORD).status_code == 429
+    # Counted in the database: another process (here, another app over the same database) sees the same count.
+    with TestClient(create_app(box), follow_redirects=False) as other:
+        assert password_step(other, "Aziza Karimova", PASSWORD).status_code == 429
+    clock.advance(timedelta(seconds=1))
+    assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
 
 
 def test_a_disabled_person_is_thrown_out_at_once(api, browser, box, clock):
@@ -410,3 +496,97 @@ def test_the_request_log_never_shows_an_invitation_token(api, browser, caplog):
     logged = [r.getMessage() for r in caplog.records if r.name == "vigil.requests"]
     assert "GET /welcome/… 200" in logged[0] and "POST /welcome/…/totp" in logged[1]
     assert not any(token in line for line in logged)
+
+
+def lock_out(browser, clock, account="Aziza Karimova") -> None:
+    for _ in range(LOCKOUT_AFTER):
+        clock.advance(timedelta(minutes=16))
+        assert password_step(browser, account, "wrong wrong wrong").status_code == 401
+
+
+def test_the_admins_are_emailed_once_and_see_the_lockout_on_their_settings_page(api, box, clock, smtp_inbox):
+    from dataclasses import replace
+
+    from service.lockout_notices import LockoutNotices
+
+    inbox, port = smtp_inbox
+    with TestClient(create_app(box), follow_redirects=False) as admin, \
+            TestClient(create_app(box), follow_redirects=False) as editor:
+        admin_secret, _ = enroll(admin, clock, invite(api, name="Team Admin", role="admin", email="admin@example.org"))
+        secret, _ = enroll(editor, clock, invite(api, email="aziza@example.org"))
+        assert sign_in(editor, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+        lock_out(editor, clock)
+        notices = LockoutNotices(box.people.repository, replace(box.smtp, host="127.0.0.1", port=port), clock,
+                                 box.settings.public_url)
+        notices.run()
+        notices.run()  # once only
+        assert len(inbox.messages) == 1
+        sent = inbox.messages[0]
+        assert sent["To"] == "admin@example.org" and "Aziza Karimova" in sent["Subject"]
+        assert "10 failed sign-ins" in sent.get_content() and "testclient" not in sent.get_content()
+        # The locked person's own settings page shows no addresses; the admin's does, with an unlock button.
+        assert "Locked since" not in editor.get("/settings").text
+        assert sign_in(admin, "Team Admin", PASSWORD, next_code(admin_secret, clock)).status_code == 303
+        shown = admin.get("/settings").text
+        assert re.search(r"Locked since .*?: 10 failed sign-ins, from testclient\.", shown)
+        person_id = [p["id"] for p in api.get("/v1/users").json() if p["name"] == "Aziza Karimova"][0]
+        assert editor.post(f"/settings/people/{person_id}/unlock",
+                           data={"csrf_token": csrf_of(editor.get("/settings").text)}).status_code == 403
+        assert admin.post(f"/settings/people/{person_id}/unlock",
+                          data={"csrf_token": csrf_of(shown)}).status_code == 303
+        assert "Locked since" not in admin.get("/settings").text
+        assert sign_in(editor, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+
+
+def test_without_smtp_the_notice_is_the_dashboard_entry_alone(api, box, clock):
+    from service.lockout_notices import LockoutNotices
+
+    with TestClient(create_app(box), follow_redirects=False) as browser:
+        enroll(browser, clock, invite(api))
+        lock_out(browser, clock)
+    LockoutNotices(box.people.repository, box.smtp, clock, box.settings.public_url).run()  # no SMTP host: no error
+    assert box.engine.connect().execute(select(people.c.lock_notice_at)).scalar_one() is not None
+
+
+@pytest.mark.parametrize("state", ["disabled", "locked", "mid-enrollment"])
+def test_an_account_disabled_locked_or_mid_enrollment_can_do_nothing(api, browser, box, clock, state):
+    """Neither step of the sign-in, nor the code page, nor any page or API call, for such an account."""
+    case_id = api.post("/v1/cases", json={"person": {"name": "Hidden Name"}, "country": "TR",
+                                          "teams": ["lyon"]}).json()["id"]
+    path = invite(api)
+    if state == "mid-enrollment":
+        assert browser.post(path, data={"password": PASSWORD, "confirm": PASSWORD}).status_code == 200
+        secret = None
+    else:
+        secret, _ = enroll(browser, clock, path)
+        assert password_step(browser, "Aziza Karimova", PASSWORD).status_code == 303  # half signed in, then:
+        person_id = api.get("/v1/users").json()[0]["id"]
+        if state == "disabled":
+            api.post(f"/v1/users/{person_id}/disable").raise_for_status()
+        else:
+            with TestClient(create_app(box), follow_redirects=False) as guesser:
+                lock_out(guesser, clock)
+        # the half-signed-in state is good for nothing now
+        assert browser.get("/signin/code").status_code in (200, 303)
+        late = browser.post("/signin/code", data={"code": pyotp.TOTP(secret).at(clock.now()),
+                                                  "csrf_token": csrf_of(browser.get("/signin").text)})
+        assert late.status_code in (401, 403, 429) and "vigil_session" not in browser.cookies
+    refused = password_step(browser, "Aziza Karimova", PASSWORD)
+    assert refused.status_code in (401, 429) and "vigil_signin_step" not in refused.headers.get("set-cookie", "")
+    assert "vigil_session" not in browser.cookies
+    assert browser.get(f"/cases/{case_id}").status_code == 303  # to the sign-in page
+    assert browser.get(f"/v1/cases/{case_id}").status_code == 401
+
+
+def test_people_of_each_role_see_only_their_teams_cases_in_the_list(api, box, clock):
+    ours = api.post("/v1/cases", json={"person": {"name": "Lyon Case"}, "country": "TR", "teams": ["lyon"]}).json()
+    theirs = api.post("/v1/cases", json={"person": {"name": "Beta Case"}, "country": "TR", "teams": ["beta"]}).json()
+    for n, (role, team) in enumerate([("viewer", "lyon"), ("editor", "beta"), ("admin", "hq")]):
+        with TestClient(create_app(box), follow_redirects=False) as browser:
+            name = f"Person {n}"
+            secret, _ = enroll(browser, clock, invite(api, name=name, role=role, team=team))
+            assert sign_in(browser, name, PASSWORD, next_code(secret, clock)).status_code == 303
+            listed = browser.get("/").text
+            assert (ours["id"] in listed) == (team in ("lyon", "hq"))
+            assert (theirs["id"] in listed) == (team in ("beta", "hq"))
+            assert browser.get(f"/v1/cases/{ours['id']}").status_code == 401  # a person's cookie is no API key

@@ -128,16 +128,16 @@ def test_the_account_pages_in_the_readers_language(box, client):
     from service.app import create_app
 
     from ..conftest import ADMIN_KEY
-    said = {"ru": ("Имя или эл. почта", "Учётная запись, пароль или код неверны.",
+    said = {"ru": ("Имя или эл. почта", "Учётная запись или пароль неверны.",
                    "Эта ссылка-приглашение недействительна.", "Пригласить человека"),
-            "en": ("Name or email", "The account, password or code is not right.",
+            "en": ("Name or email", "The account or password is not right.",
                    "This invitation link is not valid.", "Invite a person")}
     for lang, (label, refusal, gone, invite) in said.items():
         with TestClient(create_app(box), follow_redirects=False, cookies={"vigil_lang": lang}) as browser:
             form = browser.get("/signin")
             assert label in form.text
             token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-            wrong = browser.post("/signin", data={"account": "nobody", "password": "not it", "code": "000000",
+            wrong = browser.post("/signin", data={"account": "nobody", "password": "not it",
                                                   "timezone": "UTC", "next": "/", "csrf_token": token})
             assert wrong.status_code == 401 and refusal in wrong.text
             link = browser.get("/welcome/not-a-token")
