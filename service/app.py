@@ -19,7 +19,7 @@ from .http_metrics import ObservedRequests
 from .metrics import process_exit
 from .scheduler import start_scheduler
 from .security_headers import SecurityHeadersMiddleware
-from .web import pages, passkey_pages
+from .web import live, pages, passkey_pages
 
 log = logging.getLogger("vigil.api")
 
@@ -50,7 +50,7 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
                   description="Event-sourced alerting for people at risk of forced return.")
     app.state.container = box
     for router in (health.router, metrics.router, cases.router, feed.router, alerts.router, audit.router,
-                   transparency.router, users.router, pages.router, passkey_pages.router):
+                   transparency.router, users.router, pages.router, passkey_pages.router, live.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("service", "static")]), name="static")
     add_api_docs(app)

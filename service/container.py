@@ -40,6 +40,7 @@ from .rate_limit import RateLimiter
 from .bundles import DossierBundles
 from .cases import CaseService
 from .keys import KeyService
+from .live import LiveFeed
 from .passkeys import PasskeyService
 from .people import PeopleService
 from .subscriptions import SubscriptionService
@@ -72,6 +73,7 @@ class Container:
     bundles: DossierBundles
     people: PeopleService
     passkeys: PasskeyService
+    live: LiveFeed | None = None  # the live pages' change feed
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
 
     def database_reachable(self) -> bool:
@@ -137,9 +139,11 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     timing = Timing.from_settings(settings)
     planner = ReminderPlanner(clock, timing)
     outbox = Outbox(clock, timing)
+    live = LiveFeed(engine, clock)
     # In each append's transaction: the event and its leaf in the Merkle log, then the case projection, then
-    # alerts, then reminders.
-    store = EventStore(engine, clock, projection=CaseProjections(), reactions=[outbox, planner], log=LogTree())
+    # alerts, then reminders, then the live pages' notice.
+    store = EventStore(engine, clock, projection=CaseProjections(), reactions=[outbox, planner, live],
+                       log=LogTree())
     cases = CaseService(store, cipher, data_keys, clock, settings, names=NameIndex(cipher.derive_key("name-index")))
     subs = Subscriptions(engine, cipher, clock)
     smtp = smtp_settings(settings)
@@ -152,11 +156,15 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     # After a commit the worker either takes the deliveries it was handed or is woken to claim them; an append
     # that raised nothing wakes nobody.
     outbox.handoff, outbox.wake = worker.handoff, worker.wake
-    ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, worker.wake,
+    def woken_by_ticker() -> None:  # reminders fired or escalations queued: the worker sends, open pages update
+        worker.wake()
+        live.changed()
+
+    ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, woken_by_ticker,
                     place_cases=lambda now: place_lapsed(engine, now, timing),
                     on_reminders=metrics.count_reminders, contact_overdue_after=settings.contact_overdue_after,
                     contact_repeat_for=settings.contact_overdue_repeat_for)
-    alerts = AlertService(engine, clock)
+    alerts = AlertService(engine, clock, on_change=live.changed)
     origin = settings.log_origin or origin_from(settings.public_url)
     log_key = LogKey(engine, cipher, clock, origin)
     checkpointer = Checkpointer(engine, clock, store.log, log_key, origin,
@@ -176,4 +184,4 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                      SubscriptionService(subs, planner, engine, worker, alerts, clock, settings),
                      transparency=TransparencyLog(engine, store.log), log_signing=log_signing,
                      bundles=DossierBundles(cases, alerts, store, log_signing, clock), people=people,
-                     passkeys=PasskeyService(engine, clock, settings.public_url))
+                     passkeys=PasskeyService(engine, clock, settings.public_url), live=live)
