@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -37,12 +38,17 @@ async def live(request: Request, since: str = ""):
         return Response(status_code=401)
     box = container(request)
     start = _position(request.headers.get("last-event-id")) or _position(since)
-    cookie = request.cookies.get(COOKIE_NAME)
-    return StreamingResponse(_stream(box, seen_by, start, cookie), media_type="text/event-stream",
+    if seen_by.session is not None:
+        cookie = request.cookies.get(COOKIE_NAME)
+        still_valid = lambda: box.sessions.find(cookie) is not None  # noqa: E731
+    else:
+        key = request.headers.get("authorization", "").partition(" ")[2].strip()
+        still_valid = lambda: box.keys.authenticate(key) is not None  # noqa: E731
+    return StreamingResponse(_stream(box, seen_by, start, still_valid), media_type="text/event-stream",
                              headers={"X-Accel-Buffering": "no"})  # nginx: pass each notice on at once
 
 
-async def _stream(box, seen_by, start: int | None, cookie: str | None):
+async def _stream(box, seen_by, start: int | None, still_valid: Callable[[], bool]):
     feed = box.live
     async with feed.subscribe(seen_by.principal) as subscriber:
         yield f"retry: {RETRY_MS}\n: connected\n\n"
@@ -53,8 +59,9 @@ async def _stream(box, seen_by, start: int | None, cookie: str | None):
             try:
                 notice = await asyncio.wait_for(subscriber.queue.get(), timeout=feed.heartbeat_seconds)
             except asyncio.TimeoutError:
-                # A comment keeps proxies from closing an idle stream; a session ended meanwhile ends it too.
-                if seen_by.session is not None and await in_thread(box.sessions.find, cookie) is None:
+                # A comment keeps proxies from closing an idle stream; a session ended or a key revoked meanwhile
+                # ends it (the browser's reconnect is then refused).
+                if not await in_thread(still_valid):
                     return
                 yield ": heartbeat\n\n"
                 continue

@@ -160,3 +160,22 @@ def test_a_closed_page_leaves_no_subscriber(client, box, teams):
             time.sleep(0.05)
         assert box.live.subscribers == 0
         assert box.live._follower is None  # the follower stops with the last subscriber
+
+
+@pytest.mark.parametrize("last_id", ["abc", "-1", "9" * 40, "1e9", "7 8"])
+def test_a_last_event_id_not_ours_is_ignored_not_an_error(client, box, teams, last_id):
+    with served(box) as base, stream(base, {**bearer(teams["alpha"]), "Last-Event-ID": last_id}, since=last_id):
+        assert box.live.subscribers == 1
+
+
+def test_a_revoked_key_ends_its_stream_at_the_next_heartbeat(client, box, teams):
+    box.live.heartbeat_seconds = 0.2
+    keys = KeyService(box.engine, box.clock)
+    alpha_id = keys.authenticate(teams["alpha"]).key_id
+    with served(box) as base, stream(base, bearer(teams["alpha"])) as alpha:
+        assert alpha.next_line() in (": connected", "")
+        keys.revoke(alpha_id)
+        with pytest.raises(StopIteration):  # the server ended the stream, well before 50 heartbeats
+            for _ in range(100):
+                alpha.next_line()
+        assert ": heartbeat" not in alpha.raw[-2:]
