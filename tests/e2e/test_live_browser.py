@@ -1,4 +1,4 @@
-"""Live pages in Debian's Chromium: two `vigil serve` processes on one SQLite file, the browser on one and the API on
+"""Live pages in Debian's Chromium: two `vigil serve` processes on one database (SQLite, PostgreSQL), the browser on one and the API on
 the other; an appended event shows on an open case page and the case list within 2 s, and the page says when it
 lost its server and stops saying so once it is back."""
 from __future__ import annotations
@@ -25,8 +25,16 @@ def call(base: str, method: str, path: str, body: dict) -> dict:
         return json.loads(answer.read())
 
 
-def test_a_page_follows_appends_made_through_another_process(tmp_path):
-    env = {**os.environ, "VIGIL_DATABASE_URL": f"sqlite:///{tmp_path / 'vigil.db'}", "VIGIL_MASTER_KEY": new_master_key(),
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """One SQLite file, or one PostgreSQL database, shared by both processes."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'vigil.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_a_page_follows_appends_made_through_another_process(tmp_path, database_url):
+    env = {**os.environ, "VIGIL_DATABASE_URL": database_url, "VIGIL_MASTER_KEY": new_master_key(),
            "VIGIL_BOOTSTRAP_ADMIN_KEY": ADMIN, "VIGIL_KEYRING_FILE": str(tmp_path / "keyring")}
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
