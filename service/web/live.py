@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Callable
 
 from fastapi import APIRouter, Request
@@ -55,15 +56,20 @@ async def _stream(box, seen_by, start: int | None, still_valid: Callable[[], boo
         if start is not None:
             for notice in await feed.replay(subscriber, start):
                 yield _sent(subscriber, notice)
+        beat_at = time.monotonic() + feed.heartbeat_seconds
         while True:
             try:
-                notice = await asyncio.wait_for(subscriber.queue.get(), timeout=feed.heartbeat_seconds)
+                notice = await asyncio.wait_for(subscriber.queue.get(), timeout=max(0, beat_at - time.monotonic()))
             except asyncio.TimeoutError:
-                # A comment keeps proxies from closing an idle stream; a session ended or a key revoked meanwhile
-                # ends it (the browser's reconnect is then refused).
+                notice = None
+            if time.monotonic() >= beat_at:
+                # A session ended or a key revoked meanwhile ends the stream (the browser's reconnect is then
+                # refused); a comment keeps proxies from closing an idle one.
                 if not await in_thread(still_valid):
                     return
+                beat_at = time.monotonic() + feed.heartbeat_seconds
                 yield ": heartbeat\n\n"
+            if notice is None:
                 continue
             if subscriber.overflowed:
                 subscriber.overflowed = False

@@ -179,3 +179,21 @@ def test_a_revoked_key_ends_its_stream_at_the_next_heartbeat(client, box, teams)
             for _ in range(100):
                 alpha.next_line()
         assert ": heartbeat" not in alpha.raw[-2:]
+
+
+def test_notices_come_one_per_case_and_a_flood_asks_pages_to_reload(client, box, teams):
+    from service.access import Principal
+    from service.live import Subscriber
+
+    ours = client.post("/v1/cases", headers=bearer(teams["alpha"]), json={"person": PERSON, "country": "FR"}).json()["id"]
+    for place in ("Nice", "Lyon"):
+        append(client, ours, "Detained", {"place": place}, headers=bearer(teams["alpha"]))
+    changes = box.live.changes
+    head = changes.head()
+    assert [(n.kind, n.case_id, n.position) for n in changes.events_after(head - 3, 100)] == [("event", ours, head)]
+    flooded = changes.events_after(head - 3, 2)  # more than a read may take: the last notice says so
+    assert flooded[-1].kind == "reload"
+    beta = Subscriber(Principal("k", "beta editor", "editor", "beta"))
+    for notice in flooded:
+        beta.offer(notice)
+    assert [beta.queue.get_nowait().kind] == ["reload"] and beta.queue.empty()  # and names no case of alpha's
