@@ -109,7 +109,7 @@ class LiveFeed:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._follower: asyncio.Task | None = None
-        self._listening: threading.Event | None = None  # set to stop the PostgreSQL listener thread
+        self._starting = asyncio.Lock()  # two pages opening at once start one follower, not two
 
     # ---- publishing: called by the append (a store reaction), acknowledgements and the ticker ----
     def __call__(self, conn, stream_id, appended, folded, context) -> None:
@@ -139,12 +139,14 @@ class LiveFeed:
     async def subscribe(self, who: Principal) -> AsyncIterator[Subscriber]:
         subscriber = Subscriber(who)
         self._subscribers.add(subscriber)
-        if self._follower is None or self._follower.done():
-            self._loop = asyncio.get_running_loop()
-            self._wake = asyncio.Event()
-            # Where the follower starts is read before the subscriber is told it is listening: nothing after is missed.
-            self._follower = asyncio.create_task(self._follow(*await asyncio.to_thread(self._start)))
         try:
+            async with self._starting:
+                if self._follower is None or self._follower.done():
+                    self._loop = asyncio.get_running_loop()
+                    self._wake = asyncio.Event()
+                    # Where it starts is read before the subscriber is told it listens: nothing after is missed.
+                    start = await asyncio.to_thread(self._start)
+                    self._follower = asyncio.create_task(self._follow(*start))
             yield subscriber
         finally:
             self._subscribers.discard(subscriber)

@@ -197,3 +197,29 @@ def test_notices_come_one_per_case_and_a_flood_asks_pages_to_reload(client, box,
     for notice in flooded:
         beta.offer(notice)
     assert [beta.queue.get_nowait().kind] == ["reload"] and beta.queue.empty()  # and names no case of alpha's
+
+
+def test_pages_opened_together_share_one_follower(client, box, teams):
+    ours = client.post("/v1/cases", headers=bearer(teams["alpha"]), json={"person": PERSON, "country": "FR"}).json()["id"]
+    started, firsts, follow = [], [], box.live._follow
+    box.live._follow = lambda *args: started.append(1) or follow(*args)
+    with served(box) as base:
+        with httpx.Client(base_url=base, timeout=httpx.Timeout(5.0)) as http:
+            opened = [http.stream("GET", "/live", headers=bearer(teams["alpha"])) for _ in range(4)]
+            def first_line(s):  # by then its subscription is made; the reader is kept, or it would close the stream
+                lines = s.__enter__().iter_lines()
+                firsts.append((next(lines), lines))
+
+            threads = [threading.Thread(target=first_line, args=(s,)) for s in opened]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert [line for line, _ in firsts] == ["retry: 2000"] * 4 and len(started) == 1
+            append(client, ours, "Detained", {"place": "Nice"}, headers=bearer(teams["alpha"]))
+            for s in opened:
+                s.__exit__(None, None, None)
+        deadline = time.monotonic() + 5
+        while (box.live.subscribers or box.live._follower) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert box.live.subscribers == 0 and box.live._follower is None
