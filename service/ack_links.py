@@ -3,7 +3,7 @@ acknowledgement recorded with who and how, with its access-log entry (SQL in the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from sqlalchemy import Engine
 
@@ -52,8 +52,9 @@ def via_phrase(channel_kind: str, subscription_name: str):
 
 class AckLinks:
     def __init__(self, engine: Engine, clock: Clock, key: bytes, access_log: AccessLog,
-                 repository: AlertRepository | None = None):
+                 repository: AlertRepository | None = None, on_change: Callable[[], None] | None = None):
         self.clock, self.key, self.access_log = clock, key, access_log
+        self.on_change = on_change or (lambda: None)  # after an alert was acknowledged (the live pages' feed)
         self.repository = repository or AlertRepository(engine)
 
     def target(self, token: str) -> LinkTarget:
@@ -85,5 +86,6 @@ class AckLinks:
         if not self.repository.acknowledge_open(found.grant.alert_id, self.clock.now(), who.actor, via, log):
             self.target(token)  # acknowledged or withdrawn since it was read: raises which
             raise LinkRefused("acknowledged")
+        self.on_change()
         return LinkTarget(found.grant, {**found.alert, "state": "acknowledged"}, found.subscription_name,
                           found.team)

@@ -1,7 +1,7 @@
 """The alerts application service: the alert inbox, acknowledgement, deliveries and replay (SQL in its repository)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Engine
 
@@ -21,9 +21,11 @@ def _via(stored: str | None) -> str | None:
 
 
 class AlertService:
-    def __init__(self, engine: Engine, clock: Clock, repository: AlertRepository | None = None):
+    def __init__(self, engine: Engine, clock: Clock, repository: AlertRepository | None = None,
+                 on_change: Callable[[], None] | None = None):
         self.clock = clock
         self.repository = repository or AlertRepository(engine)
+        self.on_change = on_change or (lambda: None)  # after alerts were acknowledged (the live pages' feed)
 
     def _visible_case_ids(self, who: Principal) -> set[str] | None:
         return None if who.is_admin else self.repository.visible_case_ids(who.team)
@@ -59,6 +61,7 @@ class AlertService:
                                               self.clock.now(), who.actor)
         if missing:
             raise NotFound("alert", *missing, named=True)
+        self.on_change()
         return self.list_alerts(who, state="all", limit=len(wanted), ids=wanted)
 
     def acknowledge(self, who: Principal, alert_id: str) -> dict[str, Any]:
@@ -66,6 +69,7 @@ class AlertService:
         if self.repository.acknowledge([alert_id], lambda case_id: visible is None or case_id in visible,
                                        self.clock.now(), who.actor):
             raise NotFound("alert", alert_id)
+        self.on_change()
         return self.list_alerts(who, state="all", limit=1, ids=[alert_id])[0]
 
     def acknowledge_from_channel(self, alert_id: str, subscription: dict[str, Any], actor: str, via: str) -> bool:
@@ -78,6 +82,8 @@ class AlertService:
                                                  self.clock.now(), actor, via)
         if before is None:
             raise NotFound("alert", alert_id)
+        if before == "open":
+            self.on_change()
         return before == "open"
 
     def for_case(self, who: Principal, case_id: str) -> list[dict[str, Any]]:

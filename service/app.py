@@ -19,7 +19,7 @@ from .http_metrics import ObservedRequests
 from .metrics import process_exit
 from .scheduler import start_scheduler
 from .security_headers import SecurityHeadersMiddleware
-from .web import ack_pages, pages, passkey_pages
+from .web import ack_pages, live, pages, passkey_pages
 
 log = logging.getLogger("vigil.api")
 
@@ -51,7 +51,7 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
     app.state.container = box
     for router in (health.router, metrics.router, cases.router, feed.router, alerts.router, audit.router,
                    transparency.router, users.router, calendar.router, integrations.router, pages.router,
-                   passkey_pages.router, ack_pages.router):
+                   passkey_pages.router, ack_pages.router, live.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("service", "static")]), name="static")
     add_api_docs(app)

@@ -100,7 +100,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     bootstrap.configure_logging()
     warn_unusable_channels(settings)
     # uvicorn's own access log prints query strings, which can carry a searched name: ours does not.
-    options = {"host": host, "port": port, "log_level": "info", "access_log": False}
+    # A live page's event stream never ends by itself: a stop waits at most this long for it, then closes it.
+    options = {"host": host, "port": port, "log_level": "info", "access_log": False, "timeout_graceful_shutdown": 3}
     if workers == 1:
         uvicorn.run(create_app(bootstrap.container(settings, create=True)), **options)
         return

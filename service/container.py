@@ -46,6 +46,7 @@ from .chat_actions import ChatActions
 from .integrations.replays import SeenCallbacks
 from .keys import KeyService
 from .lockout_notices import LockoutNotices
+from .live import LiveFeed
 from .passkeys import PasskeyService
 from .people import PeopleService
 from .subscriptions import SubscriptionService
@@ -81,6 +82,7 @@ class Container:
     calendar: CalendarLinks
     calendar_limiter: RateLimiter  # fetches per calendar token
     lockout_notices: LockoutNotices | None = None
+    live: LiveFeed | None = None  # the live pages' change feed
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
     chat_actions: ChatActions | None = None  # Slack and Telegram button clicks
     ack_links: AckLinks | None = None  # acknowledging from a message's link (built with everything else)
@@ -152,9 +154,11 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     timing = Timing.from_settings(settings)
     planner = ReminderPlanner(clock, timing)
     outbox = Outbox(clock, timing)
+    live = LiveFeed(engine, clock)
     # In each append's transaction: the event and its leaf in the Merkle log, then the case projection, then
-    # alerts, then reminders.
-    store = EventStore(engine, clock, projection=CaseProjections(), reactions=[outbox, planner], log=LogTree())
+    # alerts, then reminders, then the live pages' notice.
+    store = EventStore(engine, clock, projection=CaseProjections(), reactions=[outbox, planner, live],
+                       log=LogTree())
     cases = CaseService(store, cipher, data_keys, clock, settings, names=NameIndex(cipher.derive_key("name-index")))
     subs = Subscriptions(engine, cipher, clock)
     smtp = smtp_settings(settings)
@@ -169,11 +173,15 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     # After a commit the worker either takes the deliveries it was handed or is woken to claim them; an append
     # that raised nothing wakes nobody.
     outbox.handoff, outbox.wake = worker.handoff, worker.wake
-    ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, worker.wake,
+    def woken_by_ticker() -> None:  # reminders fired or escalations queued: the worker sends, open pages update
+        worker.wake()
+        live.changed()
+
+    ticker = Ticker(engine, clock, settings.scheduler_tick_seconds, worker.escalate_due, woken_by_ticker,
                     place_cases=lambda now: place_lapsed(engine, now, timing),
                     on_reminders=metrics.count_reminders, contact_overdue_after=settings.contact_overdue_after,
                     contact_repeat_for=settings.contact_overdue_repeat_for)
-    alerts = AlertService(engine, clock)
+    alerts = AlertService(engine, clock, on_change=live.changed)
     origin = settings.log_origin or origin_from(settings.public_url)
     log_key = LogKey(engine, cipher, clock, origin)
     checkpointer = Checkpointer(engine, clock, store.log, log_key, origin,
@@ -200,5 +208,5 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                      calendar_limiter=RateLimiter(CALENDAR_FETCHES_PER_MINUTE),
                      chat_actions=ChatActions(subs, alerts, SeenCallbacks(engine), worker, clock, settings.public_url,
                                               settings.slack_response_base),
-                     ack_links=AckLinks(engine, clock, ack_key, access_log),
-                     lockout_notices=LockoutNotices(people.repository, smtp, clock, settings.public_url))
+                     ack_links=AckLinks(engine, clock, ack_key, access_log, on_change=alerts.on_change),
+                     lockout_notices=LockoutNotices(people.repository, smtp, clock, settings.public_url), live=live)

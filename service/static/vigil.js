@@ -46,12 +46,63 @@
     };
     var tick = function () {
       var now = Date.now() + skew;
-      stamps.forEach(function (el) {
+      document.querySelectorAll("[data-countdown]").forEach(function (el) {  // parts swapped in since: read anew
         var at = Date.parse(el.getAttribute("data-countdown"));
         if (!isNaN(at)) { el.textContent = phrase(at - now); }
       });
     };
     setInterval(tick, 30000);
+  }
+  // Live pages: one event stream per page; a notice about what this page shows swaps in its parts read anew.
+  var liveUrl = document.body.getAttribute("data-live");
+  if (liveUrl && window.EventSource && window.DOMParser) {
+    var liveCase = document.body.getAttribute("data-live-case");
+    var lostBanner = document.querySelector("[data-live-lost]");
+    var fetching = false, fetchAgain = false, lost = false, source = null;
+    var swapParts = function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html");
+      document.querySelectorAll("[data-live-part]").forEach(function (part) {
+        var next = fresh.querySelector('[data-live-part="' + part.getAttribute("data-live-part") + '"]');
+        if (!next) { return; }
+        // Ticked alerts stay ticked: the person was about to acknowledge them.
+        var ticked = {};
+        part.querySelectorAll("input[type=checkbox]:checked").forEach(function (box) { ticked[box.id] = true; });
+        next.querySelectorAll("input[type=checkbox]").forEach(function (box) { if (ticked[box.id]) { box.checked = true; } });
+        part.replaceWith(document.importNode(next, true));
+      });
+    };
+    var refresh = function () {
+      if (fetching) { fetchAgain = true; return; }
+      fetching = true;
+      fetch(window.location.href, {credentials: "same-origin", headers: {"Accept": "text/html"}}).then(function (r) {
+        return r.ok ? r.text().then(swapParts) : null;
+      }).catch(function () { /* the stream's error handler shows the banner; the next notice tries again */ })
+        .then(function () { fetching = false; if (fetchAgain) { fetchAgain = false; refresh(); } });
+    };
+    var showLost = function (isLost) {
+      lost = isLost;
+      if (lostBanner) { lostBanner.hidden = !isLost; }
+    };
+    var connect = function () {
+      source = new EventSource(liveUrl);
+      source.onopen = function () {
+        if (lost) { showLost(false); refresh(); }  // what changed while away, alerts included
+      };
+      source.onerror = function () {
+        showLost(true);
+        if (source.readyState === EventSource.CLOSED) {  // refused (not merely dropped): try again ourselves
+          source.close();
+          setTimeout(connect, 5000);
+        }
+      };
+      source.onmessage = function (message) {
+        var notice;
+        try { notice = JSON.parse(message.data); } catch (e) { return; }
+        if (notice.kind === "reload" || !liveCase || notice.case_id === liveCase) { refresh(); }
+      };
+    };
+    connect();
+    window.addEventListener("pagehide", function () { if (source) { source.close(); } });
   }
   // Passkeys (WebAuthn): only a script can ask the browser for one, so these buttons show only where it can.
   var pk = window.PublicKeyCredential;

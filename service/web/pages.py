@@ -50,6 +50,7 @@ SIGNIN_COOKIE = "vigil_signin"  # the sign-in form's own CSRF token (double subm
 STEP_COOKIE = "vigil_signin_step"  # the half-signed-in state between the password and the second factor
 STATUSES = list(display.STATUS_LABELS)
 INBOX_SIZE = 200
+LIVE_PAGES = {"cases.html", "case.html", "alerts.html"}  # the pages that update themselves (service/web/live.py)
 TIMEZONES = sorted(z for z in ZONE_NAMES if "/" in z and not z.startswith(("Etc/", "SystemV/")))
 
 
@@ -62,6 +63,8 @@ def page(request: Request, name: str, seen_by: Viewer | None, status: int = 200,
             "precision_words": PRECISIONS_SAID, "countdown_words": language.countdown_words(lang), "viewer": seen_by, "who": seen_by.principal if seen_by else None, "now": now, "tz": tz,
             "csrf": seen_by.csrf_token if seen_by else "", "countdown": lambda at: display.countdown(at, now, lang),
             "path": request.url.path}
+    if name in LIVE_PAGES and seen_by is not None and box.live is not None:
+        base["live_since"] = box.live.changes.head()  # the stream tells of what came after this page was read
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
@@ -460,7 +463,7 @@ def _case_page(request: Request, seen_by: Viewer, case_id: str, as_of: str = "",
                 fields=event_fields(type_name) if type_name else [], type_groups=appendable_types(),
                 errors=errors or {}, values=values or Form([]), precisions=PRECISIONS, notice=notice,
                 event_refs=[e for e in events if e["type"] not in ("CaseOpened",)], form_level=FORM_LEVEL,
-                actors=actors,
+                actors=actors, live_case=case_id,
                 now_local=box.clock.now().astimezone(display.zone(seen_by.timezone)).strftime("%Y-%m-%dT%H:%M"))
 
 
