@@ -9,12 +9,12 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import text
 
-from events.case_projections import CaseProjections, rebuild
-from events.log_tree import check_tree
+from events.case_projections import CaseProjections
 from events.store import ConcurrencyConflict, EventStore, NewEvent
 
+from ..integration.helpers.store_checks import assert_sound
+
 T0 = datetime(2023, 11, 1, tzinfo=timezone.utc)
-COLUMNS = "case_id, version, status, country, origin_country, tags, teams, state"
 
 
 def opened() -> NewEvent:
@@ -81,18 +81,6 @@ def gathered(store: EventStore, first: callable, others: list[callable]) -> list
     for t in threads:
         t.join(10)
     return outcomes
-
-
-def assert_sound(engine, store: EventStore) -> None:
-    """Every chain verifies, the Merkle log checks out, and the projections equal a rebuild from the log."""
-    for sid in store.stream_ids():
-        assert store.verify(sid).ok, sid
-    with engine.connect() as conn:
-        assert check_tree(conn).problem is None
-        before = conn.execute(text(f"SELECT {COLUMNS} FROM case_projections ORDER BY case_id")).all()
-    rebuild(engine)
-    with engine.connect() as conn:
-        assert conn.execute(text(f"SELECT {COLUMNS} FROM case_projections ORDER BY case_id")).all() == before
 
 
 def test_a_conflicting_append_fails_alone_and_its_batch_mates_commit(engine, clock):
