@@ -27,29 +27,39 @@ class _Pending(Generic[Request, Result]):
 class GroupCommit(Generic[Request, Result]):
     """Leader/follower group commit, as databases do it for their log.
 
-    A caller queues its request and waits for the leader's lock. Whoever gets it takes every request queued by
-    then (its own among them, unless an earlier leader already wrote it) and hands them to `write_batch`, which
-    writes them in one transaction and answers with one Outcome each, in order. Callers that arrived while a
-    batch was being written wait for that batch's commit and then form the next batch together, so a lone
-    caller never waits for anyone: there is no timer, only the commit already in progress."""
+    A caller queues its request. If no batch is being written, it leads: it takes every request queued by then
+    and hands them to `write_batch`, which writes them in one transaction and answers with one Outcome each, in
+    order. Callers that arrive while a batch is being written wait for its end; then those whose requests it
+    held return, and the rest form the next batch together. A lone caller never waits for anyone: there is no
+    timer, only the commit already in progress."""
 
     def __init__(self, write_batch: Callable[[Sequence[Request]], list[Outcome[Result]]]):
         self._write_batch = write_batch
         self._queue: list[_Pending[Request, Result]] = []
-        self._queued = threading.Lock()  # guards the queue only, held for an append or a swap
-        self._leader = threading.Lock()  # held by the thread writing a batch
+        self._leading = False  # a thread is writing a batch
+        # Guards the queue and the flag; waited on by callers until their batch has committed or they may lead.
+        self._changed = threading.Condition(threading.Lock())
 
     def submit(self, request: Request) -> Result:
         """Write `request` (perhaps with others) and return its result once its commit is durable, or raise its
         own error."""
         pending: _Pending[Request, Result] = _Pending(request)
-        with self._queued:
+        with self._changed:
             self._queue.append(pending)
-        with self._leader:
-            if pending.outcome is None:
-                with self._queued:
-                    batch, self._queue = self._queue, []
+            while self._leading and pending.outcome is None:
+                self._changed.wait()
+            if pending.outcome is None:  # nobody writing: lead, with whoever queued meanwhile
+                self._leading = True
+                batch, self._queue = self._queue, []
+        if pending.outcome is None:
+            try:
                 self._lead(batch)
+            finally:
+                with self._changed:
+                    self._leading = False
+                    # Wakes the batch's callers (their outcomes are set) and those queued behind it, the first
+                    # of whom leads the next batch.
+                    self._changed.notify_all()
         outcome = pending.outcome
         if outcome.error is not None:
             raise outcome.error
