@@ -171,3 +171,24 @@ def test_many_writers_share_commits_and_lose_nothing(engine, clock, writers):
     for sid in sids:
         assert [e.version for e in store.read_stream(sid)] == list(range(1, 32))
     assert_sound(engine, store)
+
+
+def test_a_step_whose_statement_fails_in_the_database_fails_alone(engine, clock):
+    """On PostgreSQL a failed statement aborts the whole transaction until its savepoint is rolled back."""
+    store = EventStore(engine, clock, projection=CaseProjections())
+    sids = [str(uuid.uuid4()) for _ in range(3)]
+    for sid in sids:
+        store.append(sid, [opened()], actor="a", new_stream=True)
+
+    def bad_statement(conn) -> None:
+        conn.execute(text("INSERT INTO case_projections (case_id) VALUES (NULL)"))  # NOT NULL columns
+
+    appends = [lambda: store.append(sids[1], [note("bad")], actor="a", before_insert=bad_statement),
+               lambda: store.append(sids[2], [note("good")], actor="a")]
+    outcomes = gathered(store, lambda hold: store.append(sids[0], [note("0")], actor="a", before_insert=hold),
+                        appends)
+    assert isinstance(outcomes[0], ConcurrencyConflict)  # as the same failure alone: never a 500
+    assert [r.version for r in outcomes[1]] == [2]
+    assert [e.version for e in store.read_stream(sids[1])] == [1]
+    assert [e.version for e in store.read_stream(sids[2])] == [1, 2]
+    assert_sound(engine, store)
