@@ -66,9 +66,14 @@ def vigil_concurrent(url: str, per_writer: int, sizes: list[int]) -> float:
         store = EventStore(engine, clock, **sa.make_steps(clock, outbox=False))
         write_batch = store._group._write_batch
 
-        def counted(batch):
-            sizes.append(len(batch))
-            return write_batch(batch)
+        def counted(take):
+            sizes.append(0)
+
+            def counting():
+                request = take()
+                sizes[-1] += request is not None
+                return request
+            return write_batch(counting)
         store._group._write_batch = counted
 
         def work(_i: int) -> None:

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Generic, Sequence, TypeVar
+from typing import Callable, Generic, TypeVar
 
 Request = TypeVar("Request")
 Result = TypeVar("Result")
+
+MAX_BATCH = 64  # appends in one transaction at most: bounds the wait of the batch's first caller
 
 
 @dataclass
@@ -27,17 +30,19 @@ class _Pending(Generic[Request, Result]):
 class GroupCommit(Generic[Request, Result]):
     """Leader/follower group commit, as databases do it for their log.
 
-    A caller queues its request. If no batch is being written, it leads: it takes every request queued by then
-    and hands them to `write_batch`, which writes them in one transaction and answers with one Outcome each, in
-    order. Callers that arrive while a batch is being written wait for its end; then those whose requests it
-    held return, and the rest form the next batch together. A lone caller never waits for anyone: there is no
-    timer, only the commit already in progress."""
+    A caller queues its request. If no batch is being written, it leads: it calls `write_batch` with a `take`
+    function that hands out queued requests one at a time (None when the queue is empty), so requests that
+    arrive while the batch is being written join it until the leader finds the queue empty and commits.
+    `write_batch` answers with one Outcome per request it took, in order. A lone caller never waits for
+    anyone: there is no timer, only the transaction already in progress."""
 
-    def __init__(self, write_batch: Callable[[Sequence[Request]], list[Outcome[Result]]]):
+    def __init__(self, write_batch: Callable[[Callable[[], Request | None]], list[Outcome[Result]]]):
         self._write_batch = write_batch
-        self._queue: list[_Pending[Request, Result]] = []
-        self._leading = False  # a thread is writing a batch
-        # Guards the queue and the flag; waited on by callers until their batch has committed or they may lead.
+        self._queue: deque[_Pending[Request, Result]] = deque()
+        self._taken: list[_Pending[Request, Result]] = []  # the batch being written
+        self._leading = False
+        # Guards the queue, the batch and the flag; waited on by callers until their batch has committed or
+        # they may lead.
         self._changed = threading.Condition(threading.Lock())
 
     def submit(self, request: Request) -> Result:
@@ -46,18 +51,20 @@ class GroupCommit(Generic[Request, Result]):
         pending: _Pending[Request, Result] = _Pending(request)
         with self._changed:
             self._queue.append(pending)
-            while self._leading and pending.outcome is None:
-                self._changed.wait()
-            if pending.outcome is None:  # nobody writing: lead, with whoever queued meanwhile
+        while True:
+            with self._changed:
+                while self._leading and pending.outcome is None:
+                    self._changed.wait()
+                if pending.outcome is not None:
+                    break
                 self._leading = True
-                batch, self._queue = self._queue, []
-        if pending.outcome is None:
+                self._taken = taken = []
             try:
-                self._lead(batch)
+                self._lead(taken)
             finally:
                 with self._changed:
                     self._leading = False
-                    # Wakes the batch's callers (their outcomes are set) and those queued behind it, the first
+                    # Wakes the batch's callers (their outcomes are set) and those queued meanwhile, the first
                     # of whom leads the next batch.
                     self._changed.notify_all()
         outcome = pending.outcome
@@ -65,14 +72,22 @@ class GroupCommit(Generic[Request, Result]):
             raise outcome.error
         return outcome.result
 
-    def _lead(self, batch: list[_Pending[Request, Result]]) -> None:
+    def _take(self) -> Request | None:
+        with self._changed:
+            if not self._queue or len(self._taken) >= MAX_BATCH:
+                return None
+            pending = self._queue.popleft()
+            self._taken.append(pending)
+            return pending.request
+
+    def _lead(self, taken: list[_Pending[Request, Result]]) -> None:
         try:
-            outcomes = self._write_batch([p.request for p in batch])
+            outcomes = self._write_batch(self._take)
         except BaseException as failure:
-            # The batch's transaction failed as a whole (its connection lost, its commit refused): nobody in it
-            # was written, or nobody can be told they were. Every caller gets the error.
-            for pending in batch:
+            # The batch's transaction failed as a whole (its connection lost, its commit refused, its only
+            # append failed): nobody in it was written, or nobody can be told they were. Each caller gets it.
+            for pending in taken:
                 pending.outcome = Outcome(error=failure)
             return
-        for pending, outcome in zip(batch, outcomes, strict=True):
+        for pending, outcome in zip(taken, outcomes, strict=True):
             pending.outcome = outcome

@@ -170,8 +170,11 @@ class EventStore:
             # The connection died (a database restart, say) before the commit was sent: nothing was written.
             return self._group.submit(request)
 
-    def _write_batch(self, batch: Sequence[_Request]) -> list[Outcome[list[AppendResult]]]:
-        """One transaction for the whole batch; each append of several in its own savepoint."""
+    def _write_batch(self, take: Callable[[], _Request | None]) -> list[Outcome[list[AppendResult]]]:
+        """One transaction for the appends `take` hands out: the first as a lone append would be (no savepoint:
+        a lone append costs what it always did, and if it fails the transaction rolls back with it alone), each
+        later one in a savepoint of its own."""
+        first = take()
         outcomes: list[Outcome[list[AppendResult]]] = []
         contexts: list[AppendContext | None] = []
         try:
@@ -179,19 +182,21 @@ class EventStore:
                 raw = Raw(conn)
                 if self._postgres:
                     raw.run("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK_KEY})
-                if len(batch) == 1:  # alone: no savepoint, so a lone append costs what it always did
-                    outcomes.append(Outcome(self._write(conn, raw, batch[0])))
-                    contexts.append(batch[0].context)
-                else:
-                    for request in batch:
+                outcomes.append(Outcome(self._write(conn, raw, first)))
+                contexts.append(first.context)
+                try:
+                    self._stage(first)
+                    while (request := take()) is not None:
                         outcomes.append(self._write_apart(conn, raw, request))
                         contexts.append(request.context if outcomes[-1].error is None else None)
+                finally:
+                    # Still under the lock: no other writer may extend the tree from a batch's edge that is
+                    # about to roll back.
+                    if self.log is not None:
+                        self.log.unstage()
         except self._integrity_errors as exc:
             # Only reachable if a writer bypassed the lock; surface it as a conflict, never a 500.
-            raise ConcurrencyConflict(batch[0].expected_version or 0, -1) from exc
-        finally:
-            if self.log is not None:
-                self.log.unstage()
+            raise ConcurrencyConflict(first.expected_version or 0, -1) from exc
         for outcome, context in zip(outcomes, contexts):
             if context is None:
                 continue
@@ -201,6 +206,11 @@ class EventStore:
             except Exception as exc:  # its data is committed, but its caller must hear what failed after
                 outcome.error = exc
         return outcomes
+
+    def _stage(self, request: _Request) -> None:
+        """The next append of the batch extends the Merkle log from this one's edge, not yet committed."""
+        if self.log is not None and request.context is not None and request.context.frontier is not None:
+            self.log.stage(request.context.frontier)
 
     def _write_apart(self, conn: Connection, raw: Raw, request: _Request) -> Outcome[list[AppendResult]]:
         """One append of a batch, in a savepoint: rolled back alone if it fails, its error kept for its caller."""
@@ -214,8 +224,7 @@ class EventStore:
                 exc = ConcurrencyConflict(request.expected_version or 0, -1)
             return Outcome(error=exc)
         raw.run("RELEASE SAVEPOINT vigil_append")
-        if self.log is not None and request.context is not None and request.context.frontier is not None:
-            self.log.stage(request.context.frontier)  # the next append of the batch extends the tree from here
+        self._stage(request)
         return Outcome(results)
 
     def _write(self, conn: Connection, raw: Raw, request: _Request) -> list[AppendResult]:

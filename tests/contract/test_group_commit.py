@@ -43,16 +43,21 @@ def batch_sizes(store: EventStore) -> list[int]:
     sizes: list[int] = []
     write = store._group._write_batch
 
-    def recording(batch):
-        sizes.append(len(batch))
-        return write(batch)
+    def recording(take):
+        sizes.append(0)
+
+        def counted():
+            request = take()
+            sizes[-1] += request is not None
+            return request
+        return write(counted)
     store._group._write_batch = recording
     return sizes
 
 
 def gathered(store: EventStore, first: callable, others: list[callable]) -> list[object]:
-    """Run `first` and hold its transaction open until every one of `others` is queued behind it, so the
-    others are written as one batch. Returns each other's result or the exception it raised."""
+    """Run `first` and hold its transaction open until every one of `others` is queued behind it, so they all
+    join its batch. Returns each other's result or the exception it raised."""
     holding, release = threading.Event(), threading.Event()
 
     def hold(_conn) -> None:
@@ -94,7 +99,7 @@ def test_a_conflicting_append_fails_alone_and_its_batch_mates_commit(engine, clo
     appends[1] = lambda: store.append(sids[2], [note("late")], actor="a", expected_version=7)  # stale
     outcomes = gathered(store, lambda hold: store.append(sids[0], [note("first")], actor="a", before_insert=hold),
                         appends)
-    assert sizes == [1, 3]  # the three arrived during the first commit and shared the next
+    assert sizes == [4]  # the three arrived while the first was being written and joined its batch
     assert isinstance(outcomes[1], ConcurrencyConflict) and outcomes[1].actual == 1
     for sid, outcome in ((sids[1], outcomes[0]), (sids[3], outcomes[2])):
         assert [r.version for r in outcome] == [2, 3]
@@ -118,7 +123,7 @@ def test_a_failing_step_rolls_back_only_its_own_append(engine, clock):
                lambda: store.append(sids[3], [note("3")], actor="a")]
     outcomes = gathered(store, lambda hold: store.append(sids[0], [note("0")], actor="a", before_insert=hold),
                         appends)
-    assert sizes == [1, 3]
+    assert sizes == [4]
     assert isinstance(outcomes[1], Refused)
     assert [r.version for r in outcomes[0]] == [2] and [r.version for r in outcomes[2]] == [2]
     assert store.read_stream(sids[2]) == []
@@ -191,4 +196,30 @@ def test_a_step_whose_statement_fails_in_the_database_fails_alone(engine, clock)
     assert [r.version for r in outcomes[1]] == [2]
     assert [e.version for e in store.read_stream(sids[1])] == [1]
     assert [e.version for e in store.read_stream(sids[2])] == [1, 2]
+    assert_sound(engine, store)
+
+
+def test_when_a_batch_s_first_append_fails_the_appends_queued_behind_it_still_commit(engine, clock):
+    """The first append of a batch runs without a savepoint (as a lone one does): its failure rolls back the
+    transaction before anyone else was taken into it, and the next leader writes the rest."""
+    store = EventStore(engine, clock, projection=CaseProjections())
+    sids = [str(uuid.uuid4()) for _ in range(3)]
+    for sid in sids:
+        store.append(sid, [opened()], actor="a", new_stream=True)
+    sizes = batch_sizes(store)
+    failure: list[BaseException] = []
+
+    def first(hold) -> None:
+        def hold_then_fail(conn) -> None:
+            hold(conn)
+            raise Refused("first")
+        try:
+            store.append(sids[0], [note("0")], actor="a", before_insert=hold_then_fail)
+        except Refused as exc:
+            failure.append(exc)
+
+    outcomes = gathered(store, first, [lambda sid=sid: store.append(sid, [note("x")], actor="a") for sid in sids[1:]])
+    assert len(failure) == 1 and sizes == [1, 2]
+    assert [[r.version for r in o] for o in outcomes] == [[2], [2]]
+    assert [e.version for e in store.read_stream(sids[0])] == [1]
     assert_sound(engine, store)

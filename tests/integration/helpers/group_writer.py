@@ -1,5 +1,5 @@
 """A process that appends from eight threads and says on stdout what it was told: `ack <stream> <n>` once an
-append of two events returned, `batch <size>` as a leader starts writing a batch (for the kill test)."""
+append of two events returned, `shared` as a leader takes a second append into its batch (for the kill test)."""
 from __future__ import annotations
 
 import sys
@@ -27,9 +27,17 @@ def main(url: str) -> None:
     store = EventStore(make_engine(url), SystemClock(), projection=CaseProjections())
     write_batch = store._group._write_batch
 
-    def announced(batch):
-        say(f"batch {len(batch)}")
-        return write_batch(batch)
+    def announced(take):
+        taken = 0
+
+        def counted():
+            nonlocal taken
+            request = take()
+            taken += request is not None
+            if taken == 2 and request is not None:
+                say("shared")
+            return request
+        return write_batch(counted)
     store._group._write_batch = announced
 
     def write() -> None:
