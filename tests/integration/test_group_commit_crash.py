@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -15,37 +17,47 @@ from events.store import EventStore
 from .helpers.store_checks import assert_sound
 
 ROOT = Path(__file__).resolve().parents[2]
+KILLS = 5
 
 
-def test_a_kill_mid_batch_loses_nothing_acknowledged_and_half_writes_nothing(db_url, engine):
+def run_and_kill(db_url: str, acknowledged: dict[str, int], delay: float) -> None:
+    """Start the writer, let it share batches, SIGKILL it `delay` seconds after a leader took a second append."""
     child = subprocess.Popen([sys.executable, "-m", "tests.integration.helpers.group_writer", db_url], cwd=ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    acknowledged: dict[str, int] = defaultdict(lambda: -1)  # stream -> last append it was told was durable
+
+    def heard(line: str) -> str:
+        kind, *rest = line.split()
+        if kind == "ack":
+            acknowledged[rest[0]] = max(acknowledged[rest[0]], int(rest[1]))
+        return kind
+
     shared = acks = 0
     try:
         for line in child.stdout:
-            kind, *rest = line.split()
-            if kind == "ack":
-                acknowledged[rest[0]] = max(acknowledged[rest[0]], int(rest[1]))
-                acks += 1
-            elif kind == "shared":
-                shared += 1
-                if shared >= 20 and acks >= 200:
-                    os.kill(child.pid, signal.SIGKILL)  # a leader has just begun writing a batch of several
-                    break
+            kind = heard(line)
+            acks += kind == "ack"
+            shared += kind == "shared"
+            if shared >= 5 and acks >= 50:
+                time.sleep(delay)
+                os.kill(child.pid, signal.SIGKILL)
+                break
         else:
             raise AssertionError("the writer stopped: " + child.stderr.read()[-2000:])
     finally:
         child.kill()
         child.wait()
-        # What the pipe still held was written before the kill: acknowledged too.
-        for line in child.stdout:
-            kind, *rest = line.split()
-            if kind == "ack":
-                acknowledged[rest[0]] = max(acknowledged[rest[0]], int(rest[1]))
+    for line in child.stdout:  # written before the kill: acknowledged too
+        heard(line)
     assert child.returncode == -signal.SIGKILL
+
+
+def test_a_kill_mid_batch_loses_nothing_acknowledged_and_half_writes_nothing(db_url, engine):
+    acknowledged: dict[str, int] = defaultdict(lambda: -1)  # stream -> last append it was told was durable
+    rng = random.Random(20)
+    for _ in range(KILLS):
+        run_and_kill(db_url, acknowledged, rng.uniform(0, 0.003))
     store = EventStore(engine, SystemClock(), projection=CaseProjections())
-    assert len(acknowledged) == 8
+    assert len(acknowledged) == 8 * KILLS
     for sid in store.stream_ids():
         texts = [e.data["text"] for e in store.read_stream(sid)[1:]]
         # Whole appends only (each is "<n>a", "<n>b"), in order, none twice; stale ones never written.
