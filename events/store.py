@@ -155,7 +155,7 @@ class EventStore:
                quiet: bool = False, request_hash: str | None = None) -> list[AppendResult]:
         """Append events to one stream in one transaction; an idempotent retry returns the first results.
 
-        Appends of other threads that arrive while a commit is running share the next commit (see
+        Appends of other threads that arrive while another is being written share one commit (see
         `events/group_commit.py`), each in a savepoint of its own: it is still all or nothing, its failure is
         its caller's alone, and it returns only once the commit holding it is durable.
 
