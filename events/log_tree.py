@@ -118,12 +118,14 @@ class LogTree:
         # The right edge after the last append this process committed; only ever set after a commit, so an
         # append that rolled back never leaves its leaves here.
         self._frontier: Frontier | None = None
+        # Within a group commit's transaction: the edge after the batch's appends so far (see `stage`).
+        self._staged: Frontier | None = None
 
     # ---- in the append's transaction, under the lock that orders appends ----
     def extend(self, raw: Raw, first_index: int, canonicals: Sequence[bytes]) -> Frontier:
         """Write the leaves of the events just inserted at `first_index`, `first_index + 1`, ... and every subtree
         they finish; returns the new right edge, for `remember` once the append has committed."""
-        known = self._frontier
+        known = self._staged or self._frontier
         if known is not None and known.size == first_index:
             frontier = Frontier(known.size, known.edge)  # a copy: this append may yet roll back
         else:  # first append of this process, or another process appended since
@@ -138,7 +140,17 @@ class LogTree:
 
     def planned(self) -> Frontier | None:
         """A copy of the committed right edge, to plan the next leaf at its size (see `insert_planned`)."""
-        return self._frontier.copy() if self._frontier is not None else None
+        known = self._staged or self._frontier
+        return known.copy() if known is not None else None
+
+    def stage(self, frontier: Frontier) -> None:
+        """Within a batch's transaction, once an append's savepoint is released: the next append of the batch
+        extends the tree from this edge, though it is not yet committed. Only the leader of a batch calls it."""
+        self._staged = frontier
+
+    def unstage(self) -> None:
+        """The batch has committed or rolled back: what counts again is what `remember` was told."""
+        self._staged = None
 
     def insert_planned(self, raw: Raw, event_sql: str, params: dict[str, object], frontier: Frontier,
                        canonical: bytes):

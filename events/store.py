@@ -15,7 +15,8 @@ from .clock import Clock
 from .transactions import AppendConnectionLost, appending
 from .fastsql import Raw
 from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chain
-from .log_tree import NEXT_INDEX, LogTree
+from .group_commit import GroupCommit, Outcome
+from .log_tree import NEXT_INDEX, Frontier, LogTree
 from .records import AppendResult, StoredEvent, canonical_event
 from .tables import events as events_table
 
@@ -85,6 +86,22 @@ class AppendContext:
     raw: Raw
     quiet: bool = False  # a bulk import of history: projections and reminders still ahead yes, alerts no
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    frontier: Frontier | None = None  # the Merkle log's right edge once this append's leaves are in
+
+
+@dataclass
+class _Request:
+    """One caller's append, as it waits in the group commit's queue."""
+    stream_id: str
+    new_events: Sequence[NewEvent]
+    actor: str
+    expected_version: int | None
+    idempotency_key: str | None
+    new_stream: bool
+    before_insert: Callable[[Connection], None] | None
+    quiet: bool
+    request_hash: str | None
+    context: AppendContext | None = None  # set once its steps run
 
 
 class Projection(Protocol[Folded]):
@@ -129,6 +146,7 @@ class EventStore:
         self.reactions = list(reactions)
         self._postgres = engine.dialect.name == "postgresql"
         self._integrity_errors = (IntegrityError, engine.dialect.dbapi.IntegrityError)
+        self._group: GroupCommit[_Request, list[AppendResult]] = GroupCommit(self._write_batch)
 
     # ---- writing ----
     def append(self, stream_id: str, new_events: Sequence[NewEvent], *, actor: str,
@@ -137,54 +155,106 @@ class EventStore:
                quiet: bool = False, request_hash: str | None = None) -> list[AppendResult]:
         """Append events to one stream in one transaction; an idempotent retry returns the first results.
 
+        Appends of other threads that arrive while another is being written share one commit (see
+        `events/group_commit.py`), each in a savepoint of its own: it is still all or nothing, its failure is
+        its caller's alone, and it returns only once the commit holding it is durable.
+
         `request_hash` identifies what an idempotent request asked for: a retry must carry the same one."""
         if not new_events:
             raise ValueError("nothing to append")
-        args = (stream_id, new_events, actor, expected_version, idempotency_key, new_stream, before_insert, quiet,
-                request_hash)
+        request = _Request(stream_id, new_events, actor, expected_version, idempotency_key, new_stream,
+                           before_insert, quiet, request_hash)
         try:
-            return self._append(*args)
+            return self._group.submit(request)
         except AppendConnectionLost:
             # The connection died (a database restart, say) before the commit was sent: nothing was written.
-            return self._append(*args)
+            return self._group.submit(request)
 
-    def _append(self, stream_id: str, new_events: Sequence[NewEvent], actor: str, expected_version: int | None,
-                idempotency_key: str | None, new_stream: bool,
-                before_insert: Callable[[Connection], None] | None, quiet: bool,
-                request_hash: str | None) -> list[AppendResult]:
+    def _write_batch(self, take: Callable[[], _Request | None]) -> list[Outcome[list[AppendResult]]]:
+        """One transaction for the appends `take` hands out: the first as a lone append would be (no savepoint:
+        a lone append costs what it always did, and if it fails the transaction rolls back with it alone), each
+        later one in a savepoint of its own."""
+        first = take()
+        outcomes: list[Outcome[list[AppendResult]]] = []
+        contexts: list[AppendContext | None] = []
         try:
             with appending(self.engine) as conn:
                 raw = Raw(conn)
                 if self._postgres:
                     raw.run("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK_KEY})
-                if idempotency_key is not None or any(e.event_id for e in new_events):
-                    earlier = self._earlier_results(conn, stream_id, new_events, idempotency_key, new_stream,
-                                                    request_hash)
-                    if earlier is not None:
-                        return earlier
-                head = raw.one("SELECT version, hash FROM events WHERE stream_id = :s ORDER BY version DESC LIMIT 1",
-                               {"s": stream_id})
-                version, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
-                if new_stream and head is not None:
-                    raise ConcurrencyConflict(0, version)
-                if not new_stream and head is None:
-                    raise StreamNotFound(stream_id)
-                if expected_version is not None and expected_version != version:
-                    raise ConcurrencyConflict(expected_version, version)
-                if before_insert is not None:
-                    before_insert(conn)
-                context = AppendContext(raw, quiet=quiet)
-                stored = self._insert(raw, stream_id, new_events, actor, version, prev_hash, idempotency_key,
-                                      request_hash, context)
-                if self.projection is not None:
-                    folded = self.projection(conn, stream_id, stored, context)
-                    for reaction in self.reactions:
-                        reaction(conn, stream_id, stored, folded, context)
+                outcomes.append(Outcome(self._write(conn, raw, first)))
+                contexts.append(first.context)
+                try:
+                    self._stage(first)
+                    while (request := take()) is not None:
+                        outcomes.append(self._write_apart(conn, raw, request))
+                        contexts.append(request.context if outcomes[-1].error is None else None)
+                finally:
+                    # Still under the lock: no other writer may extend the tree from a batch's edge that is
+                    # about to roll back.
+                    if self.log is not None:
+                        self.log.unstage()
         except self._integrity_errors as exc:
             # Only reachable if a writer bypassed the lock; surface it as a conflict, never a 500.
-            raise ConcurrencyConflict(expected_version or 0, -1) from exc
-        for callback in context.after_commit:
-            callback()
+            raise ConcurrencyConflict(first.expected_version or 0, -1) from exc
+        for outcome, context in zip(outcomes, contexts):
+            if context is None:
+                continue
+            try:
+                for callback in context.after_commit:
+                    callback()
+            except Exception as exc:  # its data is committed, but its caller must hear what failed after
+                outcome.error = exc
+        return outcomes
+
+    def _stage(self, request: _Request) -> None:
+        """The next append of the batch extends the Merkle log from this one's edge, not yet committed."""
+        if self.log is not None and request.context is not None and request.context.frontier is not None:
+            self.log.stage(request.context.frontier)
+
+    def _write_apart(self, conn: Connection, raw: Raw, request: _Request) -> Outcome[list[AppendResult]]:
+        """One append of a batch, in a savepoint: rolled back alone if it fails, its error kept for its caller."""
+        raw.run("SAVEPOINT vigil_append")
+        try:
+            results = self._write(conn, raw, request)
+        except Exception as exc:
+            # A broken connection makes this raise too, failing the whole batch: then nobody was written.
+            raw.run("ROLLBACK TO SAVEPOINT vigil_append")
+            if isinstance(exc, self._integrity_errors):
+                exc = ConcurrencyConflict(request.expected_version or 0, -1)
+            return Outcome(error=exc)
+        raw.run("RELEASE SAVEPOINT vigil_append")
+        self._stage(request)
+        return Outcome(results)
+
+    def _write(self, conn: Connection, raw: Raw, request: _Request) -> list[AppendResult]:
+        """The steps of one append, inside the batch's transaction and under the lock that orders appends."""
+        request.context = None  # a retry after a lost connection starts afresh
+        stream_id, new_events = request.stream_id, request.new_events
+        idempotency_key, expected_version = request.idempotency_key, request.expected_version
+        if idempotency_key is not None or any(e.event_id for e in new_events):
+            earlier = self._earlier_results(conn, stream_id, new_events, idempotency_key, request.new_stream,
+                                            request.request_hash)
+            if earlier is not None:
+                return earlier
+        head = raw.one("SELECT version, hash FROM events WHERE stream_id = :s ORDER BY version DESC LIMIT 1",
+                       {"s": stream_id})
+        version, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
+        if request.new_stream and head is not None:
+            raise ConcurrencyConflict(0, version)
+        if not request.new_stream and head is None:
+            raise StreamNotFound(stream_id)
+        if expected_version is not None and expected_version != version:
+            raise ConcurrencyConflict(expected_version, version)
+        if request.before_insert is not None:
+            request.before_insert(conn)
+        context = request.context = AppendContext(raw, quiet=request.quiet)
+        stored = self._insert(raw, stream_id, new_events, request.actor, version, prev_hash, idempotency_key,
+                              request.request_hash, context)
+        if self.projection is not None:
+            folded = self.projection(conn, stream_id, stored, context)
+            for reaction in self.reactions:
+                reaction(conn, stream_id, stored, folded, context)
         return [AppendResult(e.event_id, e.stream_id, e.version, e.position, True, e.log_index) for e in stored]
 
     def _insert(self, raw: Raw, stream_id: str, new_events: Sequence[NewEvent], actor: str,
@@ -229,6 +299,7 @@ class EventStore:
         if self.log is not None:
             frontier = (self.log.extend(raw, unplanned[0][0], [c for _, c in unplanned]) if unplanned
                         else planned)
+            context.frontier = frontier
             context.after_commit.append(lambda: self.log.remember(frontier))
         return stored
 

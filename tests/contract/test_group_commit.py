@@ -1,0 +1,225 @@
+"""Group commit: appends that arrive together share one commit, and one's failure is its caller's alone."""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import text
+
+from events.case_projections import CaseProjections
+from events.store import ConcurrencyConflict, EventStore, NewEvent
+
+from ..integration.helpers.store_checks import assert_sound
+
+T0 = datetime(2023, 11, 1, tzinfo=timezone.utc)
+
+
+def opened() -> NewEvent:
+    return NewEvent("CaseOpened", T0, {"person": "v1.sealed", "country": "FR", "tags": [], "teams": ["t"]})
+
+
+def note(text_: str) -> NewEvent:
+    return NewEvent("NoteAdded", T0, {"text": text_})
+
+
+class Refused(Exception):
+    pass
+
+
+def refuse_on(stream_id: str):
+    """A reaction (so it runs after the event row, its leaf and the projection are written) that fails for one
+    stream: what it wrote must be rolled back, and only there."""
+    def reaction(conn, sid, appended, folded, context) -> None:
+        if sid == stream_id:
+            raise Refused(sid)
+    return reaction
+
+
+def batch_sizes(store: EventStore) -> list[int]:
+    """Record the size of every batch the store writes."""
+    sizes: list[int] = []
+    write = store._group._write_batch
+
+    def recording(take):
+        sizes.append(0)
+
+        def counted():
+            request = take()
+            sizes[-1] += request is not None
+            return request
+        return write(counted)
+    store._group._write_batch = recording
+    return sizes
+
+
+def gathered(store: EventStore, first: callable, others: list[callable]) -> list[object]:
+    """Run `first` and hold its transaction open until every one of `others` is queued behind it, so they all
+    join its batch. Returns each other's result or the exception it raised."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(_conn) -> None:
+        holding.set()
+        assert release.wait(10)
+
+    leader = threading.Thread(target=first, args=(hold,))
+    leader.start()
+    assert holding.wait(10)
+    outcomes: list[object] = [None] * len(others)
+
+    def run(i: int) -> None:
+        try:
+            outcomes[i] = others[i]()
+        except Exception as exc:  # the outcome under test
+            outcomes[i] = exc
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(others))]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(store._group._queue) < len(others):
+        assert time.monotonic() < deadline, "the appends never queued"
+        time.sleep(0.005)
+    release.set()
+    leader.join(10)
+    for t in threads:
+        t.join(10)
+    return outcomes
+
+
+def test_a_conflicting_append_fails_alone_and_its_batch_mates_commit(engine, clock):
+    store = EventStore(engine, clock, projection=CaseProjections())
+    sids = [str(uuid.uuid4()) for _ in range(4)]
+    for sid in sids:
+        store.append(sid, [opened()], actor="a", new_stream=True)
+    sizes = batch_sizes(store)
+    appends = [lambda sid=sid: store.append(sid, [note("ok"), note("ok 2")], actor="a", expected_version=1)
+               for sid in sids[1:]]
+    appends[1] = lambda: store.append(sids[2], [note("late")], actor="a", expected_version=7)  # stale
+    outcomes = gathered(store, lambda hold: store.append(sids[0], [note("first")], actor="a", before_insert=hold),
+                        appends)
+    assert sizes == [4]  # the three arrived while the first was being written and joined its batch
+    assert isinstance(outcomes[1], ConcurrencyConflict) and outcomes[1].actual == 1
+    for sid, outcome in ((sids[1], outcomes[0]), (sids[3], outcomes[2])):
+        assert [r.version for r in outcome] == [2, 3]
+        assert [e.version for e in store.read_stream(sid)] == [1, 2, 3]
+    assert [e.version for e in store.read_stream(sids[2])] == [1]
+    positions = [e.position for e in store.read_all(0, limit=100)]
+    assert positions == sorted(positions) and len(positions) == 4 + 1 + 4
+    assert outcomes[0][-1].position < outcomes[2][0].position  # in the batch's order
+    assert_sound(engine, store)
+
+
+def test_a_failing_step_rolls_back_only_its_own_append(engine, clock):
+    sids = [str(uuid.uuid4()) for _ in range(4)]
+    store = EventStore(engine, clock, projection=CaseProjections(), reactions=[refuse_on(sids[2])])
+    for sid in sids:
+        if sid != sids[2]:
+            store.append(sid, [opened()], actor="a", new_stream=True)
+    sizes = batch_sizes(store)
+    appends = [lambda: store.append(sids[1], [note("1")], actor="a"),
+               lambda: store.append(sids[2], [opened(), note("never")], actor="a", new_stream=True),
+               lambda: store.append(sids[3], [note("3")], actor="a")]
+    outcomes = gathered(store, lambda hold: store.append(sids[0], [note("0")], actor="a", before_insert=hold),
+                        appends)
+    assert sizes == [4]
+    assert isinstance(outcomes[1], Refused)
+    assert [r.version for r in outcomes[0]] == [2] and [r.version for r in outcomes[2]] == [2]
+    assert store.read_stream(sids[2]) == []
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM case_projections WHERE case_id = :c"),
+                            {"c": sids[2]}).scalar() == 0
+        # The rolled-back append's leaves are gone too: the log stays dense.
+        indexes = conn.execute(text("SELECT log_index FROM events ORDER BY log_index")).scalars().all()
+    assert indexes == list(range(len(indexes))) and len(indexes) == 3 + 1 + 2
+    assert_sound(engine, store)
+    # The store goes on from the batch's committed state.
+    store.append(sids[1], [note("after")], actor="a", expected_version=2)
+    assert_sound(engine, store)
+
+
+def test_an_idempotent_retry_in_the_same_batch_gets_the_first_results(engine, clock):
+    store = EventStore(engine, clock, projection=CaseProjections())
+    sids = [str(uuid.uuid4()) for _ in range(2)]
+    for sid in sids:
+        store.append(sid, [opened()], actor="a", new_stream=True)
+    same = lambda: store.append(sids[1], [note("x")], actor="a", idempotency_key="k")  # noqa: E731
+    outcomes = gathered(store, lambda hold: store.append(sids[0], [note("0")], actor="a", before_insert=hold),
+                        [same, same])
+    assert outcomes[0][0].position == outcomes[1][0].position
+    assert sorted(r.created for o in outcomes for r in o) == [False, True]
+    assert [e.version for e in store.read_stream(sids[1])] == [1, 2]
+
+
+@pytest.mark.parametrize("writers", [8])
+def test_many_writers_share_commits_and_lose_nothing(engine, clock, writers):
+    store = EventStore(engine, clock, projection=CaseProjections())
+    sizes = batch_sizes(store)
+    sids = [str(uuid.uuid4()) for _ in range(writers)]
+    errors: list[BaseException] = []
+
+    def write(sid: str) -> None:
+        try:
+            store.append(sid, [opened()], actor="a", new_stream=True)
+            for i in range(30):
+                store.append(sid, [note(str(i))], actor="a", expected_version=i + 1)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+    threads = [threading.Thread(target=write, args=(sid,)) for sid in sids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sum(sizes) == writers * 31
+    for sid in sids:
+        assert [e.version for e in store.read_stream(sid)] == list(range(1, 32))
+    assert_sound(engine, store)
+
+
+def test_a_step_whose_statement_fails_in_the_database_fails_alone(engine, clock):
+    """On PostgreSQL a failed statement aborts the whole transaction until its savepoint is rolled back."""
+    store = EventStore(engine, clock, projection=CaseProjections())
+    sids = [str(uuid.uuid4()) for _ in range(3)]
+    for sid in sids:
+        store.append(sid, [opened()], actor="a", new_stream=True)
+
+    def bad_statement(conn) -> None:
+        conn.execute(text("INSERT INTO case_projections (case_id) VALUES (NULL)"))  # NOT NULL columns
+
+    appends = [lambda: store.append(sids[1], [note("bad")], actor="a", before_insert=bad_statement),
+               lambda: store.append(sids[2], [note("good")], actor="a")]
+    outcomes = gathered(store, lambda hold: store.append(sids[0], [note("0")], actor="a", before_insert=hold),
+                        appends)
+    assert isinstance(outcomes[0], ConcurrencyConflict)  # as the same failure alone: never a 500
+    assert [r.version for r in outcomes[1]] == [2]
+    assert [e.version for e in store.read_stream(sids[1])] == [1]
+    assert [e.version for e in store.read_stream(sids[2])] == [1, 2]
+    assert_sound(engine, store)
+
+
+def test_when_a_batch_s_first_append_fails_the_appends_queued_behind_it_still_commit(engine, clock):
+    """The first append of a batch runs without a savepoint (as a lone one does): its failure rolls back the
+    transaction before anyone else was taken into it, and the next leader writes the rest."""
+    store = EventStore(engine, clock, projection=CaseProjections())
+    sids = [str(uuid.uuid4()) for _ in range(3)]
+    for sid in sids:
+        store.append(sid, [opened()], actor="a", new_stream=True)
+    sizes = batch_sizes(store)
+    failure: list[BaseException] = []
+
+    def first(hold) -> None:
+        def hold_then_fail(conn) -> None:
+            hold(conn)
+            raise Refused("first")
+        try:
+            store.append(sids[0], [note("0")], actor="a", before_insert=hold_then_fail)
+        except Refused as exc:
+            failure.append(exc)
+
+    outcomes = gathered(store, first, [lambda sid=sid: store.append(sid, [note("x")], actor="a") for sid in sids[1:]])
+    assert len(failure) == 1 and sizes == [1, 2]
+    assert [[r.version for r in o] for o in outcomes] == [[2], [2]]
+    assert [e.version for e in store.read_stream(sids[0])] == [1]
+    assert_sound(engine, store)
