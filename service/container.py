@@ -39,6 +39,7 @@ from .auth_throttle import AuthThrottle
 from .rate_limit import RateLimiter
 from .bundles import DossierBundles
 from .cases import CaseService
+from .importer import ImportService
 from .keys import KeyService
 from .passkeys import PasskeyService
 from .people import PeopleService
@@ -73,6 +74,7 @@ class Container:
     people: PeopleService
     passkeys: PasskeyService
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
+    imports: ImportService | None = None  # bulk import of history (service/importer.py)
 
     def database_reachable(self) -> bool:
         """For the readiness probe: can a connection run a statement now?"""
@@ -176,4 +178,4 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                      SubscriptionService(subs, planner, engine, worker, alerts, clock, settings),
                      transparency=TransparencyLog(engine, store.log), log_signing=log_signing,
                      bundles=DossierBundles(cases, alerts, store, log_signing, clock), people=people,
-                     passkeys=PasskeyService(engine, clock, settings.public_url))
+                     passkeys=PasskeyService(engine, clock, settings.public_url), imports=ImportService(cases))
