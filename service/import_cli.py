@@ -13,7 +13,7 @@ from events.catalogue import TeamName
 from . import bootstrap
 from .access import Principal
 from .import_lines import reader_for
-from .importer import ImportSummary
+from .importer import BATCH_EVENTS, ImportSummary
 
 FORMATS = ("ndjson", "csv")
 
@@ -23,6 +23,8 @@ def import_command(
         team: str = typer.Option(..., "--team", help="the team whose case refs these are, and who may see the cases"),
         check: bool = typer.Option(False, "--check", help="only validate: report every bad line, write nothing"),
         fmt: Optional[str] = typer.Option(None, "--format", help="ndjson|csv (default: from the file's extension)"),
+        batch_size: int = typer.Option(BATCH_EVENTS, "--batch-size", min=1, max=50_000,
+                                       help="events per transaction"),
 ) -> None:
     """Import cases and events (see README, "Bulk import"); history pages nobody. Exit 1 if any line is bad."""
     fmt = fmt or ("csv" if file.suffix.lower() == ".csv" else "ndjson")
@@ -33,6 +35,7 @@ def import_command(
     except ValidationError:
         raise typer.BadParameter("not a valid team name", param_hint="--team") from None
     box = bootstrap.container()
+    box.imports.batch_events = batch_size
     who = Principal("import", "vigil import", "admin", team, kind="system")
     size = file.stat().st_size
     try:
