@@ -48,7 +48,7 @@ class EventLine:
     case_id: str | None
     body: EventIn
     event: NewEvent  # validated; personal data still plain
-    content: str  # the line's event as validated, in one canonical text: what an id is derived from
+    content: str  # the line as written: what an id is derived from, and what tells a reused id apart
 
 
 Line = CaseLine | EventLine
@@ -70,8 +70,9 @@ def _ref(number: int, raw: Any, field: str) -> tuple[str | None, list[Problem]]:
     return raw, []
 
 
-def parse_object(number: int, obj: Any, now: datetime) -> Line | list[Problem]:
-    """One line's object: {"case": {...}} or {"event": {...}}, validated; or what is wrong with it."""
+def parse_object(number: int, obj: Any, now: datetime, raw: bytes = b"") -> Line | list[Problem]:
+    """One line's object: {"case": {...}} or {"event": {...}}, validated; or what is wrong with it. `raw` is the
+    line as written, what an event without an id is known by."""
     if not isinstance(obj, dict) or len(obj) != 1 or next(iter(obj)) not in ("case", "event"):
         return [Problem(number, "line", 'must be an object with one key, "case" or "event"')]
     kind, body = next(iter(obj.items()))
@@ -109,28 +110,30 @@ def parse_object(number: int, obj: Any, now: datetime) -> Line | list[Problem]:
         return problems + _problems(number, exc.detail, "event")
     if problems:
         return problems
-    content = json.dumps(event_in.model_dump(mode="json", exclude={"event_id"}), sort_keys=True,
-                         separators=(",", ":"))
-    return EventLine(number, ref, case_id, event_in, event, content)
+    return EventLine(number, ref, case_id, event_in, event, raw.strip().decode("utf-8", "replace"))
 
 
-def read_ndjson(source: Iterable[bytes]) -> Iterator[tuple[int, Any, int]]:
-    """(line number, decoded object or a Problem, bytes read) for each non-blank line."""
+Read = tuple[int, Any, int, bytes]  # line number, decoded object or a Problem, bytes read, the line as written
+
+
+def read_ndjson(source: Iterable[bytes]) -> Iterator[Read]:
+    """Each non-blank line."""
     for number, raw in enumerate(source, 1):
         size = len(raw)
         if not raw.strip():
             continue
         try:
-            yield number, json.loads(raw), size
+            yield number, json.loads(raw), size, raw
         except (ValueError, UnicodeDecodeError) as exc:
-            yield number, Problem(number, "line", f"not valid JSON: {getattr(exc, 'msg', 'undecodable text')}"), size
+            yield number, Problem(number, "line", f"not valid JSON: {getattr(exc, 'msg', 'undecodable text')}"), \
+                size, raw
 
 
 def _cell_list(value: str) -> list[str]:
     return [v.strip() for v in value.split(";") if v.strip()]
 
 
-def read_csv(source: Iterable[bytes]) -> Iterator[tuple[int, Any, int]]:
+def read_csv(source: Iterable[bytes]) -> Iterator[Read]:
     """The CSV form as the same objects: a case object on the first row of each case_ref, then each row's event."""
     sizes: list[int] = []
 
@@ -143,12 +146,12 @@ def read_csv(source: Iterable[bytes]) -> Iterator[tuple[int, Any, int]]:
     try:
         header = reader.fieldnames or []
     except csv.Error as exc:
-        yield 1, Problem(1, "header", f"not valid CSV: {exc}"), sum(sizes)
+        yield 1, Problem(1, "header", f"not valid CSV: {exc}"), sum(sizes), b""
         return
     unknown = [h for h in header if h not in CSV_HEADER]
     if unknown or "type" not in header:
         yield 1, Problem(1, "header", f"columns must be among: {', '.join(CSV_HEADER)} (with type); "
-                                      f"unknown: {', '.join(unknown)[:200] or 'none'}"), sum(sizes)
+                                      f"unknown: {', '.join(unknown)[:200] or 'none'}"), sum(sizes), b""
         return
     seen: set[str] = set()
     while True:
@@ -157,12 +160,12 @@ def read_csv(source: Iterable[bytes]) -> Iterator[tuple[int, Any, int]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            yield reader.line_num, Problem(reader.line_num, "line", f"not valid CSV: {exc}"), sum(sizes)
+            yield reader.line_num, Problem(reader.line_num, "line", f"not valid CSV: {exc}"), sum(sizes), b""
             continue
         number, size = reader.line_num, sum(sizes)
         sizes.clear()
         if None in row:
-            yield number, Problem(number, "line", "has more cells than the header"), size
+            yield number, Problem(number, "line", "has more cells than the header"), size, b""
             continue
         cells = {k: (v or "").strip() for k, v in row.items()}
         ref = cells.get("case_ref") or None
@@ -177,7 +180,7 @@ def read_csv(source: Iterable[bytes]) -> Iterator[tuple[int, Any, int]]:
                     case[field] = _cell_list(cells[field]) if field in LISTS else cells[field]
             if cells.get("opened_at"):
                 case["occurred_at"] = cells["opened_at"]
-            yield number, {"case": case}, size
+            yield number, {"case": case}, size, b""
             size = 0
         if not cells.get("type"):
             continue  # a row that only opens its case
@@ -195,11 +198,11 @@ def read_csv(source: Iterable[bytes]) -> Iterator[tuple[int, Any, int]]:
             try:
                 event["data"] = json.loads(cells["data"])
             except ValueError as exc:
-                yield number, Problem(number, "event.data", f"not valid JSON: {exc.msg}"), size
+                yield number, Problem(number, "event.data", f"not valid JSON: {exc.msg}"), size, b""
                 continue
-        yield number, {"event": event}, size
+        yield number, {"event": event}, size, json.dumps(event, sort_keys=True).encode()
 
 
-def reader_for(fmt: str, data: bytes | Iterable[bytes]) -> Iterator[tuple[int, Any, int]]:
+def reader_for(fmt: str, data: bytes | Iterable[bytes]) -> Iterator[Read]:
     source = io.BytesIO(data) if isinstance(data, bytes) else data
     return read_csv(source) if fmt == "csv" else read_ndjson(source)

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Iterator
 
 from sqlalchemy import Connection
@@ -20,7 +21,7 @@ from events.store import NewEvent
 
 from .access import Principal
 from .cases import PERSONAL_TYPES, TARGETS, CaseService, opening_data
-from .import_lines import CaseLine, EventLine, Problem, parse_object
+from .import_lines import CaseLine, EventLine, Problem, Read, parse_object
 from .views import merge_person
 
 BATCH_EVENTS = 2000  # events per transaction: large enough to share each commit, small enough to hold in memory
@@ -68,12 +69,13 @@ class ImportService:
         self.batch_events = batch_events
         self._ref_key = cases.cipher.derive_key("case-refs")
 
+    @lru_cache(maxsize=65536)
     def case_id_for(self, team: str, ref: str) -> str:
         """The case a team's client reference opens: the same on every run, unguessable without the master key."""
         digest = hmac.new(self._ref_key, f"{team}\x00{ref}".encode(), hashlib.sha256).digest()
         return str(uuid.UUID(bytes=digest[:16], version=4))
 
-    def run(self, who: Principal, lines: Iterator[tuple[int, Any, int]], check: bool = False,
+    def run(self, who: Principal, lines: Iterator[Read], check: bool = False,
             progress: Progress | None = None) -> ImportSummary:
         return _Run(self, who, check, progress).go(lines)
 
@@ -94,13 +96,13 @@ class _Run:
         self.bytes = 0
         self.done = 0
 
-    def go(self, lines: Iterator[tuple[int, Any, int]]) -> ImportSummary:
-        for number, obj, size in lines:
+    def go(self, lines: Iterator[Read]) -> ImportSummary:
+        for number, obj, size, raw in lines:
             self.bytes += size
             if isinstance(obj, Problem):
                 self.summary.add([obj])
                 continue
-            parsed = parse_object(number, obj, self.now)
+            parsed = parse_object(number, obj, self.now, raw)
             if isinstance(parsed, list):
                 self.summary.add(parsed)
                 continue
