@@ -18,7 +18,12 @@ router = APIRouter(prefix="/v1", tags=["import"])
 FORMATS = {"application/x-ndjson": "ndjson", "application/jsonl": "ndjson", "text/csv": "csv"}
 
 
-@router.post("/import", responses={200: {"description": "the summary: cases opened, events stored, skipped, "
+BODY = {"requestBody": {"required": True, "content": {
+    "application/x-ndjson": {"schema": {"type": "string", "description": 'one {"case": ...} or {"event": ...} a line'}},
+    "text/csv": {"schema": {"type": "string", "description": "the header, then one row per event (see README)"}}}}}
+
+
+@router.post("/import", openapi_extra=BODY, responses={200: {"description": "the summary: cases opened, events stored, skipped, "
                                                         "bad lines (line, field, message)"},
                                    422: {"description": "?check=true found bad lines (nothing was written)"}})
 async def import_history(request: Request, check: bool = False,

@@ -226,3 +226,28 @@ def test_a_rerun_after_sigkill_stores_each_event_exactly_once(env, engine, tmp_p
     assert_log_sound(engine)
     verified = subprocess.run([VIGIL, "verify"], env=environment, capture_output=True, text=True, timeout=300)
     assert verified.returncode == 0 and "300 of 300 cases verified" in verified.stdout, verified.stdout
+
+
+def test_no_body_makes_a_server_error(client):
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                          lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner,
+                                                                                     max_size=4), max_leaves=8)
+    line = st.one_of(st.binary(max_size=60),
+                     st.builds(lambda kind, body: json.dumps({kind: body}).encode(),
+                               st.sampled_from(["case", "event", "other"]),
+                               st.dictionaries(st.sampled_from(["ref", "case_ref", "case_id", "type", "occurred_at",
+                                                                "data", "person", "country", "event_id"]),
+                                               values, max_size=6)))
+
+    @given(lines=st.lists(line, max_size=5), kind=st.sampled_from(["application/x-ndjson", "text/csv"]),
+           check=st.booleans())
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def post(lines, kind, check):
+        answer = client.post(f"/v1/import?check={str(check).lower()}", content=b"\n".join(lines),
+                             headers={"Content-Type": kind})
+        assert answer.status_code in (200, 422), answer.text
+        assert {"cases_opened", "events_stored", "bad_lines", "problems"} <= set(answer.json())
+
+    post()
