@@ -7,7 +7,6 @@ import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Callable, Iterator
 
 from sqlalchemy import Connection
@@ -68,12 +67,17 @@ class ImportService:
         self.cases, self.store, self.clock = cases, cases.store, cases.clock
         self.batch_events = batch_events
         self._ref_key = cases.cipher.derive_key("case-refs")
+        self._case_ids: dict[tuple[str, str], str] = {}
 
-    @lru_cache(maxsize=65536)
     def case_id_for(self, team: str, ref: str) -> str:
         """The case a team's client reference opens: the same on every run, unguessable without the master key."""
-        digest = hmac.new(self._ref_key, f"{team}\x00{ref}".encode(), hashlib.sha256).digest()
-        return str(uuid.UUID(bytes=digest[:16], version=4))
+        found = self._case_ids.get((team, ref))
+        if found is None:
+            digest = hmac.new(self._ref_key, f"{team}\x00{ref}".encode(), hashlib.sha256).digest()
+            found = str(uuid.UUID(bytes=digest[:16], version=4))
+            if len(self._case_ids) < 100_000:  # a cache: refs recur on every line of their case
+                self._case_ids[(team, ref)] = found
+        return found
 
     def run(self, who: Principal, lines: Iterator[Read], check: bool = False,
             progress: Progress | None = None) -> ImportSummary:
@@ -89,7 +93,7 @@ class _Run:
         self.now = service.clock.now()
         self.opened: dict[str, int] = {}  # case_id -> line of its case line, for refs opened in this file
         self.existing: dict[str, bool] = {}  # case_id -> exists and this caller may write to it
-        self.ids: dict[tuple[str, str], tuple[str, int]] = {}  # (case, event id) -> (content, line)
+        self.ids: dict[tuple[str, str], tuple[NewEvent | None, int]] = {}  # (case, event id) -> (event, line)
         self.kinds: dict[tuple[str, str], str] = {}  # (case, event id) -> type, for events that name another
         self.occurrences: Counter[tuple[str, str]] = Counter()
         self.pending: list[_Pending] = []
@@ -146,7 +150,7 @@ class _Run:
         key = (case_id, event.event_id)
         earlier = self.ids.get(key)
         if earlier is not None:
-            if earlier[0] != line.content:
+            if line.body.event_id is not None and earlier[0] != event:  # type, time, data, source
                 return Problem(line.number, "event.event_id", f"already used on line {earlier[1]} for a different "
                                                               "event of this case")
             self.summary.already_present += 1
@@ -155,7 +159,8 @@ class _Run:
             problem = self._check_target(line, case_id, event)
             if problem is not None:
                 return problem
-        self.ids[key] = (line.content, line.number)
+        # A derived id is the content's own: only a given one can come back with other content.
+        self.ids[key] = (event if line.body.event_id is not None else None, line.number)
         if event.type in {t for f, t in TARGETS.values() if t} or line.body.event_id is not None:
             self.kinds[key] = event.type
         self.pending.append(_Pending(line, case_id, event))
