@@ -421,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run")
     parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "reads", "http", "delivery", "tick",
-                                                                     "alerting", "log_tree"])
+                                                                     "alerting", "log_tree", "import"])
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--no-snapshot", action="store_true",
                         help="import Vigil from the working tree instead of a copy taken at the start")
@@ -477,7 +477,8 @@ def main(argv: list[str] | None = None) -> int:
     texts: list[str] = []
     for name, title in (("delivery", "4. Delivery latency and fan-out"), ("tick", "5. Scheduler tick"),
                         ("alerting", "6. Alerting side by side with Prometheus Alertmanager"),
-                        ("log_tree", "7. The Merkle log: append cost and proof times")):
+                        ("log_tree", "7. The Merkle log: append cost and proof times"),
+                        ("import", "8. Bulk import: the whole `vigil import` command")):
         if name in args.skip:
             continue
         log(title)

@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 from sqlalchemy import Connection, Engine, select
 
 from .fastsql import Raw
-from .projection import STATE_TYPES, CaseState, evolve, fold, fold_key, status_of
+from .projection import STATE_TYPES, CaseState, evolve_all, fold, fold_key, status_of
 from .records import StoredEvent, iso, parse_iso
 from .store import AppendContext, row_to_event
 from .tables import case_projections as proj
@@ -175,11 +175,12 @@ def advance(state: CaseState, last: Furthest, appended: Sequence[StoredEvent],
            for e in appended):
         everything = whole_stream()
         return fold(everything), _furthest(everything)
-    for event in sorted(appended, key=fold_key):
-        if event.type in STATE_TYPES:
-            state = evolve(state, event)
-            last = max(last, fold_key(event)) if last is not None else fold_key(event)
-    return state, last
+    changing = sorted((e for e in appended if e.type in STATE_TYPES), key=fold_key)
+    if not changing:
+        return state, last
+    # One working copy for the lot (not one per event): the same result as evolving them one by one.
+    newest = fold_key(changing[-1])
+    return evolve_all(state, changing), max(last, newest) if last is not None else newest
 
 
 REBUILD_QUERY = ("SELECT stream_id, version, event_id, type, schema_version, occurred_at, recorded_at, data "

@@ -364,6 +364,14 @@ def evolve(state: CaseState, event: StoredEvent) -> CaseState:
     return draft.freeze()
 
 
+def evolve_all(state: CaseState, events: Iterable[StoredEvent]) -> CaseState:
+    """Apply several events in the order given, on one working copy (a bulk load folds many at once)."""
+    draft = Draft(state)
+    for event in events:
+        _apply(draft, event)
+    return draft.freeze()
+
+
 EMPTY = CaseState()
 
 

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from .api import alerts, audit, calendar, cases, feed, health, integrations, metrics, transparency, users
+from .api import alerts, audit, calendar, cases, feed, health, imports, integrations, metrics, transparency, users
 from .api_docs import add_api_docs
 from .body_limit import BodyLimitMiddleware
 from .container import Container
@@ -49,15 +49,16 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
     app = FastAPI(title="Vigil", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Event-sourced alerting for people at risk of forced return.")
     app.state.container = box
-    for router in (health.router, metrics.router, cases.router, feed.router, alerts.router, audit.router,
-                   transparency.router, users.router, calendar.router, integrations.router, pages.router,
+    for router in (health.router, metrics.router, cases.router, imports.router, feed.router, alerts.router,
+                   audit.router, transparency.router, users.router, calendar.router, integrations.router, pages.router,
                    passkey_pages.router, ack_pages.router, live.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("service", "static")]), name="static")
     add_api_docs(app)
     add_error_handlers(app)
     app.add_middleware(ControlCharacterMiddleware)  # innermost: its 404s and 422s still get headers and a log line
-    app.add_middleware(BodyLimitMiddleware, max_bytes=box.settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=box.settings.max_body_bytes,
+                       paths={"/v1/import": box.settings.max_import_bytes})
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ObservedRequests)  # outermost: it also logs, times and counts what the others refuse
     return app

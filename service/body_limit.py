@@ -12,16 +12,18 @@ class BodyLimitMiddleware:
     At most `max_bytes` is held per request: the same the app would hold to parse it anyway.
     """
 
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes: int, paths: dict[str, int] | None = None):
+        self.app, self.default_bytes = app, max_bytes
+        self.paths = paths or {}  # larger limits for a few paths (the bulk import)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.paths.get(scope.get("path", ""), self.default_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await self._refuse(send, max_bytes)
             return
         chunks: list[bytes] = []
         size = 0
@@ -31,8 +33,8 @@ class BodyLimitMiddleware:
                 return  # the client left before its body arrived: nobody to answer
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(send)
+            if size > max_bytes:
+                await self._refuse(send, max_bytes)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -49,8 +51,8 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send) -> None:
-        body = json.dumps({"detail": f"request body is larger than {self.max_bytes} bytes"}).encode()
+    async def _refuse(self, send, max_bytes: int) -> None:
+        body = json.dumps({"detail": f"request body is larger than {max_bytes} bytes"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})

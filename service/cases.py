@@ -83,6 +83,39 @@ def not_in_future(moment: datetime, now: datetime) -> None:
                                   f"-- for a planned date use a scheduling event ({SCHEDULING})"}])
 
 
+def opening_data(who: Principal, body: CaseIn, sealed_person: str) -> dict[str, Any]:
+    """The data of a CaseOpened (the person already sealed)."""
+    # A case given no teams belongs to its opener's team -- an admin's too, or no editor could ever see it.
+    teams = list(body.teams or [])
+    if (not who.is_admin or not teams) and who.team not in teams:
+        teams.insert(0, who.team)
+    data = {"person": sealed_person, "country": body.country, "origin_country": body.origin_country,
+            "tags": body.tags, "teams": teams, "summary": body.summary}
+    if body.timezone:
+        data["timezone"] = body.timezone
+    return data
+
+
+def check_event(body: EventIn, now: datetime) -> NewEvent:
+    """Validate an event against its type's schema (as POST .../events does); personal data is still plain."""
+    not_in_future(body.occurred_at, now)
+    kind = EVENT_TYPES.get(body.type)
+    if kind is None:
+        raise InputError([{"loc": ["body", "type"], "msg": f"unknown event type '{body.type}'",
+                           "type": "unknown_event_type"}])
+    if kind.system_only or kind.name == "CaseOpened":
+        why = "is recorded by Vigil itself" if kind.system_only else "is appended by POST /v1/cases"
+        raise InputError([{"loc": ["body", "type"], "msg": f"{kind.name} {why}", "type": "not_appendable"}])
+    try:
+        parsed = kind.model.model_validate(body.data)
+    except ValidationError as exc:
+        raise InputError(field_errors(exc, ("body", "data"))) from None
+    data = parsed.model_dump(mode="json", exclude_none=True)
+    source = body.source.model_dump(exclude_none=True) if body.source else None
+    return NewEvent(kind.name, body.occurred_at, data, body.date_precision, source,
+                    str(body.event_id) if body.event_id else None)
+
+
 @dataclass(frozen=True)
 class CaseFilters:
     status: str | None = None
@@ -117,15 +150,7 @@ class CaseService:
             not_in_future(body.occurred_at, self.clock.now())
         case_id = str(uuid.uuid4())
         data_key = PersonalDataCipher.new_key()
-        # A case given no teams belongs to its opener's team -- an admin's too, or no editor could ever see it.
-        teams = list(body.teams or [])
-        if (not who.is_admin or not teams) and who.team not in teams:
-            teams.insert(0, who.team)
-        data = {"person": self.cipher.seal(data_key, case_id, body.person.model_dump(mode="json")),
-                "country": body.country, "origin_country": body.origin_country, "tags": body.tags,
-                "teams": teams, "summary": body.summary}
-        if body.timezone:
-            data["timezone"] = body.timezone
+        data = opening_data(who, body, self.cipher.seal(data_key, case_id, body.person.model_dump(mode="json")))
         occurred_at = body.occurred_at or self.clock.now()
 
         def store_key(conn: Connection) -> None:  # wrapped under the append lock: see DataKeys.wrap
@@ -141,24 +166,10 @@ class CaseService:
 
     def prepare(self, case_id: str, body: EventIn) -> NewEvent:
         """Validate an event against its type's schema and seal any personal data in it."""
-        not_in_future(body.occurred_at, self.clock.now())
-        kind = EVENT_TYPES.get(body.type)
-        if kind is None:
-            raise InputError([{"loc": ["body", "type"], "msg": f"unknown event type '{body.type}'",
-                               "type": "unknown_event_type"}])
-        if kind.system_only or kind.name == "CaseOpened":
-            why = "is recorded by Vigil itself" if kind.system_only else "is appended by POST /v1/cases"
-            raise InputError([{"loc": ["body", "type"], "msg": f"{kind.name} {why}", "type": "not_appendable"}])
-        try:
-            parsed = kind.model.model_validate(body.data)
-        except ValidationError as exc:
-            raise InputError(field_errors(exc, ("body", "data"))) from None
-        data = parsed.model_dump(mode="json", exclude_none=True)
-        if kind.name == "PersonDetailsUpdated":
-            data["person"] = self._seal(case_id, PersonUpdate.model_validate(body.data["person"]))
-        source = body.source.model_dump(exclude_none=True) if body.source else None
-        return NewEvent(kind.name, body.occurred_at, data, body.date_precision, source,
-                        str(body.event_id) if body.event_id else None)
+        event = check_event(body, self.clock.now())
+        if event.type == "PersonDetailsUpdated":
+            event.data["person"] = self._seal(case_id, PersonUpdate.model_validate(body.data["person"]))
+        return event
 
     def append(self, who: Principal, case_id: str, body: EventIn, expected_version: int | None = None,
                idempotency_key: str | None = None) -> AppendResult:

@@ -23,6 +23,7 @@ from .access import ROLES, SYSTEM
 from .cli_errors import ExplainingGroup, PortBusy
 from .settings import Settings, load_settings
 from .transparency_log import TransparencyLog
+from .import_cli import import_command
 from .log_cli import log_app
 from .witness_cli import witness_app
 
@@ -41,6 +42,7 @@ app.add_typer(names_app, name="names")
 app.add_typer(telegram_app, name="telegram")
 app.add_typer(witness_app, name="witness")
 app.add_typer(log_app, name="log")
+app.command("import")(import_command)
 
 
 DEMO_ADMIN = ("admin", "rapid-response", "demo admin")  # role, team, name of the key `vigil demo` prints

@@ -44,6 +44,7 @@ from .calendar_links import CalendarLinks
 from .cases import CaseService
 from .chat_actions import ChatActions
 from .integrations.replays import SeenCallbacks
+from .importer import ImportService
 from .keys import KeyService
 from .lockout_notices import LockoutNotices
 from .live import LiveFeed
@@ -86,6 +87,7 @@ class Container:
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
     chat_actions: ChatActions | None = None  # Slack and Telegram button clicks
     ack_links: AckLinks | None = None  # acknowledging from a message's link (built with everything else)
+    imports: ImportService | None = None  # bulk import of history (service/importer.py)
 
     def database_reachable(self) -> bool:
         """For the readiness probe: can a connection run a statement now?"""
@@ -209,4 +211,5 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
                      chat_actions=ChatActions(subs, alerts, SeenCallbacks(engine), worker, clock, settings.public_url,
                                               settings.slack_response_base),
                      ack_links=AckLinks(engine, clock, ack_key, access_log, on_change=alerts.on_change),
-                     lockout_notices=LockoutNotices(people.repository, smtp, clock, settings.public_url), live=live)
+                     lockout_notices=LockoutNotices(people.repository, smtp, clock, settings.public_url), live=live,
+                     imports=ImportService(cases))

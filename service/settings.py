@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     history_horizon: timedelta = Field(default=timedelta(days=7), gt=timedelta(0), le=timedelta(days=366))
     run_worker: bool = True
     max_body_bytes: int = 1_048_576
+    max_import_bytes: int = 64 * 1_048_576  # POST /v1/import's body (larger files: `vigil import` on the host)
     rate_limit_per_minute: int = 1200  # per API key; 0 turns the limit off
     # Signing in to the dashboard with an API key (a cookie session or a bearer key on its pages); when false, only
     # people sign in there, and API keys serve the API alone (integrations).
