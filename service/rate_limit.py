@@ -1,4 +1,4 @@
-"""Rate limiting: a token bucket per key (an API key, an address, a calendar token), pure arithmetic on a monotonic time given in."""
+"""Rate limiting: a token bucket per key (API key, address, calendar token); pure arithmetic on a given clock."""
 from __future__ import annotations
 
 import threading
