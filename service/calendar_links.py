@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from events.clock import Clock
-from events.i18n import language
+from events.i18n import Said, language, phrase
 from events.utc import iso
 from notifications.reminders import offsets_for, subscription_offsets
 from notifications.tables import subscriptions
@@ -22,9 +22,14 @@ from .access import Principal
 from .calendar_feed import FeedCase, build_calendar
 from .calendar_repository import CalendarLinkRepository
 from .cases import CaseService
-from .errors import NotFound
+from .errors import Conflict, NotFound
 from .keys import KeyService
 from .people import PeopleService
+
+
+# Live addresses one person or key may hold: each is rate limited on its own, so without a bound one insider could
+# make the feed (every visible case, names decrypted) be built as often as they like, and fill the table.
+MAX_LINKS_PER_OWNER = 20
 
 
 def token_hash(token: str) -> str:
@@ -52,7 +57,10 @@ class CalendarLinks:
         self.repository = repository or CalendarLinkRepository(engine)
 
     def create(self, who: Principal, include_names: bool = False, lang: str | None = None) -> CalendarLink:
-        """A new link for the caller; the URL holds the only copy of its token."""
+        """A new link for the caller; the URL holds the only copy of its token. Conflict past MAX_LINKS_PER_OWNER."""
+        if sum(1 for r in self.repository.of_owner(who.actor) if r.revoked_at is None) >= MAX_LINKS_PER_OWNER:
+            raise Conflict(Said(phrase("You have %(n)s calendar addresses already; revoke one before making another.",
+                                       n=MAX_LINKS_PER_OWNER)))
         token = secrets.token_urlsafe(32)
         link_id = str(uuid.uuid4())
         self.repository.add({"id": link_id, "token_hash": token_hash(token), "owner": who.actor,

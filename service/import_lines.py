@@ -160,7 +160,9 @@ def read_csv(source: Iterable[bytes]) -> Iterator[Read]:
         except StopIteration:
             return
         except csv.Error as exc:
-            yield reader.line_num, Problem(reader.line_num, "line", f"not valid CSV: {exc}"), sum(sizes), b""
+            size = sum(sizes)
+            sizes.clear()  # else each bad row after it counts its bytes again: quadratic time on a run of them
+            yield reader.line_num, Problem(reader.line_num, "line", f"not valid CSV: {exc}"), size, b""
             continue
         number, size = reader.line_num, sum(sizes)
         sizes.clear()

@@ -36,11 +36,18 @@ class ImportSummary:
     bad_lines: int = 0
     problems: list[Problem] = field(default_factory=list)
     checked_only: bool = False
-    _bad: set[int] = field(default_factory=set, repr=False)
+    # One bit per line number (a CSV row's case and event may both be bad, yet it is one line): a set of ints
+    # would cost some 60 bytes a bad line, gigabytes for a 64 MB body of two-byte lines.
+    _bad: bytearray = field(default_factory=bytearray, repr=False)
 
     def add(self, problems: list[Problem]) -> None:
-        self._bad.update(p.line for p in problems)
-        self.bad_lines = len(self._bad)
+        for p in problems:
+            byte, bit = divmod(p.line, 8)
+            if byte >= len(self._bad):
+                self._bad.extend(bytes(max(byte + 1 - len(self._bad), len(self._bad))))
+            if not self._bad[byte] & (1 << bit):
+                self._bad[byte] |= 1 << bit
+                self.bad_lines += 1
         room = MAX_PROBLEMS - len(self.problems)
         self.problems.extend(problems[:max(room, 0)])
 

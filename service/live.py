@@ -30,6 +30,12 @@ NOTIFY_CHANNEL = "vigil_live"
 # transaction that took its time before committing. Alerts already told of are remembered for this long.
 ALERT_LOOKBACK = timedelta(seconds=60)
 QUEUE_SIZE = 256  # notices waiting for one slow connection; past it, the page is told to reload instead
+# Open streams one person or key may hold in this process: many tabs, yet not a connection flood from one session.
+MAX_STREAMS_PER_ACTOR = 20
+
+
+class TooManyStreams(Exception):
+    """The principal holds MAX_STREAMS_PER_ACTOR streams already."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,7 @@ class LiveFeed:
         self._wake: asyncio.Event | None = None
         self._follower: asyncio.Task | None = None
         self._starting = asyncio.Lock()  # two pages opening at once start one follower, not two
+        self.max_per_actor = MAX_STREAMS_PER_ACTOR
 
     # ---- publishing: called by the append (a store reaction), acknowledgements and the ticker ----
     def __call__(self, conn, stream_id, appended, folded, context) -> None:
@@ -137,6 +144,9 @@ class LiveFeed:
     # ---- subscribing: one per open page ----
     @asynccontextmanager
     async def subscribe(self, who: Principal) -> AsyncIterator[Subscriber]:
+        """TooManyStreams if `who` holds its share already (checked and counted with no await between)."""
+        if self.open_for(who.actor) >= self.max_per_actor:
+            raise TooManyStreams(who.actor)
         subscriber = Subscriber(who)
         self._subscribers.add(subscriber)
         try:
@@ -157,6 +167,9 @@ class LiveFeed:
     @property
     def subscribers(self) -> int:
         return len(self._subscribers)
+
+    def open_for(self, actor: str) -> int:
+        return sum(1 for s in self._subscribers if s.who.actor == actor)
 
     async def replay(self, subscriber: Subscriber, after: int, limit: int = 200) -> list[Notice]:
         """What the subscriber missed since event `after` (its page's or its Last-Event-ID), its team's only."""

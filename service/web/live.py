@@ -38,6 +38,8 @@ async def live(request: Request, since: str = ""):
     except SignInRequired:  # an EventSource cannot follow a redirect to the sign-in page; it is told plainly
         return Response(status_code=401)
     box = container(request)
+    if box.live.open_for(seen_by.principal.actor) >= box.live.max_per_actor:
+        return Response(status_code=429, headers={"Retry-After": "60"})  # an EventSource does not retry a 429
     start = _position(request.headers.get("last-event-id")) or _position(since)
     if seen_by.session is not None:
         cookie = request.cookies.get(COOKIE_NAME)
@@ -51,6 +53,11 @@ async def live(request: Request, since: str = ""):
 
 async def _stream(box, seen_by, start: int | None, still_valid: Callable[[], bool]):
     feed = box.live
+    if feed.open_for(seen_by.principal.actor) >= feed.max_per_actor:
+        # Others of the same principal opened since the check above: this one ends, its browser waits a minute.
+        # (No await from here to subscribe's own count, so subscribe cannot raise TooManyStreams below.)
+        yield f"retry: {RETRY_MS * 30}\n\n"
+        return
     async with feed.subscribe(seen_by.principal) as subscriber:
         yield f"retry: {RETRY_MS}\n: connected\n\n"
         if start is not None:

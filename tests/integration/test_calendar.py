@@ -261,3 +261,15 @@ def test_odd_tokens_get_the_same_bare_404(client, token):
     response = client.get(f"/calendar/{token}.ics", headers={"Authorization": ""})
     assert response.status_code in (400, 404), response.text
     assert "calendar" not in response.text.lower()
+
+
+def test_one_owner_holds_a_bounded_number_of_live_addresses(client, keys):
+    from service.calendar_links import MAX_LINKS_PER_OWNER
+
+    made = [link(client, keys["viewer"]) for _ in range(MAX_LINKS_PER_OWNER)]
+    refused = client.post("/v1/calendar/links", headers=as_(keys["viewer"]))
+    assert refused.status_code == 409 and "revoke one" in refused.json()["detail"]
+    assert link(client, keys["alpha"])  # another owner is not held back
+    mine = client.get("/v1/calendar/links", headers=as_(keys["viewer"])).json()
+    assert client.delete(f"/v1/calendar/links/{mine[0]['id']}", headers=as_(keys["viewer"])).status_code == 204
+    assert link(client, keys["viewer"]) not in made  # a revoked one frees its place

@@ -251,3 +251,20 @@ def test_no_body_makes_a_server_error(client):
         assert {"cases_opened", "events_stored", "bad_lines", "problems"} <= set(answer.json())
 
     post()
+
+
+def test_a_body_of_many_tiny_bad_lines_costs_memory_like_the_body_not_like_its_line_count(client):
+    # 64 MB of two-byte lines is 33 million lines: a list of every line, or a set of every bad line's number,
+    # would take gigabytes. The body is read line by line and the bad lines are counted in a bitmap.
+    import tracemalloc
+
+    body = b"x\n" * 300_000  # 600 kB
+    tracemalloc.start()
+    try:
+        answer = client.post("/v1/import?check=true", content=body, headers=NDJSON)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert answer.status_code == 422 and answer.json()["bad_lines"] == 300_000
+    assert len(answer.json()["problems"]) == 1000
+    assert peak < 12 * len(body), peak

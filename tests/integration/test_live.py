@@ -223,3 +223,14 @@ def test_pages_opened_together_share_one_follower(client, box, teams):
         while (box.live.subscribers or box.live._follower) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert box.live.subscribers == 0 and box.live._follower is None
+
+
+def test_one_principal_cannot_hold_streams_without_end(client, box, teams):
+    box.live.max_per_actor = 2
+    with served(box) as base, stream(base, bearer(teams["alpha"])), stream(base, bearer(teams["alpha"])):
+        with httpx.Client(base_url=base, timeout=httpx.Timeout(5.0)) as http:
+            refused = http.get("/live", headers=bearer(teams["alpha"]))
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
+        assert box.live.subscribers == 2
+        with stream(base, bearer(teams["beta"])):  # another principal is not held back by alpha's streams
+            assert box.live.subscribers == 3
