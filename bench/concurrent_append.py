@@ -163,18 +163,76 @@ def _minimal_server(workdir: str):
     raise RuntimeError("the minimal app did not start")
 
 
-def http_rate(minimal: bool, per_client: int) -> float:
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def http_rate(minimal: bool, per_client: int, cpu_ms: list[float] | None = None) -> float:
+    """Appends/s of 8 lean clients against a fresh server; the server's CPU milliseconds per request go to
+    `cpu_ms` (the honest measure on a shared machine: throughput also counts what others run)."""
     from . import http_append as ha
 
     with fresh_dir("http-min" if minimal else "http-vigil") as d:
         server = _minimal_server(str(d)) if minimal else ha.start_server(str(d))
         try:
             ids = [str(uuid.uuid4()) for _ in range(WRITERS)] if minimal else ha.open_cases(server.base, WRITERS)
+            ha.saturated(server.base, ids, 10, raw=True)  # untimed: first-request costs, on both servers
+            before = process_cpu(server.proc.pid)
             rate, _latencies, errors = ha.saturated(server.base, ids, per_client, raw=True)
+            if cpu_ms is not None:
+                cpu_ms.append((process_cpu(server.proc.pid) - before) * 1000 / (WRITERS * per_client))
             assert errors == 0, errors
             return rate
         finally:
             server.stop()
+
+
+def measure(repeats: int, events: int, http: int, store: bool = True, with_http: bool = True,
+            with_pg: bool = True, log=print) -> tuple[dict[str, list[float]], list[int]]:
+    """Every run of every system, alternating run by run; also the batch sizes of Vigil's concurrent runs and,
+    under "cpu http vigil" / "cpu http minimal", the servers' CPU ms per request."""
+    results: dict[str, list[float]] = {}
+    sizes: list[int] = []
+    per_writer = events // WRITERS
+    streams, per_stream = 60, max(1, events // 60)
+    server = None
+    if store and with_pg:
+        from .pg import start_durable_postgres
+        server = start_durable_postgres()
+    try:
+        for r in range(repeats):
+            runs = {}
+            if store:
+                runs.update({
+                    "sqlite sequential vigil": lambda: sa.sqlite_vigil(streams, per_stream, {}),
+                    "sqlite sequential peer": lambda: sa.sqlite_peer(streams, per_stream, {}, application=True),
+                    "sqlite concurrent vigil": lambda: _in_dir(lambda d: vigil_concurrent(
+                        f"sqlite:///{d}/bench.db", per_writer, sizes)),
+                    "sqlite concurrent peer": lambda: sqlite_peer_concurrent(per_writer),
+                })
+            if with_http:
+                runs.update({
+                    "http vigil": lambda: http_rate(False, http, results.setdefault("cpu http vigil", [])),
+                    "http minimal": lambda: http_rate(True, http, results.setdefault("cpu http minimal", [])),
+                })
+            if server is not None:
+                runs.update({
+                    "pg sequential vigil": lambda: sa.pg_vigil(server, streams, per_stream, f"sv{r}"),
+                    "pg sequential peer": lambda: sa.pg_peer(server, streams, per_stream, f"sp{r}", application=True),
+                    "pg concurrent vigil": lambda: pg_vigil_concurrent(server, per_writer, f"cv{r}", sizes),
+                    "pg concurrent peer": lambda: pg_peer_concurrent(server, per_writer, f"cp{r}"),
+                })
+            labels = list(runs)
+            for label in labels[r % len(labels):] + labels[:r % len(labels)]:  # the order rotates every repeat
+                results.setdefault(label, []).append(runs[label]())
+                log(f"run {r + 1} {label}: {results[label][-1]:,.0f}/s")
+    finally:
+        if server is not None:
+            server.stop()
+    return results, sizes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,42 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--http", type=int, default=250, help="requests per HTTP client")
     parser.add_argument("--skip-pg", action="store_true")
     args = parser.parse_args(argv)
-    results: dict[str, list[float]] = {}
-    sizes: list[int] = []
-    per_writer = args.events // WRITERS
-    streams, per_stream = 60, args.events // 60
-    server = None
-    if not args.skip_pg:
-        from .pg import start_durable_postgres
-        server = start_durable_postgres()
-    try:
-        for r in range(args.repeats):
-            runs = {
-                "sqlite sequential vigil": lambda: sa.sqlite_vigil(streams, per_stream, {}),
-                "sqlite sequential peer": lambda: sa.sqlite_peer(streams, per_stream, {}, application=True),
-                "sqlite concurrent vigil": lambda: _in_dir(lambda d: vigil_concurrent(
-                    f"sqlite:///{d}/bench.db", per_writer, sizes)),
-                "sqlite concurrent peer": lambda: sqlite_peer_concurrent(per_writer),
-                "http vigil": lambda: http_rate(False, args.http),
-                "http minimal": lambda: http_rate(True, args.http),
-            }
-            if server is not None:
-                runs.update({
-                    "pg sequential vigil": lambda: sa.pg_vigil(server, streams, per_stream, f"sv{r}"),
-                    "pg sequential peer": lambda: sa.pg_peer(server, streams, per_stream, f"sp{r}", application=True),
-                    "pg concurrent vigil": lambda: pg_vigil_concurrent(server, per_writer, f"cv{r}", sizes),
-                    "pg concurrent peer": lambda: pg_peer_concurrent(server, per_writer, f"cp{r}"),
-                })
-            for label, run in runs.items():
-                results.setdefault(label, []).append(run())
-                print(f"run {r + 1} {label}: {results[label][-1]:,.0f}/s", flush=True)
-    finally:
-        if server is not None:
-            server.stop()
+    results, sizes = measure(args.repeats, args.events, args.http, with_pg=not args.skip_pg)
     med = {k: statistics.median(v) for k, v in results.items()}
-    print("\nmedians (events/s):")
+    print("\nmedians (events/s; cpu: server ms per request):")
     for k, v in med.items():
-        print(f"  {k:28s} {v:9,.0f}")
+        print(f"  {k:28s} {v:9,.2f}" if k.startswith("cpu") else f"  {k:28s} {v:9,.0f}")
     for db in ("sqlite", "pg"):
         for mode in ("sequential", "concurrent"):
             if f"{db} {mode} vigil" in med:

@@ -3,8 +3,11 @@
     .venv/bin/python -m bench.profile
 
 * store append (SQLite and PostgreSQL) and rebuild: cProfile, in this process.
-* HTTP: py-spy sampling the `vigil serve` process (all threads: the endpoint runs in a worker thread), if
-  py-spy is available (installed with pip into /tmp/vigil-bench-tools when missing; it is no project dependency).
+* HTTP: py-spy sampling the `vigil serve` process under lean clients (bench/http_append.RawClient, so the
+  client's own cost does not cap the rate), only the thread holding the GIL (`--gil`): where the Python CPU goes,
+  whichever thread spends it (the endpoint runs in a worker thread). A thread waiting for the GIL is not
+  counted, so a blocking call that hands the GIL over shows as cheap. If py-spy is available (installed with pip
+  into /tmp/vigil-bench-tools when missing; it is no project dependency).
 Profilers slow the code down; read the percentages, not the absolute times.
 """
 from __future__ import annotations
@@ -121,8 +124,7 @@ IDLE_LEAVES = ("Condition.wait", "EpollSelector.select", "Queue.get")
 
 
 def spy_table(raw: str, top: int = 30) -> str:
-    """Inclusive % per function over the server's samples, idle threads (waiting for work) left out; a
-    thread sleeping inside SQLite's busy handler (waiting for the write lock) is *not* idle here."""
+    """Inclusive % per function over the server's samples, idle threads (waiting for work) left out."""
     incl: collections.Counter[str] = collections.Counter()
     leaf: collections.Counter[str] = collections.Counter()
     total = idle = 0
@@ -168,15 +170,15 @@ def profile_http() -> str:
         server = ha.start_server(d)
         try:
             ids = ha.open_cases(server.base, 8)
-            ha.saturated(server.base, ids, 20)
-            for clients, per_client in ((1, 1200), (8, 200)):
+            ha.saturated(server.base, ids, 20, raw=True)
+            for clients, per_client in ((1, 1500), (8, 500)):
                 raw = f"{d}/spy-{clients}.raw"
                 proc = subprocess.Popen([spy, "record", "--pid", str(server.proc.pid), "--rate", "250",
                                          "--duration", "6", "--format", "raw", "--output", raw, "--threads",
-                                         "--idle", "--nonblocking"],
+                                         "--gil", "--nonblocking"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(0.5)
-                rate, _, _ = ha.saturated(server.base, ids[:clients], per_client)
+                rate, _, _ = ha.saturated(server.base, ids[:clients], per_client, raw=True)
                 proc.wait(30)
                 out.append(f"### {clients} client(s), {rate:.0f} events/s under the profiler\n\n" + spy_table(raw))
         finally:

@@ -42,6 +42,8 @@ class Sizes:
     paced_seconds: float
     paced_repeats: int
     late_per_client: int
+    concurrent_events: int = 1200  # events per run of the sequential and 8-writer rows (bench/concurrent_append.py)
+    floor_per_client: int = 250  # requests per lean client against vigil serve and the minimal app
 
 
 FULL = Sizes(repeats=5, streams=200, per_stream=10, rebuild_cases=2000, rebuild_per_case=100, read_cases=100_000,
@@ -49,7 +51,8 @@ FULL = Sizes(repeats=5, streams=200, per_stream=10, rebuild_cases=2000, rebuild_
              http_per_client=250, paced_rate=300, paced_seconds=5, paced_repeats=3, late_per_client=100)
 QUICK = Sizes(repeats=2, streams=20, per_stream=5, rebuild_cases=40, rebuild_per_case=50, read_cases=2000,
               read_per_case=5, http_clients=8,
-              http_per_client=20, paced_rate=300, paced_seconds=1, paced_repeats=1, late_per_client=10)
+              http_per_client=20, paced_rate=300, paced_seconds=1, paced_repeats=1, late_per_client=10,
+              concurrent_events=160, floor_per_client=20)
 
 
 def log(msg: str) -> None:
@@ -383,6 +386,57 @@ def bench_http(sz: Sizes, notes: list[str]) -> list[Row]:
     return rows
 
 
+# ---------------------------------------------------------------- issue 20: concurrent writers, HTTP floor
+def _pair(results: dict[str, list[float]], ours: str, peer: str) -> tuple[float, float, list[float], list[float]]:
+    return median(results[ours]), median(results[peer]), results[ours], results[peer]
+
+
+def bench_concurrent(sz: Sizes, notes: list[str]) -> list[Row]:
+    """Sequential appends against eventsourcing's application recorder, and 8 writer threads against the same
+    recorder driven by 8 threads, on SQLite and PostgreSQL (bench/concurrent_append.py)."""
+    from . import concurrent_append as ca
+
+    ensure_psycopg_pool()  # eventsourcing's PostgreSQL recorders need it
+    results, sizes = ca.measure(sz.repeats, sz.concurrent_events, 0, with_http=False, log=lambda m: log("  " + m))
+    rows = []
+    for db, name, sequential_target in (("sqlite", "SQLite", 0.8), ("pg", "PostgreSQL", 1.0)):
+        if f"{db} sequential vigil" not in results:
+            continue
+        ours, peer, runs, peer_runs = _pair(results, f"{db} sequential vigil", f"{db} sequential peer")
+        rows.append(Row(f"{name}, sequential, 1 event/append: EventStore.append vs the application recorder "
+                        "(gap-safe global order)", ours, peer, "events/s", f">= {sequential_target}x peer",
+                        ours >= sequential_target * peer, runs, peer_runs))
+        ours, peer, runs, peer_runs = _pair(results, f"{db} concurrent vigil", f"{db} concurrent peer")
+        rows.append(Row(f"{name}, {ca.WRITERS} writer threads, a stream each: group commit vs the recorder with "
+                        f"{ca.WRITERS} threads", ours, peer, "events/s", ">= 2x peer", ours >= 2 * peer, runs,
+                        peer_runs))
+    if sizes:
+        notes.append(f"Vigil's batches in the {ca.WRITERS}-writer runs: mean {sum(sizes) / len(sizes):.1f} appends "
+                     f"per commit, largest {max(sizes)}.")
+    return rows
+
+
+def bench_http_floor(sz: Sizes, notes: list[str]) -> list[Row]:
+    """8 lean clients against one `vigil serve` and against bench/minimal_app.py (FastAPI, one INSERT per
+    request), alternating run by run."""
+    from . import concurrent_append as ca
+
+    results, _ = ca.measure(sz.repeats, 0, sz.floor_per_client, store=False, log=lambda m: log("  " + m))
+    ours, peer, runs, peer_runs = _pair(results, "http vigil", "http minimal")
+    cpu_ours, cpu_peer = median(results["cpu http vigil"]), median(results["cpu http minimal"])
+    notes.append("Server CPU per request (user + system of the server process over the timed part), runs: ours "
+                 + ", ".join(f"{v:.2f}" for v in results["cpu http vigil"]) + " ms; minimal app "
+                 + ", ".join(f"{v:.2f}" for v in results["cpu http minimal"]) + " ms.")
+    return [
+        Row(f"HTTP, {ca.WRITERS} lean clients, one `vigil serve` process (SQLite): appends", ours, None, "events/s",
+            ">= 1,000", ours >= 1000, runs),
+        Row(f"  same against the minimal FastAPI app (one INSERT per request, served the same way)", ours, peer,
+            "events/s", ">= 0.8x peer", ours >= 0.8 * peer, runs, peer_runs),
+        Row("  (info) server CPU per request", cpu_ours, cpu_peer, "ms", "info", None,
+            results["cpu http vigil"], results["cpu http minimal"]),
+    ]
+
+
 # ---------------------------------------------------------------- report
 def fmt(value: float | None, unit: str) -> str:
     if value is None:
@@ -421,7 +475,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a smoke run")
     parser.add_argument("--skip", action="append", default=[], choices=["sqlite", "postgres", "rebuild", "reads", "http", "delivery", "tick",
-                                                                     "alerting", "log_tree", "import"])
+                                                                     "alerting", "log_tree", "import",
+                                                                     "concurrent", "http_floor"])
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--no-snapshot", action="store_true",
                         help="import Vigil from the working tree instead of a copy taken at the start")
@@ -474,6 +529,11 @@ def main(argv: list[str] | None = None) -> int:
         section("2b. Reads at quality.md's size: case list and one case's history (SQLite)", bench_reads, sz)
     if "http" not in args.skip:
         section("3. HTTP appends through the API (`vigil serve`, uvicorn, SQLite file)", bench_http, sz)
+    if "concurrent" not in args.skip:
+        section("3b. Sequential and 8 concurrent writers against eventsourcing's application recorder (SQLite, "
+                "PostgreSQL)", bench_concurrent, sz)
+    if "http_floor" not in args.skip:
+        section("3c. HTTP with lean clients: `vigil serve` against a minimal FastAPI app", bench_http_floor, sz)
     texts: list[str] = []
     for name, title in (("delivery", "4. Delivery latency and fan-out"), ("tick", "5. Scheduler tick"),
                         ("alerting", "6. Alerting side by side with Prometheus Alertmanager"),
