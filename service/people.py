@@ -25,7 +25,7 @@ from .errors import Conflict, InputError, NotFound
 from .passwords import hash_password, password_matches, password_problem
 from .people_repository import PeopleRepository
 from .signin_throttle import (
-    LOCKOUT_AFTER, SigninThrottle, account_delay, account_subject, address_subject, seconds_left,
+    LOCKOUT_AFTER, SigninThrottle, account_delay, account_subject, address_subject, lock_in_force, seconds_left,
 )
 
 log = logging.getLogger("vigil.people")
@@ -195,7 +195,7 @@ class PeopleService:
         if not token:
             return None
         step = self.repository.step(token_hash(token), self.clock.now())
-        return step if step is not None and self.person(step.person_id) is not None else None
+        return step if step is not None and self.may_sign_in(step.person_id) is not None else None
 
     def code_step(self, token: str | None, code: str, client: str | None) -> tuple[Principal, str, str]:
         """Finish a sign-in with a TOTP or recovery code: (the person, where to go, the time zone). StepGone if the
@@ -255,7 +255,14 @@ class PeopleService:
                 self.on_lockout(principal_of(row), client)
 
     def person(self, person_id: str) -> Principal | None:
-        """The person of a session, if they may still act (enrolled, not disabled)."""
+        """The person of a session or a link, if they may still act (enrolled, not disabled, not locked out)."""
+        row = self.repository.person(person_id)
+        if row is None or not _usable(row) or lock_in_force(row.locked_at, row.failed_at, self.clock.now()):
+            return None
+        return principal_of(row)
+
+    def may_sign_in(self, person_id: str) -> Principal | None:
+        """The person, if enrolled and not disabled: one locked out may still be answered with the wait left."""
         row = self.repository.person(person_id)
         return principal_of(row) if row is not None and _usable(row) else None
 

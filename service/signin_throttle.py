@@ -32,6 +32,12 @@ def account_delay(failures: int) -> timedelta:
     return min(MAX_DELAY, timedelta(seconds=2 ** (failures - FREE_FAILURES)))
 
 
+def lock_in_force(locked_at: datetime | None, failed_at: datetime | None, now: datetime) -> bool:
+    """Whether a locked account is still locked: until an admin unlocks it, or MAX_DELAY after its last failure
+    (a sign-in then may try again; one more failure locks it for another MAX_DELAY)."""
+    return locked_at is not None and failed_at is not None and failed_at + MAX_DELAY > now
+
+
 def address_delay(failures: int) -> timedelta:
     """How long an address waits after its last failure: nothing for the first twenty, then doubling up to 15 min."""
     if failures < ADDRESS_FREE_FAILURES:

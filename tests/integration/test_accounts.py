@@ -524,18 +524,21 @@ def test_the_admins_are_emailed_once_and_see_the_lockout_on_their_settings_page(
         sent = inbox.messages[0]
         assert sent["To"] == "admin@example.org" and "Aziza Karimova" in sent["Subject"]
         assert "10 failed sign-ins" in sent.get_content() and "testclient" not in sent.get_content()
-        # The locked person's own settings page shows no addresses; the admin's does, with an unlock button.
-        assert "Locked since" not in editor.get("/settings").text
+        # The locked person is signed out (and so sees no addresses); the admin's page shows them, with an unlock button.
+        editor_page = editor.get("/settings")
+        assert editor_page.status_code == 303 and "Locked since" not in editor_page.text
         assert sign_in(admin, "Team Admin", PASSWORD, next_code(admin_secret, clock)).status_code == 303
         shown = admin.get("/settings").text
         assert re.search(r"Locked since .*?: 10 failed sign-ins, from testclient\.", shown)
         person_id = [p["id"] for p in api.get("/v1/users").json() if p["name"] == "Aziza Karimova"][0]
         assert editor.post(f"/settings/people/{person_id}/unlock",
-                           data={"csrf_token": csrf_of(editor.get("/settings").text)}).status_code == 403
+                           data={"csrf_token": csrf_of(shown)}).status_code in (303, 403)
         assert admin.post(f"/settings/people/{person_id}/unlock",
                           data={"csrf_token": csrf_of(shown)}).status_code == 303
         assert "Locked since" not in admin.get("/settings").text
         assert sign_in(editor, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+        assert editor.post(f"/settings/people/{person_id}/unlock",  # only an admin unlocks
+                           data={"csrf_token": csrf_of(editor.get("/settings").text)}).status_code == 403
 
 
 def test_without_smtp_the_notice_is_the_dashboard_entry_alone(api, box, clock):
@@ -576,6 +579,38 @@ def test_an_account_disabled_locked_or_mid_enrollment_can_do_nothing(api, browse
     assert "vigil_session" not in browser.cookies
     assert browser.get(f"/cases/{case_id}").status_code == 303  # to the sign-in page
     assert browser.get(f"/v1/cases/{case_id}").status_code == 401
+
+
+@pytest.mark.parametrize("lifted_by", ["an admin", "time"])
+def test_a_lockout_stops_the_persons_sessions_at_once_until_it_is_lifted(api, box, clock, lifted_by):
+    """Someone guessing a person's password locks them out: their open session, live stream and calendar link stop
+    at once (as for a disabled person), and come back when an admin unlocks them or the lock runs out."""
+    with TestClient(create_app(box), follow_redirects=False) as person, \
+            TestClient(create_app(box), follow_redirects=False) as guesser:
+        secret, _ = enroll(person, clock, invite(api))
+        assert sign_in(person, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+        made = person.post("/settings/calendar", data={"csrf_token": csrf_of(person.get("/settings").text)})
+        calendar = made.text.split('id="calendar-url">')[1].split("<")[0].split("127.0.0.1:8000", 1)[1]
+        assert person.get(calendar).status_code == 200
+        for _ in range(LOCKOUT_AFTER):  # past each growing delay, well within the session's 12 hours
+            clock.advance(timedelta(minutes=2))
+            assert password_step(guesser, "Aziza Karimova", "wrong wrong wrong").status_code == 401
+        thrown_out = person.get("/settings")
+        assert thrown_out.status_code == 303 and thrown_out.headers["location"].startswith("/signin")
+        assert person.get("/live").status_code == 401
+        assert person.get(calendar).status_code == 404
+        assert person.post("/settings/calendar",
+                           data={"csrf_token": csrf_of(made.text)}).status_code in (303, 403)
+        assert password_step(person, "Aziza Karimova", PASSWORD).status_code == 429  # the same answer as the guesser's
+        if lifted_by == "an admin":
+            person_id = api.get("/v1/users").json()[0]["id"]
+            assert api.post(f"/v1/users/{person_id}/unlock").status_code == 204
+        else:
+            clock.advance(timedelta(minutes=14, seconds=59))
+            assert person.get("/settings").status_code == 303  # still locked, one second before it runs out
+            clock.advance(timedelta(seconds=1))
+        assert person.get("/settings").status_code == 200
+        assert person.get(calendar).status_code == 200
 
 
 def test_people_of_each_role_see_only_their_teams_cases_in_the_list(api, box, clock):
