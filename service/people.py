@@ -8,6 +8,7 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -80,8 +81,9 @@ def principal_of(row: Any) -> Principal:
 class PeopleService:
     def __init__(self, engine: Engine, clock: Clock, public_url: str, cipher: PersonalDataCipher | None = None,
                  repository: PeopleRepository | None = None,
-                 on_lockout: Callable[[Principal, str | None], None] | None = None):
+                 on_lockout: Callable[[Principal, str | None], None] | None = None, lock_after: int = LOCKOUT_AFTER):
         self.clock, self.public_url, self.cipher = clock, public_url.rstrip("/"), cipher
+        self.lock_after = lock_after  # failed sign-ins that lock an account (VIGIL_SIGNIN_LOCK_AFTER)
         self.repository = repository or PeopleRepository(engine)
         self.throttle = SigninThrottle(engine, clock)
         self.on_lockout = on_lockout
@@ -237,8 +239,8 @@ class PeopleService:
     def _wait(self, row: Any, unknown: str | None, client: str | None) -> int | None:
         now = self.clock.now()
         waits = [self.throttle.wait(address_subject(client)),
-                 seconds_left(row.failed_at, account_delay(row.failures), now) if row is not None
-                 else self.throttle.wait(unknown, account_delay)]
+                 seconds_left(row.failed_at, account_delay(row.failures, self.lock_after), now) if row is not None
+                 else self.throttle.wait(unknown, partial(account_delay, lock_after=self.lock_after))]
         waits = [w for w in waits if w is not None]
         return max(waits) if waits else None
 
@@ -247,7 +249,7 @@ class PeopleService:
         if row is None:
             self.throttle.failed(unknown)
             return
-        failures, locked = self.repository.record_failure(row.id, self.clock.now(), client, LOCKOUT_AFTER)
+        failures, locked = self.repository.record_failure(row.id, self.clock.now(), client, self.lock_after)
         if locked:
             log.warning("sign-in locked out after %d failures: person %s (team %s), last from %s",
                         failures, row.id, row.team, client)

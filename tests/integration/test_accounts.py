@@ -191,6 +191,37 @@ def test_a_lockout_ends_when_its_delay_has_passed(api, browser, box, clock):
     assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
 
 
+def test_the_lockout_threshold_is_a_setting_kept_for_known_and_unknown_accounts_alike(settings, clock, engine):
+    from service.container import build_container
+
+    box = build_container(settings.model_copy(update={"signin_lock_after": 3}), clock=clock, engine=engine)
+    with TestClient(create_app(box), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as api, \
+            TestClient(create_app(box), follow_redirects=False) as browser:
+        secret, _ = enroll(browser, clock, invite(api))
+        for account in ("Aziza Karimova", "Nobody At All"):
+            for _ in range(3):  # no delay between them: the first failures never wait
+                assert password_step(browser, account, "wrong wrong wrong").status_code == 401
+            refused = password_step(browser, account, PASSWORD)
+            assert refused.status_code == 429 and 14 * 60 < int(refused.headers["Retry-After"]) <= 15 * 60
+        listed = api.get("/v1/users").json()[0]
+        assert listed["locked_at"] and listed["failures"] == 3
+        assert api.post(f"/v1/users/{listed['id']}/unlock").status_code == 204
+        assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+
+
+@pytest.mark.parametrize("value", ["2", "101", "ten", ""])
+def test_a_lockout_threshold_out_of_range_is_refused_naming_it(monkeypatch, value):
+    from pydantic import ValidationError
+
+    from service.settings import Settings
+
+    monkeypatch.setenv("VIGIL_SIGNIN_LOCK_AFTER", value)
+    with pytest.raises(ValidationError, match="signin_lock_after"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("VIGIL_SIGNIN_LOCK_AFTER", "3")
+    assert Settings(_env_file=None).signin_lock_after == 3
+
+
 def test_an_address_that_keeps_failing_waits_whatever_account_it_names(api, browser, box, clock):
     from service.signin_throttle import ADDRESS_FREE_FAILURES
 
