@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from events.clock import Clock
-from events.i18n import Said, phrase
+from events.i18n import Said, offered, phrase
 from events.personal_data import PersonalDataCipher
 from events.utc import iso
 
@@ -276,6 +276,11 @@ class PeopleService:
                  "created_at": iso(r.created_at), "created_by": r.created_by,
                  "locked_at": iso(r.locked_at) if r.locked_at else None, "failures": r.failures,
                  "failed_from": json.loads(r.failed_from or "[]")} for r in self.repository.all()]
+
+    def remember_language(self, person_id: str, lang: str) -> None:
+        """The language a person's dashboard is in (at sign-in, or picked), for what Vigil emails them."""
+        if lang in offered():
+            self.repository.set_language(person_id, lang)
 
     def unlock(self, person_id: str) -> None:
         """An admin lifts a lockout: the failures are forgotten, the person may sign in at once."""

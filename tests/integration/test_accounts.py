@@ -572,6 +572,49 @@ def test_the_admins_are_emailed_once_and_see_the_lockout_on_their_settings_page(
                            data={"csrf_token": csrf_of(editor.get("/settings").text)}).status_code == 403
 
 
+def test_each_admin_is_emailed_the_lockout_in_their_dashboards_language(api, box, clock, smtp_inbox):
+    """Russian for the admin whose browser asked for it at sign-in, French for the one who then picked it, English
+    for the one who never signed in."""
+    from dataclasses import replace
+
+    from service.lockout_notices import LockoutNotices
+
+    inbox, port = smtp_inbox
+    with TestClient(create_app(box), follow_redirects=False, headers={"Accept-Language": "ru-RU,ru;q=0.9"}) as ru, \
+            TestClient(create_app(box), follow_redirects=False) as fr, \
+            TestClient(create_app(box), follow_redirects=False) as editor:
+        for browser, name in ((ru, "Admin Ru"), (fr, "Admin Fr")):
+            secret, _ = enroll(browser, clock, invite(api, name=name, role="admin", email=f"{name[-2:]}@example.org"))
+            assert sign_in(browser, name, PASSWORD, next_code(secret, clock)).status_code == 303
+        assert fr.post("/language", data={"lang": "fr", "next": "/"}).status_code == 303
+        assert fr.post("/language", data={"lang": "xx", "next": "/"}).status_code == 303  # unknown: kept as it was
+        invite(api, name="Admin En", role="admin", email="en@example.org")  # invited, never enrolled: not told
+        enroll(editor, clock, invite(api, email="aziza@example.org"))
+        lock_out(editor, clock)
+    LockoutNotices(box.people.repository, replace(box.smtp, host="127.0.0.1", port=port), clock,
+                   box.settings.public_url).run()
+    sent = {m["To"]: m for m in inbox.messages}
+    assert set(sent) == {"Ru@example.org", "Fr@example.org"}
+    assert sent["Ru@example.org"]["Subject"] == "Vigil: учётная запись Aziza Karimova заблокирована"
+    assert "после 10 неудачных попыток входа" in sent["Ru@example.org"].get_content()
+    assert sent["Fr@example.org"]["Subject"] == "Vigil : le compte de Aziza Karimova est verrouillé"
+
+
+def test_an_admin_who_never_chose_gets_the_lockout_in_english(api, box, clock, smtp_inbox):
+    from dataclasses import replace
+
+    from service.lockout_notices import LockoutNotices
+
+    inbox, port = smtp_inbox
+    with TestClient(create_app(box), follow_redirects=False) as browser:
+        enroll(browser, clock, invite(api, name="Team Admin", role="admin", email="admin@example.org"))
+        enroll(browser, clock, invite(api, email="aziza@example.org"))
+        lock_out(browser, clock)
+    LockoutNotices(box.people.repository, replace(box.smtp, host="127.0.0.1", port=port), clock,
+                   box.settings.public_url).run()
+    assert [m["Subject"] for m in inbox.messages] == ["Vigil: the account of Aziza Karimova is locked"]
+
+
 def test_without_smtp_the_notice_is_the_dashboard_entry_alone(api, box, clock):
     from service.lockout_notices import LockoutNotices
 
