@@ -8,8 +8,8 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Callable
 
 from sqlalchemy import Engine
