@@ -164,6 +164,7 @@ people = Table(
     Column("locked_at", UTCDateTime, nullable=True),  # when the failures reached the lockout threshold (0021)
     Column("failed_from", Text, nullable=True),  # a JSON list of the addresses the recent failures came from (0021)
     Column("lock_notice_at", UTCDateTime, nullable=True),  # when the admins were emailed about the lockout (0021)
+    Column("language", String(16), nullable=True),  # their dashboard's language, for what is emailed to them (0022)
     UniqueConstraint("name", name="uq_people_name"),
     UniqueConstraint("email", name="uq_people_email"),
 )

@@ -196,7 +196,8 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     # A person locked out by failed sign-ins: an entry in the access log, which their admin reads; the scheduler
     # emails the admins (lockout_notices) and the settings page shows it until an admin unlocks.
     people = PeopleService(engine, clock, settings.public_url, cipher,
-                           on_lockout=lambda who, client: access_log.record(who, "lockout", None, "/signin", client))
+                           on_lockout=lambda who, client: access_log.record(who, "lockout", None, "/signin", client),
+                           lock_after=settings.signin_lock_after)
     keys = KeyService(engine, clock)
     calendar = CalendarLinks(engine, clock, settings.public_url, keys, people, cases)
     return Container(settings, engine, clock, store, cases, subs, alerts, worker, smtp,

@@ -9,13 +9,14 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Callable
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from events.clock import Clock
-from events.i18n import Said, phrase
+from events.i18n import Said, offered, phrase
 from events.personal_data import PersonalDataCipher
 from events.utc import iso
 
@@ -25,7 +26,7 @@ from .errors import Conflict, InputError, NotFound
 from .passwords import hash_password, password_matches, password_problem
 from .people_repository import PeopleRepository
 from .signin_throttle import (
-    LOCKOUT_AFTER, SigninThrottle, account_delay, account_subject, address_subject, seconds_left,
+    LOCKOUT_AFTER, SigninThrottle, account_delay, account_subject, address_subject, lock_in_force, seconds_left,
 )
 
 log = logging.getLogger("vigil.people")
@@ -80,8 +81,9 @@ def principal_of(row: Any) -> Principal:
 class PeopleService:
     def __init__(self, engine: Engine, clock: Clock, public_url: str, cipher: PersonalDataCipher | None = None,
                  repository: PeopleRepository | None = None,
-                 on_lockout: Callable[[Principal, str | None], None] | None = None):
+                 on_lockout: Callable[[Principal, str | None], None] | None = None, lock_after: int = LOCKOUT_AFTER):
         self.clock, self.public_url, self.cipher = clock, public_url.rstrip("/"), cipher
+        self.lock_after = lock_after  # failed sign-ins that lock an account (VIGIL_SIGNIN_LOCK_AFTER)
         self.repository = repository or PeopleRepository(engine)
         self.throttle = SigninThrottle(engine, clock)
         self.on_lockout = on_lockout
@@ -195,7 +197,7 @@ class PeopleService:
         if not token:
             return None
         step = self.repository.step(token_hash(token), self.clock.now())
-        return step if step is not None and self.person(step.person_id) is not None else None
+        return step if step is not None and self.may_sign_in(step.person_id) is not None else None
 
     def code_step(self, token: str | None, code: str, client: str | None) -> tuple[Principal, str, str]:
         """Finish a sign-in with a TOTP or recovery code: (the person, where to go, the time zone). StepGone if the
@@ -237,8 +239,8 @@ class PeopleService:
     def _wait(self, row: Any, unknown: str | None, client: str | None) -> int | None:
         now = self.clock.now()
         waits = [self.throttle.wait(address_subject(client)),
-                 seconds_left(row.failed_at, account_delay(row.failures), now) if row is not None
-                 else self.throttle.wait(unknown, account_delay)]
+                 seconds_left(row.failed_at, account_delay(row.failures, self.lock_after), now) if row is not None
+                 else self.throttle.wait(unknown, partial(account_delay, lock_after=self.lock_after))]
         waits = [w for w in waits if w is not None]
         return max(waits) if waits else None
 
@@ -247,7 +249,7 @@ class PeopleService:
         if row is None:
             self.throttle.failed(unknown)
             return
-        failures, locked = self.repository.record_failure(row.id, self.clock.now(), client, LOCKOUT_AFTER)
+        failures, locked = self.repository.record_failure(row.id, self.clock.now(), client, self.lock_after)
         if locked:
             log.warning("sign-in locked out after %d failures: person %s (team %s), last from %s",
                         failures, row.id, row.team, client)
@@ -255,7 +257,14 @@ class PeopleService:
                 self.on_lockout(principal_of(row), client)
 
     def person(self, person_id: str) -> Principal | None:
-        """The person of a session, if they may still act (enrolled, not disabled)."""
+        """The person of a session or a link, if they may still act (enrolled, not disabled, not locked out)."""
+        row = self.repository.person(person_id)
+        if row is None or not _usable(row) or lock_in_force(row.locked_at, row.failed_at, self.clock.now()):
+            return None
+        return principal_of(row)
+
+    def may_sign_in(self, person_id: str) -> Principal | None:
+        """The person, if enrolled and not disabled: one locked out may still be answered with the wait left."""
         row = self.repository.person(person_id)
         return principal_of(row) if row is not None and _usable(row) else None
 
@@ -267,6 +276,11 @@ class PeopleService:
                  "created_at": iso(r.created_at), "created_by": r.created_by,
                  "locked_at": iso(r.locked_at) if r.locked_at else None, "failures": r.failures,
                  "failed_from": json.loads(r.failed_from or "[]")} for r in self.repository.all()]
+
+    def remember_language(self, person_id: str, lang: str) -> None:
+        """The language a person's dashboard is in (at sign-in, or picked), for what Vigil emails them."""
+        if lang in offered():
+            self.repository.set_language(person_id, lang)
 
     def unlock(self, person_id: str) -> None:
         """An admin lifts a lockout: the failures are forgotten, the person may sign in at once."""

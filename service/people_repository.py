@@ -105,7 +105,7 @@ class PeopleRepository:
     def admins_to_tell(self) -> list[Any]:
         """The people who read lockout notices: enrolled, not disabled, admin (an admin's role spans every team)."""
         with self.engine.connect() as conn:
-            return conn.execute(select(people.c.name, people.c.email, people.c.team).where(
+            return conn.execute(select(people.c.name, people.c.email, people.c.team, people.c.language).where(
                 people.c.role == "admin", people.c.enrolled_at.is_not(None), people.c.disabled_at.is_(None))).all()
 
     # ---- the half-signed-in state between the password and the second factor ----
@@ -155,6 +155,11 @@ class PeopleRepository:
     def all(self) -> list[Any]:
         with self.engine.connect() as conn:
             return conn.execute(select(people).order_by(people.c.created_at)).all()
+
+    def set_language(self, person_id: str, lang: str) -> None:
+        with writing(self.engine) as conn:
+            conn.execute(update(people).where(people.c.id == person_id, people.c.language.is_distinct_from(lang))
+                         .values(language=lang))
 
     def disable(self, person_id: str, now: datetime) -> bool:
         """Disable a person and end every session of theirs, at once and together; False if no such person."""

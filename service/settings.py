@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Signing in to the dashboard with an API key (a cookie session or a bearer key on its pages); when false, only
     # people sign in there, and API keys serve the API alone (integrations).
     dashboard_key_signin: bool = True
+    # Failed sign-ins (password or code) that lock a person's account for 15 minutes or until an admin unlocks it;
+    # at least 3, the failures that never wait (service/signin_throttle.py).
+    signin_lock_after: int = Field(default=10, ge=3, le=100)
     auth_failures_per_minute: int = 20  # wrong keys per client address and minute before 429; 0 turns it off
     delivery_lease_seconds: float = 60  # an in-flight delivery is retried this long after its worker vanished
     worker_poll_seconds: float = 1.0  # fallback poll; appends wake the worker at once

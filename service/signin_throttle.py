@@ -16,20 +16,27 @@ from events.tables import signin_failures
 from events.transactions import writing
 
 FREE_FAILURES = 3  # failed sign-ins an account may have before each further try must wait
-LOCKOUT_AFTER = 10  # failures after which an account is locked: it waits MAX_DELAY, its admins are told
+LOCKOUT_AFTER = 10  # failures after which an account is locked (by default; VIGIL_SIGNIN_LOCK_AFTER): it waits
+# MAX_DELAY, its admins are told
 MAX_DELAY = timedelta(minutes=15)
 ADDRESS_FREE_FAILURES = 20  # an office or a VPN shares one address: more leeway than for one account
 FORGET_AFTER = timedelta(hours=24)  # a count with no failure for this long starts again from nothing
 
 
-def account_delay(failures: int) -> timedelta:
+def account_delay(failures: int, lock_after: int = LOCKOUT_AFTER) -> timedelta:
     """How long an account waits after its last failure: nothing for the first few, then 1 s, 2 s, 4 s, ...;
-    from the lockout on, MAX_DELAY."""
+    from the lockout (at `lock_after` failures) on, MAX_DELAY."""
+    if failures >= lock_after:
+        return MAX_DELAY
     if failures < FREE_FAILURES:
         return timedelta(0)
-    if failures >= LOCKOUT_AFTER:
-        return MAX_DELAY
     return min(MAX_DELAY, timedelta(seconds=2 ** (failures - FREE_FAILURES)))
+
+
+def lock_in_force(locked_at: datetime | None, failed_at: datetime | None, now: datetime) -> bool:
+    """Whether a locked account is still locked: until an admin unlocks it, or MAX_DELAY after its last failure
+    (a sign-in then may try again; one more failure locks it for another MAX_DELAY)."""
+    return locked_at is not None and failed_at is not None and failed_at + MAX_DELAY > now
 
 
 def address_delay(failures: int) -> timedelta:

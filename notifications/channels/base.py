@@ -59,6 +59,9 @@ class ChannelKind:
     masked_fields: tuple[str, ...] = ()  # personal identifiers (phone numbers): shown masked (`mask`)
     form_fields: tuple[str, ...] = ()  # the dashboard's inputs for this kind, in order
     form_lists: tuple[str, ...] = ()  # of those, the comma-separated ones
+    # Of those, the optional secrets (a chat app's signing secret): password inputs, never shown back, left out of
+    # the channel when empty. Being optional, they do not stop the escalation inputs from describing the kind.
+    form_secrets: tuple[str, ...] = ()
 
 
 def mask(value: str) -> str:

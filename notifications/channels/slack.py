@@ -46,4 +46,5 @@ def render(channel: SlackChannel, message: AlertMessage, secret: str, now: datet
                         secret_parts=(channel.url.split("/services/")[-1],) if "/services/" in channel.url else ())
 
 
-KIND = ChannelKind("slack", SlackChannel, render, url_fields=("url",), form_fields=("url",))
+KIND = ChannelKind("slack", SlackChannel, render, url_fields=("url",), form_fields=("url", "signing_secret"),
+                   form_secrets=("signing_secret",))

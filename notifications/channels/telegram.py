@@ -49,4 +49,4 @@ def render(channel: TelegramChannel, message: AlertMessage, secret: str, now: da
 
 
 KIND = ChannelKind("telegram", TelegramChannel, render, url_fields=("api_base",), shown_fields=("chat_id",),
-                   form_fields=("bot_token", "chat_id"))
+                   form_fields=("bot_token", "chat_id", "webhook_secret"), form_secrets=("webhook_secret",))

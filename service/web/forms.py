@@ -148,6 +148,8 @@ PATTERN_WORDS = (  # a fragment of a catalogue pattern -> what to tell a person
     ("[0-9a-f]{64}", phrase("Use the 64 hexadecimal characters of a SHA-256 digest")),
     ("[a-z0-9][a-z0-9_.-]", phrase("Use lower-case letters, digits, '.', '_' or '-', with no spaces")),
     ("[A-Za-z0-9][A-Za-z0-9_.-]", phrase("Use letters, digits, '.', '_' or '-', with no spaces")),
+    ("[A-Za-z0-9_-]{16,256}", phrase("Use 16 to 256 letters, digits, '_' or '-'")),  # a Telegram webhook secret
+    (r"[^\s\x00-\x1f\x7f]", phrase("Use no spaces or control characters")),  # a secret or token
 )
 VALUE_WORDS = {  # a model's own refusal, in English -> the same said in the reader's language
     "only a webhook channel can receive the log's checkpoints":
@@ -255,13 +257,16 @@ def data_errors(model: type[BaseModel], data: dict[str, Any]) -> dict[str, str]:
 
 
 CHANNEL_KINDS = tuple(CHANNELS)
-# Which kinds show each form input (the page hides the others), and the kinds an escalation can use: those the
-# form can describe with one address (a URL or email addresses), as the escalation inputs offer.
+# Which kinds show each form input (the page hides the others), and the kinds an escalation can use: those whose
+# required inputs the escalation's can give (a URL or email addresses); optional secrets do not count, and of them
+# the escalation offers Slack's signing secret. A kind that needs more (a bot token and a chat) escalates through
+# the API only.
 KINDS_USING = {name: " ".join(k for k, entry in CHANNELS.items() if name in entry.form_fields)
                for name in dict.fromkeys(f for entry in CHANNELS.values() for f in entry.form_fields)}
 # Email first: the form's default escalation is a person's inbox.
-ESCALATION_KINDS = tuple(sorted((k for k, entry in CHANNELS.items() if set(entry.form_fields) <= {"url", "to"}),
-                                key=lambda k: CHANNELS[k].transport != "smtp"))
+ESCALATION_KINDS = tuple(sorted(
+    (k for k, entry in CHANNELS.items() if set(entry.form_fields) - set(entry.form_secrets) <= {"url", "to"}),
+    key=lambda k: CHANNELS[k].transport != "smtp"))
 
 
 def channel_body(kind: str, form: dict[str, str], prefix: str = "") -> dict[str, Any]:
@@ -270,7 +275,11 @@ def channel_body(kind: str, form: dict[str, str], prefix: str = "") -> dict[str,
     entry = CHANNELS.get(kind)
     for name in entry.form_fields if entry else ():
         raw = form.get(prefix + name)
-        channel[name] = comma_list(raw) if name in entry.form_lists else (raw or "").strip()
+        if name in entry.form_secrets:
+            if (raw or "").strip():
+                channel[name] = raw.strip()
+        else:
+            channel[name] = comma_list(raw) if name in entry.form_lists else (raw or "").strip()
     return channel
 
 

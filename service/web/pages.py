@@ -195,8 +195,11 @@ async def signin_code(request: Request):
 
 
 def start_session(request: Request, response, who, tz: str):
-    """Start a session for `who` and hand its cookie to the browser with `response`."""
+    """Start a session for `who` and hand its cookie to the browser with `response`; a person's dashboard language
+    is kept, for what Vigil emails them."""
     cookie = container(request).sessions.start(who, tz, client_of(request))
+    if who.is_person:
+        container(request).people.remember_language(who.key_id, language.request_language(request))
     response.set_cookie(COOKIE_NAME, cookie, max_age=int(LIFETIME.total_seconds()), httponly=True,
                         samesite="strict", secure=_secure(request), path="/")
     response.delete_cookie(SIGNIN_COOKIE, path="/signin")
@@ -369,6 +372,9 @@ async def set_language(request: Request):
     response = redirect(local_path(form.get("next")))
     chosen = form.get("lang")
     if chosen in offered():
+        session = container(request).sessions.find(request.cookies.get(COOKIE_NAME))
+        if session is not None and session.principal.is_person:
+            container(request).people.remember_language(session.principal.key_id, chosen)
         response.set_cookie(language.COOKIE, chosen, max_age=365 * 24 * 3600, httponly=True, samesite="lax",
                             secure=_secure(request), path="/")
     else:

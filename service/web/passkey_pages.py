@@ -120,7 +120,7 @@ async def signin(request: Request) -> JSONResponse:
         person_id = await in_thread(box.passkeys.sign_in, body.get("credential"))
     except PasskeyRefused:
         person_id = None
-    who = box.people.person(person_id) if person_id else None
+    who = box.people.may_sign_in(person_id) if person_id else None
     if who is None:
         box.people.passkey_failed(client)
         return JSONResponse({"detail": REFUSED}, status_code=401)

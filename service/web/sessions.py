@@ -9,13 +9,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, null, select, update
 
 from events.clock import Clock
 from events.transactions import writing
 from events.tables import api_keys, people, web_sessions
 
 from ..access import Principal
+from ..signin_throttle import lock_in_force
 
 COOKIE_NAME = "vigil_session"
 LIFETIME = timedelta(hours=12)
@@ -57,7 +58,7 @@ class SessionStore:
 
     def find(self, cookie: str | None) -> Session | None:
         """The live session for a cookie, or None (bad signature, unknown, expired, its key revoked, or its person
-        disabled or not yet enrolled)."""
+        disabled, not yet enrolled or locked out)."""
         if not cookie or "." not in cookie:
             return None
         token, _, signature = cookie.rpartition(".")
@@ -65,11 +66,13 @@ class SessionStore:
             return None
         digest = _digest(token)
         by_key = (select(web_sessions.c.id_hash, web_sessions.c.csrf_token, web_sessions.c.timezone,
-                         web_sessions.c.expires_at, api_keys.c.id, api_keys.c.name, api_keys.c.role, api_keys.c.team)
+                         web_sessions.c.expires_at, api_keys.c.id, api_keys.c.name, api_keys.c.role, api_keys.c.team,
+                         null().label("locked_at"), null().label("failed_at"))
                   .join(api_keys, api_keys.c.id == web_sessions.c.key_id)
                   .where(web_sessions.c.id_hash == digest, api_keys.c.revoked_at.is_(None)))
         by_person = (select(web_sessions.c.id_hash, web_sessions.c.csrf_token, web_sessions.c.timezone,
-                            web_sessions.c.expires_at, people.c.id, people.c.name, people.c.role, people.c.team)
+                            web_sessions.c.expires_at, people.c.id, people.c.name, people.c.role, people.c.team,
+                            people.c.locked_at, people.c.failed_at)
                      .join(people, people.c.id == web_sessions.c.person_id)
                      .where(web_sessions.c.id_hash == digest, people.c.disabled_at.is_(None),
                             people.c.enrolled_at.is_not(None)))
@@ -77,7 +80,8 @@ class SessionStore:
             row, kind = conn.execute(by_key).first(), "key"
             if row is None:
                 row, kind = conn.execute(by_person).first(), "person"
-        if row is None or row.expires_at <= self.clock.now():
+        now = self.clock.now()
+        if row is None or row.expires_at <= now or lock_in_force(row.locked_at, row.failed_at, now):
             return None
         return Session(row[0], Principal(row[4], row[5], row[6], row[7], kind=kind), row[1], row[2])
 

@@ -27,7 +27,8 @@ def server(tmp_path_factory):
     env = {**os.environ, "VIGIL_DATABASE_URL": f"sqlite:///{home / 'vigil.db'}",
            "VIGIL_MASTER_KEY_FILE": str(home / "master.key"),
            "VIGIL_PUBLIC_URL": f"http://127.0.0.1:{port}",
-           "VIGIL_SMTP_HOST": "127.0.0.1", "VIGIL_SMTP_PORT": str(free_port())}  # email subscriptions need one
+           "VIGIL_SMTP_HOST": "127.0.0.1", "VIGIL_SMTP_PORT": str(free_port()),  # email subscriptions need one
+           "VIGIL_SIGNIN_LOCK_AFTER": "3"}  # the first three failures never wait: a lockout with no delay to sleep
     env.pop("VIGIL_MASTER_KEY", None)
     env.pop("VIGIL_KEYRING_FILE", None)  # the default, beside the master key file
     loaded = subprocess.run([VIGIL, "demo", "--no-serve"], env=env, cwd=home, capture_output=True, text=True,
@@ -373,6 +374,61 @@ def test_a_disabled_person_is_thrown_out_at_their_next_click(page, server):
     page.locator("a[href=\"/settings\"]").first.click()
     page.wait_for_url(re.compile("/signin"))
     assert page.get_by_label("Name or email").is_visible()
+
+
+def signin_answer(page, base: str, account: str, password: str) -> tuple[int, str]:
+    """The first sign-in step's status and message, as the browser got them."""
+    page.goto(base + "/signin")
+    page.get_by_label("Name or email").fill(account)
+    page.get_by_label("Password").fill(password)
+    with page.expect_response(lambda r: r.url == base + "/signin" and r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    return answer.value.status, page.locator("main").inner_text()
+
+
+def test_a_lockout_refuses_even_the_right_password_stops_the_session_and_an_admin_unlocks(chromium, server):
+    """The server locks after 3 failures (VIGIL_SIGNIN_LOCK_AFTER=3), so nothing here waits for a delay."""
+    import time
+
+    import pyotp
+
+    base = server["base"]
+    person, guesser, admin = (chromium.new_context(locale="en-GB").new_page() for _ in range(3))
+    try:
+        made = api(server, "POST", "/v1/users/invitations", {"role": "editor", "team": "rapid-response",
+                                                             "name": "Locked Person"})
+        secret, codes = enroll_with_app(person, made["url"], "quiet harbour under grey skies")
+        two_steps(person, base, "Locked Person", "quiet harbour under grey skies", codes[0])
+        person.wait_for_url(base + "/")
+        for _ in range(3):
+            status, said = signin_answer(guesser, base, "Locked Person", "a guess that is not it")
+            assert status == 401 and "The account or password is not right" in said
+        # Locked: the right password gets the very answer a wrong one gets, and tells nothing.
+        right = signin_answer(guesser, base, "Locked Person", "quiet harbour under grey skies")
+        assert right[0] == 429 and "Too many failed sign-ins" in right[1]
+        assert signin_answer(guesser, base, "Locked Person", "another wrong guess") == right
+        shot(guesser, "23-locked-out")
+        # The person's open session stops at their next click.
+        person.locator("a[href=\"/settings\"]").first.click()
+        person.wait_for_url(re.compile("/signin"))
+        # An admin sees the lock on the settings page, with its Unlock button.
+        sign_in(admin, server)
+        admin.goto(base + "/settings")
+        row = admin.locator("#people tr", has_text="Locked Person")
+        assert re.search(r"Locked since .*: 3 failed sign-ins, from 127\.0\.0\.1\.", row.inner_text())
+        shot(admin, "24-settings-locked-person")
+        row.get_by_role("button", name="Unlock").click()
+        admin.wait_for_url(base + "/settings")
+        assert "Locked since" not in admin.locator("#people tr", has_text="Locked Person").inner_text()
+        # Unlocked: the person signs in, in two steps, with the next code of their app.
+        two_steps(person, base, "Locked Person", "quiet harbour under grey skies",
+                  pyotp.TOTP(secret).at(time.time() + 30))
+        person.wait_for_url(base + "/")
+        assert "Locked Person · editor · team rapid-response" in person.content()
+    finally:
+        for page in (person, guesser, admin):
+            page.context.close()
 
 
 @pytest.fixture(scope="module")

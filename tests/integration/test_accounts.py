@@ -191,6 +191,37 @@ def test_a_lockout_ends_when_its_delay_has_passed(api, browser, box, clock):
     assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
 
 
+def test_the_lockout_threshold_is_a_setting_kept_for_known_and_unknown_accounts_alike(settings, clock, engine):
+    from service.container import build_container
+
+    box = build_container(settings.model_copy(update={"signin_lock_after": 3}), clock=clock, engine=engine)
+    with TestClient(create_app(box), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as api, \
+            TestClient(create_app(box), follow_redirects=False) as browser:
+        secret, _ = enroll(browser, clock, invite(api))
+        for account in ("Aziza Karimova", "Nobody At All"):
+            for _ in range(3):  # no delay between them: the first failures never wait
+                assert password_step(browser, account, "wrong wrong wrong").status_code == 401
+            refused = password_step(browser, account, PASSWORD)
+            assert refused.status_code == 429 and 14 * 60 < int(refused.headers["Retry-After"]) <= 15 * 60
+        listed = api.get("/v1/users").json()[0]
+        assert listed["locked_at"] and listed["failures"] == 3
+        assert api.post(f"/v1/users/{listed['id']}/unlock").status_code == 204
+        assert sign_in(browser, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+
+
+@pytest.mark.parametrize("value", ["2", "101", "ten", ""])
+def test_a_lockout_threshold_out_of_range_is_refused_naming_it(monkeypatch, value):
+    from pydantic import ValidationError
+
+    from service.settings import Settings
+
+    monkeypatch.setenv("VIGIL_SIGNIN_LOCK_AFTER", value)
+    with pytest.raises(ValidationError, match="signin_lock_after"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("VIGIL_SIGNIN_LOCK_AFTER", "3")
+    assert Settings(_env_file=None).signin_lock_after == 3
+
+
 def test_an_address_that_keeps_failing_waits_whatever_account_it_names(api, browser, box, clock):
     from service.signin_throttle import ADDRESS_FREE_FAILURES
 
@@ -524,18 +555,64 @@ def test_the_admins_are_emailed_once_and_see_the_lockout_on_their_settings_page(
         sent = inbox.messages[0]
         assert sent["To"] == "admin@example.org" and "Aziza Karimova" in sent["Subject"]
         assert "10 failed sign-ins" in sent.get_content() and "testclient" not in sent.get_content()
-        # The locked person's own settings page shows no addresses; the admin's does, with an unlock button.
-        assert "Locked since" not in editor.get("/settings").text
+        # The locked person is signed out (and so sees no addresses); the admin's page shows them, with an unlock button.
+        editor_page = editor.get("/settings")
+        assert editor_page.status_code == 303 and "Locked since" not in editor_page.text
         assert sign_in(admin, "Team Admin", PASSWORD, next_code(admin_secret, clock)).status_code == 303
         shown = admin.get("/settings").text
         assert re.search(r"Locked since .*?: 10 failed sign-ins, from testclient\.", shown)
         person_id = [p["id"] for p in api.get("/v1/users").json() if p["name"] == "Aziza Karimova"][0]
         assert editor.post(f"/settings/people/{person_id}/unlock",
-                           data={"csrf_token": csrf_of(editor.get("/settings").text)}).status_code == 403
+                           data={"csrf_token": csrf_of(shown)}).status_code in (303, 403)
         assert admin.post(f"/settings/people/{person_id}/unlock",
                           data={"csrf_token": csrf_of(shown)}).status_code == 303
         assert "Locked since" not in admin.get("/settings").text
         assert sign_in(editor, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+        assert editor.post(f"/settings/people/{person_id}/unlock",  # only an admin unlocks
+                           data={"csrf_token": csrf_of(editor.get("/settings").text)}).status_code == 403
+
+
+def test_each_admin_is_emailed_the_lockout_in_their_dashboards_language(api, box, clock, smtp_inbox):
+    """Russian for the admin whose browser asked for it at sign-in, French for the one who then picked it, English
+    for the one who never signed in."""
+    from dataclasses import replace
+
+    from service.lockout_notices import LockoutNotices
+
+    inbox, port = smtp_inbox
+    with TestClient(create_app(box), follow_redirects=False, headers={"Accept-Language": "ru-RU,ru;q=0.9"}) as ru, \
+            TestClient(create_app(box), follow_redirects=False) as fr, \
+            TestClient(create_app(box), follow_redirects=False) as editor:
+        for browser, name in ((ru, "Admin Ru"), (fr, "Admin Fr")):
+            secret, _ = enroll(browser, clock, invite(api, name=name, role="admin", email=f"{name[-2:]}@example.org"))
+            assert sign_in(browser, name, PASSWORD, next_code(secret, clock)).status_code == 303
+        assert fr.post("/language", data={"lang": "fr", "next": "/"}).status_code == 303
+        assert fr.post("/language", data={"lang": "xx", "next": "/"}).status_code == 303  # unknown: kept as it was
+        invite(api, name="Admin En", role="admin", email="en@example.org")  # invited, never enrolled: not told
+        enroll(editor, clock, invite(api, email="aziza@example.org"))
+        lock_out(editor, clock)
+    LockoutNotices(box.people.repository, replace(box.smtp, host="127.0.0.1", port=port), clock,
+                   box.settings.public_url).run()
+    sent = {m["To"]: m for m in inbox.messages}
+    assert set(sent) == {"Ru@example.org", "Fr@example.org"}
+    assert sent["Ru@example.org"]["Subject"] == "Vigil: учётная запись Aziza Karimova заблокирована"
+    assert "после 10 неудачных попыток входа" in sent["Ru@example.org"].get_content()
+    assert sent["Fr@example.org"]["Subject"] == "Vigil : le compte de Aziza Karimova est verrouillé"
+
+
+def test_an_admin_who_never_chose_gets_the_lockout_in_english(api, box, clock, smtp_inbox):
+    from dataclasses import replace
+
+    from service.lockout_notices import LockoutNotices
+
+    inbox, port = smtp_inbox
+    with TestClient(create_app(box), follow_redirects=False) as browser:
+        enroll(browser, clock, invite(api, name="Team Admin", role="admin", email="admin@example.org"))
+        enroll(browser, clock, invite(api, email="aziza@example.org"))
+        lock_out(browser, clock)
+    LockoutNotices(box.people.repository, replace(box.smtp, host="127.0.0.1", port=port), clock,
+                   box.settings.public_url).run()
+    assert [m["Subject"] for m in inbox.messages] == ["Vigil: the account of Aziza Karimova is locked"]
 
 
 def test_without_smtp_the_notice_is_the_dashboard_entry_alone(api, box, clock):
@@ -576,6 +653,38 @@ def test_an_account_disabled_locked_or_mid_enrollment_can_do_nothing(api, browse
     assert "vigil_session" not in browser.cookies
     assert browser.get(f"/cases/{case_id}").status_code == 303  # to the sign-in page
     assert browser.get(f"/v1/cases/{case_id}").status_code == 401
+
+
+@pytest.mark.parametrize("lifted_by", ["an admin", "time"])
+def test_a_lockout_stops_the_persons_sessions_at_once_until_it_is_lifted(api, box, clock, lifted_by):
+    """Someone guessing a person's password locks them out: their open session, live stream and calendar link stop
+    at once (as for a disabled person), and come back when an admin unlocks them or the lock runs out."""
+    with TestClient(create_app(box), follow_redirects=False) as person, \
+            TestClient(create_app(box), follow_redirects=False) as guesser:
+        secret, _ = enroll(person, clock, invite(api))
+        assert sign_in(person, "Aziza Karimova", PASSWORD, next_code(secret, clock)).status_code == 303
+        made = person.post("/settings/calendar", data={"csrf_token": csrf_of(person.get("/settings").text)})
+        calendar = made.text.split('id="calendar-url">')[1].split("<")[0].split("127.0.0.1:8000", 1)[1]
+        assert person.get(calendar).status_code == 200
+        for _ in range(LOCKOUT_AFTER):  # past each growing delay, well within the session's 12 hours
+            clock.advance(timedelta(minutes=2))
+            assert password_step(guesser, "Aziza Karimova", "wrong wrong wrong").status_code == 401
+        thrown_out = person.get("/settings")
+        assert thrown_out.status_code == 303 and thrown_out.headers["location"].startswith("/signin")
+        assert person.get("/live").status_code == 401
+        assert person.get(calendar).status_code == 404
+        assert person.post("/settings/calendar",
+                           data={"csrf_token": csrf_of(made.text)}).status_code in (303, 403)
+        assert password_step(person, "Aziza Karimova", PASSWORD).status_code == 429  # the same answer as the guesser's
+        if lifted_by == "an admin":
+            person_id = api.get("/v1/users").json()[0]["id"]
+            assert api.post(f"/v1/users/{person_id}/unlock").status_code == 204
+        else:
+            clock.advance(timedelta(minutes=14, seconds=59))
+            assert person.get("/settings").status_code == 303  # still locked, one second before it runs out
+            clock.advance(timedelta(seconds=1))
+        assert person.get("/settings").status_code == 200
+        assert person.get(calendar).status_code == 200
 
 
 def test_people_of_each_role_see_only_their_teams_cases_in_the_list(api, box, clock):

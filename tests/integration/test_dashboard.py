@@ -527,6 +527,70 @@ def test_a_webhook_may_opt_in_to_log_checkpoints_and_another_channel_is_told_bes
     assert "<dt>Log checkpoints</dt><dd>yes</dd>" in browser.get(f"/subscriptions/{sub['id']}").text
 
 
+SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TELEGRAM_SECRET = "tg-webhook-secret_0123456789"
+
+
+def test_chat_buttons_secrets_are_typed_in_the_form_kept_and_never_shown_back(browser, api, box):
+    """Slack's signing secret and Telegram's webhook secret: optional password inputs, for the channel and (Slack)
+    the escalation, stored sealed with the subscription and never on any page, not even after a refusal."""
+    sign_in(browser, ADMIN_KEY)
+    page = browser.get("/subscriptions").text
+    for name, kinds in (("signing_secret", "slack"), ("webhook_secret", "telegram")):
+        assert re.search(rf'data-for-kinds="{kinds}"><label for="[^"]+">[^<]+</label>\s*<input id="[^"]+" '
+                         rf'name="{name}" type="password" autocomplete="off">', page), name
+    assert 'name="escalate_signing_secret" type="password"' in page
+    # Slack stays an escalation choice beside its new optional input (a kind's optional secrets are not
+    # inputs the escalation lacks).
+    assert re.findall(r'<option value="([a-z]+)" >', page.split('name="escalate_kind"')[1].split("</select>")[0]) \
+        == ["email", "webhook", "slack", "mattermost", "teams", "discord"]
+    slack = browser.post("/subscriptions", data={
+        "csrf_token": csrf_of(page), "name": "Slack desk", "channel_kind": "slack",
+        "url": "https://hooks.slack.com/services/T0/B0/xyz", "signing_secret": f" {SLACK_SECRET} ",
+        "escalate_after": "PT30M", "escalate_kind": "slack", "escalate_url": "https://hooks.slack.com/services/T0/B1/e",
+        "escalate_signing_secret": SLACK_SECRET + "e"})
+    telegram = browser.post("/subscriptions", data={
+        "csrf_token": csrf_of(page), "name": "Telegram desk", "channel_kind": "telegram",
+        "bot_token": "123456:ABCdef", "chat_id": "-1001234567890", "webhook_secret": TELEGRAM_SECRET})
+    plain = browser.post("/subscriptions", data={  # left empty: no secret, no button, no error
+        "csrf_token": csrf_of(page), "name": "Plain Slack", "channel_kind": "slack",
+        "url": "https://hooks.slack.com/services/T0/B2/abc", "signing_secret": "", "webhook_secret": ""})
+    assert (slack.status_code, telegram.status_code, plain.status_code) == (201, 201, 201), slack.text
+    subs = {s["name"]: s for s in api.get("/v1/subscriptions").json()["items"]}
+    channels = {name: box.subscriptions.with_channels(sub["id"])[1] for name, sub in subs.items()}
+    assert [(c.kind, c.signing_secret) for c in channels["Slack desk"]] == [("slack", SLACK_SECRET),
+                                                                           ("slack", SLACK_SECRET + "e")]
+    assert [(c.kind, c.webhook_secret) for c in channels["Telegram desk"]] == [("telegram", TELEGRAM_SECRET)]
+    assert channels["Plain Slack"][0].signing_secret is None
+    shown = [slack.text, telegram.text, plain.text, browser.get("/subscriptions").text,
+             *(browser.get(f"/subscriptions/{sub['id']}").text for sub in subs.values()),
+             api.get("/v1/subscriptions").text]
+    assert not [text for text in shown if SLACK_SECRET in text or TELEGRAM_SECRET in text]
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"channel_kind": "telegram", "bot_token": "123456:ABCdef", "chat_id": "-100123", "webhook_secret": "short"},
+     "webhook_secret"),
+    ({"channel_kind": "slack", "url": "https://hooks.slack.com/services/T/B/x", "signing_secret": "two words"},
+     "signing_secret"),
+    ({"escalate_after": "PT1H", "escalate_kind": "slack", "escalate_url": "https://hooks.slack.com/services/T/B/x",
+      "escalate_signing_secret": "bad\tsecret"}, "escalate_signing_secret"),
+])
+def test_a_refused_chat_secret_is_named_beside_its_field_and_not_echoed(browser, api, fields, field):
+    sign_in(browser, ADMIN_KEY)
+    page = browser.get("/subscriptions").text
+    response = browser.post("/subscriptions", data={"csrf_token": csrf_of(page), "name": "Desk",
+                                                    "channel_kind": "webhook", "url": "https://example.org/hook",
+                                                    **fields})
+    assert response.status_code == 422
+    said = re.search(rf'<span class="field-error" id="err-{field}">([^<]+)</span>', response.text)
+    assert said and said.group(1) in ("Use 16 to 256 letters, digits, &#39;_&#39; or &#39;-&#39;",
+                                      "Use no spaces or control characters"), said and said.group(1)
+    assert f'name="{field}" type="password" autocomplete="off" aria-invalid="true"' in response.text
+    assert "short" not in response.text.split("<main")[1] and "two words" not in response.text
+    assert api.get("/v1/subscriptions").json()["items"] == []
+
+
 def test_only_admins_may_put_names_in_messages_and_viewers_get_no_form(browser, box, api):
     sign_in(browser, KeyService(box.engine, box.clock).create("editor", "lyon", "lyon editor"))
     page = browser.get("/subscriptions").text
