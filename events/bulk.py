@@ -1,6 +1,8 @@
 """Bulk append: the events of many streams in one transaction, with every guarantee of a single append."""
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Sequence
@@ -9,14 +11,14 @@ from sqlalchemy import Connection
 
 from .catalogue import schema_version
 from .fastsql import Raw
-from .hashchain import GENESIS, chain_hash
+from .hashchain import GENESIS
 from .log_tree import NEXT_INDEX
-from .records import StoredEvent, canonical_event
+from .records import StoredEvent
 from .store import (
-    APPEND_LOCK_KEY, INSERT_EVENT, AppendContext, ConcurrencyConflict, EventStore, NewEvent, StreamNotFound, _dumps,
+    APPEND_LOCK_KEY, INSERT_EVENT, AppendContext, ConcurrencyConflict, EventStore, NewEvent, StreamNotFound,
 )
 from .transactions import AppendConnectionLost, appending
-from .utc import from_db
+from .utc import from_db, iso, iso_and_db
 
 # The store's insert, its log_index given (the whole batch's leaves are numbered once, under the lock) and
 # nothing returned, so the rows go in one executemany.
@@ -127,30 +129,43 @@ def _bulk(store: EventStore, batches: Sequence[StreamBatch], actor: str, quiet: 
         first_leaf = next_leaf
         rows: list[dict] = []
         canonicals: list[bytes] = []
+        # The store's canonical_event and chain_hash, inlined: the batch's time and actor are encoded once, and a
+        # stream's schema versions, hashes and texts computed without a call per field (the same bytes).
+        recorded_iso = iso(recorded_at)
+        encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+        dumps = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode
+        sha256 = hashlib.sha256
+        postgres = raw.postgres
+        schemas: dict[str, int] = {}
         for batch, fresh, _ in todo:
-            version, prev_hash = heads.get(batch.stream_id, (0, GENESIS))
+            stream_id = batch.stream_id
+            version, prev_hash = heads.get(stream_id, (0, GENESIS))
             stored: list[StoredEvent] = []
             for new in fresh:
                 version += 1
-                data_text = _dumps(new.data)
-                source_text = _dumps(new.source) if new.source is not None else None
-                schema = schema_version(new.type)
-                canonical = canonical_event(new.event_id, batch.stream_id, version, new.type, schema, new.occurred_at,
-                                            new.date_precision, recorded_at, actor, data_text, source_text)
-                digest = chain_hash(prev_hash, canonical)
-                rows.append({"event_id": new.event_id, "stream_id": batch.stream_id, "version": version,
-                             "type": new.type, "schema_version": schema, "occurred_at": raw.time(new.occurred_at),
+                type_ = new.type
+                data_text = dumps(new.data)
+                source_text = dumps(new.source) if new.source is not None else None
+                schema = schemas.get(type_)
+                if schema is None:
+                    schema = schemas[type_] = schema_version(type_)
+                occurred_iso, occurred_db = iso_and_db(new.occurred_at, postgres)
+                canonical = encode([new.event_id, stream_id, version, type_, schema, occurred_iso,
+                                    new.date_precision, recorded_iso, actor, data_text, source_text]).encode()
+                digest = sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+                rows.append({"event_id": new.event_id, "stream_id": stream_id, "version": version,
+                             "type": type_, "schema_version": schema, "occurred_at": occurred_db,
                              "date_precision": new.date_precision, "recorded_at": recorded_db, "actor": actor,
                              "data": data_text, "source": source_text, "idempotency_key": None,
                              "request_hash": None, "prev_hash": prev_hash, "hash": digest, "log_index": next_leaf})
-                stored.append(StoredEvent(0, new.event_id, batch.stream_id, version, new.type, schema,
+                stored.append(StoredEvent(0, new.event_id, stream_id, version, type_, schema,
                                           new.occurred_at, new.date_precision, recorded_at, actor, data_text,
                                           source_text, prev_hash, digest, next_leaf))
                 if next_leaf is not None:
                     canonicals.append(canonical)
                     next_leaf += 1
                 prev_hash = digest
-            result.stored[batch.stream_id] = stored
+            result.stored[stream_id] = stored
         raw.many(INSERT_MANY, rows)
         if store.log is not None:
             frontier = store.log.extend_many(raw, first_leaf, canonicals)

@@ -123,7 +123,8 @@ def read_ndjson(source: Iterable[bytes]) -> Iterator[Read]:
         if not raw.strip():
             continue
         try:
-            yield number, json.loads(raw), size, raw
+            # Decoded here rather than by json.loads, which would first guess the encoding of every line.
+            yield number, json.loads(raw.decode("utf-8-sig")), size, raw
         except (ValueError, UnicodeDecodeError) as exc:
             yield number, Problem(number, "line", f"not valid JSON: {getattr(exc, 'msg', 'undecodable text')}"), \
                 size, raw

@@ -5,7 +5,6 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -26,6 +25,17 @@ from .views import merge_person
 BATCH_EVENTS = 2000  # events per transaction: large enough to share each commit, small enough to hold in memory
 MAX_PROBLEMS = 1000  # bad lines reported in full; beyond that only counted
 ID_SPACE = uuid.UUID("6f1d3c52-57a1-4c39-9a43-2b4c8f1e0a77")  # uuid5 namespace of ids derived from line content
+_SPACE_BYTES = ID_SPACE.bytes
+_TARGETED = frozenset(t for _, t in TARGETS.values() if t)  # types another event may name
+
+
+def derived_id(name: str) -> str:
+    """`str(uuid.uuid5(ID_SPACE, name))`, without building a UUID object: one per imported line."""
+    digest = bytearray(hashlib.sha1(_SPACE_BYTES + name.encode("utf-8")).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    x = digest.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 @dataclass
@@ -102,7 +112,7 @@ class _Run:
         self.existing: dict[str, bool] = {}  # case_id -> exists and this caller may write to it
         self.ids: dict[tuple[str, str], tuple[NewEvent | None, int]] = {}  # (case, event id) -> (event, line)
         self.kinds: dict[tuple[str, str], str] = {}  # (case, event id) -> type, for events that name another
-        self.occurrences: Counter[tuple[str, str]] = Counter()
+        self.occurrences: dict[tuple[str, str], int] = {}
         self.pending: list[_Pending] = []
         self.bytes = 0
         self.done = 0
@@ -134,7 +144,7 @@ class _Run:
                                                         f"{self.opened[case_id]}")
             self.opened[case_id] = line.number
             event = NewEvent("CaseOpened", line.body.occurred_at or self.now, {}, line.body.date_precision,
-                             event_id=str(uuid.uuid5(ID_SPACE, f"{case_id}\x00opened")))
+                             event_id=derived_id(f"{case_id}\x00opened"))
             self.pending.append(_Pending(line, case_id, event))
             return None
         if line.ref is not None:
@@ -150,10 +160,10 @@ class _Run:
         if event.event_id is None:
             # Derived from what the line says (and how often the same line came before in this case), so a
             # re-run of the same file finds it.
-            self.occurrences[(case_id, line.content)] += 1
-            seed = f"{case_id}\x00{line.content}\x00{self.occurrences[(case_id, line.content)]}"
+            seen = (case_id, line.content)
+            count = self.occurrences[seen] = self.occurrences.get(seen, 0) + 1
             event = NewEvent(event.type, event.occurred_at, event.data, event.date_precision, event.source,
-                             str(uuid.uuid5(ID_SPACE, seed)))
+                             derived_id(f"{case_id}\x00{line.content}\x00{count}"))
         key = (case_id, event.event_id)
         earlier = self.ids.get(key)
         if earlier is not None:
@@ -168,7 +178,7 @@ class _Run:
                 return problem
         # A derived id is the content's own: only a given one can come back with other content.
         self.ids[key] = (event if line.body.event_id is not None else None, line.number)
-        if event.type in {t for f, t in TARGETS.values() if t} or line.body.event_id is not None:
+        if event.type in _TARGETED or line.body.event_id is not None:
             self.kinds[key] = event.type
         self.pending.append(_Pending(line, case_id, event))
         return None

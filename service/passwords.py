@@ -9,8 +9,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 MIN_LENGTH = 12
 MAX_LENGTH = 1000  # argon2 takes any length; this only bounds the work one request can ask for
 _hasher = PasswordHasher()  # argon2id, with the library's RFC 9106 "low memory" parameters
-# Verified when the account named does not exist, so that an unknown name costs as long as a wrong password.
-_DUMMY = _hasher.hash("not a password anyone has")
+
+
+@lru_cache(maxsize=1)
+def _dummy() -> str:
+    """Verified when the account named does not exist, so that an unknown name costs as long as a wrong password.
+    Made on first use, not at import: every CLI command imports this module and most never check a password."""
+    return _hasher.hash("not a password anyone has")
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +47,6 @@ def hash_password(password: str) -> str:
 def password_matches(stored: str | None, password: str) -> bool:
     """True if `password` is the one `stored` was made from; an absent hash costs the same time and is False."""
     try:
-        return _hasher.verify(stored or _DUMMY, password[:MAX_LENGTH]) and stored is not None
+        return _hasher.verify(stored or _dummy(), password[:MAX_LENGTH]) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
