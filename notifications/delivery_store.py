@@ -64,14 +64,14 @@ CLAIM_COLUMNS = (
 )
 
 
-def _with_context(ids: list[str]):
-    """Deliveries with their subscription, alert and source event: all a message needs, in one query."""
-    return (select(*CLAIM_COLUMNS)
-            .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
-            .outerjoin(alerts, alerts.c.id == deliveries.c.alert_id)
-            .outerjoin(events_table, and_(events_table.c.stream_id == alerts.c.case_id,
-                                          events_table.c.event_id == alerts.c.event_id))
-            .where(deliveries.c.id.in_(ids)))
+# Deliveries with their subscription, alert and source event: all a message needs, in one query. Built once: building
+# and cache-keying it for every hand-off cost more than running it.
+WITH_CONTEXT = (select(*CLAIM_COLUMNS)
+                .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+                .outerjoin(alerts, alerts.c.id == deliveries.c.alert_id)
+                .outerjoin(events_table, and_(events_table.c.stream_id == alerts.c.case_id,
+                                              events_table.c.event_id == alerts.c.event_id))
+                .where(deliveries.c.id.in_(bindparam("ids", expanding=True))))
 
 
 def new_worker_id() -> str:
@@ -138,14 +138,15 @@ class DeliveryStore:
                 return []
             conn.execute(update(deliveries).where(deliveries.c.id.in_(ids))
                          .values(lease_until=lease_until, leased_by=self.worker_id))
-            rows = conn.execute(_with_context(ids)).all()
+            rows = conn.execute(WITH_CONTEXT, {"ids": ids}).all()
         return [self._claimed(r, lease_until) for r in rows]
 
-    def leased(self, ids: list[str], lease_until: datetime) -> list[Claimed]:
-        """Deliveries written already leased to this worker (a hand-off), read with all they need: no write."""
+    def leased(self, leases: dict[str, datetime]) -> list[Claimed]:
+        """Deliveries written already leased to this worker (hand-offs, each id with the lease it was written
+        with), read with all they need in one query: no write."""
         with self.engine.connect() as conn:
-            rows = conn.execute(_with_context(ids)).all()
-        return [self._claimed(r, lease_until) for r in rows]
+            rows = conn.execute(WITH_CONTEXT, {"ids": list(leases)}).all()
+        return [self._claimed(r, leases[r.id]) for r in rows]
 
     @staticmethod
     def _claimed(r, lease_until: datetime) -> Claimed:
@@ -169,7 +170,7 @@ class DeliveryStore:
                 id=delivery_id, alert_id=None, subscription_id=subscription_id, kind="test", target="channel",
                 state="pending", attempts=0, created_at=now, next_attempt_at=now, lease_until=now + self.lease,
                 leased_by=self.worker_id))
-            rows = conn.execute(_with_context([delivery_id])).all()
+            rows = conn.execute(WITH_CONTEXT, {"ids": [delivery_id]}).all()
         return self._claimed(rows[0], now + self.lease)
 
     def record(self, attempts: Sequence[Attempt]) -> list[str]:

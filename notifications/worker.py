@@ -81,6 +81,9 @@ class DeliveryWorker:
         self._wake: asyncio.Event | None = None
         self._running: _Run | None = None  # while run_forever runs
         self._handing: set[asyncio.Task] = set()
+        self._to_read: dict = {}  # handed-off delivery id -> its lease, waiting for the one read of a batch
+        self._to_read_zones: dict[str, str | None] = {}
+        self._starved = False  # the last claim was cut short by the prefetch limit: a freed slot claims again
         self._opened: dict[tuple[str, str, str], tuple] = {}
         self._postgres = engine.dialect.name == "postgresql"
         # When recording fails (the database blinked), try again before the lease runs out: an outcome already
@@ -165,9 +168,9 @@ class DeliveryWorker:
             self._opened.pop(next(iter(self._opened)))
         return opened
 
-    def leased_ready(self, ids: list[str], lease_until, zones: dict[str, str | None]
-                     ) -> list[tuple[Claimed, Message]]:
-        claimed = self.store.leased(ids, lease_until)
+    def leased_ready(self, leases: dict, zones: dict[str, str | None]) -> list[tuple[Claimed, Message]]:
+        """Read handed-off deliveries (id -> the lease each was written with) and make their messages."""
+        claimed = self.store.leased(leases)
         return list(zip(claimed, self.messages(claimed, zones))) if claimed else []
 
     def claim_ready(self, now, limit: int) -> list[tuple[Claimed, Message]]:
@@ -244,10 +247,11 @@ class DeliveryWorker:
                 more = False
                 try:
                     room = self.prefetch - len(inflight)
+                    self._starved = room <= 0
                     if room > 0:
                         ready = await asyncio.to_thread(self.claim_ready, self.clock.now(), room)
                         self._start_sending(ready)
-                        more = len(ready) == room
+                        more = self._starved = len(ready) == room
                 except Exception:  # database down: log, wait, go on (the rows keep the state)
                     log.exception("delivery loop iteration failed")
                 if more:
@@ -301,15 +305,22 @@ class DeliveryWorker:
     def _take_here(self, ids: list[str], lease_until, zones: dict[str, str | None]) -> None:
         if self._running is None:
             return  # stopping: leave() gives their leases back
-        task = asyncio.create_task(self._send_handed(ids, lease_until, zones))
-        self._handing.add(task)
-        task.add_done_callback(self._handing.discard)
+        # Hand-offs arriving together (a group commit answers many appends at once) are read in one query.
+        first = not self._to_read
+        self._to_read.update(dict.fromkeys(ids, lease_until))
+        self._to_read_zones.update(zones)
+        if first:
+            task = asyncio.create_task(self._send_handed())
+            self._handing.add(task)
+            task.add_done_callback(self._handing.discard)
 
-    async def _send_handed(self, ids: list[str], lease_until, zones: dict[str, str | None]) -> None:
+    async def _send_handed(self) -> None:
+        leases, zones = self._to_read, self._to_read_zones
+        self._to_read, self._to_read_zones = {}, {}
         try:
-            ready = await asyncio.to_thread(self.leased_ready, ids, lease_until, zones)
+            ready = await asyncio.to_thread(self.leased_ready, leases, zones)
         except Exception:  # the read failed: their leases lapse with this worker's or run out, then a claim
-            log.exception("could not read %d handed-off deliveries; they wait for a claim", len(ids))
+            log.exception("could not read %d handed-off deliveries; they wait for a claim", len(leases))
             return
         if self._running is not None:
             self._start_sending(ready)
@@ -324,8 +335,11 @@ class DeliveryWorker:
 
     def _released(self, task: asyncio.Task, inflight: set) -> None:
         inflight.discard(task)
-        if len(inflight) < self.prefetch // 2 and self._wake is not None:
-            self._wake.set()  # room for more: claim again without waiting for the poll
+        # Room for more: claim again without waiting for the poll, but only if the limit left some unclaimed (or
+        # turned a hand-off away, whose commit woke the loop into a claim that found no room). Otherwise every
+        # finished send would cost a write transaction that finds nothing.
+        if self._starved and len(inflight) < self.prefetch // 2 and self._wake is not None:
+            self._wake.set()
 
     async def _beat_until(self, stop: asyncio.Event) -> None:
         """Keep this worker's leases its own while it lives; a missed beat is logged, the next one tries again."""

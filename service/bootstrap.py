@@ -78,6 +78,8 @@ def container(settings: Settings | None = None, *, create: bool = False, engine:
 def app_from_environment() -> FastAPI:
     """The app built from the environment's settings: what each process of `vigil serve --workers N` runs."""
     from .app import create_app
+    from .malloc_arenas import limit_arenas
 
+    limit_arenas()  # a spawned process: the parent's setting does not carry over
     configure_logging()
     return create_app(container())

@@ -4,14 +4,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from icalendar import Alarm, Calendar, Event
 
 from events.i18n import Phrase, phrase, render
 from events.projection import CaseState, status_of
 from events.utc import UTC, parse_iso
+
+# icalendar is imported when a feed is built, not at start: about 3 MiB in every serving process otherwise.
+if TYPE_CHECKING:
+    from icalendar import Alarm
 
 # A date that has passed stays this long (its outcome may not be recorded yet), then leaves the feed.
 PAST_HORIZON = timedelta(days=3)
@@ -93,6 +95,8 @@ def _local(moment: datetime, zone) -> datetime:
 
 def _alarms(start: datetime, offsets: Sequence[timedelta], now: datetime, what: str) -> list[Alarm]:
     """One alarm per reminder offset whose moment is still ahead (a calendar app would ring a passed one at once)."""
+    from icalendar import Alarm
+
     alarms = []
     for offset in sorted(set(offsets), reverse=True):
         if start - offset > now:
@@ -111,6 +115,8 @@ def build_calendar(cases: Iterable[FeedCase], now: datetime, offsets: Sequence[t
 
     SEQUENCE is the case's version: it only grows, and it grows whenever one of the case's dates moves, which is
     what calendar apps need to take the new time over the one they hold."""
+    from icalendar import Calendar, Event
+
     cal = Calendar.new(name=render(phrase("Vigil: dates of your cases"), lang), prodid="-//Vigil//calendar//EN",
                        uid=f"{calendar_id}@{UID_DOMAIN}", refresh_interval=REFRESH)
     cal.add("x-published-ttl", "PT1H")  # the older hint of the same, for Outlook

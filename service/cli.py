@@ -24,6 +24,7 @@ from .cli_errors import ExplainingGroup, PortBusy
 from .settings import Settings, load_settings
 from .transparency_log import TransparencyLog
 from .import_cli import import_command
+from .malloc_arenas import limit_arenas
 from .log_cli import log_app
 from .witness_cli import witness_app
 
@@ -66,6 +67,7 @@ def db_upgrade() -> None:
 def serve(host: str = "127.0.0.1", port: int = 8000,
           workers: int = typer.Option(1, min=1, max=64, help="server processes sharing the port")) -> None:
     """Run the API (migrating the database first)."""
+    limit_arenas()  # before any thread starts
     settings = load_settings()
     # Before the app (and prometheus_client) is imported here or in the server processes it starts.
     done = metrics_setup.configure(settings.metrics_dir, workers, wipe_stale=True)
@@ -121,6 +123,7 @@ def worker() -> None:
     import asyncio
     import signal
 
+    limit_arenas()  # before any thread starts
     settings = load_settings()
     # Before the container (and prometheus_client) is imported; counts reach /metrics only through a shared directory.
     metrics_setup.configure(settings.metrics_dir, 1)

@@ -2,20 +2,14 @@
 device's own check of who holds it: user verification is required). Challenges are kept in the database, good once."""
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import webauthn
 from sqlalchemy import Engine, delete, insert, select, update
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria, PublicKeyCredentialDescriptor, ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from events.clock import Clock
 from events.tables import passkeys, people, webauthn_challenges
@@ -35,6 +29,16 @@ def relying_party(public_url: str) -> tuple[str, str]:
     """The RP ID (the public URL's host) and the origin (scheme, host and port) passkeys are bound to."""
     parts = urlsplit(public_url)
     return parts.hostname or "localhost", f"{parts.scheme}://{parts.netloc}"
+
+
+# py_webauthn (with its CBOR and ASN.1 parsers) is imported by the methods that use it, not at start: it added
+# about 7 MiB to every serving process, most of which never sees a passkey.
+def base64url_to_bytes(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def bytes_to_base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def _credential(raw: Any) -> dict[str, Any]:
@@ -79,6 +83,12 @@ class PasskeyService:
         return base64url_to_bytes(challenge)
 
     def registration_options(self, person_id: str, name: str) -> str:
+        import webauthn
+        from webauthn.helpers.structs import (
+            AuthenticatorSelectionCriteria, PublicKeyCredentialDescriptor, ResidentKeyRequirement,
+            UserVerificationRequirement,
+        )
+
         with self.engine.connect() as conn:
             existing = conn.execute(select(passkeys.c.credential_id)
                                     .where(passkeys.c.person_id == person_id)).scalars().all()
@@ -92,6 +102,9 @@ class PasskeyService:
 
     def register(self, person_id: str, raw: Any) -> None:
         """Verify a new credential against the challenge this person was given, and keep its public key."""
+        import webauthn
+        from webauthn.helpers.exceptions import InvalidRegistrationResponse
+
         credential = _credential(raw)
         challenge = self._take_challenge(credential.pop("_challenge"), "register", person_id)
         try:
@@ -111,6 +124,9 @@ class PasskeyService:
                 sign_count=verified.sign_count, created_at=self.clock.now()))
 
     def signin_options(self) -> str:
+        import webauthn
+        from webauthn.helpers.structs import UserVerificationRequirement
+
         options = webauthn.generate_authentication_options(
             rp_id=self.rp_id, challenge=self._challenge("signin", None),
             user_verification=UserVerificationRequirement.REQUIRED)
@@ -118,6 +134,9 @@ class PasskeyService:
 
     def sign_in(self, raw: Any) -> str:
         """The id of the person whose passkey this is, if it verifies and they may act; else PasskeyRefused."""
+        import webauthn
+        from webauthn.helpers.exceptions import InvalidAuthenticationResponse
+
         credential = _credential(raw)
         challenge = self._take_challenge(credential.pop("_challenge"), "signin", None)
         with writing(self.engine) as conn:
