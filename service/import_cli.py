@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from pydantic import TypeAdapter, ValidationError
@@ -12,8 +12,14 @@ from events.catalogue import TeamName
 
 from . import bootstrap
 from .access import Principal
-from .import_lines import reader_for
-from .importer import BATCH_EVENTS, ImportSummary
+
+if TYPE_CHECKING:
+    from .importer import ImportSummary
+
+# Events per transaction by default (service/importer.py's BATCH_EVENTS, which a test keeps equal): the reader and
+# importer are imported only when the command runs, because they import the metrics, and `vigil worker` and
+# `vigil serve` must set the metrics directory before prometheus_client is first imported.
+BATCH_EVENTS = 2000
 
 FORMATS = ("ndjson", "csv")
 
@@ -34,6 +40,8 @@ def import_command(
         TypeAdapter(TeamName).validate_python(team)
     except ValidationError:
         raise typer.BadParameter("not a valid team name", param_hint="--team") from None
+    from .import_lines import reader_for
+
     box = bootstrap.container()
     box.imports.batch_events = batch_size
     who = Principal("import", "vigil import", "admin", team, kind="system")
