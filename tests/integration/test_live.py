@@ -205,8 +205,7 @@ def test_pages_opened_together_share_one_follower(client, box, teams):
     started, firsts, follow = [], [], box.live._follow
     box.live._follow = lambda *args: started.append(1) or follow(*args)
     with served(box) as base:
-        # Generous: this checks that notices arrive at all (the browser test holds them to 2 s); CI machines are busy.
-    with httpx.Client(base_url=base, timeout=httpx.Timeout(15.0)) as http:
+        with httpx.Client(base_url=base, timeout=httpx.Timeout(15.0)) as http:
             opened = [http.stream("GET", "/live", headers=bearer(teams["alpha"])) for _ in range(4)]
             def first_line(s):  # by then its subscription is made; the reader is kept, or it would close the stream
                 lines = s.__enter__().iter_lines()
@@ -230,8 +229,7 @@ def test_pages_opened_together_share_one_follower(client, box, teams):
 def test_one_principal_cannot_hold_streams_without_end(client, box, teams):
     box.live.max_per_actor = 2
     with served(box) as base, stream(base, bearer(teams["alpha"])), stream(base, bearer(teams["alpha"])):
-        # Generous: this checks that notices arrive at all (the browser test holds them to 2 s); CI machines are busy.
-    with httpx.Client(base_url=base, timeout=httpx.Timeout(15.0)) as http:
+        with httpx.Client(base_url=base, timeout=httpx.Timeout(15.0)) as http:
             refused = http.get("/live", headers=bearer(teams["alpha"]))
         assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
         assert box.live.subscribers == 2
