@@ -61,7 +61,7 @@ def import_command(
 
 
 def _with_bar(box, who, lines, check: bool, size: int) -> ImportSummary:
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn,
+    from rich.progress import (BarColumn, Progress, TextColumn, TimeRemainingColumn,
                                TransferSpeedColumn)
 
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),

@@ -47,3 +47,12 @@ def browser(box):
 
     with TestClient(create_app(box), follow_redirects=False) as client:
         yield client
+
+
+@pytest.fixture
+def env(db_url, tmp_path, monkeypatch, settings):
+    """For CLI commands run in-process: the test database and master key in the environment, a scratch cwd."""
+    monkeypatch.setenv("VIGIL_DATABASE_URL", db_url)
+    monkeypatch.setenv("VIGIL_MASTER_KEY", settings.master_key)
+    monkeypatch.chdir(tmp_path)
+    return db_url

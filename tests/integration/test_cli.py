@@ -27,14 +27,6 @@ from ..conftest import scratch_database
 runner = CliRunner()
 
 
-@pytest.fixture
-def env(db_url, tmp_path, monkeypatch, settings):
-    monkeypatch.setenv("VIGIL_DATABASE_URL", db_url)
-    monkeypatch.setenv("VIGIL_MASTER_KEY", settings.master_key)
-    monkeypatch.chdir(tmp_path)
-    return db_url
-
-
 def test_keys_create_list_revoke(env, engine):
     created = runner.invoke(app, ["keys", "create", "--role", "editor", "--team", "lyon", "--name", "desk"])
     assert created.exit_code == 0, created.output

@@ -12,7 +12,6 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -41,14 +40,6 @@ def assert_log_sound(engine) -> None:
         checked = check_tree(conn)
         assert checked.ok, checked.problem
         assert checked.size == count(engine, "events")
-
-
-@pytest.fixture
-def env(db_url, tmp_path, monkeypatch, settings):
-    monkeypatch.setenv("VIGIL_DATABASE_URL", db_url)
-    monkeypatch.setenv("VIGIL_MASTER_KEY", settings.master_key)
-    monkeypatch.chdir(tmp_path)
-    return db_url
 
 
 def test_the_ndjson_and_csv_examples_import_and_a_rerun_stores_nothing_twice(env, client, engine):

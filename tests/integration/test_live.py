@@ -9,29 +9,20 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
 
 from service.keys import KeyService
 
 from .helpers.cases import PERSON, append
-from .helpers.tlog import free_port, wait_for_port
+from .helpers.tlog import serve_app
 
 
 @contextmanager
 def served(box):
     from service.app import create_app
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(box), host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for_port(port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    # A stream open at the end would hold uvicorn's shutdown: it is cut after a second.
+    with serve_app(create_app(box), timeout_graceful_shutdown=1) as base:
+        yield base
 
 
 def bearer(key: str) -> dict:

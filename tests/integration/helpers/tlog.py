@@ -80,10 +80,11 @@ def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: f
 
 
 @contextmanager
-def serve_app(app) -> Iterator[str]:
-    """The app under uvicorn in a thread on a free port, until the block ends; yields its base URL."""
+def serve_app(app, **config) -> Iterator[str]:
+    """The app under uvicorn in a thread on a free port, until the block ends; yields its base URL. `config`: more
+    of uvicorn's settings."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_for_port(port)
