@@ -352,7 +352,7 @@ async def disable_person(request: Request, person_id: str, seen_by: Viewer = Dep
     await posted_form(request, seen_by)
     if not seen_by.principal.is_admin:
         raise PageError(403, Said(phrase("Only an admin may disable a person.")))
-    container(request).people.disable(person_id)
+    await in_thread(container(request).people.disable, person_id)
     return redirect("/settings")
 
 
@@ -361,7 +361,7 @@ async def unlock_person(request: Request, person_id: str, seen_by: Viewer = Depe
     await posted_form(request, seen_by)
     if not seen_by.principal.is_admin:
         raise PageError(403, Said(phrase("Only an admin may unlock a person.")))
-    container(request).people.unlock(person_id)
+    await in_thread(container(request).people.unlock, person_id)
     return redirect("/settings")
 
 
