@@ -97,6 +97,9 @@ FLOOR_LABEL = ("  (info) the floor: the statements of one append alone on the ba
                "computed in advance (the advisory lock on PostgreSQL, head read, event insert, projection touch, commit; "
                "no hashing, no fold, no "
                "SQLAlchemy) vs the same peer")
+BARE_INSERT = "info (issue 20: the bare insert has no global order; the target is the application recorder's)"
+
+
 def bench_store_sqlite(sz: Sizes, notes: list[str]) -> list[Row]:
     from . import store_append as sa
 
@@ -120,15 +123,16 @@ def bench_store_sqlite(sz: Sizes, notes: list[str]) -> list[Row]:
     n = sz.streams * sz.per_stream
     rows = [
         Row(f"SQLite, {n} events ({sz.streams} streams x {sz.per_stream}), 1 event/txn: event + hash + projection",
-            ours, peer, "events/s", ">= 1.0x peer", ours >= peer, runs["ours"], runs["peer"],
+            ours, peer, "events/s", BARE_INSERT, None, runs["ours"], runs["peer"],
             "peer = SQLiteAggregateRecorder.insert_events"),
     ]
     if "outbox" in runs:
         outbox = median(runs["outbox"])
         rows.append(Row("  same, + outbox and reminder hooks (alerts, deliveries, reminders: all the container wires)",
-                        outbox, peer, "events/s", ">= 1.0x peer", outbox >= peer, runs["outbox"], runs["peer"]))
-    rows.append(Row("  (info) ours (projection only) vs peer = SQLiteApplicationRecorder.insert_events "
-                    "(adds notification ids)", ours, app, "events/s", "info", None, [], runs["app"]))
+                        outbox, peer, "events/s", BARE_INSERT, None, runs["outbox"], runs["peer"]))
+    rows.append(Row("  ours (projection only) vs peer = SQLiteApplicationRecorder.insert_events "
+                    "(adds notification ids)", ours, app, "events/s", ">= 0.8x peer", ours >= 0.8 * app, [],
+                    runs["app"]))
     rows.append(Row(FLOOR_LABEL.format(driver="sqlite3"), median(runs["floor"]), peer, "events/s", "info", None,
                     runs["floor"], runs["peer"]))
     return rows
@@ -154,15 +158,16 @@ def bench_store_pg(sz: Sizes, server, notes: list[str]) -> list[Row]:
     n = sz.streams * sz.per_stream
     rows = [
         Row(f"PostgreSQL, {n} events ({sz.streams} streams x {sz.per_stream}), 1 event/txn: event + hash + "
-            "projection", ours, peer, "events/s", ">= 1.0x peer", ours >= peer, runs["ours"], runs["peer"],
+            "projection", ours, peer, "events/s", BARE_INSERT, None, runs["ours"], runs["peer"],
             "peer = PostgresAggregateRecorder.insert_events"),
     ]
     if "outbox" in runs:
         outbox = median(runs["outbox"])
         rows.append(Row("  same, + outbox and reminder hooks (alerts, deliveries, reminders: all the container wires)",
-                        outbox, peer, "events/s", ">= 1.0x peer", outbox >= peer, runs["outbox"], runs["peer"]))
-    rows.append(Row("  (info) ours (projection only) vs peer = PostgresApplicationRecorder.insert_events "
-                    "(table lock + notification ids)", ours, app, "events/s", "info", None, [], runs["app"]))
+                        outbox, peer, "events/s", BARE_INSERT, None, runs["outbox"], runs["peer"]))
+    rows.append(Row("  ours (projection only) vs peer = PostgresApplicationRecorder.insert_events "
+                    "(table lock + notification ids)", ours, app, "events/s", ">= 1.0x peer", ours >= app, [],
+                    runs["app"]))
     rows.append(Row(FLOOR_LABEL.format(driver="psycopg"), median(runs["floor"]), peer, "events/s", "info", None,
                     runs["floor"], runs["peer"]))
     return rows
@@ -438,6 +443,41 @@ def bench_http_floor(sz: Sizes, notes: list[str]) -> list[Row]:
 
 
 # ---------------------------------------------------------------- report
+# For each section: what its rows compare with what, and why that comparison is fair (issue 20, item 4).
+WHAT_IS_COMPARED = {
+    "1a": "the full append Vigil makes for every event against the same number of one-event appends by "
+          "eventsourcing, both on a fresh SQLite file with the same durability (read back and asserted), in one "
+          "process, runs interleaved. The application recorder row is the target (>= 0.8x): it keeps a gap-safe "
+          "global order, as Vigil's position is. Vigil does more per append (head read, hash chain, projection "
+          "fold and upsert, alert rules), so the comparison can only flatter the peer. The bare-insert rows and "
+          "the floor (the same statements on the bare driver) say how much of the gap is SQLite's commit itself.",
+    "1b": "as 1a, on one throwaway PostgreSQL server with fsync and synchronous_commit on, a fresh database per "
+          "run for each side, both over TCP to 127.0.0.1. The application recorder takes a table lock for its "
+          "gap-safe notification ids; Vigil takes an advisory lock per append for the same reason. Target >= "
+          "1.0x of the application recorder.",
+    "2": "no peer: the target is quality.md's (100,000 events/s). The whole log is read from the SQLite file "
+         "the loading step wrote; rebuild empties the projection table itself, so the timed part is the read, the fold and the writes.",
+    "2b": "no peer: quality.md's read targets at its size (100,000 cases, 2,000,000 events), measured at the "
+          "service (CaseService) without HTTP, p99 of 50 calls after one untimed call and a garbage collection.",
+    "3": "no peer; the absolute target (1,000 events/s). Each setting is run with httpx and with a raw "
+         "HTTP/1.1 client of a few tens of microseconds per request, so the client's own cost is visible; the "
+         "CPU lines show which side of the socket was busy. Section 3c gives the framework's floor.",
+    "3b": "Vigil's EventStore.append against eventsourcing's application recorder, both keeping a gap-safe "
+          "global order and committing durably per append, on the same database kind, in one process, "
+          "interleaved. Concurrent: 8 threads each appending to its own stream, against the recorder driven by 8 "
+          "threads with a pool of 8 connections. Vigil's group commit lets appends that arrive together share one "
+          "durable commit, each still all-or-nothing and answered only after its own data is durable; the peer's "
+          "insert_events commits each call on its own, which is its design. The 2x target asks for exactly that "
+          "difference. The batch sizes in the note show how much sharing happened.",
+    "3c": "the same 8 raw HTTP/1.1 keep-alive clients and the same request bodies against one `vigil serve` "
+          "process and against bench/minimal_app.py: FastAPI, the same body fields validated by pydantic, one "
+          "INSERT per request into a SQLite file with the same WAL and synchronous=FULL, served by uvicorn in one "
+          "process, runs alternating. The minimal app has no authentication, hash chain, projection, alert rules, "
+          "log or metrics, so it is the floor of the framework and the database; 0.8x means all of Vigil's own "
+          "work per append costs at most a quarter more than that floor.",
+}
+
+
 def fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
@@ -590,11 +630,12 @@ def main(argv: list[str] | None = None) -> int:
         "the individual runs follow each table. Ours and the peer run in the same process, interleaved run by "
         "run (the order rotates), on the same kind of database in the same place (a fresh file under /tmp, or a "
         "fresh database on the same server), with the same number of events and the same stream layout.",
-        "- The peer is the `eventsourcing` library's barest per-event append: "
-        "`SQLiteAggregateRecorder.insert_events([one StoredEvent])` / "
-        "`PostgresAggregateRecorder.insert_events([one StoredEvent])`: one INSERT per transaction, no aggregate, "
-        "no mapper, no notification id. Its application recorder (which also assigns the global notification id, "
-        "the counterpart of Vigil's position) is shown as information.",
+        "- The peer for the store is the `eventsourcing` library. Its application recorder "
+        "(`SQLiteApplicationRecorder` / `PostgresApplicationRecorder.insert_events([one StoredEvent])`) gives the "
+        "guarantee Vigil's append gives: each event gets a place in one global order that readers can follow "
+        "without skipping a late commit (its notification id; Vigil's position). Issue 20 settled the targets on "
+        "it. Its barest append (`SQLiteAggregateRecorder` / `PostgresAggregateRecorder.insert_events`: one "
+        "INSERT per transaction, no aggregate, no mapper, no global order) stays in the tables as information.",
         "- Ours is the full `EventStore.append` with the `CaseProjections` hook: stream-head read, event insert "
         "with its SHA-256 hash-chain link, projection fold + upsert, one transaction (PostgreSQL: plus the "
         "advisory lock), through Vigil's own `make_engine` (so its connection settings and pool "
@@ -627,6 +668,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["", f"## {title}", "", table(rows) if rows else "(failed, see Problems)"]
         if notes:
             lines += [""] + [f"- {n}" for n in notes]
+        if title[:3].rstrip(". ") in WHAT_IS_COMPARED:
+            lines += ["", "What is compared, and why that is fair: " + WHAT_IS_COMPARED[title[:3].rstrip(". ")]]
     if delivery_text:
         lines += ["", delivery_text]
     if problems:
