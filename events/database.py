@@ -5,16 +5,13 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from .engine import make_engine
-from .migrations import alembic_config, upgrade
+from .schema_head import at_head
 
 
 class DatabaseError(Exception):
@@ -65,6 +62,14 @@ def _first_line(exc: DBAPIError) -> str:
 
 
 def _check_schema(engine: Engine, shown: str) -> None:
+    if at_head(engine):
+        return
+    # Alembic only when the cheap reading is not sure: a server that never needs it never loads it.
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from .migrations import alembic_config
+
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
@@ -74,7 +79,9 @@ def _check_schema(engine: Engine, shown: str) -> None:
     raise SchemaMissing(shown, ", ".join(sorted(current)), known=known)
 
 
-def _known(script: ScriptDirectory, revision: str) -> bool:
+def _known(script, revision: str) -> bool:
+    from alembic.util import CommandError
+
     try:
         return script.get_revision(revision) is not None
     except CommandError:  # alembic's answer to an unknown or ambiguous id
@@ -129,7 +136,10 @@ def migrate(database_url: str) -> Engine:
     except DBAPIError as exc:
         engine.dispose()
         raise DatabaseUnreachable(shown, _first_line(exc)) from exc
-    upgrade(engine)
+    if not at_head(engine):
+        from .migrations import upgrade
+
+        upgrade(engine)
     return engine
 
 
