@@ -7,7 +7,8 @@
   client's own cost does not cap the rate), only the thread holding the GIL (`--gil`): where the Python CPU goes,
   whichever thread spends it (the endpoint runs in a worker thread). A thread waiting for the GIL is not
   counted, so a blocking call that hands the GIL over shows as cheap. If py-spy is available (installed with pip
-  into /tmp/vigil-bench-tools when missing; it is no project dependency).
+  into /tmp/vigil-bench-tools when missing; it is no project dependency). Without py-spy, bench/profile_http.py
+  profiles the same path with cProfile in every thread of an in-process server.
 Profilers slow the code down; read the percentages, not the absolute times.
 """
 from __future__ import annotations

@@ -6,11 +6,12 @@ once per dialect. Times are bound by `utc.to_db`, as SQLAlchemy's own types stor
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from .utc import to_db
 
@@ -29,6 +30,12 @@ class Raw:
     def __init__(self, conn: Connection):
         self.postgres = conn.dialect.name == "postgresql"
         self._driver = conn.connection.driver_connection
+
+    @classmethod
+    def on_driver(cls, driver: Any, postgres: bool) -> "Raw":
+        raw = cls.__new__(cls)
+        raw.postgres, raw._driver = postgres, driver
+        return raw
 
     def time(self, value: datetime | None) -> Any:
         return None if value is None else to_db(value, self.postgres)
@@ -61,3 +68,15 @@ class Raw:
             cursor.executemany(for_dialect(sql, self.postgres), list(rows))
         finally:
             cursor.close()
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Raw]:
+    """Raw on a pooled connection without SQLAlchemy's Connection around it, for the one-row reads every request
+    makes (its key, its case's teams): the wrapper and its events cost more than the query. Checked out and back in
+    (reset, so a read's implicit transaction on PostgreSQL ends) as `engine.connect()` does."""
+    pooled = engine.raw_connection()
+    try:
+        yield Raw.on_driver(pooled.driver_connection, engine.dialect.name == "postgresql")
+    finally:
+        pooled.close()

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, text
 
 from events.case_list import ListFilter, Listed, list_page
 from events.case_projections import CaseProjections, CaseRow
-from events.fastsql import Raw
+from events.fastsql import reading
 from events.name_index import NameIndex
 from events.store import APPEND_LOCK_KEY
 from events.tables import case_keys, case_projections
@@ -34,9 +34,10 @@ class CaseRepository:
         with self.engine.connect() as conn:
             return CaseProjections.zones(conn, case_ids)
     def teams(self, case_id: str) -> list[str] | None:
-        """The case's teams, or None for no such case: the append path's access check, so one column by Raw."""
-        with self.engine.connect() as conn:
-            row = Raw(conn).one("SELECT teams FROM case_projections WHERE case_id = :c", {"c": case_id})
+        """The case's teams, or None for no such case: the append path's access check, so one column, read on the
+        driver (events/fastsql.reading)."""
+        with reading(self.engine) as raw:
+            row = raw.one("SELECT teams FROM case_projections WHERE case_id = :c", {"c": case_id})
         return None if row is None else json.loads(row[0])
 
     def visible_ids(self, team: str) -> list[str]:

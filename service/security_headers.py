@@ -13,6 +13,9 @@ HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
+# Built once: a static asset may be cached, anything else not.
+STATIC_EXTRA = HEADERS + [(b"content-security-policy", CSP.encode())]
+OTHER_EXTRA = STATIC_EXTRA + [(b"cache-control", b"no-store")]
 
 
 class SecurityHeadersMiddleware:
@@ -23,9 +26,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = HEADERS + [(b"content-security-policy", CSP.encode())]
-        if not scope["path"].startswith("/static/"):
-            extra.append((b"cache-control", b"no-store"))
+        extra = STATIC_EXTRA if scope["path"].startswith("/static/") else OTHER_EXTRA
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":

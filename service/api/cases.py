@@ -20,7 +20,7 @@ from service.dossier import DOSSIER_CSP, dossier_html, dossier_pdf
 from service.exports import events_csv
 from service.schemas import AppendOut, CaseCreatedOut, CaseIn, EventIn
 
-from .deps import DeferredWriter, admin, container, deferred_writer, in_thread, principal, readable_case
+from .deps import admin, checks_its_caller, container, deferred_writer, in_thread, principal, readable_case
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 
@@ -57,8 +57,10 @@ def parse_if_match(raw: str | None) -> int | None:
 
 
 @router.post("/cases", status_code=201, response_model=CaseCreatedOut)
-async def open_case(body: CaseIn, response: Response, idempotency_key: IdempotencyKey = None,
-                    caller: DeferredWriter = Depends(deferred_writer)):
+@checks_its_caller
+async def open_case(body: CaseIn, request: Request, response: Response, idempotency_key: IdempotencyKey = None):
+    caller = deferred_writer(request)
+
     def check_and_open():
         return caller.box.cases.open_case(caller.check(), body, idempotency_key)
     result = await in_thread(check_and_open)
@@ -97,11 +99,14 @@ def case_status(case_id: str, as_of: str | None = None, known_at: str | None = N
 
 
 @router.post("/cases/{case_id}/events", status_code=201, response_model=AppendOut)
-async def append_event(case_id: str, body: EventIn, response: Response, idempotency_key: IdempotencyKey = None,
-                       if_match: Annotated[str | None, Header(alias="If-Match", max_length=20)] = None,
-                       caller: DeferredWriter = Depends(deferred_writer)):
+@checks_its_caller
+async def append_event(case_id: str, body: EventIn, request: Request, response: Response,
+                       idempotency_key: IdempotencyKey = None,
+                       if_match: Annotated[str | None, Header(alias="If-Match", max_length=20)] = None):
     # The write paths are the hot ones: the key check and the append in one hop to the loop's thread pool
     # (see deps.py).
+    caller = deferred_writer(request)
+
     def check_and_append():
         who = caller.check()
         return caller.box.cases.append(who, case_id, body, parse_if_match(if_match), idempotency_key)
