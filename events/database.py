@@ -3,18 +3,19 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, inspect, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from .engine import make_engine
-from .migrations import alembic_config, upgrade
+from .migrations import HEAD, alembic_config, upgrade
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
 
 
 class DatabaseError(Exception):
@@ -65,6 +66,11 @@ def _first_line(exc: DBAPIError) -> str:
 
 
 def _check_schema(engine: Engine, shown: str) -> None:
+    if _at_head(engine):
+        return
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
@@ -74,7 +80,19 @@ def _check_schema(engine: Engine, shown: str) -> None:
     raise SchemaMissing(shown, ", ".join(sorted(current)), known=known)
 
 
+def _at_head(engine: Engine) -> bool:
+    """The quick answer for a database at the latest migration; anything else (no version table, another
+    revision, several) is for Alembic to tell apart."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return False
+        rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    return [r[0] for r in rows] == [HEAD]
+
+
 def _known(script: ScriptDirectory, revision: str) -> bool:
+    from alembic.util import CommandError
+
     try:
         return script.get_revision(revision) is not None
     except CommandError:  # alembic's answer to an unknown or ambiguous id
