@@ -151,10 +151,9 @@ class _Run:
                 if len(self.pending) >= self.s.batch_events:
                     self._flush()
             self._flush()
-            self.writer.wait()
+            self._settle()
         finally:
             self.writer.close()
-        self._release()
         return self.summary
 
     def _report(self, problems: list[Problem]) -> None:
@@ -165,8 +164,12 @@ class _Run:
             return
         self.held.extend(problems)
         if len(self.held) >= MAX_HELD:
-            self.writer.wait()
-            self._release()
+            self._settle()
+
+    def _settle(self) -> None:
+        """Until the batch in flight is written and every problem found so far is told, in line order."""
+        self.writer.wait()
+        self._release()
 
     def _release(self) -> None:
         held, self.held = self.held, []
@@ -231,6 +234,7 @@ class _Run:
         target = str(event.data[name])
         kind = self.kinds.get((case_id, target))
         if kind is None and case_id not in self.opened:
+            self._settle()  # the stored events as a run without a writer thread would read them here
             found = next((e for e in self.s.store.read_stream(case_id) if e.event_id == target), None)
             kind = found.type if found is not None else None
         if kind is None or (wanted is not None and kind != wanted):

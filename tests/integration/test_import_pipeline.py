@@ -61,3 +61,19 @@ def test_a_failed_write_fails_the_import_and_later_batches_are_not_written(box, 
     assert len(calls) == 2  # the third batch was never handed to the writer
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM events")).scalar() == 1  # the opening only
+
+
+def test_an_event_of_an_earlier_batch_can_be_named_though_its_id_was_derived(box, engine):
+    from service.importer import derived_id
+
+    box.imports.run(WHO, reader_for("ndjson", ndjson(OPENING)))
+    with engine.connect() as conn:
+        case_id = conn.execute(text("SELECT case_id FROM case_projections")).scalar_one()
+    box.imports.batch_events = 1  # line 1's batch is being written while line 2 is read
+    first = json.dumps({"event": {"case_id": case_id, "type": "Detained", "occurred_at": "2024-01-01T10:00:00Z",
+                                  "data": {"place": "Lyon"}}}).encode()
+    named = derived_id(f"{case_id}\x00{first.decode()}\x001")
+    retract = {"event": {"case_id": case_id, "type": "EventRetracted", "occurred_at": "2024-01-02T10:00:00Z",
+                         "data": {"event_id": named, "reason": "entered twice"}}}
+    summary = box.imports.run(WHO, reader_for("ndjson", ndjson(first, retract)))
+    assert (summary.events_stored, summary.bad_lines) == (2, 0), summary.problems
