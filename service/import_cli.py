@@ -12,6 +12,7 @@ from events.catalogue import TeamName
 
 from . import bootstrap
 from .access import Principal
+from .gc_pacing import fewer_collections
 
 if TYPE_CHECKING:
     from .importer import ImportSummary
@@ -47,7 +48,7 @@ def import_command(
     who = Principal("import", "vigil import", "admin", team, kind="system")
     size = file.stat().st_size
     try:
-        with file.open("rb") as handle:
+        with file.open("rb") as handle, fewer_collections():
             lines = reader_for(fmt, handle)
             if sys.stdout.isatty():
                 summary = _with_bar(box, who, lines, check, size)

@@ -21,9 +21,11 @@ from .access import Principal
 from .cases import PERSONAL_TYPES, TARGETS, CaseService, opening_data
 from .import_lines import CaseLine, EventLine, Problem, Read, parse_object
 from .views import merge_person
+from .write_ahead import WriteAhead
 
 BATCH_EVENTS = 2000  # events per transaction: large enough to share each commit, small enough to hold in memory
 MAX_PROBLEMS = 1000  # bad lines reported in full; beyond that only counted
+MAX_HELD = 1000  # problems held back while a batch is being written (see _Run._report)
 ID_SPACE = uuid.UUID("6f1d3c52-57a1-4c39-9a43-2b4c8f1e0a77")  # uuid5 namespace of ids derived from line content
 _SPACE_BYTES = ID_SPACE.bytes
 _TARGETED = frozenset(t for _, t in TARGETS.values() if t)  # types another event may name
@@ -74,6 +76,17 @@ class _Pending:
     event: NewEvent
 
 
+@dataclass
+class _Written:
+    """What writing one batch found, told to the summary in batch order."""
+    lines: int
+    cases_opened: int
+    events_stored: int
+    already_present: int = 0
+    erased: list[Problem] = field(default_factory=list)
+    mismatched: list[Problem] = field(default_factory=list)
+
+
 Progress = Callable[[int, int], None]  # (events stored or checked so far, bytes read so far)
 
 
@@ -114,26 +127,53 @@ class _Run:
         self.kinds: dict[tuple[str, str], str] = {}  # (case, event id) -> type, for events that name another
         self.occurrences: dict[tuple[str, str], int] = {}
         self.pending: list[_Pending] = []
+        self.held: list[Problem] = []  # problems of lines read since the last batch was handed to the writer
         self.bytes = 0
         self.done = 0
+        # Each batch is written on a second thread while this one reads the next: the database's own work and
+        # the commit's fsync run outside the GIL.
+        self.writer: WriteAhead[_Written] = WriteAhead(self._written, name="import-writer")
 
     def go(self, lines: Iterator[Read]) -> ImportSummary:
-        for number, obj, size, raw in lines:
-            self.bytes += size
-            if isinstance(obj, Problem):
-                self.summary.add([obj])
-                continue
-            parsed = parse_object(number, obj, self.now, raw)
-            if isinstance(parsed, list):
-                self.summary.add(parsed)
-                continue
-            problem = self._resolve(parsed)
-            if problem is not None:
-                self.summary.add([problem])
-            if len(self.pending) >= self.s.batch_events:
-                self._flush()
-        self._flush()
+        try:
+            for number, obj, size, raw in lines:
+                self.bytes += size
+                if isinstance(obj, Problem):
+                    self._report([obj])
+                    continue
+                parsed = parse_object(number, obj, self.now, raw)
+                if isinstance(parsed, list):
+                    self._report(parsed)
+                    continue
+                problem = self._resolve(parsed)
+                if problem is not None:
+                    self._report([problem])
+                if len(self.pending) >= self.s.batch_events:
+                    self._flush()
+            self._flush()
+            self._settle()
+        finally:
+            self.writer.close()
         return self.summary
+
+    def _report(self, problems: list[Problem]) -> None:
+        # Held while a batch is being written: its own problems (found when writing) come first, as they would
+        # had it been written before these lines were read. A run of bad lines waits for it rather than pile up.
+        if not self.writer.busy:
+            self.summary.add(problems)
+            return
+        self.held.extend(problems)
+        if len(self.held) >= MAX_HELD:
+            self._settle()
+
+    def _settle(self) -> None:
+        """Until the batch in flight is written and every problem found so far is told, in line order."""
+        self.writer.wait()
+        self._release()
+
+    def _release(self) -> None:
+        held, self.held = self.held, []
+        self.summary.add(held)
 
     # ---- resolving each line to its case and its event id ----
     def _resolve(self, line: CaseLine | EventLine) -> Problem | None:
@@ -194,6 +234,7 @@ class _Run:
         target = str(event.data[name])
         kind = self.kinds.get((case_id, target))
         if kind is None and case_id not in self.opened:
+            self._settle()  # the stored events as a run without a writer thread would read them here
             found = next((e for e in self.s.store.read_stream(case_id) if e.event_id == target), None)
             kind = found.type if found is not None else None
         if kind is None or (wanted is not None and kind != wanted):
@@ -207,9 +248,24 @@ class _Run:
         if not pending:
             return
         if self.check:
+            self._release()
             self.done += len(pending)
             self._tell()
             return
+        self.writer.submit(self._write, pending)  # after the batch before it is written and its problems told
+        self._release()
+
+    def _written(self, outcome: _Written) -> None:
+        self.summary.add(outcome.erased)
+        self.summary.cases_opened += outcome.cases_opened
+        self.summary.events_stored += outcome.events_stored
+        self.summary.already_present += outcome.already_present
+        self.summary.add(outcome.mismatched)
+        self.done += outcome.lines
+        self._tell()
+
+    def _write(self, pending: list[_Pending]) -> _Written:
+        """On the writer thread: seal, then append the batch in one transaction; reads nothing this run changes."""
         case_ids = list(dict.fromkeys(p.case_id for p in pending))
         wrapped = self.s.cases.repository.wrapped_keys(case_ids)
         keys = {c: self.s.cases.data_keys.unwrap(c, w) for c, w in wrapped.items()}
@@ -250,7 +306,6 @@ class _Run:
                     updates.append((item.case_id, plain))
             by_case.setdefault(item.case_id, []).append(event)
             lines[(item.case_id, event.event_id)] = _Pending(item.line, item.case_id, event)
-        self.summary.add(erased)
         batches = [StreamBatch(c, events, c in opens) for c, events in by_case.items()]
         cases = self.s.cases
 
@@ -267,9 +322,9 @@ class _Run:
                     cases._reindex(conn, case_id, plain)
 
         result = bulk_append(self.s.store, batches, actor=self.who.actor, before_insert=before_insert)
-        self.summary.cases_opened += len(result.opened)
-        self.summary.events_stored += sum(len(v) for v in result.stored.values()) - len(result.opened)
-        mismatched = []
+        outcome = _Written(len(pending), len(result.opened),
+                           sum(len(v) for v in result.stored.values()) - len(result.opened), erased=erased)
+        mismatched = outcome.mismatched
         for key, present in result.present.items():
             item = lines[key]
             # An opening is derived from the ref alone (its time may be "now"); sealed data differs on every seal.
@@ -277,13 +332,12 @@ class _Run:
                 present.occurred_at == item.event.occurred_at and (
                     item.event.type in PERSONAL_TYPES or present.data_text == _dumps(item.event.data))))
             if same:
-                self.summary.already_present += 1
+                outcome.already_present += 1
             else:
                 mismatched.append(Problem(item.line.number, "event.event_id",
                                           "already belongs to a different event in this case"))
-        self.summary.add(sorted(mismatched, key=lambda p: p.line))
-        self.done += len(pending)
-        self._tell()
+        mismatched.sort(key=lambda p: p.line)
+        return outcome
 
     def _tell(self) -> None:
         if self.progress is not None:

@@ -52,7 +52,8 @@ class Dated(BaseModel):
 
     @model_validator(mode="after")
     def _at_precision(self):
-        self.occurred_at = to_precision(self.occurred_at, self.date_precision)
+        if self.date_precision != "exact":  # an exact moment stays as it is: no assignment on every body
+            self.occurred_at = to_precision(self.occurred_at, self.date_precision)
         return self
 
 
