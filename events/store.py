@@ -44,6 +44,13 @@ INSERT_PLANNED = (
 )
 
 
+# The statements that open an append's savepoint within a batch: the first opens it, each later one first releases
+# the one before (PostgreSQL takes both in one round trip: without parameters, several statements may go at once).
+OPEN_SAVEPOINT = ("SAVEPOINT vigil_append",)
+NEXT_SAVEPOINT_POSTGRES = ("RELEASE SAVEPOINT vigil_append; SAVEPOINT vigil_append",)
+NEXT_SAVEPOINT_SQLITE = ("RELEASE SAVEPOINT vigil_append", "SAVEPOINT vigil_append")
+
+
 class StoreError(Exception):
     pass
 
@@ -146,6 +153,7 @@ class EventStore:
         self.reactions = list(reactions)
         self._postgres = engine.dialect.name == "postgresql"
         self._integrity_errors = (IntegrityError, engine.dialect.dbapi.IntegrityError)
+        self._next_savepoint = NEXT_SAVEPOINT_POSTGRES if self._postgres else NEXT_SAVEPOINT_SQLITE
         self._group: GroupCommit[_Request, list[AppendResult]] = GroupCommit(self._write_batch)
 
     # ---- writing ----
@@ -186,9 +194,11 @@ class EventStore:
                 contexts.append(first.context)
                 try:
                     self._stage(first)
+                    savepoint = OPEN_SAVEPOINT
                     while (request := take()) is not None:
-                        outcomes.append(self._write_apart(conn, raw, request))
+                        outcomes.append(self._write_apart(conn, raw, request, savepoint))
                         contexts.append(request.context if outcomes[-1].error is None else None)
+                        savepoint = self._next_savepoint
                 finally:
                     # Still under the lock: no other writer may extend the tree from a batch's edge that is
                     # about to roll back.
@@ -212,9 +222,14 @@ class EventStore:
         if self.log is not None and request.context is not None and request.context.frontier is not None:
             self.log.stage(request.context.frontier)
 
-    def _write_apart(self, conn: Connection, raw: Raw, request: _Request) -> Outcome[list[AppendResult]]:
-        """One append of a batch, in a savepoint: rolled back alone if it fails, its error kept for its caller."""
-        raw.run("SAVEPOINT vigil_append")
+    def _write_apart(self, conn: Connection, raw: Raw, request: _Request,
+                     savepoint: Sequence[str]) -> Outcome[list[AppendResult]]:
+        """One append of a batch, in a savepoint: rolled back alone if it fails, its error kept for its caller.
+
+        The savepoint is left open, kept or rolled back to: the next append's `savepoint` statements release it
+        (the previous append is then kept for good) and the batch's COMMIT releases the last one."""
+        for statement in savepoint:
+            raw.run(statement)
         try:
             results = self._write(conn, raw, request)
         except Exception as exc:
@@ -223,7 +238,6 @@ class EventStore:
             if isinstance(exc, self._integrity_errors):
                 exc = ConcurrencyConflict(request.expected_version or 0, -1)
             return Outcome(error=exc)
-        raw.run("RELEASE SAVEPOINT vigil_append")
         self._stage(request)
         return Outcome(results)
 
