@@ -44,7 +44,7 @@ INSERT_WHERE = (
 # PostgreSQL: inserted only where the leaf was planned (LogTree.insert_planned, which writes its subtrees in the
 # same statement): a round trip fewer per append than a separate insert of the nodes.
 INSERT_PLANNED = INSERT_WHERE.format(log_index="next.i", where="FROM next WHERE next.i = :planned")
-# The stream's head is still the one this store remembers committing (:head_version, :prev_hash): the row exists
+# The stream's head is still the one this store remembers committing (:head_version, :head_hash): the row exists
 # and nothing follows it. Rows are never updated or deleted, so this is exactly "the head read now would be it",
 # without the round trip that reads it; a database that went back (a restored backup) fails it too.
 # Parameters of their own (PostgreSQL deduces one type for each, and would find two for :stream_id).
