@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, select
 from .fastsql import Raw
 from .projection import STATE_TYPES, CaseState, evolve_all, fold, fold_key, status_of
 from .records import StoredEvent, iso, parse_iso
+from .recent import Recent
 from .store import AppendContext, row_to_event
 from .tables import case_projections as proj
 from .tables import events as events_table
@@ -81,8 +82,7 @@ class CaseProjections:
     """The append hook that folds new events into the stored projection, and the readers of that table."""
 
     def __init__(self, known_cases: int = KNOWN_CASES):
-        self._known: dict[str, _Known] = {}
-        self._known_cases = known_cases
+        self._known: Recent[str, _Known] = Recent(known_cases)
 
     def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent],
                  context: AppendContext) -> Folded:
@@ -112,7 +112,7 @@ class CaseProjections:
                 raw.run(INSERT_PROJECTION, {**values, "opened_at": values["updated_at"]})
             else:
                 raw.run(UPDATE_PROJECTION, values)
-        context.after_commit.append(lambda: self._remember(stream_id, _Known(head.version, state, last)))
+        context.after_commit.append(lambda: self._known.put(stream_id, _Known(head.version, state, last)))
         return Folded(before, state)
 
     def _read(self, raw: Raw, stream_id: str) -> _Known | None:
@@ -121,12 +121,6 @@ class CaseProjections:
             return None
         stored = json.loads(row[1])
         return _Known(row[0], CaseState.from_dict(stored["state"]), _decode_last(stored["last"]))
-
-    def _remember(self, stream_id: str, known: _Known) -> None:
-        self._known.pop(stream_id, None)
-        self._known[stream_id] = known  # most recent last: the first key is the one to forget
-        if len(self._known) > self._known_cases:
-            self._known.pop(next(iter(self._known)), None)
 
     @staticmethod
     def get(conn: Connection, case_id: str) -> CaseRow | None:

@@ -168,14 +168,15 @@ class LogTree:
         self._staged = None
 
     def insert_planned(self, raw: Raw, event_sql: str, params: dict[str, object], frontier: Frontier,
-                       canonical: bytes):
+                       canonical: bytes, next_sql: str = NEXT_INDEX):
         """PostgreSQL, one round trip: the event row (`event_sql`, an INSERT ... SELECT ... FROM next WHERE
         next.i = :planned RETURNING position, log_index) and the subtrees its leaf finishes, both written only
         if the leaf lands where `frontier` plans it. Returns the row, `frontier` moved on; None (and nothing
-        written) if another process appended since this one last committed."""
+        written) if another process appended since this one last committed, or if `next_sql` (the next index,
+        as NEXT_INDEX reads it, or no row if the caller's own condition fails) answers no row."""
         moved = frontier.copy()
         nodes = moved.add(merkle.leaf_hash(canonical))
-        sql = f"WITH next AS ({NEXT_INDEX}), nodes AS ({planned_nodes_sql(len(nodes))}) {event_sql}"
+        sql = f"WITH next AS ({next_sql}), nodes AS ({planned_nodes_sql(len(nodes))}) {event_sql}"
         row = raw.one(sql, {**params, **_node_params(nodes), "planned": frontier.size})
         if row is not None:
             frontier.size, frontier.edge = moved.size, moved.edge

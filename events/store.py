@@ -17,6 +17,7 @@ from .fastsql import Raw
 from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chain
 from .group_commit import GroupCommit, Outcome
 from .log_tree import NEXT_INDEX, Frontier, LogTree
+from .recent import Recent
 from .records import AppendResult, StoredEvent, canonical_event
 from .tables import events as events_table
 
@@ -33,15 +34,36 @@ INSERT_EVENT = (
 # hold the lock that orders them.
 INSERT_LOGGED = INSERT_EVENT.format(log_index=f"({NEXT_INDEX})")
 INSERT_UNLOGGED = INSERT_EVENT.format(log_index="NULL")
-# PostgreSQL: the same row inserted only where the leaf was planned (LogTree.insert_planned, which writes its
-# subtrees in the same statement): a round trip fewer per append than a separate insert of the nodes.
-INSERT_PLANNED = (
+# The same row inserted only where a condition holds (no row returned, nothing written, where it does not).
+INSERT_WHERE = (
     "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, date_precision, "
     "recorded_at, actor, data, source, idempotency_key, request_hash, prev_hash, hash, log_index) SELECT :event_id, "
     ":stream_id, :version, :type, :schema_version, :occurred_at, :date_precision, :recorded_at, :actor, :data, :source, "
-    ":idempotency_key, :request_hash, :prev_hash, :hash, next.i FROM next WHERE next.i = :planned "
-    "RETURNING position, log_index"
+    ":idempotency_key, :request_hash, :prev_hash, :hash, {log_index} {where} RETURNING position, log_index"
 )
+# PostgreSQL: inserted only where the leaf was planned (LogTree.insert_planned, which writes its subtrees in the
+# same statement): a round trip fewer per append than a separate insert of the nodes.
+INSERT_PLANNED = INSERT_WHERE.format(log_index="next.i", where="FROM next WHERE next.i = :planned")
+# The stream's head is still the one this store remembers committing (:head_version, :head_hash): the row exists
+# and nothing follows it. Rows are never updated or deleted, so this is exactly "the head read now would be it",
+# without the round trip that reads it; a database that went back (a restored backup) fails it too.
+# Parameters of their own (PostgreSQL deduces one type for each, and would find two for :stream_id).
+HEAD_IS_REMEMBERED = (
+    "EXISTS (SELECT 1 FROM events WHERE stream_id = :head_stream AND version = :head_version AND hash = :head_hash) "
+    "AND NOT EXISTS (SELECT 1 FROM events WHERE stream_id = :head_stream AND version > :head_version)")
+INSERT_LOGGED_ON_HEAD = INSERT_WHERE.format(log_index=f"({NEXT_INDEX})", where=f"WHERE {HEAD_IS_REMEMBERED}")
+INSERT_UNLOGGED_ON_HEAD = INSERT_WHERE.format(log_index="NULL", where=f"WHERE {HEAD_IS_REMEMBERED}")
+NEXT_INDEX_ON_HEAD = f"SELECT i FROM ({NEXT_INDEX}) AS n WHERE {HEAD_IS_REMEMBERED}"
+READ_HEAD = "SELECT version, hash FROM events WHERE stream_id = :s ORDER BY version DESC LIMIT 1"
+KNOWN_HEADS = 10_000  # streams whose head each store remembers, so an append need not read it back
+
+Head = tuple[int, str]  # (version, hash) of a stream's last event
+
+# The statements that open an append's savepoint within a batch: the first opens it, each later one first releases
+# the one before (PostgreSQL takes both in one round trip: without parameters, several statements may go at once).
+OPEN_SAVEPOINT = ("SAVEPOINT vigil_append",)
+NEXT_SAVEPOINT_POSTGRES = ("RELEASE SAVEPOINT vigil_append; SAVEPOINT vigil_append",)
+NEXT_SAVEPOINT_SQLITE = ("RELEASE SAVEPOINT vigil_append", "SAVEPOINT vigil_append")
 
 
 class StoreError(Exception):
@@ -146,7 +168,11 @@ class EventStore:
         self.reactions = list(reactions)
         self._postgres = engine.dialect.name == "postgresql"
         self._integrity_errors = (IntegrityError, engine.dialect.dbapi.IntegrityError)
+        self._next_savepoint = NEXT_SAVEPOINT_POSTGRES if self._postgres else NEXT_SAVEPOINT_SQLITE
         self._group: GroupCommit[_Request, list[AppendResult]] = GroupCommit(self._write_batch)
+        # Each stream's head as this store last committed it; only a leader of a batch reads or changes it. Kept on
+        # PostgreSQL, where it saves a round trip; on SQLite reading the head costs less than the insert's condition.
+        self._heads: Recent[str, Head] = Recent(KNOWN_HEADS if self._postgres else 0)
 
     # ---- writing ----
     def append(self, stream_id: str, new_events: Sequence[NewEvent], *, actor: str,
@@ -186,9 +212,11 @@ class EventStore:
                 contexts.append(first.context)
                 try:
                     self._stage(first)
+                    savepoint = OPEN_SAVEPOINT
                     while (request := take()) is not None:
-                        outcomes.append(self._write_apart(conn, raw, request))
+                        outcomes.append(self._write_apart(conn, raw, request, savepoint))
                         contexts.append(request.context if outcomes[-1].error is None else None)
+                        savepoint = self._next_savepoint
                 finally:
                     # Still under the lock: no other writer may extend the tree from a batch's edge that is
                     # about to roll back.
@@ -212,9 +240,14 @@ class EventStore:
         if self.log is not None and request.context is not None and request.context.frontier is not None:
             self.log.stage(request.context.frontier)
 
-    def _write_apart(self, conn: Connection, raw: Raw, request: _Request) -> Outcome[list[AppendResult]]:
-        """One append of a batch, in a savepoint: rolled back alone if it fails, its error kept for its caller."""
-        raw.run("SAVEPOINT vigil_append")
+    def _write_apart(self, conn: Connection, raw: Raw, request: _Request,
+                     savepoint: Sequence[str]) -> Outcome[list[AppendResult]]:
+        """One append of a batch, in a savepoint: rolled back alone if it fails, its error kept for its caller.
+
+        The savepoint is left open, kept or rolled back to: the next append's `savepoint` statements release it
+        (the previous append is then kept for good) and the batch's COMMIT releases the last one."""
+        for statement in savepoint:
+            raw.run(statement)
         try:
             results = self._write(conn, raw, request)
         except Exception as exc:
@@ -223,7 +256,6 @@ class EventStore:
             if isinstance(exc, self._integrity_errors):
                 exc = ConcurrencyConflict(request.expected_version or 0, -1)
             return Outcome(error=exc)
-        raw.run("RELEASE SAVEPOINT vigil_append")
         self._stage(request)
         return Outcome(results)
 
@@ -237,34 +269,58 @@ class EventStore:
                                             request.request_hash)
             if earlier is not None:
                 return earlier
-        head = raw.one("SELECT version, hash FROM events WHERE stream_id = :s ORDER BY version DESC LIMIT 1",
-                       {"s": stream_id})
-        version, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
-        if request.new_stream and head is not None:
-            raise ConcurrencyConflict(0, version)
-        if not request.new_stream and head is None:
-            raise StreamNotFound(stream_id)
-        if expected_version is not None and expected_version != version:
-            raise ConcurrencyConflict(expected_version, version)
+        # Trusted only as far as the insert's own condition confirms it (see HEAD_IS_REMEMBERED).
+        head = None if request.new_stream else self._heads.get(stream_id)
+        if head is not None and expected_version is not None and expected_version != head[0]:
+            head = None  # a conflict only the database can confirm
+        remembered = head is not None
+        if not remembered:
+            head = self._read_head(raw, stream_id)
+        self._check(request, head)
         if request.before_insert is not None:
             request.before_insert(conn)
         context = request.context = AppendContext(raw, quiet=request.quiet)
-        stored = self._insert(raw, stream_id, new_events, request.actor, version, prev_hash, idempotency_key,
-                              request.request_hash, context)
+        stored = self._insert(raw, request, head, remembered, context)
+        if stored is None:  # another writer appended to the stream since (or the database went back): read it
+            self._heads.forget(stream_id)
+            head = self._read_head(raw, stream_id)
+            self._check(request, head)
+            stored = self._insert(raw, request, head, False, context)
         if self.projection is not None:
             folded = self.projection(conn, stream_id, stored, context)
             for reaction in self.reactions:
                 reaction(conn, stream_id, stored, folded, context)
         return [AppendResult(e.event_id, e.stream_id, e.version, e.position, True, e.log_index) for e in stored]
 
-    def _insert(self, raw: Raw, stream_id: str, new_events: Sequence[NewEvent], actor: str,
-                version: int, prev_hash: str, idempotency_key: str | None,
-                request_hash: str | None, context: AppendContext) -> list[StoredEvent]:
+    @staticmethod
+    def _read_head(raw: Raw, stream_id: str) -> Head | None:
+        row = raw.one(READ_HEAD, {"s": stream_id})
+        return (row[0], row[1]) if row is not None else None
+
+    @staticmethod
+    def _check(request: _Request, head: Head | None) -> None:
+        """Refuse the append if the stream's head is not what the request expects."""
+        version = head[0] if head is not None else 0
+        if request.new_stream and head is not None:
+            raise ConcurrencyConflict(0, version)
+        if not request.new_stream and head is None:
+            raise StreamNotFound(request.stream_id)
+        if request.expected_version is not None and request.expected_version != version:
+            raise ConcurrencyConflict(request.expected_version, version)
+
+    def _insert(self, raw: Raw, request: _Request, head: Head | None, remembered: bool,
+                context: AppendContext) -> list[StoredEvent] | None:
+        """Insert the request's events after `head`; None, with nothing written, if `head` was `remembered` and
+        is no longer the stream's head."""
+        stream_id, new_events, actor = request.stream_id, request.new_events, request.actor
+        idempotency_key, request_hash = request.idempotency_key, request.request_hash
+        version, prev_hash = head if head is not None else (0, GENESIS)
         recorded_at = self.clock.now()
         recorded_db = raw.time(recorded_at)
         stored: list[StoredEvent] = []
         unplanned: list[tuple[int, bytes]] = []  # (log_index, canonical bytes) of leaves still to write
         insert = INSERT_LOGGED if self.log is not None else INSERT_UNLOGGED
+        insert_on_head = INSERT_LOGGED_ON_HEAD if self.log is not None else INSERT_UNLOGGED_ON_HEAD
         planned = self.log.planned() if self.log is not None and self._postgres else None
         for index, new in enumerate(new_events):
             version += 1
@@ -283,12 +339,18 @@ class EventStore:
                 "request_hash": request_hash if index == 0 and idempotency_key is not None else None,
                 "prev_hash": prev_hash, "hash": digest,
             }
+            on_head = remembered and index == 0  # later events follow it under the same lock
+            if on_head:
+                params.update(head_stream=stream_id, head_version=version - 1, head_hash=prev_hash)
             row = None
             if planned is not None:
-                row = self.log.insert_planned(raw, INSERT_PLANNED, params, planned, canonical)
+                row = self.log.insert_planned(raw, INSERT_PLANNED, params, planned, canonical,
+                                              NEXT_INDEX_ON_HEAD if on_head else NEXT_INDEX)
                 planned = planned if row is not None else None
             if row is None:
-                row = raw.one(insert, params)
+                row = raw.one(insert_on_head if on_head else insert, params)
+                if row is None:  # the stream moved on (a plan that failed is told apart by trying without it)
+                    return None
                 if self.log is not None:
                     unplanned.append((row[1], canonical))
             position, log_index = row
@@ -301,6 +363,8 @@ class EventStore:
                         else planned)
             context.frontier = frontier
             context.after_commit.append(lambda: self.log.remember(frontier))
+        last: Head = (version, prev_hash)
+        context.after_commit.append(lambda: self._heads.put(stream_id, last))
         return stored
 
     def _earlier_results(self, conn: Connection, stream_id: str, new_events: Sequence[NewEvent],

@@ -263,6 +263,41 @@ def test_a_rolled_back_append_leaves_nothing_in_the_remembered_projection(db_url
         engine_b.dispose()
 
 
+def test_an_append_after_another_store_s_is_chained_on_the_stream_s_real_head(db_url, clock):
+    """Each store remembers the heads it committed; a stream another store (process) moved on since is read."""
+    from events.engine import make_engine
+
+    engine_a, engine_b = make_engine(db_url), make_engine(db_url)
+    try:
+        store_a = EventStore(engine_a, clock, projection=CaseProjections())
+        store_b = EventStore(engine_b, clock, projection=CaseProjections())
+        sid = str(uuid.uuid4())
+        store_a.append(sid, [opened()], actor="a", new_stream=True)
+        store_a.append(sid, [note("a1")], actor="a")
+        store_b.append(sid, [note("b1"), note("b2")], actor="b")
+        assert [r.version for r in store_a.append(sid, [note("a2")], actor="a")] == [5]
+        assert [e.version for e in store_a.read_stream(sid)] == [1, 2, 3, 4, 5]
+        assert store_a.verify(sid).ok
+        with pytest.raises(ConcurrencyConflict) as info:  # B remembers version 4: the stream is at 5
+            store_b.append(sid, [note()], actor="b", expected_version=4)
+        assert info.value.actual == 5
+    finally:
+        engine_a.dispose()
+        engine_b.dispose()
+
+
+@pytest.mark.parametrize("remembered", [(9, "f" * 64), (2, "0" * 64)], ids=["version", "hash"])
+def test_a_remembered_head_the_database_does_not_hold_is_not_chained_onto(store, engine, remembered):
+    """As after a backup was restored under a running process: the append reads the head the database has."""
+    sid = str(uuid.uuid4())
+    store.append(sid, [opened()], actor="a", new_stream=True)
+    store.append(sid, [note()], actor="a")
+    store._heads.put(sid, remembered)
+    assert [r.version for r in store.append(sid, [note("after")], actor="a")] == [3]
+    assert [e.version for e in store.read_stream(sid)] == [1, 2, 3]
+    assert store.verify(sid).ok and count(engine, sid) == 3
+
+
 def test_a_hook_writing_through_sqlalchemy_joins_the_append_and_its_rollback(engine, clock):
     from events.tables import case_keys
 
