@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Sequence
@@ -10,6 +9,7 @@ from typing import Callable, Sequence
 from sqlalchemy import Connection
 
 from .catalogue import schema_version
+from .compact_json import compact, compact_sorted
 from .fastsql import Raw
 from .hashchain import GENESIS
 from .log_tree import NEXT_INDEX
@@ -127,13 +127,12 @@ def _bulk(store: EventStore, batches: Sequence[StreamBatch], actor: str, quiet: 
         recorded_db = raw.time(recorded_at)
         next_leaf = raw.one(NEXT_INDEX)[0] if store.log is not None else None
         first_leaf = next_leaf
-        rows: list[dict] = []
+        rows: list[tuple] = []  # in INSERT_MANY's column order
         canonicals: list[bytes] = []
         # The store's canonical_event and chain_hash, inlined: the batch's time and actor are encoded once, and a
         # stream's schema versions, hashes and texts computed without a call per field (the same bytes).
         recorded_iso = iso(recorded_at)
-        encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-        dumps = json.JSONEncoder(separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode
+        encode, dumps = compact, compact_sorted
         sha256 = hashlib.sha256
         postgres = raw.postgres
         schemas: dict[str, int] = {}
@@ -153,11 +152,8 @@ def _bulk(store: EventStore, batches: Sequence[StreamBatch], actor: str, quiet: 
                 canonical = encode([new.event_id, stream_id, version, type_, schema, occurred_iso,
                                     new.date_precision, recorded_iso, actor, data_text, source_text]).encode()
                 digest = sha256(prev_hash.encode("ascii") + canonical).hexdigest()
-                rows.append({"event_id": new.event_id, "stream_id": stream_id, "version": version,
-                             "type": type_, "schema_version": schema, "occurred_at": occurred_db,
-                             "date_precision": new.date_precision, "recorded_at": recorded_db, "actor": actor,
-                             "data": data_text, "source": source_text, "idempotency_key": None,
-                             "request_hash": None, "prev_hash": prev_hash, "hash": digest, "log_index": next_leaf})
+                rows.append((new.event_id, stream_id, version, type_, schema, occurred_db, new.date_precision,
+                             recorded_db, actor, data_text, source_text, None, None, prev_hash, digest, next_leaf))
                 stored.append(StoredEvent(0, new.event_id, stream_id, version, type_, schema,
                                           new.occurred_at, new.date_precision, recorded_at, actor, data_text,
                                           source_text, prev_hash, digest, next_leaf))
@@ -166,7 +162,7 @@ def _bulk(store: EventStore, batches: Sequence[StreamBatch], actor: str, quiet: 
                     next_leaf += 1
                 prev_hash = digest
             result.stored[stream_id] = stored
-        raw.many(INSERT_MANY, rows)
+        raw.many_tuples(INSERT_MANY, rows)
         if store.log is not None:
             frontier = store.log.extend_many(raw, first_leaf, canonicals)
             context.after_commit.append(lambda: store.log.remember(frontier))

@@ -24,6 +24,13 @@ def for_dialect(sql: str, postgres: bool) -> str:
     return _NAMED.sub(r"%(\1)s", sql) if postgres else sql
 
 
+@lru_cache(maxsize=64)
+def positional(sql: str, postgres: bool) -> str:
+    """SQL written with `:name` parameters, in the driver's positional style: each row bound as a tuple, in the
+    order the names are written (no mapping built and looked up per parameter, per row)."""
+    return _NAMED.sub("%s" if postgres else "?", sql)
+
+
 class Raw:
     """Executes pre-written statements on the DBAPI connection behind a SQLAlchemy Connection."""
 
@@ -66,6 +73,14 @@ class Raw:
         cursor = self._driver.cursor()
         try:
             cursor.executemany(for_dialect(sql, self.postgres), list(rows))
+        finally:
+            cursor.close()
+
+    def many_tuples(self, sql: str, rows: list[tuple]) -> None:
+        """As `many`, each row a tuple of the values in the order `sql` names them (see `positional`)."""
+        cursor = self._driver.cursor()
+        try:
+            cursor.executemany(positional(sql, self.postgres), rows)
         finally:
             cursor.close()
 

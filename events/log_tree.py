@@ -148,9 +148,9 @@ class LogTree:
             pieces = merkle.pieces_of(0, first_index)
             stored = read_pieces(raw, pieces)
             frontier = Frontier(first_index, [(level, stored[(level, idx)]) for level, idx in pieces])
-        rows = [{"l": level, "i": idx, "h": digest} for data in canonicals
-                for level, idx, digest in frontier.add(merkle.leaf_hash(data))]
-        raw.many("INSERT INTO log_nodes (level, idx, hash) VALUES (:l, :i, :h)", rows)
+        leaf_hash, add = merkle.leaf_hash, frontier.add
+        rows = [node for data in canonicals for node in add(leaf_hash(data))]  # (level, idx, hash) tuples
+        raw.many_tuples("INSERT INTO log_nodes (level, idx, hash) VALUES (:l, :i, :h)", rows)
         return frontier
 
     def planned(self) -> Frontier | None:

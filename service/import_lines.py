@@ -118,13 +118,18 @@ Read = tuple[int, Any, int, bytes]  # line number, decoded object or a Problem, 
 
 def read_ndjson(source: Iterable[bytes]) -> Iterator[Read]:
     """Each non-blank line."""
+    decode = json.JSONDecoder().decode
     for number, raw in enumerate(source, 1):
         size = len(raw)
         if not raw.strip():
             continue
         try:
-            # Decoded here rather than by json.loads, which would first guess the encoding of every line.
-            yield number, json.loads(raw.decode("utf-8-sig")), size, raw
+            # Decoded here rather than by json.loads, which would first guess the encoding of every line; as
+            # "utf-8-sig" would (one leading byte order mark dropped) without that codec's Python-level wrapper.
+            text = raw.decode("utf-8")
+            if text.startswith("\ufeff"):
+                text = text[1:]
+            yield number, decode(text), size, raw
         except (ValueError, UnicodeDecodeError) as exc:
             yield number, Problem(number, "line", f"not valid JSON: {getattr(exc, 'msg', 'undecodable text')}"), \
                 size, raw

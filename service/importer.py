@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -12,6 +11,7 @@ from sqlalchemy import Connection
 
 from events.bulk import BulkResult, StreamBatch, bulk_append
 from events.catalogue import PersonUpdate
+from events.compact_json import compact_sorted
 from events.fastsql import Raw
 from events.name_keys import person_names
 from events.personal_data import PersonalDataCipher
@@ -330,7 +330,7 @@ class _Run:
             # An opening is derived from the ref alone (its time may be "now"); sealed data differs on every seal.
             same = present.type == item.event.type and (item.event.type == "CaseOpened" or (
                 present.occurred_at == item.event.occurred_at and (
-                    item.event.type in PERSONAL_TYPES or present.data_text == _dumps(item.event.data))))
+                    item.event.type in PERSONAL_TYPES or present.data_text == compact_sorted(item.event.data))))
             if same:
                 outcome.already_present += 1
             else:
@@ -342,10 +342,6 @@ class _Run:
     def _tell(self) -> None:
         if self.progress is not None:
             self.progress(self.done, self.bytes)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
 def _insert_many(conn: Connection, sql: str, rows: list[dict]) -> None:
