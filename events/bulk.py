@@ -13,7 +13,7 @@ from .compact_json import compact, compact_sorted
 from .fastsql import Raw
 from .hashchain import GENESIS
 from .log_tree import NEXT_INDEX
-from .records import StoredEvent
+from .records import StoredEvent, stored_event
 from .store import (
     APPEND_LOCK_KEY, INSERT_EVENT, AppendContext, ConcurrencyConflict, EventStore, NewEvent, StreamNotFound,
 )
@@ -154,9 +154,9 @@ def _bulk(store: EventStore, batches: Sequence[StreamBatch], actor: str, quiet: 
                 digest = sha256(prev_hash.encode("ascii") + canonical).hexdigest()
                 rows.append((new.event_id, stream_id, version, type_, schema, occurred_db, new.date_precision,
                              recorded_db, actor, data_text, source_text, None, None, prev_hash, digest, next_leaf))
-                stored.append(StoredEvent(0, new.event_id, stream_id, version, type_, schema,
-                                          new.occurred_at, new.date_precision, recorded_at, actor, data_text,
-                                          source_text, prev_hash, digest, next_leaf))
+                stored.append(stored_event((0, new.event_id, stream_id, version, type_, schema, new.occurred_at,
+                                            new.date_precision, recorded_at, actor, data_text, source_text,
+                                            prev_hash, digest, next_leaf)))
                 if next_leaf is not None:
                     canonicals.append(canonical)
                     next_leaf += 1

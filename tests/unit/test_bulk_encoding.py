@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 import pytest
 
 from events.compact_json import compact, compact_sorted
+from events.records import StoredEvent, stored_event
 from events.fastsql import positional
 from events.utc import iso, iso_and_db, to_db
 from service.importer import ID_SPACE, derived_id
@@ -55,3 +56,12 @@ def test_positional_sql_keeps_the_order_of_the_names():
     sql = "INSERT INTO t (a, b) VALUES (:b_first, :a) ON CONFLICT DO NOTHING"
     assert positional(sql, postgres=False) == "INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT DO NOTHING"
     assert positional(sql, postgres=True) == "INSERT INTO t (a, b) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+
+
+def test_stored_event_equals_the_constructor():
+    values = (0, "e", "s", 2, "Detained", 1, datetime(2024, 1, 1, tzinfo=timezone.utc), "exact",
+              datetime(2024, 1, 2, tzinfo=timezone.utc), "import", "{}", None, "p", "h", 7)
+    fast = stored_event(values)
+    assert fast == StoredEvent(*values) and hash(fast) == hash(StoredEvent(*values))
+    with pytest.raises(AttributeError):
+        fast.version = 3  # still frozen
