@@ -274,7 +274,6 @@ class _Run:
         updates: list[tuple[str, dict]] = []  # person updates of cases opened before this batch
         by_case: dict[str, list[NewEvent]] = {}
         opens: set[str] = set()
-        lines: dict[tuple[str, str], _Pending] = {}
         erased: list[Problem] = []
         for item in pending:
             event = item.event
@@ -305,7 +304,6 @@ class _Run:
                 else:
                     updates.append((item.case_id, plain))
             by_case.setdefault(item.case_id, []).append(event)
-            lines[(item.case_id, event.event_id)] = _Pending(item.line, item.case_id, event)
         batches = [StreamBatch(c, events, c in opens) for c, events in by_case.items()]
         cases = self.s.cases
 
@@ -325,6 +323,9 @@ class _Run:
         outcome = _Written(len(pending), len(result.opened),
                            sum(len(v) for v in result.stored.values()) - len(result.opened), erased=erased)
         mismatched = outcome.mismatched
+        # Looked up only on a re-run: what is compared (type, time, and data but for sealed personal data) is the
+        # same before and after sealing.
+        lines = {(p.case_id, p.event.event_id): p for p in pending} if result.present else {}
         for key, present in result.present.items():
             item = lines[key]
             # An opening is derived from the ref alone (its time may be "now"); sealed data differs on every seal.
