@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from events.catalogue import Note
+from events.fastsql import shared_reads
 from events.projection import STATUSES
 from events.risk import LEVELS
 from service.access import Principal
@@ -113,8 +114,10 @@ async def append_event(case_id: str, body: EventIn, request: Request, response: 
     idempotency_key, if_match = request.headers.get(IDEMPOTENCY_KEY.name), request.headers.get(IF_MATCH.name)
 
     def check_and_append():
-        who = caller.check()
-        return caller.box.cases.append(who, case_id, body, parse_if_match(if_match), idempotency_key)
+        with shared_reads(caller.box.engine) as reads:  # the key and the case's teams on one pooled connection
+            who = caller.check()
+            return caller.box.cases.append(who, case_id, body, parse_if_match(if_match), idempotency_key,
+                                           done_reading=reads.close)
     result = await in_thread(check_and_append)
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
