@@ -6,6 +6,7 @@ once per dialect. Times are bound by `utc.to_db`, as SQLAlchemy's own types stor
 from __future__ import annotations
 
 import re
+import threading
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
@@ -85,11 +86,54 @@ class Raw:
             cursor.close()
 
 
+_this_thread = threading.local()
+
+
+class SharedReads:
+    """One pooled checkout for every `reading(engine)` in this thread while it is open (taken at the first read):
+    a write request's key and its case's teams cost one checkout instead of two. `close()` gives it back (again a
+    no-op), as soon as the reads are done: never held while an append waits for its commit."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._pooled: Any = None
+        self._raw: Raw | None = None
+
+    def raw(self) -> Raw:
+        if self._raw is None:
+            self._pooled = self.engine.raw_connection()
+            self._raw = Raw.on_driver(self._pooled.driver_connection, self.engine.dialect.name == "postgresql")
+        return self._raw
+
+    def close(self) -> None:
+        if getattr(_this_thread, "shared", None) is self:
+            _this_thread.shared = None
+        pooled, self._pooled, self._raw = self._pooled, None, None
+        if pooled is not None:
+            pooled.close()
+
+
+@contextmanager
+def shared_reads(engine: Engine) -> Iterator[SharedReads]:
+    shared = SharedReads(engine)
+    outer, _this_thread.shared = getattr(_this_thread, "shared", None), shared
+    try:
+        yield shared
+    finally:
+        shared.close()
+        _this_thread.shared = outer
+
+
 @contextmanager
 def reading(engine: Engine) -> Iterator[Raw]:
     """Raw on a pooled connection without SQLAlchemy's Connection around it, for the one-row reads every request
     makes (its key, its case's teams): the wrapper and its events cost more than the query. Checked out and back in
-    (reset, so a read's implicit transaction on PostgreSQL ends) as `engine.connect()` does."""
+    (reset, so a read's implicit transaction on PostgreSQL ends) as `engine.connect()` does; inside `shared_reads`,
+    on its one checkout."""
+    shared = getattr(_this_thread, "shared", None)
+    if shared is not None and shared.engine is engine:
+        yield shared.raw()
+        return
     pooled = engine.raw_connection()
     try:
         yield Raw.on_driver(pooled.driver_connection, engine.dialect.name == "postgresql")

@@ -40,6 +40,8 @@ def risk_raised(before: CaseState, after: CaseState, now: datetime, contact_over
                 event_id: str) -> AlertDraft | None:
     """One alert when an append raised the case's risk level now, or added a reason to a critical case (a removal
     learned late, with no contact since, on a case already critical for its removal date); None otherwise."""
+    if before is after:  # the fold kept nothing new (a note, a source): the same state assesses the same, unraised
+        return None
     old, new = assess(before, now, contact_overdue_after), assess(after, now, contact_overdue_after)
     added = [p for p in new.phrases if render(p) not in old.reasons]  # as said, not as built
     if new.level not in LEVEL_SEVERITY or not added:

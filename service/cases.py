@@ -172,12 +172,19 @@ class CaseService:
         return event
 
     def append(self, who: Principal, case_id: str, body: EventIn, expected_version: int | None = None,
-               idempotency_key: str | None = None) -> AppendResult:
-        return counted(body.type, lambda: self._append(who, case_id, body, expected_version, idempotency_key))
+               idempotency_key: str | None = None, done_reading: Callable[[], None] | None = None) -> AppendResult:
+        """`done_reading` is called once the case's access is checked (the caller's shared read connection goes
+        back before the append waits for its commit)."""
+        return counted(body.type, lambda: self._append(who, case_id, body, expected_version, idempotency_key,
+                                                       done_reading))
 
     def _append(self, who: Principal, case_id: str, body: EventIn, expected_version: int | None,
-                idempotency_key: str | None) -> AppendResult:
-        self.require_access(who, case_id)
+                idempotency_key: str | None, done_reading: Callable[[], None] | None) -> AppendResult:
+        try:
+            self.require_access(who, case_id)
+        finally:
+            if done_reading is not None:
+                done_reading()
         event = self.prepare(case_id, body)
         if event.type in TARGETS:
             self._check_target(case_id, event)

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from events.i18n import Said, phrase
 from events.store import ConcurrencyConflict, DuplicateMismatch, IdempotencyMismatch, StreamNotFound
 
-from .api.deps import checked_before_invalid
+from .api.deps import checked_before_invalid, invalid_headers
 from .errors import AlreadyErased, Conflict, Forbidden, InputError, NotFound, NotYetRecorded, Unauthorized
 from .web.auth import PageError, SignInRequired, signin_redirect
 from .web.pages import error_page
@@ -68,8 +68,9 @@ async def invalid_request(request: Request, exc: RequestValidationError) -> Resp
     if refusal is not None:
         return await http_exception_handler(request, refusal)
     # Never echo the input back: it may carry personal data.
-    detail = [{"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type", "")}
-              for err in exc.errors()]
+    detail = invalid_headers(request) + [
+        {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()]
     return JSONResponse({"detail": detail}, status_code=422)
 
 

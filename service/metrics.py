@@ -48,9 +48,20 @@ def count_append(event_type: str, outcome: str) -> None:
     APPENDS.labels(event_type if event_type in EVENT_TYPES else "unknown", outcome).inc()
 
 
+# The labelled children of the request metrics, kept per (method, route template, status): `labels()` takes a lock
+# and builds its key on every request. Bounded as the labels are (the caller passes known methods and templates).
+_REQUEST_CHILDREN: dict[tuple[str, str, int], tuple[Callable[[], None], Callable[[float], None]]] = {}
+
+
 def count_request(method: str, route: str, status: int, seconds: float) -> None:
-    HTTP_REQUESTS.labels(method, route, str(status)).inc()
-    HTTP_SECONDS.labels(method, route).observe(seconds)
+    key = (method, route, status)
+    children = _REQUEST_CHILDREN.get(key)
+    if children is None:
+        children = _REQUEST_CHILDREN.setdefault(key, (HTTP_REQUESTS.labels(method, route, str(status)).inc,
+                                                      HTTP_SECONDS.labels(method, route).observe))
+    count, observe = children
+    count()
+    observe(seconds)
 
 
 def count_recorded(attempts: Sequence[Attempt], states: Sequence[str]) -> None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from events.catalogue import Note
+from events.fastsql import shared_reads
 from events.projection import STATUSES
 from events.risk import LEVELS
 from service.access import Principal
@@ -21,10 +22,15 @@ from service.exports import events_csv
 from service.schemas import AppendOut, CaseCreatedOut, CaseIn, EventIn
 
 from .deps import admin, checks_its_caller, container, deferred_writer, in_thread, principal, readable_case
+from .header_params import HeaderParam, documented
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+# The append route reads its headers itself (header_params.py). Opening a case keeps its Header(): an operation
+# without path parameters gets its "parameters" from openapi_extra after its body, which would reorder the OpenAPI.
+IDEMPOTENCY_KEY = HeaderParam("Idempotency-Key", 200)
+IF_MATCH = HeaderParam("If-Match", 20)
 
 
 def parse_moment(name: str, raw: str | None) -> datetime | None:
@@ -57,7 +63,7 @@ def parse_if_match(raw: str | None) -> int | None:
 
 
 @router.post("/cases", status_code=201, response_model=CaseCreatedOut)
-@checks_its_caller
+@checks_its_caller()
 async def open_case(body: CaseIn, request: Request, response: Response, idempotency_key: IdempotencyKey = None):
     caller = deferred_writer(request)
 
@@ -98,18 +104,20 @@ def case_status(case_id: str, as_of: str | None = None, known_at: str | None = N
     return box.cases.status(who, case_id, parse_moment("as_of", as_of), parse_moment("known_at", known_at))
 
 
-@router.post("/cases/{case_id}/events", status_code=201, response_model=AppendOut)
-@checks_its_caller
-async def append_event(case_id: str, body: EventIn, request: Request, response: Response,
-                       idempotency_key: IdempotencyKey = None,
-                       if_match: Annotated[str | None, Header(alias="If-Match", max_length=20)] = None):
+@router.post("/cases/{case_id}/events", status_code=201, response_model=AppendOut,
+             openapi_extra=documented(IDEMPOTENCY_KEY, IF_MATCH))
+@checks_its_caller(IDEMPOTENCY_KEY, IF_MATCH)
+async def append_event(case_id: str, body: EventIn, request: Request, response: Response):
     # The write paths are the hot ones: the key check and the append in one hop to the loop's thread pool
     # (see deps.py).
     caller = deferred_writer(request)
+    idempotency_key, if_match = request.headers.get(IDEMPOTENCY_KEY.name), request.headers.get(IF_MATCH.name)
 
     def check_and_append():
-        who = caller.check()
-        return caller.box.cases.append(who, case_id, body, parse_if_match(if_match), idempotency_key)
+        with shared_reads(caller.box.engine) as reads:  # the key and the case's teams on one pooled connection
+            who = caller.check()
+            return caller.box.cases.append(who, case_id, body, parse_if_match(if_match), idempotency_key,
+                                           done_reading=reads.close)
     result = await in_thread(check_and_append)
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"

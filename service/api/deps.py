@@ -16,9 +16,13 @@ from fastapi import Depends, HTTPException, Request
 
 from service.access import Principal
 from service.container import Container
+from service.errors import InputError
 
-# The handlers of the hot write routes, which check their caller themselves (`deferred_writer`).
-_CHECKING_HANDLERS: set[Callable[..., Any]] = set()
+from .header_params import HeaderParam, header_errors
+
+# The handlers of the hot write routes, which check their caller themselves (`deferred_writer`), and the headers
+# each reads itself (`header_params`).
+_CHECKING_HANDLERS: dict[Callable[..., Any], tuple[HeaderParam, ...]] = {}
 
 
 async def container(request: Request) -> Container:
@@ -90,19 +94,32 @@ async def admin(who: Principal = Depends(principal)) -> Principal:
 @dataclass
 class DeferredWriter:
     """A write route's caller, not yet checked: `check()` (blocking) gives the principal `writer` would have, or
-    raises what `writer` would have raised."""
+    raises what `writer` would have raised, then the 422 its route's headers would have given."""
     box: Container
     authorization: str
     address: str | None
+    invalid_headers: list[dict[str, Any]]
 
-    def check(self) -> Principal:
+    def principal(self) -> Principal:
         return _may_write(authenticated(self.box, self.authorization, self.address))
 
+    def check(self) -> Principal:
+        who = self.principal()
+        if self.invalid_headers:
+            raise InputError(self.invalid_headers)
+        return who
 
-def checks_its_caller(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """Marks a write route's handler that checks its caller itself (`deferred_writer`)."""
-    _CHECKING_HANDLERS.add(handler)
-    return handler
+
+def checks_its_caller(*headers: HeaderParam) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Marks a write route's handler that checks its caller (`deferred_writer`) and these headers itself."""
+    def mark(handler: Callable[..., Any]) -> Callable[..., Any]:
+        _CHECKING_HANDLERS[handler] = headers
+        return handler
+    return mark
+
+
+def _route_headers(request: Request) -> tuple[HeaderParam, ...] | None:
+    return _CHECKING_HANDLERS.get(getattr(request.scope.get("route"), "endpoint", None))
 
 
 def deferred_writer(request: Request) -> DeferredWriter:
@@ -110,15 +127,22 @@ def deferred_writer(request: Request) -> DeferredWriter:
     thread hop per request; taken from the request in the handler, not as a dependency, which FastAPI would solve
     at some 20 us a request. FastAPI validates the body before the handler runs; if that fails, the validation
     answer checks the key first (`checked_before_invalid`), so every answer is the one `writer` gives."""
-    return DeferredWriter(request.app.state.container, request.headers.get("authorization", ""), _address(request))
+    headers = request.headers
+    return DeferredWriter(request.app.state.container, headers.get("authorization", ""), _address(request),
+                          header_errors(_route_headers(request) or (), headers))
 
 
 async def checked_before_invalid(request: Request) -> HTTPException | None:
     """For a request refused as invalid: the refusal its route's own key check gives, if any (it comes first)."""
-    if getattr(request.scope.get("route"), "endpoint", None) not in _CHECKING_HANDLERS:
+    if _route_headers(request) is None:
         return None
     try:
-        await in_thread(deferred_writer(request).check)
+        await in_thread(deferred_writer(request).principal)
     except HTTPException as refusal:
         return refusal
     return None
+
+
+def invalid_headers(request: Request) -> list[dict[str, Any]]:
+    """The 422 entries of the headers the request's route reads itself, which FastAPI lists before the body's."""
+    return header_errors(_route_headers(request) or (), request.headers)
