@@ -19,8 +19,14 @@ def head_revision(versions: Path = VERSIONS_DIR) -> str | None:
     revisions: set[str] = set()
     revised: set[str] = set()
     for path in versions.glob("*.py"):
+        if path.name.startswith((".#", "__init__")):
+            continue  # what Alembic itself skips: editor lock files, the package marker
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None  # a file this reading cannot open: Alembic decides
         found = dict((name, value.strip("\"'") if value != "None" else None)
-                     for name, value in _ASSIGNED.findall(path.read_text(encoding="utf-8")))
+                     for name, value in _ASSIGNED.findall(source))
         if not found.get("revision") or "down_revision" not in found:
             return None
         revisions.add(found["revision"])

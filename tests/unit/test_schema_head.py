@@ -44,3 +44,13 @@ def test_at_head_only_with_exactly_the_head_recorded(tmp_path):
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
     assert at_head(engine, tmp_path)
+
+
+def test_files_alembic_skips_are_skipped_and_one_it_cannot_read_leaves_it_to_alembic(tmp_path):
+    write(tmp_path, "a.py", "0001", None)
+    write(tmp_path, "b.py", "0002", "0001")
+    (tmp_path / ".#b.py").symlink_to(tmp_path / "gone.py")  # an editor's lock file: a dangling link
+    (tmp_path / "__init__.py").write_text("")
+    assert head_revision(tmp_path) == "0002"
+    (tmp_path / "c.py").write_bytes(b'# -*- coding: latin-1 -*-\nrevision = "0003"  # caf\xe9\ndown_revision = "0002"\n')
+    assert head_revision(tmp_path) is None
