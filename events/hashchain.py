@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Iterable, Sequence
+
+from .compact_json import compact
 
 GENESIS = "0" * 64
 
 
 def canonical_bytes(fields: Sequence[object]) -> bytes:
     """The bytes an event's hash covers: its stored columns, in a fixed order, as compact JSON."""
-    return json.dumps(list(fields), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return compact(list(fields)).encode("utf-8")
 
 
 def chain_hash(prev_hash: str, canonical: bytes) -> str:

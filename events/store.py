@@ -1,7 +1,6 @@
 """The event store: one transaction per append, optimistic concurrency, idempotency, hash chain, commit-ordered positions."""
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +13,7 @@ from .catalogue import schema_version
 from .clock import Clock
 from .transactions import AppendConnectionLost, appending
 from .fastsql import Raw
+from .compact_json import compact_sorted
 from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chain
 from .group_commit import GroupCommit, Outcome
 from .log_tree import NEXT_INDEX, Frontier, LogTree
@@ -141,8 +141,7 @@ class Reaction(Protocol[Folded]):
                  context: AppendContext) -> None: ...
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+_dumps = compact_sorted  # an event's data and source as stored: the same bytes the bulk path writes
 
 
 def row_to_event(row: Any) -> StoredEvent:
