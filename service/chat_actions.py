@@ -38,7 +38,7 @@ class ChatActions:
         click = slack.parse_click(body)
         if click is None:
             raise Unauthorized("not a click on a Vigil Acknowledge button")
-        found = await asyncio.to_thread(self.subs.with_channels, click.subscription_id)
+        found = await self._may_act(click.subscription_id)
         secrets = [c.signing_secret for c in (found[1] if found else []) if c.kind == "slack" and c.signing_secret]
         problem = slack.refusal(secrets, timestamp, signed, body, now)
         if problem:
@@ -63,8 +63,7 @@ class ChatActions:
         """POST /integrations/telegram/{subscription id}: Unauthorized unless the header carries that subscription's
         webhook secret and the update id is new; NotFound for an alert that subscription's team may not see."""
         now = self.clock.now()
-        found = (await asyncio.to_thread(self.subs.with_channels, subscription_id)
-                 if len(subscription_id) <= 64 else None)
+        found = await self._may_act(subscription_id) if len(subscription_id) <= 64 else None
         channel = telegram.matching([c for c in (found[1] if found else []) if c.kind == "telegram"], token)
         if channel is None:
             raise Unauthorized("X-Telegram-Bot-Api-Secret-Token does not match this subscription's webhook secret")
@@ -107,6 +106,12 @@ class ChatActions:
             if not isinstance(outcome, Delivered):
                 break
         return url, outcome
+
+    async def _may_act(self, subscription_id: str) -> tuple[dict[str, Any], list[Any]] | None:
+        """The subscription and its channels if its buttons may act; None if it is unknown, deleted or disabled, so a
+        disabled one is refused exactly as one that does not exist, before anything is recorded."""
+        found = await asyncio.to_thread(self.subs.with_channels, subscription_id)
+        return None if found is None or found[0]["disabled"] else found
 
     async def _send(self, request: HttpRequest, what: str) -> None:
         """The answer's follow-up: its failure is logged (the alert is acknowledged already), never raised."""

@@ -8,8 +8,10 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from notifications.tables import chat_callbacks_seen as seen_callbacks
 from service.integrations.slack import signature
 from service.keys import KeyService
 
@@ -218,6 +220,30 @@ def test_a_click_naming_a_subscription_without_a_secret_or_none_is_401(client, c
     assert alert(client, keys["alpha"], alert_id)["state"] == "open"
 
 
+def disable_by_410(client, box, receiver, key, path) -> None:
+    """Disabled as in production: the channel's next delivery answers 410 Gone."""
+    receiver.script(path, 410)
+    raise_alert(client, key)
+    drain(box)
+
+
+def test_a_click_for_a_disabled_subscription_is_401_like_an_unknown_one_and_records_nothing(
+        client, box, clock, receiver, keys, slack_alert):
+    sub, alert_id = slack_alert
+    disable_by_410(client, box, receiver, keys["alpha"], "/services/T0/B0/hook")
+    assert client.get(f"/v1/subscriptions/{sub['id']}", headers=as_(keys["alpha"])).json()["disabled"] is True
+    body = click_body(alert_id, sub["id"], receiver)
+    headers = signed_headers(body, clock.now())
+    refused = post_click(client, body, headers)
+    unknown_body = click_body(alert_id, str(uuid.uuid4()), receiver)
+    unknown = post_click(client, unknown_body, signed_headers(unknown_body, clock.now()))
+    assert refused.status_code == unknown.status_code == 401 and refused.json() == unknown.json()
+    assert alert(client, keys["alpha"], alert_id)["state"] == "open"
+    assert receiver.at("/actions/T0/1/respond") == []
+    with box.engine.connect() as conn:  # not even the replay guard remembers it
+        assert conn.execute(select(func.count()).select_from(seen_callbacks)).scalar() == 0
+
+
 def test_a_response_url_elsewhere_is_not_called(client, clock, receiver, keys, slack_alert):
     sub, alert_id = slack_alert
     body = click_body(alert_id, sub["id"], receiver).replace(b"%2Factions%2F", b"%2Felsewhere%2F")
@@ -318,6 +344,21 @@ def test_an_unknown_or_other_teams_alert_is_404_and_changes_nothing(client, rece
     assert alert(client, keys["beta"], theirs)["state"] == "open"
     assert alert(client, keys["alpha"], alert_id)["state"] == "open"
     assert receiver.at("/bot123:ABC/answerCallbackQuery") == []
+
+
+def test_a_press_for_a_disabled_subscription_is_401_like_an_unknown_one_and_records_nothing(
+        client, box, receiver, keys, telegram_alert):
+    sub, alert_id = telegram_alert
+    disable_by_410(client, box, receiver, keys["alpha"], "/bot123:ABC/sendMessage")
+    assert client.get(f"/v1/subscriptions/{sub['id']}", headers=as_(keys["alpha"])).json()["disabled"] is True
+    refused = post_update(client, sub["id"], update(f"ack:{alert_id}", 7))
+    unknown = post_update(client, str(uuid.uuid4()), update(f"ack:{alert_id}", 7))
+    assert refused.status_code == unknown.status_code == 401 and refused.json() == unknown.json()
+    assert alert(client, keys["alpha"], alert_id)["state"] == "open"
+    assert receiver.at("/bot123:ABC/answerCallbackQuery") == []
+    assert receiver.at("/bot123:ABC/editMessageReplyMarkup") == []
+    with box.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(seen_callbacks)).scalar() == 0
 
 
 def test_other_updates_are_ignored_and_malformed_ones_name_the_field(client, receiver, keys, telegram_alert):
