@@ -1,4 +1,4 @@
-"""Throttling failed authentication per client address: counted in the database, so every server process (and on
+"""Throttling failed authentication per client address (an IPv6 one by its /64: service/client_address.py): counted in the database, so every server process (and on
 PostgreSQL every host) sees the same count; each process also remembers the addresses it has refused."""
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from events.clock import Clock
 from events.tables import auth_failures
 from events.transactions import writing
+
+from .client_address import throttle_key
 
 
 def wait_after(failures: int, limit: int, now: datetime) -> float | None:
@@ -32,6 +34,7 @@ class AuthThrottle:
 
     def blocked(self, address: str | None) -> int | None:
         """Seconds (rounded up) this address must still wait, as this process knows it; None if it may try."""
+        address = throttle_key(address)
         if self.limit <= 0 or not address:
             return None
         now = self.clock.now().timestamp()
@@ -44,12 +47,13 @@ class AuthThrottle:
 
     def failed(self, address: str | None) -> int | None:
         """Count one failed authentication; seconds to wait if the address is now past the limit, else None."""
+        address = throttle_key(address)
         if self.limit <= 0 or not address:
             return None
         now = self.clock.now()
         minute = int(now.timestamp() // 60)
         insert = (pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(auth_failures)
-        count = (insert.values(address=address[:64], minute=minute, failures=1)
+        count = (insert.values(address=address, minute=minute, failures=1)
                  .on_conflict_do_update(index_elements=["address", "minute"],
                                         set_={"failures": auth_failures.c.failures + 1})
                  .returning(auth_failures.c.failures))

@@ -15,6 +15,8 @@ from events.clock import Clock
 from events.tables import signin_failures
 from events.transactions import writing
 
+from .client_address import throttle_key
+
 FREE_FAILURES = 3  # failed sign-ins an account may have before each further try must wait
 LOCKOUT_AFTER = 10  # failures after which an account is locked (by default; VIGIL_SIGNIN_LOCK_AFTER): it waits
 # MAX_DELAY, its admins are told
@@ -55,7 +57,9 @@ def seconds_left(failed_at: datetime | None, delay: timedelta, now: datetime) ->
 
 
 def address_subject(address: str | None) -> str | None:
-    return f"address:{address[:64]}" if address else None
+    """The key of a client address's failures (an IPv6 one's /64)."""
+    key = throttle_key(address)
+    return f"address:{key}" if key else None
 
 
 def account_subject(account: str) -> str:

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from events.i18n import Said, phrase
 from service.ack_links import LinkRefused
 from service.api.deps import in_thread
+from service.client_address import throttle_key
 
 from .auth import PageError, container, read_form
 from .pages import client_of, page
@@ -39,7 +40,7 @@ def _throttle(request: Request) -> None:
     """Every request to a link counts against its address's rate; wrong tokens also against its failures."""
     box = container(request)
     address = client_of(request)
-    wait = box.rate_limiter.take(f"ack:{address}")
+    wait = box.rate_limiter.take(f"ack:{throttle_key(address)}")
     if wait is None:
         waited = box.auth_throttle.blocked(address)
         wait = float(waited) if waited is not None else None

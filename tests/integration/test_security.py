@@ -231,3 +231,22 @@ def test_wrong_keys_are_throttled_per_address_with_retry_after(client, box):
     box.clock.advance(timedelta(seconds=61))
     assert client.get("/v1/cases").status_code == 200
     assert client.get("/v1/cases", headers=wrong).status_code == 401
+
+
+def _wrong_keys_from(app, host: str, times: int) -> list[int]:
+    from fastapi.testclient import TestClient
+
+    from_there = TestClient(app, client=(host, 50000), headers={"Authorization": "Bearer vgl_wrong"})
+    return [from_there.get("/v1/cases").status_code for _ in range(times)]
+
+
+@pytest.mark.parametrize("first, same, apart", [
+    ("203.0.113.5", "::ffff:203.0.113.5", "203.0.113.6"),  # IPv4, and the same written IPv4-mapped
+    ("2001:db8:0:1::1", "2001:db8:0:1:ffff::2", "2001:db8:0:2::1"),  # one /64 shares a count, the next is apart
+])
+def test_wrong_keys_are_counted_per_ipv4_address_and_per_ipv6_slash_64(client, box, first, same, apart):
+    limit = box.settings.auth_failures_per_minute
+    assert _wrong_keys_from(client.app, first, limit + 1) == [401] * limit + [429]
+    assert _wrong_keys_from(client.app, same, 1) == [429]
+    assert _wrong_keys_from(client.app, apart, 1) == [401]
+    assert _wrong_keys_from(client.app, "not-an-address" * 10, 1) == [401]  # counted as itself: never a 500
