@@ -49,6 +49,10 @@ alerts = Table(
     UniqueConstraint("dedupe_key", name="uq_alerts_dedupe_key"),
     Index("ix_alerts_case_id", "case_id"),
     Index("ix_alerts_event_id", "event_id"),
+    # The live feed's reads of what changed lately, one range per time (0023).
+    Index("ix_alerts_raised_at", "raised_at"),
+    Index("ix_alerts_acknowledged_at", "acknowledged_at"),
+    Index("ix_alerts_withdrawn_at", "withdrawn_at"),
 )
 
 deliveries = Table(

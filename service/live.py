@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import AsyncIterator
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from events.clock import Clock
+from events.tables import UTCDateTime
 from notifications.outbox import NOTIFY_CHANNEL as OUTBOX_CHANNEL
 
 from .access import Principal
@@ -32,6 +33,17 @@ ALERT_LOOKBACK = timedelta(seconds=60)
 QUEUE_SIZE = 256  # notices waiting for one slow connection; past it, the page is told to reload instead
 # Open streams one person or key may hold in this process: many tabs, yet not a connection flood from one session.
 MAX_STREAMS_PER_ACTOR = 20
+
+
+# One indexed range read per time (0023), their ids united: an OR of the three would read every alert on each tick.
+# The time is bound as the columns store it (on SQLite, text with microseconds), so `>` compares like with like.
+ALERTS_SINCE = text(
+    "SELECT a.id, a.state, a.case_id, p.teams FROM ("
+    "SELECT id FROM alerts WHERE raised_at > :t "
+    "UNION SELECT id FROM alerts WHERE acknowledged_at > :t "
+    "UNION SELECT id FROM alerts WHERE withdrawn_at > :t) changed "
+    "JOIN alerts a ON a.id = changed.id "
+    "LEFT JOIN case_projections p ON p.case_id = a.case_id").bindparams(bindparam("t", type_=UTCDateTime()))
 
 
 class TooManyStreams(Exception):
@@ -97,11 +109,7 @@ class Changes:
     def alerts_since(self, since: datetime) -> list[tuple[str, str, str, tuple[str, ...]]]:
         """(alert id, state, case id, teams) of the alerts raised, acknowledged or withdrawn since `since`."""
         with self.engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT a.id, a.state, a.case_id, p.teams FROM alerts a "
-                "LEFT JOIN case_projections p ON p.case_id = a.case_id "
-                "WHERE a.raised_at > :t OR a.acknowledged_at > :t OR a.withdrawn_at > :t"),
-                {"t": since if self.engine.dialect.name != "sqlite" else since.replace(tzinfo=None)}).all()
+            rows = conn.execute(ALERTS_SINCE, {"t": since}).all()
         return [(r[0], r[1], r[2], _teams(r[3])) for r in rows]
 
 
