@@ -68,7 +68,7 @@ class AckLinks:
             raise LinkRefused("invalid")
         row, sub, _ = found
         alert = AlertService.alert_view(row)
-        if sub.deleted_at is not None:
+        if sub.deleted_at is not None or sub.disabled_at is not None:  # one answer for both: its links are dead
             raise LinkRefused("unsubscribed", alert)
         if alert["state"] != "open":
             raise LinkRefused(alert["state"], alert)
@@ -83,8 +83,9 @@ class AckLinks:
         def log(conn) -> None:
             self.access_log.record_in(conn, who, "acknowledge", found.alert["case_id"], path, client)
 
-        if not self.repository.acknowledge_open(found.grant.alert_id, self.clock.now(), who.actor, via, log):
-            self.target(token)  # acknowledged or withdrawn since it was read: raises which
+        if not self.repository.acknowledge_open(found.grant.alert_id, found.grant.subscription_id, self.clock.now(),
+                                                who.actor, via, log):
+            self.target(token)  # acknowledged, withdrawn, or its subscription deleted or disabled since: raises which
             raise LinkRefused("acknowledged")
         self.on_change()
         return LinkTarget(found.grant, {**found.alert, "state": "acknowledged"}, found.subscription_name,

@@ -70,7 +70,7 @@ class AlertRepository:
         with self.engine.connect() as conn:
             alert = conn.execute(ALERTS_WITH_EVENT.where(alerts.c.id == alert_id)).first()
             sub = conn.execute(select(subscriptions.c.id, subscriptions.c.name, subscriptions.c.team,
-                                      subscriptions.c.deleted_at)
+                                      subscriptions.c.deleted_at, subscriptions.c.disabled_at)
                                .where(subscriptions.c.id == subscription_id)).first()
             if alert is None or sub is None:
                 return None
@@ -79,12 +79,16 @@ class AlertRepository:
                                 .limit(1)).first() is not None
         return alert, sub, sent
 
-    def acknowledge_open(self, alert_id: str, when: datetime, actor: str, via: str | None,
+    def acknowledge_open(self, alert_id: str, subscription_id: str, when: datetime, actor: str, via: str | None,
                          then: Callable[[Connection], None]) -> bool:
-        """Acknowledge one alert if it is still open and, in the same transaction, run `then` (the access log's
-        entry); False (and nothing written) if it was not open."""
+        """Acknowledge one alert, for a subscription, if the alert is still open and the subscription neither deleted
+        nor disabled, and in the same transaction run `then` (the access log's entry); False (and nothing written)
+        otherwise. The subscription is checked in the update itself, so one disabled since it was read cannot act."""
+        live = (select(subscriptions.c.id).where(subscriptions.c.id == subscription_id,
+                                                 subscriptions.c.deleted_at.is_(None),
+                                                 subscriptions.c.disabled_at.is_(None)).exists())
         with writing(self.engine) as conn:
-            done = conn.execute(update(alerts).where(alerts.c.id == alert_id, alerts.c.state == "open")
+            done = conn.execute(update(alerts).where(alerts.c.id == alert_id, alerts.c.state == "open", live)
                                 .values(state="acknowledged", acknowledged_at=when, acknowledged_by=actor,
                                         acknowledged_via=via))
             if done.rowcount != 1:

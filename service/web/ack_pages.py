@@ -29,8 +29,8 @@ REFUSALS = {
     "invalid": phrase("This acknowledge link is not valid: it may have been cut short or changed. "
                       "Open the alert in Vigil to acknowledge it."),
     "expired": phrase("This acknowledge link has expired. Sign in to Vigil to acknowledge the alert."),
-    "unsubscribed": phrase("The subscription this message was sent to has been deleted, so its links no longer "
-                           "work. Sign in to Vigil to acknowledge the alert."),
+    "unsubscribed": phrase("The subscription this message was sent to has been deleted or disabled, so its links no "
+                           "longer work. Sign in to Vigil to acknowledge the alert."),
     "acknowledged": phrase("This alert was already acknowledged. Nothing was changed."),
     "withdrawn": phrase("This alert was withdrawn (the event it spoke of was retracted). Nothing was changed."),
 }

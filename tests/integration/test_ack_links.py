@@ -172,6 +172,39 @@ def test_a_deleted_subscriptions_links_stop_working(client, box, receiver, brows
     assert alert_of(client, case_id)["state"] == "open"
 
 
+def page_of(answer, path: str) -> str:
+    """The page without its own link's path (its language form returns there) or the server's time, which the clock
+    moves on between two requests."""
+    return re.sub(r'data-server-now="[^"]*"', "", answer.text.replace(path, "/ack/…"))
+
+
+def test_a_disabled_subscriptions_links_are_refused_like_a_deleted_ones_and_record_nothing(client, box, receiver,
+                                                                                          browser):
+    disabled = subscribe(client, receiver.url("/gone"))
+    deleted = subscribe(client, receiver.url("/deleted"))
+    case_id = open_case(client)
+    append(client, case_id, "Removed", REMOVED)
+    drain(box)
+    [gone_path, deleted_path] = [urlsplit(json.loads(receiver.at(at)[0].body)["data"]["ack_url"]).path
+                                 for at in ("/gone", "/deleted")]
+    receiver.script("/gone", 410)  # disabled as in production: its channel's next delivery answers 410 Gone
+    append(client, open_case(client), "Removed", REMOVED)
+    drain(box)
+    assert client.get(f"/v1/subscriptions/{disabled['id']}").json()["disabled"] is True
+    assert client.delete(f"/v1/subscriptions/{deleted['id']}").status_code == 204
+    for answer, like in ((browser.get(gone_path), browser.get(deleted_path)),
+                         (confirm(browser, gone_path), confirm(browser, deleted_path))):
+        assert answer.status_code == like.status_code == 410
+        assert page_of(answer, gone_path) == page_of(like, deleted_path) and "deleted or disabled, so its links no longer work" in answer.text
+    assert "supprimé ou désactivé" in browser.get(gone_path, headers={"accept-language": "fr"}).text
+    alert_id = alert_of(client, case_id)["id"]  # disabled after its link was read: the write itself still refuses
+    never = box.ack_links.repository.acknowledge_open(alert_id, disabled["id"], box.clock.now(), "x", None,
+                                                      lambda conn: pytest.fail("logged a refused acknowledgement"))
+    assert never is False
+    assert alert_of(client, case_id)["state"] == "open"
+    assert not [e for e in client.get("/v1/access-log").json()["items"] if e["action"] == "acknowledge"]
+
+
 def test_a_withdrawn_alert_cannot_be_acknowledged_and_its_notice_has_no_link(client, box, receiver, browser):
     subscribe(client, receiver.url("/hook"))
     case_id = open_case(client)
