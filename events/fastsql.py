@@ -51,7 +51,7 @@ class Raw:
     so the transaction cannot commit."""
 
     _deferring = False
-    _pending: list[tuple[str, Mapping[str, Any]]] = []  # replaced per instance before the first append
+    _pending: list[tuple[str, Mapping[str, Any]]] | tuple = ()  # a list of its own once deferring
     _failed: BaseException | None = None
 
     def __init__(self, conn: Connection, deferring: bool = False):
