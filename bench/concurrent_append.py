@@ -191,7 +191,8 @@ def http_rate(minimal: bool, per_client: int, cpu_ms: list[float] | None = None)
 
 
 def measure(repeats: int, events: int, http: int, store: bool = True, with_http: bool = True,
-            with_pg: bool = True, log=print) -> tuple[dict[str, list[float]], list[int]]:
+            with_pg: bool = True, with_sqlite: bool = True,
+            log=print) -> tuple[dict[str, list[float]], list[int]]:
     """Every run of every system, alternating run by run; also the batch sizes of Vigil's concurrent runs and,
     under "cpu http vigil" / "cpu http minimal", the servers' CPU ms per request."""
     results: dict[str, list[float]] = {}
@@ -205,7 +206,7 @@ def measure(repeats: int, events: int, http: int, store: bool = True, with_http:
     try:
         for r in range(repeats):
             runs = {}
-            if store:
+            if store and with_sqlite:
                 runs.update({
                     "sqlite sequential vigil": lambda: sa.sqlite_vigil(streams, per_stream, {}),
                     "sqlite sequential peer": lambda: sa.sqlite_peer(streams, per_stream, {}, application=True),
@@ -241,8 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1200, help="events per sequential/concurrent run")
     parser.add_argument("--http", type=int, default=250, help="requests per HTTP client")
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args(argv)
-    results, sizes = measure(args.repeats, args.events, args.http, with_pg=not args.skip_pg)
+    results, sizes = measure(args.repeats, args.events, args.http, with_http=not args.skip_http,
+                             with_pg=not args.skip_pg, with_sqlite=not args.skip_sqlite)
     med = {k: statistics.median(v) for k, v in results.items()}
     print("\nmedians (events/s; cpu: server ms per request):")
     for k, v in med.items():
@@ -251,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         for mode in ("sequential", "concurrent"):
             if f"{db} {mode} vigil" in med:
                 print(f"  {db} {mode}: {med[f'{db} {mode} vigil'] / med[f'{db} {mode} peer']:.2f}x the peer")
-    print(f"  http: {med['http vigil'] / med['http minimal']:.2f}x the minimal app")
+    if "http vigil" in med:
+        print(f"  http: {med['http vigil'] / med['http minimal']:.2f}x the minimal app")
     if sizes:
         print(f"  concurrent batches: mean {statistics.mean(sizes):.1f} appends, max {max(sizes)}")
     return 0

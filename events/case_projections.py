@@ -103,15 +103,15 @@ class CaseProjections:
         head = appended[-1]
         if known is not None and state is known.state and last == known.last:
             # Nothing the fold keeps changed (a note, a source): only the version and the time move.
-            raw.run(TOUCH_PROJECTION, {"version": head.version, "updated_at": raw.time(head.recorded_at),
+            raw.later(TOUCH_PROJECTION, {"version": head.version, "updated_at": raw.time(head.recorded_at),
                                        "case_id": stream_id})
         else:
             values = _row_values(state, head.version, last, head.recorded_at)
             values.update(case_id=stream_id, updated_at=raw.time(head.recorded_at))
             if known is None:
-                raw.run(INSERT_PROJECTION, {**values, "opened_at": values["updated_at"]})
+                raw.later(INSERT_PROJECTION, {**values, "opened_at": values["updated_at"]})
             else:
-                raw.run(UPDATE_PROJECTION, values)
+                raw.later(UPDATE_PROJECTION, values)
         context.after_commit.append(lambda: self._known.put(stream_id, _Known(head.version, state, last)))
         return Folded(before, state)
 

@@ -10,13 +10,23 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 from sqlalchemy import Connection, Engine
 
 from .utc import to_db
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
+Answer = TypeVar("Answer")
+# The Raw on each driver connection (by id) whose `later` statements are not yet sent: SQLAlchemy statements on
+# that connection send them first (see `send_deferred_first`), so nothing runs out of order.
+_WAITING: dict[int, "Raw"] = {}
+
+
+class DeferredWriteFailed(Exception):
+    """A statement sent ahead without waiting for its answer (`Raw.later`) failed, or one sent with it did. The
+    server answered, so the connection is sound, and the transaction is aborted with nothing of it committed: it
+    can be rolled back and written again statement by statement, to learn whose statement it was."""
 
 
 @lru_cache(maxsize=256)
@@ -33,11 +43,22 @@ def positional(sql: str, postgres: bool) -> str:
 
 
 class Raw:
-    """Executes pre-written statements on the DBAPI connection behind a SQLAlchemy Connection."""
+    """Executes pre-written statements on the DBAPI connection behind a SQLAlchemy Connection.
 
-    def __init__(self, conn: Connection):
+    With `deferring` (PostgreSQL only), `later` keeps statements whose answer nobody waits for and sends them in
+    pipeline mode together with the next statement that needs an answer, or with the COMMIT: one round trip for
+    all. A failure among them surfaces there as DeferredWriteFailed, and every later statement fails the same way,
+    so the transaction cannot commit."""
+
+    _deferring = False
+    _pending: list[tuple[str, Mapping[str, Any]]] | tuple = ()  # a list of its own once deferring
+    _failed: BaseException | None = None
+
+    def __init__(self, conn: Connection, deferring: bool = False):
         self.postgres = conn.dialect.name == "postgresql"
         self._driver = conn.connection.driver_connection
+        if deferring and self.postgres:
+            self._deferring, self._pending = True, []
 
     @classmethod
     def on_driver(cls, driver: Any, postgres: bool) -> "Raw":
@@ -49,9 +70,59 @@ class Raw:
         return None if value is None else to_db(value, self.postgres)
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None):
+        if self._pending or self._failed is not None:
+            return self._with_deferred(lambda: self._execute(sql, params))
+        return self._execute(sql, params)
+
+    def _execute(self, sql: str, params: Mapping[str, Any] | None):
         cursor = self._driver.cursor()
         cursor.execute(for_dialect(sql, self.postgres), params or {})
         return cursor
+
+    def later(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run a statement whose answer nobody needs: when deferring, it goes with the next one that is answered."""
+        if not self._deferring:
+            self.run(sql, params)
+            return
+        self._pending.append((for_dialect(sql, True), params or {}))
+        _WAITING[id(self._driver)] = self
+
+    def send_deferred(self) -> None:
+        """Send the statements kept by `later` now (a round trip), before something else reads or writes."""
+        if self._pending or self._failed is not None:
+            self._with_deferred(lambda: None)
+
+    def commit(self) -> None:
+        """COMMIT, with any statements `later` kept in the same round trip."""
+        if not self._pending and self._failed is None:
+            self._driver.commit()
+            return
+        self._with_deferred(lambda: self._driver.cursor().execute("COMMIT"))
+
+    def discard_deferred(self) -> None:
+        """The transaction rolls back: what `later` kept is never sent."""
+        self._pending = []
+        if _WAITING.get(id(self._driver)) is self:
+            del _WAITING[id(self._driver)]
+
+    def _with_deferred(self, then: Callable[[], Answer]) -> Answer:
+        """The kept statements, then `then`'s, in one pipeline: sent together, answered in one round trip."""
+        if self._failed is not None:
+            raise DeferredWriteFailed("an earlier statement of this transaction failed") from self._failed
+        pending = self._pending
+        self.discard_deferred()
+        try:
+            with self._driver.pipeline():
+                cursor = self._driver.cursor()
+                for sql, params in pending:
+                    cursor.execute(sql, params)
+                answer = then()
+        except self._driver.Error as exc:  # psycopg's base error, on the connection class
+            if self._driver.broken or self._driver.closed:
+                raise  # no answer from the server: the transaction's caller handles a lost connection
+            self._failed = exc
+            raise DeferredWriteFailed(str(exc)) from exc
+        return answer
 
     def one(self, sql: str, params: Mapping[str, Any] | None = None):
         cursor = self.execute(sql, params)
@@ -71,6 +142,7 @@ class Raw:
         self.execute(sql, params).close()
 
     def many(self, sql: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        self.send_deferred()
         cursor = self._driver.cursor()
         try:
             cursor.executemany(for_dialect(sql, self.postgres), list(rows))
@@ -79,11 +151,20 @@ class Raw:
 
     def many_tuples(self, sql: str, rows: list[tuple]) -> None:
         """As `many`, each row a tuple of the values in the order `sql` names them (see `positional`)."""
+        self.send_deferred()
         cursor = self._driver.cursor()
         try:
             cursor.executemany(positional(sql, self.postgres), rows)
         finally:
             cursor.close()
+
+
+def send_deferred_first(conn: Connection, *_args: Any) -> None:
+    """SQLAlchemy's before_cursor_execute: a hook's statement on an append connection runs after the ones the
+    append already kept for later, as it would have without deferring."""
+    raw = _WAITING.get(id(conn.connection.driver_connection))
+    if raw is not None:
+        raw.send_deferred()
 
 
 _this_thread = threading.local()

@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from .catalogue import schema_version
 from .clock import Clock
-from .transactions import AppendConnectionLost, appending
-from .fastsql import Raw
+from .transactions import AppendConnectionLost, appending_raw
+from .fastsql import DeferredWriteFailed, Raw
 from .compact_json import compact_sorted
 from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chain
 from .group_commit import GroupCommit, Outcome
@@ -60,10 +60,11 @@ KNOWN_HEADS = 10_000  # streams whose head each store remembers, so an append ne
 Head = tuple[int, str]  # (version, hash) of a stream's last event
 
 # The statements that open an append's savepoint within a batch: the first opens it, each later one first releases
-# the one before (PostgreSQL takes both in one round trip: without parameters, several statements may go at once).
+# the one before (PostgreSQL takes both in one round trip: without parameters, several statements may go at once;
+# in pipeline mode, where each goes alone, they ride with the append's insert anyway).
 OPEN_SAVEPOINT = ("SAVEPOINT vigil_append",)
 NEXT_SAVEPOINT_POSTGRES = ("RELEASE SAVEPOINT vigil_append; SAVEPOINT vigil_append",)
-NEXT_SAVEPOINT_SQLITE = ("RELEASE SAVEPOINT vigil_append", "SAVEPOINT vigil_append")
+NEXT_SAVEPOINT = ("RELEASE SAVEPOINT vigil_append", "SAVEPOINT vigil_append")
 
 
 class StoreError(Exception):
@@ -167,7 +168,6 @@ class EventStore:
         self.reactions = list(reactions)
         self._postgres = engine.dialect.name == "postgresql"
         self._integrity_errors = (IntegrityError, engine.dialect.dbapi.IntegrityError)
-        self._next_savepoint = NEXT_SAVEPOINT_POSTGRES if self._postgres else NEXT_SAVEPOINT_SQLITE
         self._group: GroupCommit[_Request, list[AppendResult]] = GroupCommit(self._write_batch)
         # Each stream's head as this store last committed it; only a leader of a batch reads or changes it. Kept on
         # PostgreSQL, where it saves a round trip; on SQLite reading the head costs less than the insert's condition.
@@ -196,26 +196,56 @@ class EventStore:
             return self._group.submit(request)
 
     def _write_batch(self, take: Callable[[], _Request | None]) -> list[Outcome[list[AppendResult]]]:
-        """One transaction for the appends `take` hands out: the first as a lone append would be (no savepoint:
-        a lone append costs what it always did, and if it fails the transaction rolls back with it alone), each
-        later one in a savepoint of its own."""
-        first = take()
+        """One transaction for the appends `take` hands out (see `_write_taken`).
+
+        On PostgreSQL the statements whose answers are not needed (the lock, savepoints, projection writes) ride
+        with the next statement that needs one, in pipeline mode: about one round trip per append instead of
+        three. If one of them fails, it surfaces later, with no telling whose it was: the whole transaction is
+        rolled back (nothing of it was committed) and the same appends are written again, each statement
+        answered before the next, so each failure is its own append's."""
+        if not self._postgres:
+            return self._write_taken(take, deferring=False)
+        taken: list[_Request] = []
+
+        def recording() -> _Request | None:
+            request = take()
+            if request is not None:
+                taken.append(request)
+            return request
+        try:
+            return self._write_taken(recording, deferring=True)
+        except DeferredWriteFailed:
+            again = iter(taken)
+            return self._write_taken(lambda: next(again, None), deferring=False, first_apart=True)
+
+    def _write_taken(self, take: Callable[[], _Request | None], deferring: bool,
+                     first_apart: bool = False) -> list[Outcome[list[AppendResult]]]:
+        """One transaction: the first append as a lone append would be (no savepoint: a lone append costs what it
+        always did, and if it fails the transaction rolls back with it alone, before anyone else is taken), each
+        later one in a savepoint of its own; `first_apart` puts the first in one too, for appends all taken
+        already."""
         outcomes: list[Outcome[list[AppendResult]]] = []
         contexts: list[AppendContext | None] = []
+        savepoint = OPEN_SAVEPOINT
+        # Sent as separate statements where they are deferred (a pipeline takes one statement at a time).
+        next_savepoint = NEXT_SAVEPOINT_POSTGRES if self._postgres and not deferring else NEXT_SAVEPOINT
+        first = take()
         try:
-            with appending(self.engine) as conn:
-                raw = Raw(conn)
+            with appending_raw(self.engine, deferring) as (conn, raw):
                 if self._postgres:
-                    raw.run("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK_KEY})
-                outcomes.append(Outcome(self._write(conn, raw, first)))
-                contexts.append(first.context)
+                    raw.later("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK_KEY})
                 try:
-                    self._stage(first)
-                    savepoint = OPEN_SAVEPOINT
-                    while (request := take()) is not None:
+                    request = first
+                    if not first_apart:
+                        outcomes.append(Outcome(self._write(conn, raw, first)))
+                        contexts.append(first.context)
+                        self._stage(first)
+                        request = take()
+                    while request is not None:
                         outcomes.append(self._write_apart(conn, raw, request, savepoint))
                         contexts.append(request.context if outcomes[-1].error is None else None)
-                        savepoint = self._next_savepoint
+                        savepoint = next_savepoint
+                        request = take()
                 finally:
                     # Still under the lock: no other writer may extend the tree from a batch's edge that is
                     # about to roll back.
@@ -246,9 +276,11 @@ class EventStore:
         The savepoint is left open, kept or rolled back to: the next append's `savepoint` statements release it
         (the previous append is then kept for good) and the batch's COMMIT releases the last one."""
         for statement in savepoint:
-            raw.run(statement)
+            raw.later(statement)
         try:
             results = self._write(conn, raw, request)
+        except DeferredWriteFailed:
+            raise  # not known to be this append's: the batch is written again (see `_write_batch`)
         except Exception as exc:
             # A broken connection makes this raise too, failing the whole batch: then nobody was written.
             raw.run("ROLLBACK TO SAVEPOINT vigil_append")

@@ -10,6 +10,7 @@ from typing import Iterator
 
 from sqlalchemy import Connection, Engine, event
 
+from .fastsql import Raw, send_deferred_first
 from .writer_lock import write_lock
 
 logger = logging.getLogger(__name__)
@@ -81,28 +82,44 @@ class AppendConnectionLost(Exception):
 
 @contextmanager
 def appending(engine: Engine) -> Iterator[Connection]:
+    """The append transaction (see `appending_raw`), for writers that bring their own statements."""
+    with appending_raw(engine) as (conn, _raw):
+        yield conn
+
+
+@contextmanager
+def appending_raw(engine: Engine, deferring: bool = False) -> Iterator[tuple[Connection, Raw]]:
     """The append transaction: like `writing`, on a connection kept open for appends, begun and committed on
-    the driver itself.
+    the driver itself; with the Raw that runs its fast statements (`deferring`: see `Raw.later`), whose kept
+    statements go with the COMMIT.
 
     Appends are serialised anyway (SQLite's single writer; the advisory lock on PostgreSQL), so one connection
     per process loses nothing, and skipping the pool checkout and SQLAlchemy's transaction bookkeeping halves
     the cost of an append that is otherwise a few small statements. A hook may still use the connection
-    through SQLAlchemy: it then joins the transaction already begun (see `_on_begin`)."""
+    through SQLAlchemy: it then joins the transaction already begun (see `_on_begin`), after the statements
+    kept for later (see `send_deferred_first`)."""
     with _GUARD:
         holder = _APPEND_CONNECTIONS.get(engine.pool)
         if holder is None:
             holder = _APPEND_CONNECTIONS[engine.pool] = _AppendConnection(engine)
+            if engine.dialect.name == "postgresql" and not event.contains(
+                    engine, "before_cursor_execute", send_deferred_first):
+                event.listen(engine, "before_cursor_execute", send_deferred_first)
     with holder.lock:
         conn = holder.connection()
         driver = conn.connection.driver_connection
+        raw = Raw(conn, deferring)
         committing = False
         try:
             if engine.dialect.name == "sqlite":
                 driver.execute("BEGIN IMMEDIATE")  # psycopg begins by itself at the first statement
-            yield conn
+            yield conn, raw
             committing = True
-            conn.commit() if conn.in_transaction() else driver.commit()
+            raw.commit()
+            if conn.in_transaction():  # a hook joined through SQLAlchemy: end its transaction too (the driver's is)
+                conn.commit()
         except BaseException as failure:
+            raw.discard_deferred()
             try:
                 conn.rollback() if conn.in_transaction() else driver.rollback()
             except Exception:
