@@ -19,7 +19,7 @@ from events.store import NewEvent
 
 from .access import Principal
 from .cases import PERSONAL_TYPES, TARGETS, CaseService, opening_data
-from .import_lines import CaseLine, EventLine, Problem, Read, parse_object
+from .import_lines import CaseLine, EventLine, Problem, Read, parse_read
 from .views import merge_person
 from .write_ahead import WriteAhead
 
@@ -138,10 +138,7 @@ class _Run:
         try:
             for number, obj, size, raw in lines:
                 self.bytes += size
-                if isinstance(obj, Problem):
-                    self._report([obj])
-                    continue
-                parsed = parse_object(number, obj, self.now, raw)
+                parsed = parse_read(number, obj, self.now, raw)
                 if isinstance(parsed, list):
                     self._report(parsed)
                     continue
