@@ -42,7 +42,7 @@ class CaseLine:
     body: CaseIn
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per imported event, and frozen costs a __setattr__ call per field
 class EventLine:
     number: int
     ref: str | None
