@@ -16,13 +16,14 @@ from typing_extensions import Annotated
 from events.catalogue import EVENT_TYPES
 from events.store import NewEvent
 
-from .cases import FUTURE_SLACK
+from .cases import not_in_future
+from .errors import InputError
 from .schemas import EventIn
 
 # Not taken here: the types an import may not append (the API path explains why), and PersonDetailsUpdated, whose
 # line keeps its plain `data` dict for sealing (service/importer.py).
 _SKIPPED = frozenset({"CaseOpened", "PersonDetailsUpdated"})
-_ABSENT = object()
+ABSENT = object()  # a case_ref or case_id the line does not give
 
 
 def _variant(name: str, model: type) -> type[EventIn]:
@@ -30,7 +31,7 @@ def _variant(name: str, model: type) -> type[EventIn]:
     # caller. An absent `data` is validated as {} (validate_default), as check_event validates EventIn's default.
     return create_model(f"Import{name}", __base__=EventIn, type=(Literal[name], ...),
                         data=(model, Field(default_factory=dict, validate_default=True)),
-                        case_ref=(Any, _ABSENT), case_id=(Any, _ABSENT))
+                        case_ref=(Any, ABSENT), case_id=(Any, ABSENT))
 
 
 def _adapter() -> TypeAdapter:
@@ -44,7 +45,7 @@ _LINE: Optional[TypeAdapter] = None
 
 
 def fast_event(raw: bytes, now: datetime) -> tuple[Any, Any, EventIn, NewEvent] | None:
-    """(case_ref or _ABSENT, case_id or _ABSENT, the body, the validated event) of an event line the API path would
+    """(case_ref or ABSENT, case_id or ABSENT, the body, the validated event) of an event line the API path would
     accept as it is; None for anything else (the caller then takes that path)."""
     global _LINE
     if _LINE is None:
@@ -53,7 +54,9 @@ def fast_event(raw: bytes, now: datetime) -> tuple[Any, Any, EventIn, NewEvent] 
         body = _LINE.validate_json(raw).event
     except ValidationError:
         return None
-    if body.occurred_at - now > FUTURE_SLACK:
+    try:
+        not_in_future(body.occurred_at, now)
+    except InputError:
         return None
     source = body.source.model_dump(exclude_none=True) if body.source else None
     event = new_event(type=body.type, occurred_at=body.occurred_at,
@@ -69,5 +72,3 @@ def new_event(**fields: Any) -> NewEvent:
     event.__dict__.update(fields)
     return event
 
-
-ABSENT = _ABSENT
