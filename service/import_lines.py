@@ -14,6 +14,7 @@ from events.store import NewEvent
 
 from .cases import check_event, field_errors, not_in_future
 from .errors import InputError
+from .import_fast import ABSENT, fast_event
 from .schemas import CaseIn, EventIn
 
 MAX_REF = 200
@@ -41,7 +42,7 @@ class CaseLine:
     body: CaseIn
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per imported event, and frozen costs a __setattr__ call per field
 class EventLine:
     number: int
     ref: str | None
@@ -113,26 +114,56 @@ def parse_object(number: int, obj: Any, now: datetime, raw: bytes = b"") -> Line
     return EventLine(number, ref, case_id, event_in, event, raw.strip().decode("utf-8", "replace"))
 
 
-Read = tuple[int, Any, int, bytes]  # line number, decoded object or a Problem, bytes read, the line as written
+def _fast_line(number: int, raw: bytes, now: datetime) -> EventLine | None:
+    """The event line as parse_object would make it, if one pass finds it valid; None to take that path."""
+    found = fast_event(raw, now)
+    if found is None:
+        return None
+    ref, case_id, body, event = found
+    if (ref is ABSENT) == (case_id is ABSENT) or _ref(number, case_id if ref is ABSENT else ref, "")[1]:
+        return None
+    return EventLine(number, None if ref is ABSENT else ref, None if case_id is ABSENT else case_id, body, event,
+                     raw.strip().decode("utf-8", "replace"))
+
+
+UNDECODED = object()  # an NDJSON line not yet decoded: see parse_read
+_decode = json.JSONDecoder().decode
+
+
+def _decoded(number: int, raw: bytes) -> Any:
+    try:
+        # Decoded here rather than by json.loads, which would first guess the encoding of every line; as
+        # "utf-8-sig" would (one leading byte order mark dropped) without that codec's Python-level wrapper.
+        text = raw.decode("utf-8")
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        return _decode(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Problem(number, "line", f"not valid JSON: {getattr(exc, 'msg', 'undecodable text')}")
+
+
+def parse_read(number: int, obj: Any, now: datetime, raw: bytes) -> Line | list[Problem]:
+    """One line as a reader gave it: an NDJSON line is first tried in one pass, then decoded and parsed as the
+    API does (which alone names what is wrong)."""
+    if obj is UNDECODED:
+        line = _fast_line(number, raw, now)
+        if line is not None:
+            return line
+        obj = _decoded(number, raw)
+    if isinstance(obj, Problem):
+        return [obj]
+    return parse_object(number, obj, now, raw)
+
+
+# line number, the decoded object (UNDECODED, or a Problem), bytes read, the line as written
+Read = tuple[int, Any, int, bytes]
 
 
 def read_ndjson(source: Iterable[bytes]) -> Iterator[Read]:
-    """Each non-blank line."""
-    decode = json.JSONDecoder().decode
+    """Each non-blank line, decoded later by parse_read."""
     for number, raw in enumerate(source, 1):
-        size = len(raw)
-        if not raw.strip():
-            continue
-        try:
-            # Decoded here rather than by json.loads, which would first guess the encoding of every line; as
-            # "utf-8-sig" would (one leading byte order mark dropped) without that codec's Python-level wrapper.
-            text = raw.decode("utf-8")
-            if text.startswith("\ufeff"):
-                text = text[1:]
-            yield number, decode(text), size, raw
-        except (ValueError, UnicodeDecodeError) as exc:
-            yield number, Problem(number, "line", f"not valid JSON: {getattr(exc, 'msg', 'undecodable text')}"), \
-                size, raw
+        if raw.strip():
+            yield number, UNDECODED, len(raw), raw
 
 
 def _cell_list(value: str) -> list[str]:
