@@ -1,5 +1,6 @@
-"""The case list in SQL: the stored place of each case (events.risk.list_place), kept current by the scheduler
-tick, and a page read in that order, with the cases whose place has lapsed assessed as they are read."""
+"""The case list in SQL: the stored place of each case (events.risk.list_place), written by each append that changes
+the case and kept current as time passes by the scheduler tick, and a page read in that order, with the cases whose
+place has lapsed assessed as they are read."""
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ def state_of(encoded: str) -> CaseState:
 
 def place_lapsed(engine: Engine, now: datetime, timing: Timing | timedelta, batch: int = 500,
                  batches: int = 20) -> int:
-    """Store the list place of cases whose place has lapsed (time moved on, or an append changed the state);
+    """Store the list place of cases whose place has lapsed (time moved on; or a rebuild or upgrade left it unset);
     at most batch x batches per call, so one tick stays short. Returns how many were placed."""
     placed = 0
     for _ in range(batches):

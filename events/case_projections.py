@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence
 
 from sqlalchemy import Connection, Engine, select
@@ -12,9 +12,11 @@ from .fastsql import Raw
 from .projection import STATE_TYPES, CaseState, evolve_all, fold, fold_key, status_of
 from .records import StoredEvent, iso, parse_iso
 from .recent import Recent
+from .risk import list_place
 from .store import AppendContext, row_to_event
 from .tables import case_projections as proj
 from .tables import events as events_table
+from .timing import Timing
 from .transactions import writing
 from .utc import from_db
 
@@ -23,10 +25,18 @@ INSERT_PROJECTION = (
     "INSERT INTO case_projections (case_id, version, status, country, origin_country, tags, teams, state, "
     "opened_at, updated_at) VALUES (:case_id, :version, :status, :country, :origin_country, :tags, :teams, :state, "
     ":opened_at, :updated_at)")
+# An append writes a new state with its place in the case list as of its own time (events.case_list), so the
+# scheduler's tick re-places only the cases whose place time has made lapse, not every case just appended to.
+INSERT_PLACED_PROJECTION = (
+    "INSERT INTO case_projections (case_id, version, status, country, origin_country, tags, teams, state, "
+    "opened_at, updated_at, list_sort, list_next_at, list_valid_until) VALUES (:case_id, :version, :status, "
+    ":country, :origin_country, :tags, :teams, :state, :opened_at, :updated_at, :list_sort, :list_next_at, "
+    ":list_valid_until)")
 UPDATE_PROJECTION = (
     "UPDATE case_projections SET version = :version, status = :status, country = :country, "
     "origin_country = :origin_country, tags = :tags, teams = :teams, state = :state, updated_at = :updated_at, "
-    "list_valid_until = '' WHERE case_id = :case_id")  # a new state: its place in the case list is assessed anew
+    "list_sort = :list_sort, list_next_at = :list_next_at, list_valid_until = :list_valid_until "
+    "WHERE case_id = :case_id")
 
 
 TOUCH_PROJECTION = "UPDATE case_projections SET version = :version, updated_at = :updated_at WHERE case_id = :case_id"
@@ -81,8 +91,9 @@ class Folded:
 class CaseProjections:
     """The append hook that folds new events into the stored projection, and the readers of that table."""
 
-    def __init__(self, known_cases: int = KNOWN_CASES):
+    def __init__(self, known_cases: int = KNOWN_CASES, timing: Timing | timedelta = Timing()):
         self._known: Recent[str, _Known] = Recent(known_cases)
+        self.timing = Timing.of(timing)  # the case list's, as the tick places cases with it
 
     def __call__(self, conn: Connection, stream_id: str, appended: Sequence[StoredEvent],
                  context: AppendContext) -> Folded:
@@ -107,9 +118,11 @@ class CaseProjections:
                                        "case_id": stream_id})
         else:
             values = _row_values(state, head.version, last, head.recorded_at)
-            values.update(case_id=stream_id, updated_at=raw.time(head.recorded_at))
+            place = list_place(state, head.recorded_at, self.timing)
+            values.update(case_id=stream_id, updated_at=raw.time(head.recorded_at), list_sort=place.sort,
+                          list_next_at=place.next_at, list_valid_until=place.valid_until)
             if known is None:
-                raw.later(INSERT_PROJECTION, {**values, "opened_at": values["updated_at"]})
+                raw.later(INSERT_PLACED_PROJECTION, {**values, "opened_at": values["updated_at"]})
             else:
                 raw.later(UPDATE_PROJECTION, values)
         context.after_commit.append(lambda: self._known.put(stream_id, _Known(head.version, state, last)))

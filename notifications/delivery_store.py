@@ -13,12 +13,13 @@ from sqlalchemy import Engine, and_, bindparam, delete, insert, or_, select, upd
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from events.fastsql import Raw
 from events.transactions import writing
 from events.tables import events as events_table
 
 from .channels.base import Delivered, Failed, Outcome, Retry
 from .retry import next_attempt
-from .tables import alerts, deliveries, delivery_attempts, subscriptions, worker_heartbeats
+from .tables import alerts, deliveries, subscriptions, worker_heartbeats
 
 
 @dataclass(frozen=True)
@@ -79,13 +80,15 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-# One statement for every recorded attempt (executemany): the lease it was sent under must still be the row's.
-NEXT_STATE = (update(deliveries)
-              .where(deliveries.c.id == bindparam("d_id"), deliveries.c.lease_until == bindparam("d_lease"))
-              .values(attempts=bindparam("attempts"), first_attempt_at=bindparam("first_attempt_at"),
-                      delivered_at=bindparam("delivered_at"), state=bindparam("state"),
-                      next_attempt_at=bindparam("next_attempt_at"), last_error=bindparam("last_error"),
-                      lease_until=None, leased_by=None))
+# Written once as SQL (executemany on the driver): building and compiling these for every batch of outcomes cost more
+# than running them. The next state is stored only if the lease it was sent under is still the row's.
+INSERT_ATTEMPT = ("INSERT INTO delivery_attempts (delivery_id, attempted_at, duration_ms, outcome, status_code, error) "
+                  "VALUES (:delivery_id, :attempted_at, :duration_ms, :outcome, :status_code, :error)")
+NEXT_STATE = ("UPDATE deliveries SET attempts = :attempts, first_attempt_at = :first_attempt_at, "
+              "delivered_at = :delivered_at, state = :state, next_attempt_at = :next_attempt_at, "
+              "last_error = :last_error, lease_until = NULL, leased_by = NULL "
+              "WHERE id = :d_id AND lease_until = :d_lease")
+OUTCOME_NAMES = {Delivered: "delivered", Failed: "failed", Retry: "retry"}
 
 
 class DeliveryStore:
@@ -180,13 +183,14 @@ class DeliveryStore:
             return []
         states = [self._next_state(a) for a in attempts]
         with writing(self.engine) as conn:
-            conn.execute(insert(delivery_attempts), [
-                {"delivery_id": a.claimed.id, "attempted_at": a.attempted_at, "duration_ms": a.duration_ms,
-                 "outcome": {Delivered: "delivered", Failed: "failed", Retry: "retry"}[type(a.outcome)],
-                 "status_code": getattr(a.outcome, "status_code", None), "error": getattr(a.outcome, "error", None)}
-                for a in attempts])
-            conn.execute(NEXT_STATE, [{"d_id": a.claimed.id, "d_lease": a.claimed.lease_until, **values}
-                                      for a, values in zip(attempts, states)])
+            raw = Raw(conn)
+            raw.many_tuples(INSERT_ATTEMPT, [
+                (a.claimed.id, raw.time(a.attempted_at), a.duration_ms, OUTCOME_NAMES[type(a.outcome)],
+                 getattr(a.outcome, "status_code", None), getattr(a.outcome, "error", None)) for a in attempts])
+            raw.many_tuples(NEXT_STATE, [
+                (v["attempts"], raw.time(v["first_attempt_at"]), raw.time(v["delivered_at"]), v["state"],
+                 raw.time(v["next_attempt_at"]), v["last_error"], a.claimed.id, raw.time(a.claimed.lease_until))
+                for a, v in zip(attempts, states)])
             gone = {(a.claimed.subscription_id, a.attempted_at, a.outcome.error[:300]) for a in attempts
                     if isinstance(a.outcome, Failed) and a.outcome.disable_subscription}
             for subscription_id, when, reason in gone:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence, Union
 
 from sqlalchemy import Connection, text
 
@@ -17,6 +17,7 @@ from events.records import StoredEvent
 from events.store import AppendContext
 from events.timing import Timing
 
+from .delivery_store import Claimed
 from .history import is_history, risk_raised
 from .matching import Audience, matches, parse_filter
 from .rules import BREACHING, AlertDraft, alerts_for, breach_alerts, severity_rank
@@ -25,10 +26,22 @@ NOTIFY_CHANNEL = "vigil_outbox"
 ALWAYS_RAISED = "high"  # alerts this severe reach the inbox even when no subscription matches
 
 
-def active_audiences(raw: Raw) -> list[tuple[str, Audience]]:
-    rows = raw.all("SELECT id, team, all_teams, filter FROM subscriptions "
-                   "WHERE deleted_at IS NULL AND disabled_at IS NULL")
-    return [(r[0], Audience(r[1], bool(r[2]), parse_filter(r[3]))) for r in rows]
+class Subscriber(NamedTuple):
+    """An active subscription: whom it speaks for, and what its worker needs to send to it (sealed, as stored)."""
+    id: str
+    audience: Audience
+    sealed_channel: str
+    sealed_escalate_to: str | None
+    sealed_secret: str | None
+    include_personal_data: bool
+    language: str
+
+
+def active_audiences(raw: Raw) -> list[Subscriber]:
+    rows = raw.all("SELECT id, team, all_teams, filter, channel, escalate_to, secret, include_personal_data, language "
+                   "FROM subscriptions WHERE deleted_at IS NULL AND disabled_at IS NULL")
+    return [Subscriber(r[0], Audience(r[1], bool(r[2]), parse_filter(r[3])), r[4], r[5], r[6], bool(r[7]), r[8])
+            for r in rows]
 
 
 INSERT_ALERT = (
@@ -49,16 +62,33 @@ class HandOff:
     stops beating and any worker takes them over."""
     worker_id: str
     lease_until: datetime
-    take: Callable[[list[str], datetime, dict], None]  # after the commit: the delivery ids, the case zones
+    # After the commit: the deliveries (each ready to send, or the id of one to read), the case zones.
+    take: Callable[[list["Handed"], datetime, dict], None]
+
+
+Handed = Union[Claimed, str]  # a handed-off delivery with all it needs to be sent, or its id when that must be read
+
+
+def handed_claims(alert_id: str, case_id: str, draft: AlertDraft, event: StoredEvent, now: datetime,
+                  lease_until: datetime, rows: Sequence[dict], targets: Sequence[Subscriber]) -> list[Claimed]:
+    """The deliveries just written, as the worker would read them back: the append knows all of it already."""
+    alert = {"rule": draft.rule, "severity": draft.severity, "title": draft.title,
+             "title_phrase": to_json(draft.phrase) if draft.phrase is not None else None, "case_id": case_id,
+             "event_id": draft.event_id, "due_at": draft.due_at, "late": draft.late, "event_type": event.type,
+             "occurred_at": event.occurred_at, "raised_at": now, "date_precision": event.date_precision or "exact"}
+    return [Claimed(row["id"], alert_id, sub.id, "raised", "channel", 0, None, lease_until, True, sub.sealed_channel,
+                    sub.sealed_escalate_to, sub.sealed_secret, sub.include_personal_data, alert, sub.language)
+            for row, sub in zip(rows, targets)]
 
 
 def raise_alert(raw: Raw, case_id: str, case: CaseState, draft: AlertDraft, event_type: str | None,
-                audiences: Sequence[tuple[str, Audience]], now: datetime,
+                audiences: Sequence[Subscriber], now: datetime,
                 only: set[str] | None = None, handoff: HandOff | None = None,
-                handed: list[str] | None = None) -> int:
-    """Insert the alert (once per dedupe key) and a pending delivery per matching subscription."""
-    targets = [sub_id for sub_id, audience in audiences
-               if (only is None or sub_id in only) and matches(audience, case_id, case, draft.severity, event_type)]
+                handed: list[Handed] | None = None, appended: Mapping[str, StoredEvent] | None = None) -> int:
+    """Insert the alert (once per dedupe key) and a pending delivery per matching subscription; with a hand-off,
+    add the deliveries to `handed` (whole when the alert's event is among the `appended` ones, else by id)."""
+    targets = [sub for sub in audiences if (only is None or sub.id in only)
+               and matches(sub.audience, case_id, case, draft.severity, event_type)]
     if not targets and severity_rank(draft.severity) < severity_rank(ALWAYS_RAISED):
         return 0  # minor news nobody subscribed to stays out of the inbox
     alert_id = str(uuid.uuid4())
@@ -72,12 +102,16 @@ def raise_alert(raw: Raw, case_id: str, case: CaseState, draft: AlertDraft, even
     when = raw.time(now)
     lease_until, leased_by = ((raw.time(handoff.lease_until), handoff.worker_id) if handoff is not None
                               else (None, None))
-    rows = [{"id": str(uuid.uuid4()), "alert_id": alert_id, "subscription_id": sub_id, "now": when,
-             "lease_until": lease_until, "leased_by": leased_by} for sub_id in targets]
+    rows = [{"id": str(uuid.uuid4()), "alert_id": alert_id, "subscription_id": sub.id, "now": when,
+             "lease_until": lease_until, "leased_by": leased_by} for sub in targets]
     if rows:
         raw.many(INSERT_DELIVERY, rows)
         if handoff is not None and handed is not None:
-            handed.extend(r["id"] for r in rows)
+            event = appended.get(draft.event_id) if appended and draft.event_id else None
+            if event is None:
+                handed.extend(r["id"] for r in rows)
+            else:
+                handed.extend(handed_claims(alert_id, case_id, draft, event, now, handoff.lease_until, rows, targets))
     return len(rows)
 
 
@@ -157,10 +191,11 @@ class Outbox:
         if drafts:
             audiences = active_audiences(context.raw)
             handoff = self.handoff(now) if self.handoff is not None else None
-            handed: list[str] = []
+            handed: list[Handed] = []
+            by_id = {e.event_id: e for e in appended} if handoff is not None else None
             for draft, event_type in drafts:
                 created += raise_alert(context.raw, stream_id, state, draft, event_type, audiences, now,
-                                       handoff=handoff, handed=handed)
+                                       handoff=handoff, handed=handed, appended=by_id)
             if handed:
                 zones = {stream_id: state.timezone}
                 context.after_commit.append(lambda: handoff.take(handed, handoff.lease_until, zones))

@@ -22,7 +22,7 @@ from .channels.email import SmtpSettings
 from .delivery_store import Attempt, Claimed, DeliveryStore
 from .http_sender import AiohttpSender, HttpxSender, Sender
 from .message import AlertMessage, CheckpointMessage, Message, test_message
-from .outbox import NOTIFY_CHANNEL, HandOff
+from .outbox import NOTIFY_CHANNEL, HandOff, Handed
 from .subscriptions import Subscriptions
 
 log = logging.getLogger("vigil.worker")
@@ -82,6 +82,7 @@ class DeliveryWorker:
         self._running: _Run | None = None  # while run_forever runs
         self._handing: set[asyncio.Task] = set()
         self._to_read: dict = {}  # handed-off delivery id -> its lease, waiting for the one read of a batch
+        self._handed: list[Claimed] = []  # handed-off deliveries complete as the append wrote them, waiting likewise
         self._to_read_zones: dict[str, str | None] = {}
         self._starved = False  # the last claim was cut short by the prefetch limit: a freed slot claims again
         self._opened: dict[tuple[str, str, str], tuple] = {}
@@ -168,9 +169,11 @@ class DeliveryWorker:
             self._opened.pop(next(iter(self._opened)))
         return opened
 
-    def leased_ready(self, leases: dict, zones: dict[str, str | None]) -> list[tuple[Claimed, Message]]:
-        """Read handed-off deliveries (id -> the lease each was written with) and make their messages."""
-        claimed = self.store.leased(leases)
+    def leased_ready(self, leases: dict, zones: dict[str, str | None],
+                     handed: Sequence[Claimed] = ()) -> list[tuple[Claimed, Message]]:
+        """Handed-off deliveries with their messages: those handed whole, and those read by id (id -> the lease each
+        was written with)."""
+        claimed = [*handed, *(self.store.leased(leases) if leases else ())]
         return list(zip(claimed, self.messages(claimed, zones))) if claimed else []
 
     def claim_ready(self, now, limit: int) -> list[tuple[Claimed, Message]]:
@@ -297,17 +300,22 @@ class DeliveryWorker:
             return None
         return HandOff(self.store.worker_id, now + self.store.lease, self.take)
 
-    def take(self, ids: list[str], lease_until, zones: dict[str, str | None]) -> None:
+    def take(self, handed: list[Handed], lease_until, zones: dict[str, str | None]) -> None:
         """After the append's commit, from any thread: send these now."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._take_here, ids, lease_until, zones)
+            self._loop.call_soon_threadsafe(self._take_here, handed, lease_until, zones)
 
-    def _take_here(self, ids: list[str], lease_until, zones: dict[str, str | None]) -> None:
+    def _take_here(self, handed: list[Handed], lease_until, zones: dict[str, str | None]) -> None:
         if self._running is None:
             return  # stopping: leave() gives their leases back
-        # Hand-offs arriving together (a group commit answers many appends at once) are read in one query.
-        first = not self._to_read
-        self._to_read.update(dict.fromkeys(ids, lease_until))
+        # Hand-offs arriving together (a group commit answers many appends at once) go out as one batch, and those
+        # handed by id are read in one query.
+        first = not self._to_read and not self._handed
+        for item in handed:
+            if isinstance(item, str):
+                self._to_read[item] = lease_until
+            else:
+                self._handed.append(item)
         self._to_read_zones.update(zones)
         if first:
             task = asyncio.create_task(self._send_handed())
@@ -315,12 +323,15 @@ class DeliveryWorker:
             task.add_done_callback(self._handing.discard)
 
     async def _send_handed(self) -> None:
-        leases, zones = self._to_read, self._to_read_zones
-        self._to_read, self._to_read_zones = {}, {}
+        leases, zones, handed = self._to_read, self._to_read_zones, self._handed
+        self._to_read, self._to_read_zones, self._handed = {}, {}, []
         try:
-            ready = await asyncio.to_thread(self.leased_ready, leases, zones)
+            if leases or any(c.include_personal_data for c in handed):  # the database is asked: off the loop
+                ready = await asyncio.to_thread(self.leased_ready, leases, zones, handed)
+            else:
+                ready = self.leased_ready(leases, zones, handed)
         except Exception:  # the read failed: their leases lapse with this worker's or run out, then a claim
-            log.exception("could not read %d handed-off deliveries; they wait for a claim", len(leases))
+            log.exception("could not read %d handed-off deliveries; they wait for a claim", len(leases) + len(handed))
             return
         if self._running is not None:
             self._start_sending(ready)

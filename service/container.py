@@ -159,7 +159,7 @@ def build_container(settings: Settings, clock: Clock | None = None, engine: Engi
     live = LiveFeed(engine, clock)
     # In each append's transaction: the event and its leaf in the Merkle log, then the case projection, then
     # alerts, then reminders, then the live pages' notice.
-    store = EventStore(engine, clock, projection=CaseProjections(), reactions=[outbox, planner, live],
+    store = EventStore(engine, clock, projection=CaseProjections(timing=timing), reactions=[outbox, planner, live],
                        log=LogTree())
     cases = CaseService(store, cipher, data_keys, clock, settings, names=NameIndex(cipher.derive_key("name-index")))
     subs = Subscriptions(engine, cipher, clock)

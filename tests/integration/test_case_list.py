@@ -82,22 +82,25 @@ def test_the_order_is_the_one_now_gives_before_and_after_the_tick_places_the_cas
         assert listed(client, tag="removal") == reference(box, clock.now(), tag="removal")
     assert len(seen_orders) >= 5  # time really reordered the list
 
-    # An append changes a placed case: its place lapses at once and the list shows the new order.
+    # An append changes a placed case: it is placed anew at once and the list shows the new order.
     box.ticker.tick()
     append(client, calm, "WhereaboutsUnknown", occurred_at=clock.now().isoformat())
     assert listed(client).index(calm) < 2 and listed(client) == reference(box, clock.now())  # now critical
 
 
 def test_the_tick_places_only_what_has_lapsed(client, box, clock):
+    """An append places its case as it writes the new state; the tick re-places only what time made lapse."""
     ids = [open_case(client) for _ in range(4)]
-    append(client, ids[0], "HearingScheduled", {"court": "c", "kind": "appeal", "at": at(clock, 1)})
-    assert box.ticker.tick()["placed"] == 4
+    append(client, ids[0], "HearingScheduled", {"court": "c", "kind": "appeal", "at": at(clock, 4)})
     assert box.ticker.tick()["placed"] == 0
     append(client, ids[1], "NoteAdded", {"text": "no change to the state"}, occurred_at=clock.now().isoformat())
-    assert box.ticker.tick()["placed"] == 0
     append(client, ids[2], "Detained", {"place": "Nice"}, occurred_at=clock.now().isoformat())
+    assert box.ticker.tick()["placed"] == 0
+    assert listed(client, limit=10) == reference(box, clock.now())
+    clock.advance(timedelta(days=1.5))  # the hearing comes within 72 hours of now: only that case's place lapses
     assert box.ticker.tick()["placed"] == 1
-    clock.advance(timedelta(days=2))  # the hearing has passed: only that case's place lapses
+    assert box.ticker.tick()["placed"] == 0
+    clock.advance(timedelta(days=3))  # the hearing has passed: again only that case
     assert box.ticker.tick()["placed"] == 1
 
 
