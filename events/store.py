@@ -209,18 +209,20 @@ class EventStore:
                     raw.run("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK_KEY})
                 outcomes.append(Outcome(self._write(conn, raw, first)))
                 contexts.append(first.context)
-                try:
-                    self._stage(first)
-                    savepoint = OPEN_SAVEPOINT
-                    while (request := take()) is not None:
-                        outcomes.append(self._write_apart(conn, raw, request, savepoint))
-                        contexts.append(request.context if outcomes[-1].error is None else None)
-                        savepoint = self._next_savepoint
-                finally:
-                    # Still under the lock: no other writer may extend the tree from a batch's edge that is
-                    # about to roll back.
-                    if self.log is not None:
-                        self.log.unstage()
+                if (request := take()) is not None:  # others are waiting: they share this commit
+                    try:
+                        self._stage(first)
+                        savepoint = OPEN_SAVEPOINT
+                        while request is not None:
+                            outcomes.append(self._write_apart(conn, raw, request, savepoint))
+                            contexts.append(request.context if outcomes[-1].error is None else None)
+                            savepoint = self._next_savepoint
+                            request = take()
+                    finally:
+                        # Still under the lock: no other writer may extend the tree from a batch's edge that is
+                        # about to roll back.
+                        if self.log is not None:
+                            self.log.unstage()
         except self._integrity_errors as exc:
             # Only reachable if a writer bypassed the lock; surface it as a conflict, never a 500.
             raise ConcurrencyConflict(first.expected_version or 0, -1) from exc
