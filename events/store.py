@@ -18,7 +18,7 @@ from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chai
 from .group_commit import GroupCommit, Outcome
 from .log_tree import NEXT_INDEX, Frontier, LogTree
 from .recent import Recent
-from .records import AppendResult, StoredEvent, canonical_event
+from .records import AppendResult, StoredEvent, canonical_event, stored_event
 from .tables import events as events_table
 
 APPEND_LOCK_KEY = 0x56494749  # "VIGI": the advisory lock that orders appends on PostgreSQL
@@ -355,17 +355,18 @@ class EventStore:
                 if self.log is not None:
                     unplanned.append((row[1], canonical))
             position, log_index = row
-            stored.append(StoredEvent(position, event_id, stream_id, version, new.type, schema, new.occurred_at,
-                                      new.date_precision, recorded_at, actor, data_text, source_text, prev_hash,
-                                      digest, log_index))
+            stored.append(stored_event((position, event_id, stream_id, version, new.type, schema, new.occurred_at,
+                                        new.date_precision, recorded_at, actor, data_text, source_text, prev_hash,
+                                        digest, log_index)))
             prev_hash = digest
         if self.log is not None:
             frontier = (self.log.extend(raw, unplanned[0][0], [c for _, c in unplanned]) if unplanned
                         else planned)
             context.frontier = frontier
             context.after_commit.append(lambda: self.log.remember(frontier))
-        last: Head = (version, prev_hash)
-        context.after_commit.append(lambda: self._heads.put(stream_id, last))
+        if self._postgres:  # the only store that remembers heads (see `__init__`)
+            last: Head = (version, prev_hash)
+            context.after_commit.append(lambda: self._heads.put(stream_id, last))
         return stored
 
     def _earlier_results(self, conn: Connection, stream_id: str, new_events: Sequence[NewEvent],
