@@ -169,9 +169,14 @@ class EventStore:
         self._integrity_errors = (IntegrityError, engine.dialect.dbapi.IntegrityError)
         self._next_savepoint = NEXT_SAVEPOINT_POSTGRES if self._postgres else NEXT_SAVEPOINT_SQLITE
         self._group: GroupCommit[_Request, list[AppendResult]] = GroupCommit(self._write_batch)
-        # Each stream's head as this store last committed it; only a leader of a batch reads or changes it. Kept on
-        # PostgreSQL, where it saves a round trip; on SQLite reading the head costs less than the insert's condition.
-        self._heads: Recent[str, Head] = Recent(KNOWN_HEADS if self._postgres else 0)
+        # Each stream's head as this store last committed it; only a leader of a batch reads or changes it. On
+        # PostgreSQL the insert's condition confirms it (a round trip saved). On SQLite it is used as read while
+        # nothing has been written since this store's last batch but by that batch (see `_others_wrote`), and a
+        # stream already written in the batch is read again.
+        self._heads: Recent[str, Head] = Recent(KNOWN_HEADS)
+        # SQLite: (append connection, its data_version, its total_changes) as this store's last batch left them.
+        self._seen: tuple[Any, int, int] | None = None
+        self._batch_streams: set[str] = set()
 
     # ---- writing ----
     def append(self, stream_id: str, new_events: Sequence[NewEvent], *, actor: str,
@@ -207,6 +212,11 @@ class EventStore:
                 raw = Raw(conn)
                 if self._postgres:
                     raw.run("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK_KEY})
+                else:
+                    driver, data_version = conn.connection.driver_connection, raw.one("PRAGMA data_version")[0]
+                    if self._others_wrote(driver, data_version):
+                        self._heads.clear()
+                self._batch_streams.clear()
                 outcomes.append(Outcome(self._write(conn, raw, first)))
                 contexts.append(first.context)
                 if (request := take()) is not None:  # others are waiting: they share this commit
@@ -225,7 +235,13 @@ class EventStore:
                             self.log.unstage()
         except self._integrity_errors as exc:
             # Only reachable if a writer bypassed the lock; surface it as a conflict, never a 500.
+            self._forget_heads()
             raise ConcurrencyConflict(first.expected_version or 0, -1) from exc
+        except BaseException:
+            self._forget_heads()
+            raise
+        if not self._postgres:
+            self._seen = (driver, data_version, driver.total_changes)
         for outcome, context in zip(outcomes, contexts):
             if context is None:
                 continue
@@ -235,6 +251,19 @@ class EventStore:
             except Exception as exc:  # its data is committed, but its caller must hear what failed after
                 outcome.error = exc
         return outcomes
+
+    def _others_wrote(self, driver: Any, data_version: int) -> bool:
+        """SQLite, inside the batch's transaction: whether anything but this store's last batch may have written
+        since it committed: another connection (another process, another writer of this one), as SQLite's
+        data_version tells (it moves for every commit but the connection's own), or this same append connection
+        for someone else (a bulk import, another store on the engine), as its count of changed rows tells."""
+        return self._seen != (driver, data_version, driver.total_changes)
+
+    def _forget_heads(self) -> None:
+        """SQLite: a batch failed, so nothing it wrote counts; the heads are read afresh rather than reasoned about."""
+        if not self._postgres:
+            self._heads.clear()
+            self._seen = None
 
     def _stage(self, request: _Request) -> None:
         """The next append of the batch extends the Merkle log from this one's edge, not yet committed."""
@@ -254,6 +283,7 @@ class EventStore:
         except Exception as exc:
             # A broken connection makes this raise too, failing the whole batch: then nobody was written.
             raw.run("ROLLBACK TO SAVEPOINT vigil_append")
+            self._heads.forget(request.stream_id)
             if isinstance(exc, self._integrity_errors):
                 exc = ConcurrencyConflict(request.expected_version or 0, -1)
             return Outcome(error=exc)
@@ -270,12 +300,19 @@ class EventStore:
                                             request.request_hash)
             if earlier is not None:
                 return earlier
-        # Trusted only as far as the insert's own condition confirms it (see HEAD_IS_REMEMBERED).
-        head = None if request.new_stream else self._heads.get(stream_id)
-        if head is not None and expected_version is not None and expected_version != head[0]:
-            head = None  # a conflict only the database can confirm
-        remembered = head is not None
-        if not remembered:
+        if self._postgres:
+            # Trusted only as far as the insert's own condition confirms it (see HEAD_IS_REMEMBERED).
+            head = None if request.new_stream else self._heads.get(stream_id)
+            if head is not None and expected_version is not None and expected_version != head[0]:
+                head = None  # a conflict only the database can confirm
+            remembered = head is not None
+        else:
+            # Exact while nobody else has written (see `_others_wrote`), unless this batch already moved the stream.
+            known = request.new_stream or stream_id in self._batch_streams
+            head = None if known else self._heads.get(stream_id)
+            self._batch_streams.add(stream_id)
+            remembered = False
+        if head is None:
             head = self._read_head(raw, stream_id)
         self._check(request, head)
         if request.before_insert is not None:
@@ -364,9 +401,8 @@ class EventStore:
                         else planned)
             context.frontier = frontier
             context.after_commit.append(lambda: self.log.remember(frontier))
-        if self._postgres:  # the only store that remembers heads (see `__init__`)
-            last: Head = (version, prev_hash)
-            context.after_commit.append(lambda: self._heads.put(stream_id, last))
+        last: Head = (version, prev_hash)
+        context.after_commit.append(lambda: self._heads.put(stream_id, last))
         return stored
 
     def _earlier_results(self, conn: Connection, stream_id: str, new_events: Sequence[NewEvent],
