@@ -57,17 +57,24 @@ class Raw:
     def __init__(self, conn: Connection, deferring: bool = False):
         self.postgres = conn.dialect.name == "postgresql"
         self._driver = conn.connection.driver_connection
+        self._last_time: tuple[datetime | None, Any] = (None, None)
         if deferring and self.postgres:
             self._deferring, self._pending = True, []
 
     @classmethod
     def on_driver(cls, driver: Any, postgres: bool) -> "Raw":
         raw = cls.__new__(cls)
-        raw.postgres, raw._driver = postgres, driver
+        raw.postgres, raw._driver, raw._last_time = postgres, driver, (None, None)
         return raw
 
     def time(self, value: datetime | None) -> Any:
-        return None if value is None else to_db(value, self.postgres)
+        # An append binds its recorded_at twice (the event, then its projection): converted once.
+        last, bound = self._last_time
+        if value is last:
+            return bound
+        bound = None if value is None else to_db(value, self.postgres)
+        self._last_time = (value, bound)
+        return bound
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None):
         if self._pending or self._failed is not None:

@@ -41,39 +41,49 @@ class GroupCommit(Generic[Request, Result]):
         self._queue: deque[_Pending[Request, Result]] = deque()
         self._taken: list[_Pending[Request, Result]] = []  # the batch being written
         self._leading = False
-        # Guards the queue, the batch and the flag; waited on by callers until their batch has committed or
-        # they may lead.
-        self._changed = threading.Condition(threading.Lock())
+        # Guards the queue, the batch and the flag, taken directly (C) on the hot path; `_changed`, on the same
+        # lock, is waited on by callers until their batch has committed or they may lead.
+        self._mutex = threading.Lock()
+        self._changed = threading.Condition(self._mutex)
 
     def submit(self, request: Request) -> Result:
         """Write `request` (perhaps with others) and return its result once its commit is durable, or raise its
         own error."""
         pending: _Pending[Request, Result] = _Pending(request)
-        with self._changed:
+        with self._mutex:
             self._queue.append(pending)
-        while True:
-            with self._changed:
-                while self._leading and pending.outcome is None:
-                    self._changed.wait()
-                if pending.outcome is not None:
-                    break
+            # Nobody writing: lead at once, without a second trip through the lock (the lone append's path).
+            leads = not self._leading
+            if leads:
                 self._leading = True
                 self._taken = taken = []
+        while True:
+            if not leads:
+                with self._mutex:
+                    while self._leading and pending.outcome is None:
+                        self._changed.wait()
+                    if pending.outcome is not None:
+                        break
+                    self._leading = True
+                    self._taken = taken = []
             try:
                 self._lead(taken)
             finally:
-                with self._changed:
+                with self._mutex:
                     self._leading = False
                     # Wakes the batch's callers (their outcomes are set) and those queued meanwhile, the first
                     # of whom leads the next batch.
                     self._changed.notify_all()
+            if pending.outcome is not None:
+                break
+            leads = False
         outcome = pending.outcome
         if outcome.error is not None:
             raise outcome.error
         return outcome.result
 
     def _take(self) -> Request | None:
-        with self._changed:
+        with self._mutex:
             if not self._queue or len(self._taken) >= MAX_BATCH:
                 return None
             pending = self._queue.popleft()

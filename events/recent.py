@@ -25,3 +25,6 @@ class Recent(Generic[Key, Value]):
 
     def forget(self, key: Key) -> None:
         self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()

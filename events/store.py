@@ -18,7 +18,7 @@ from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chai
 from .group_commit import GroupCommit, Outcome
 from .log_tree import NEXT_INDEX, Frontier, LogTree
 from .recent import Recent
-from .records import AppendResult, StoredEvent, canonical_event
+from .records import AppendResult, StoredEvent, canonical_event, stored_event
 from .tables import events as events_table
 
 APPEND_LOCK_KEY = 0x56494749  # "VIGI": the advisory lock that orders appends on PostgreSQL
@@ -169,9 +169,14 @@ class EventStore:
         self._postgres = engine.dialect.name == "postgresql"
         self._integrity_errors = (IntegrityError, engine.dialect.dbapi.IntegrityError)
         self._group: GroupCommit[_Request, list[AppendResult]] = GroupCommit(self._write_batch)
-        # Each stream's head as this store last committed it; only a leader of a batch reads or changes it. Kept on
-        # PostgreSQL, where it saves a round trip; on SQLite reading the head costs less than the insert's condition.
-        self._heads: Recent[str, Head] = Recent(KNOWN_HEADS if self._postgres else 0)
+        # Each stream's head as this store last committed it; only a leader of a batch reads or changes it. On
+        # PostgreSQL the insert's condition confirms it (a round trip saved). On SQLite it is used as read while
+        # nothing has been written since this store's last batch but by that batch (see `_others_wrote`), and a
+        # stream already written in the batch is read again.
+        self._heads: Recent[str, Head] = Recent(KNOWN_HEADS)
+        # SQLite: (append connection, its data_version, its total_changes) as this store's last batch left them.
+        self._seen: tuple[Any, int, int] | None = None
+        self._batch_streams: set[str] = set()
 
     # ---- writing ----
     def append(self, stream_id: str, new_events: Sequence[NewEvent], *, actor: str,
@@ -234,26 +239,39 @@ class EventStore:
             with appending_raw(self.engine, deferring) as (conn, raw):
                 if self._postgres:
                     raw.later("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK_KEY})
-                try:
-                    request = first
-                    if not first_apart:
-                        outcomes.append(Outcome(self._write(conn, raw, first)))
-                        contexts.append(first.context)
-                        self._stage(first)
-                        request = take()
-                    while request is not None:
-                        outcomes.append(self._write_apart(conn, raw, request, savepoint))
-                        contexts.append(request.context if outcomes[-1].error is None else None)
-                        savepoint = next_savepoint
-                        request = take()
-                finally:
-                    # Still under the lock: no other writer may extend the tree from a batch's edge that is
-                    # about to roll back.
-                    if self.log is not None:
-                        self.log.unstage()
+                else:
+                    driver, data_version = conn.connection.driver_connection, raw.one("PRAGMA data_version")[0]
+                    if self._others_wrote(driver, data_version):
+                        self._heads.clear()
+                self._batch_streams.clear()
+                request = first
+                if not first_apart:
+                    outcomes.append(Outcome(self._write(conn, raw, first)))
+                    contexts.append(first.context)
+                    request = take()
+                if request is not None:  # others are waiting (or all were taken already): they share this commit
+                    try:
+                        if not first_apart:
+                            self._stage(first)
+                        while request is not None:
+                            outcomes.append(self._write_apart(conn, raw, request, savepoint))
+                            contexts.append(request.context if outcomes[-1].error is None else None)
+                            savepoint = next_savepoint
+                            request = take()
+                    finally:
+                        # Still under the lock: no other writer may extend the tree from a batch's edge that is
+                        # about to roll back.
+                        if self.log is not None:
+                            self.log.unstage()
         except self._integrity_errors as exc:
             # Only reachable if a writer bypassed the lock; surface it as a conflict, never a 500.
+            self._forget_heads()
             raise ConcurrencyConflict(first.expected_version or 0, -1) from exc
+        except BaseException:
+            self._forget_heads()
+            raise
+        if not self._postgres:
+            self._seen = (driver, data_version, driver.total_changes)
         for outcome, context in zip(outcomes, contexts):
             if context is None:
                 continue
@@ -263,6 +281,19 @@ class EventStore:
             except Exception as exc:  # its data is committed, but its caller must hear what failed after
                 outcome.error = exc
         return outcomes
+
+    def _others_wrote(self, driver: Any, data_version: int) -> bool:
+        """SQLite, inside the batch's transaction: whether anything but this store's last batch may have written
+        since it committed: another connection (another process, another writer of this one), as SQLite's
+        data_version tells (it moves for every commit but the connection's own), or this same append connection
+        for someone else (a bulk import, another store on the engine), as its count of changed rows tells."""
+        return self._seen != (driver, data_version, driver.total_changes)
+
+    def _forget_heads(self) -> None:
+        """SQLite: a batch failed, so nothing it wrote counts; the heads are read afresh rather than reasoned about."""
+        if not self._postgres:
+            self._heads.clear()
+            self._seen = None
 
     def _stage(self, request: _Request) -> None:
         """The next append of the batch extends the Merkle log from this one's edge, not yet committed."""
@@ -284,6 +315,7 @@ class EventStore:
         except Exception as exc:
             # A broken connection makes this raise too, failing the whole batch: then nobody was written.
             raw.run("ROLLBACK TO SAVEPOINT vigil_append")
+            self._heads.forget(request.stream_id)
             if isinstance(exc, self._integrity_errors):
                 exc = ConcurrencyConflict(request.expected_version or 0, -1)
             return Outcome(error=exc)
@@ -300,12 +332,19 @@ class EventStore:
                                             request.request_hash)
             if earlier is not None:
                 return earlier
-        # Trusted only as far as the insert's own condition confirms it (see HEAD_IS_REMEMBERED).
-        head = None if request.new_stream else self._heads.get(stream_id)
-        if head is not None and expected_version is not None and expected_version != head[0]:
-            head = None  # a conflict only the database can confirm
-        remembered = head is not None
-        if not remembered:
+        if self._postgres:
+            # Trusted only as far as the insert's own condition confirms it (see HEAD_IS_REMEMBERED).
+            head = None if request.new_stream else self._heads.get(stream_id)
+            if head is not None and expected_version is not None and expected_version != head[0]:
+                head = None  # a conflict only the database can confirm
+            remembered = head is not None
+        else:
+            # Exact while nobody else has written (see `_others_wrote`), unless this batch already moved the stream.
+            known = request.new_stream or stream_id in self._batch_streams
+            head = None if known else self._heads.get(stream_id)
+            self._batch_streams.add(stream_id)
+            remembered = False
+        if head is None:
             head = self._read_head(raw, stream_id)
         self._check(request, head)
         if request.before_insert is not None:
@@ -385,9 +424,9 @@ class EventStore:
                 if self.log is not None:
                     unplanned.append((row[1], canonical))
             position, log_index = row
-            stored.append(StoredEvent(position, event_id, stream_id, version, new.type, schema, new.occurred_at,
-                                      new.date_precision, recorded_at, actor, data_text, source_text, prev_hash,
-                                      digest, log_index))
+            stored.append(stored_event((position, event_id, stream_id, version, new.type, schema, new.occurred_at,
+                                        new.date_precision, recorded_at, actor, data_text, source_text, prev_hash,
+                                        digest, log_index)))
             prev_hash = digest
         if self.log is not None:
             frontier = (self.log.extend(raw, unplanned[0][0], [c for _, c in unplanned]) if unplanned
