@@ -277,13 +277,18 @@ def sigkill(s: Started, receiver: Receiver, wait: float) -> tuple[dict, Started]
     again = s.restart()
     try:
         time.sleep(max(0.0, wait - (time.monotonic() - killed)))
-        arrivals = receiver.results()["arrivals"]
+        got = receiver.results()
     except BaseException:
         again.stop()
         raise
+    arrivals, ids = got["arrivals"], got.get("ids", {})
     counts = [len(arrivals.get(k, [])) for k in sent]
     last = max((t for k in sent for t in arrivals.get(k, [])), default=killed)
-    return {"lost": counts.count(0), "duplicated": sum(1 for c in counts if c > 1), "last_after_kill": last - killed}, again
+    # A copy sent again after the crash must carry its first copy's webhook-id, so the receiver can drop it: a
+    # duplicate under a new id is one the receiver cannot tell apart. Alertmanager sends no webhook-id.
+    new_ids = sum(1 for k in sent if len(arrivals.get(k, [])) > 1 and len(set(ids.get(k, []))) > 1)
+    return {"lost": counts.count(0), "duplicated": sum(1 for c in counts if c > 1), "new_ids": new_ids,
+            "last_after_kill": last - killed}, again
 
 
 # ---------------------------------------------------------------- the run
@@ -365,8 +370,11 @@ def report(runs: dict[str, dict[str, list[dict]]], sz: Sizes, am_note: str, am_v
     def runs_with(side: str) -> str:
         """A median hides a loss or a duplicate in a minority of runs: say in how many runs each happened."""
         kills = runs["sigkill"].get(side, [])
-        return (f"runs with a loss {sum(1 for r in kills if r['lost'])}, with a duplicate "
+        said = (f"runs with a loss {sum(1 for r in kills if r['lost'])}, with a duplicate "
                 f"{sum(1 for r in kills if r['duplicated'])}, of {len(kills)}")
+        if side == "vigil":  # Alertmanager sends no webhook-id to compare
+            said += f"; duplicates under a new webhook-id: {sum(r.get('new_ids', 0) for r in kills)}"
+        return said
 
     n = sz.clients * sz.per_client
     rows = [
@@ -429,7 +437,9 @@ def report(runs: dict[str, dict[str, list[dict]]], sz: Sizes, am_note: str, am_v
         "(the whole time, so a late second copy is counted; Vigil's delivery lease is 60 s"
         + (", longer than this wait: a smoke run would miss a copy resent after it" if sz.kill_wait < 60 else "")
         + ") before counting each alert's copies: 0 = lost, more than 1 = duplicated; the time in brackets is the "
-        "last arrival relative to the kill (negative: all had arrived before it).",
+        "last arrival relative to the kill (negative: all had arrived before it). For Vigil, the receiver also "
+        "compares each duplicate's `webhook-id` header with its first copy's: one sent again must carry the same "
+        "id, so the receiver can drop it.",
     ]
     return "\n".join(lines)
 

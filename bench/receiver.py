@@ -3,7 +3,8 @@
 Accepts Vigil's signed webhooks (keyed by data.event_id) and Alertmanager's webhook JSON (each firing alert in
 alerts[], keyed by its `alert_id` label). Run: python -m bench.receiver PORT. POST /_secret sets the secret to
 verify with; GET /_results returns {"arrivals": {key: [monotonic seconds, ...]}, "paths": {key: {path: count}},
-"verified": n, "bad": n}; the paths tell which receiver (subscription) each copy was sent to.
+"verified": n, "bad": n, "ids": {key: [webhook-id, ...]}}; the paths tell which receiver (subscription) each copy
+was sent to, the ids whether a second copy was the same message sent again (Vigil's webhook-id header) or a new one.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 
 from standardwebhooks import Webhook
 
-state = {"arrivals": {}, "paths": {}, "verified": 0, "bad": 0, "webhook": None}
+state = {"arrivals": {}, "paths": {}, "ids": {}, "verified": 0, "bad": 0, "webhook": None}
 
 
 async def _body(receive) -> bytes:
@@ -45,12 +46,13 @@ async def app(scope, receive, send):
         answer = json.dumps({k: v for k, v in state.items() if k != "webhook"}).encode()
     else:
         payload = json.loads(body)
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         for key in _keys(payload):
+            state["ids"].setdefault(key, []).append(headers.get("webhook-id", ""))
             state["arrivals"].setdefault(key, []).append(arrived)
             paths = state["paths"].setdefault(key, {})
             paths[path] = paths.get(path, 0) + 1
         if state["webhook"] is not None:
-            headers = {k.decode(): v.decode() for k, v in scope["headers"]}
             try:
                 state["webhook"].verify(body, headers)
                 state["verified"] += 1
