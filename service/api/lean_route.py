@@ -107,6 +107,11 @@ def _content_type(scope: Scope) -> bytes | None:
 
 
 def add_lean_route(routes: list[BaseRoute], endpoint: Callable[..., Any], answer: Answer) -> None:
-    """Puts a lane right before the route of `endpoint`, so it matches where the route would have."""
+    """Puts a lane for the route of `endpoint` first, where matching it costs one regex; right before the route
+    instead if an earlier route would also take its requests (then it matches where the route would have)."""
     index = next(i for i, route in enumerate(routes) if isinstance(route, APIRoute) and route.endpoint is endpoint)
-    routes.insert(index, LeanRoute(routes[index], answer))
+    lane = LeanRoute(routes[index], answer)
+    probe = {"type": "http", "method": lane.method, "path_params": {}, "root_path": "",
+             "path": lane.route.path_format.format(**{name: "x" for name in lane.route.param_convertors})}
+    earlier_takes_it = any(route.matches(dict(probe))[0] == Match.FULL for route in routes[:index])
+    routes.insert(index if earlier_takes_it else 0, lane)

@@ -3,8 +3,10 @@ gives, and hands every other request to the route, which answers it as before.""
 from __future__ import annotations
 
 import pytest
+from fastapi import APIRouter
 
-from service.api.lean_route import LeanRoute
+from service.api.lean_route import LeanRoute, add_lean_route
+from service.schemas import AppendOut, EventIn
 
 NOTE = {"type": "NoteAdded", "occurred_at": "2026-01-01T00:00:00Z", "data": {"text": "x"}}
 # FastAPI takes this content type as JSON; the lane leaves it to the route.
@@ -85,3 +87,28 @@ def test_other_methods_on_the_path_find_the_routes_as_before(client, case_id):
     refused = client.put(f"/v1/cases/{case_id}/events", json=NOTE)
     assert (refused.status_code, refused.headers["allow"]) == (405, "POST")
     assert client.app.url_path_for("append_event", case_id="x") == "/v1/cases/x/events"
+
+
+def test_the_lane_goes_first_unless_an_earlier_route_takes_its_requests():
+    router = APIRouter()
+
+    @router.get("/first")
+    async def first():
+        return {}
+
+    @router.post("/things/{thing_id}/events", response_model=AppendOut)
+    async def hot(thing_id: str, body: EventIn):
+        return {}
+
+    async def answer(request, body, thing_id):
+        return {}, []
+    routes = list(router.routes)
+    add_lean_route(routes, hot, answer)
+    assert isinstance(routes[0], LeanRoute)
+
+    @router.post("/things/{anything}/{kind}")
+    async def greedy(anything: str, kind: str):
+        return {}
+    routes = [router.routes[0], router.routes[2], router.routes[1]]
+    add_lean_route(routes, hot, answer)
+    assert isinstance(routes[2], LeanRoute) and routes[3].endpoint is hot
