@@ -30,8 +30,9 @@ class LeanRoute(BaseRoute):
     """`route` answered by `answer(request, body=..., **path_params)` for requests the lane can take whole."""
 
     def __init__(self, route: APIRoute, answer: Answer):
-        if route.dependant.dependencies or route.body_field is None or route.response_field is None:
-            raise ValueError(f"{route.path}: the lane only serves a route with a JSON body, a response model and "
+        if (route.dependant.dependencies or route.body_field is None or route.response_field is None
+                or getattr(route, "_embed_body_fields", False)):
+            raise ValueError(f"{route.path}: the lane only serves a route with one JSON body, a response model and "
                              "no dependencies, which it would skip")
         if len(route.methods) != 1:
             raise ValueError(f"{route.path}: the lane serves a route of one method")
@@ -110,6 +111,8 @@ def add_lean_route(routes: list[BaseRoute], endpoint: Callable[..., Any], answer
     """Puts a lane for the route of `endpoint` first, where matching it costs one regex; right before the route
     instead if an earlier route would also take its requests (then it matches where the route would have)."""
     index = next(i for i, route in enumerate(routes) if isinstance(route, APIRoute) and route.endpoint is endpoint)
+    if not hasattr(routes[index].response_field, "serialize_json"):
+        return  # a FastAPI older than its dump_json answers (pyproject allows them): the route answers alone
     lane = LeanRoute(routes[index], answer)
     probe = {"type": "http", "method": lane.method, "path_params": {}, "root_path": "",
              "path": lane.route.path_format.format(**{name: "x" for name in lane.route.param_convertors})}
