@@ -112,3 +112,4 @@ def test_the_lane_goes_first_unless_an_earlier_route_takes_its_requests():
     routes = [router.routes[0], router.routes[2], router.routes[1]]
     add_lean_route(routes, hot, answer)
     assert isinstance(routes[2], LeanRoute) and routes[3].endpoint is hot
+
