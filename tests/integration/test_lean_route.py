@@ -113,3 +113,9 @@ def test_the_lane_goes_first_unless_an_earlier_route_takes_its_requests():
     add_lean_route(routes, hot, answer)
     assert isinstance(routes[2], LeanRoute) and routes[3].endpoint is hot
 
+
+
+def test_json_too_deep_for_the_parser_is_answered_by_the_route(client, case_id, taken):
+    response = client.post(f"/v1/cases/{case_id}/events", content=b"[" * 100_000 + b"]" * 100_000,
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and taken == {"lane": 0, "route": 1}
