@@ -39,17 +39,8 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        body = b"".join(chunks)
-        delivered = False
-
-        async def replay():
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # after the body: wait for the disconnect, as the server's receive does
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying([{"type": "http.request", "body": b"".join(chunks), "more_body": False}],
+                                        receive), send)
 
     async def _refuse(self, send, max_bytes: int) -> None:
         body = json.dumps({"detail": f"request body is larger than {max_bytes} bytes"}).encode()
@@ -57,3 +48,13 @@ class BodyLimitMiddleware:
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+def replaying(messages: list[dict], receive):
+    """A `receive` that gives these messages again, in order, then the server's own (after the body: the
+    disconnect, when it comes)."""
+    pending = list(messages)
+
+    async def replay():
+        return pending.pop(0) if pending else await receive()
+    return replay

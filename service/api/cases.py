@@ -104,10 +104,8 @@ def case_status(case_id: str, as_of: str | None = None, known_at: str | None = N
     return box.cases.status(who, case_id, parse_moment("as_of", as_of), parse_moment("known_at", known_at))
 
 
-@router.post("/cases/{case_id}/events", status_code=201, response_model=AppendOut,
-             openapi_extra=documented(IDEMPOTENCY_KEY, IF_MATCH))
-@checks_its_caller(IDEMPOTENCY_KEY, IF_MATCH)
-async def append_event(case_id: str, body: EventIn, request: Request, response: Response):
+async def append_answer(request: Request, case_id: str, body: EventIn) -> tuple[dict, list[tuple[str, str]]]:
+    """The append and its answer (body and extra headers), for the route and its fast lane (lean_route.py)."""
     # The write paths are the hot ones: the key check and the append in one hop to the loop's thread pool
     # (see deps.py).
     caller = deferred_writer(request)
@@ -119,11 +117,20 @@ async def append_event(case_id: str, body: EventIn, request: Request, response: 
             return caller.box.cases.append(who, case_id, body, parse_if_match(if_match), idempotency_key,
                                            done_reading=reads.close)
     result = await in_thread(check_and_append)
-    if not result.created:
-        response.headers["Idempotent-Replayed"] = "true"
-    response.headers["ETag"] = f'"{result.version}"'
+    headers = [] if result.created else [("Idempotent-Replayed", "true")]
+    headers.append(("ETag", f'"{result.version}"'))
     return {"event_id": result.event_id, "version": result.version, "position": result.position,
-            "log_index": result.log_index}
+            "log_index": result.log_index}, headers
+
+
+@router.post("/cases/{case_id}/events", status_code=201, response_model=AppendOut,
+             openapi_extra=documented(IDEMPOTENCY_KEY, IF_MATCH))
+@checks_its_caller(IDEMPOTENCY_KEY, IF_MATCH)
+async def append_event(case_id: str, body: EventIn, request: Request, response: Response):
+    content, headers = await append_answer(request, case_id, body)
+    for name, value in headers:
+        response.headers[name] = value
+    return content
 
 
 @router.get("/cases/{case_id}/events")
