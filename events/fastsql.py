@@ -125,11 +125,19 @@ class Raw:
                     cursor.execute(sql, params)
                 answer = then()
         except self._driver.Error as exc:  # psycopg's base error, on the connection class
-            if self._driver.broken or self._driver.closed:
-                raise  # no answer from the server: the transaction's caller handles a lost connection
+            if self._driver.broken or self._driver.closed or not self._aborted():
+                # No answer from the server, or not one that says the transaction failed (a COMMIT that went
+                # through, then the connection died): the caller handles it as a lost connection or an unknown
+                # outcome, never by writing the batch again.
+                raise
             self._failed = exc
             raise DeferredWriteFailed(str(exc)) from exc
         return answer
+
+    def _aborted(self) -> bool:
+        """The server has this transaction open and failed: nothing of it can commit."""
+        from psycopg.pq import TransactionStatus  # only on PostgreSQL's failure path: SQLite never needs psycopg
+        return self._driver.info.transaction_status == TransactionStatus.INERROR
 
     def one(self, sql: str, params: Mapping[str, Any] | None = None):
         cursor = self.execute(sql, params)

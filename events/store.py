@@ -263,6 +263,9 @@ class EventStore:
                         # about to roll back.
                         if self.log is not None:
                             self.log.unstage()
+                # Read under the append lock: a write on this connection by anyone else after it is released must
+                # count as someone else's at the next batch (see `_others_wrote`); COMMIT leaves the count as it is.
+                changes = 0 if self._postgres else driver.total_changes
         except self._integrity_errors as exc:
             # Only reachable if a writer bypassed the lock; surface it as a conflict, never a 500.
             self._forget_heads()
@@ -271,7 +274,7 @@ class EventStore:
             self._forget_heads()
             raise
         if not self._postgres:
-            self._seen = (driver, data_version, driver.total_changes)
+            self._seen = (driver, data_version, changes)
         for outcome, context in zip(outcomes, contexts):
             if context is None:
                 continue

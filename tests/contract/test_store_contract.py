@@ -340,6 +340,32 @@ def test_two_stores_on_one_engine_chain_onto_each_other_s_appends(engine, clock)
     assert store_a.verify(sid).ok and count(engine, sid) == 4
 
 
+def test_another_store_writing_just_after_the_append_lock_is_released_is_seen(engine, clock, monkeypatch):
+    """Store B appends in the moment between A's commit (the lock released) and A noting what it saw: A's next
+    append must still chain onto B's event, not fail with a conflict on a head B moved on."""
+    from contextlib import contextmanager
+
+    import events.store as store_module
+
+    store_a = EventStore(engine, clock, projection=CaseProjections())
+    store_b = EventStore(engine, clock, projection=CaseProjections())
+    sid = str(uuid.uuid4())
+    store_a.append(sid, [opened()], actor="a", new_stream=True)
+    inner, cut_in = store_module.appending_raw, [True]
+
+    @contextmanager
+    def b_cuts_in(engine, deferring=False):
+        with inner(engine, deferring) as pair:
+            yield pair
+        if cut_in:  # A's transaction has committed and its lock is free: B gets in first
+            cut_in.clear()
+            store_b.append(sid, [note("b")], actor="b")
+    monkeypatch.setattr(store_module, "appending_raw", b_cuts_in)
+    store_a.append(sid, [note("a")], actor="a")
+    assert [r.version for r in store_a.append(sid, [note("a again")], actor="a")] == [4]
+    assert store_a.verify(sid).ok and count(engine, sid) == 4
+
+
 def test_a_hook_writing_through_sqlalchemy_joins_the_append_and_its_rollback(engine, clock):
     from events.tables import case_keys
 
