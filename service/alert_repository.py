@@ -52,18 +52,24 @@ class AlertRepository:
                              .values(state="acknowledged", acknowledged_at=when, acknowledged_by=actor))
         return missing
 
-    def acknowledge_via(self, alert_id: str, may_see: Any, when: datetime, actor: str, via: str) -> str | None:
-        """One alert acknowledged from outside the dashboard, recording how: its state before (an open one is
-        acknowledged now; any other is left as it is), or None if it does not exist or is not `may_see(case_id)`."""
+    def acknowledge_via(self, alert_id: str, subscription_id: str, may_see: Any, when: datetime, actor: str,
+                        via: str) -> str | None:
+        """One alert acknowledged from a subscription's message (a chat button), recording how: its state before
+        (an open one is acknowledged now; any other is left as it is), or None if it does not exist, is not
+        `may_see(case_id)`, or the subscription is deleted or disabled by the time of the update."""
+        live = _live(subscription_id)
         with writing(self.engine) as conn:
             row = conn.execute(select(alerts.c.case_id, alerts.c.state).where(alerts.c.id == alert_id)).first()
             if row is None or not may_see(row.case_id):
                 return None
             if row.state == "open":
-                conn.execute(update(alerts).where(alerts.c.id == alert_id, alerts.c.state == "open")
-                             .values(state="acknowledged", acknowledged_at=when, acknowledged_by=actor[:100],
-                                     acknowledged_via=via))
+                done = conn.execute(update(alerts).where(alerts.c.id == alert_id, alerts.c.state == "open", live)
+                                    .values(state="acknowledged", acknowledged_at=when, acknowledged_by=actor[:100],
+                                            acknowledged_via=via))
+                if done.rowcount != 1 and not conn.execute(select(live)).scalar():
+                    return None
         return row.state
+
     def link_target(self, alert_id: str, subscription_id: str) -> tuple[Any, Any, bool] | None:
         """For an acknowledge link: the alert (with its event's date), the subscription, and whether that
         subscription was sent a message about that alert; None if the alert or subscription does not exist."""
@@ -84,11 +90,9 @@ class AlertRepository:
         """Acknowledge one alert, for a subscription, if the alert is still open and the subscription neither deleted
         nor disabled, and in the same transaction run `then` (the access log's entry); False (and nothing written)
         otherwise. The subscription is checked in the update itself, so one disabled since it was read cannot act."""
-        live = (select(subscriptions.c.id).where(subscriptions.c.id == subscription_id,
-                                                 subscriptions.c.deleted_at.is_(None),
-                                                 subscriptions.c.disabled_at.is_(None)).exists())
         with writing(self.engine) as conn:
-            done = conn.execute(update(alerts).where(alerts.c.id == alert_id, alerts.c.state == "open", live)
+            done = conn.execute(update(alerts).where(alerts.c.id == alert_id, alerts.c.state == "open",
+                                                     _live(subscription_id))
                                 .values(state="acknowledged", acknowledged_at=when, acknowledged_by=actor,
                                         acknowledged_via=via))
             if done.rowcount != 1:
@@ -145,3 +149,10 @@ class AlertRepository:
                                 .values(state="pending", next_attempt_at=now, first_attempt_at=None, lease_until=None,
                                         leased_by=None))
         return done.rowcount == 1
+
+
+def _live(subscription_id: str):
+    """EXISTS: the subscription is neither deleted nor disabled (checked inside the statement that acts for it)."""
+    return (select(subscriptions.c.id).where(subscriptions.c.id == subscription_id,
+                                             subscriptions.c.deleted_at.is_(None),
+                                             subscriptions.c.disabled_at.is_(None)).exists())

@@ -78,7 +78,8 @@ class AlertService:
         NotFound. Records who (`actor`) and how (`via`); escalation stops as for any acknowledgement. True if this
         call acknowledged it, False if it was no longer open."""
         visible = None if subscription["all_teams"] else self.repository.visible_case_ids(subscription["team"])
-        before = self.repository.acknowledge_via(alert_id, lambda case_id: visible is None or case_id in visible,
+        before = self.repository.acknowledge_via(alert_id, subscription["id"],
+                                                 lambda case_id: visible is None or case_id in visible,
                                                  self.clock.now(), actor, via)
         if before is None:
             raise NotFound("alert", alert_id)

@@ -201,6 +201,9 @@ def test_a_disabled_subscriptions_links_are_refused_like_a_deleted_ones_and_reco
     never = box.ack_links.repository.acknowledge_open(alert_id, disabled["id"], box.clock.now(), "x", None,
                                                       lambda conn: pytest.fail("logged a refused acknowledgement"))
     assert never is False
+    # The same for a chat button whose subscription was read as live just before it was disabled.
+    assert box.ack_links.repository.acknowledge_via(alert_id, disabled["id"], lambda case: True, box.clock.now(),
+                                                    "x", "slack") is None
     assert alert_of(client, case_id)["state"] == "open"
     assert not [e for e in client.get("/v1/access-log").json()["items"] if e["action"] == "acknowledge"]
 
