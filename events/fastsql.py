@@ -61,6 +61,12 @@ class Raw:
         if deferring and self.postgres:
             self._deferring, self._pending = True, []
 
+    def defer(self) -> None:
+        """From now on, keep `later` statements (PostgreSQL only): a transaction begun answering each statement
+        (a lone append, cheapest so) that others then joined sends theirs in pipelines."""
+        if self.postgres and not self._deferring:
+            self._deferring, self._pending = True, []
+
     @classmethod
     def on_driver(cls, driver: Any, postgres: bool) -> "Raw":
         raw = cls.__new__(cls)

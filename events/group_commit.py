@@ -82,6 +82,11 @@ class GroupCommit(Generic[Request, Result]):
             raise outcome.error
         return outcome.result
 
+    def waiting(self) -> bool:
+        """Whether requests are queued behind the batch being written (a hint, read without the lock: one arriving
+        just after it is read joins the batch all the same)."""
+        return bool(self._queue)
+
     def _take(self) -> Request | None:
         with self._mutex:
             if not self._queue or len(self._taken) >= MAX_BATCH:

@@ -177,6 +177,7 @@ class EventStore:
         # SQLite: (append connection, its data_version, its total_changes) as this store's last batch left them.
         self._seen: tuple[Any, int, int] | None = None
         self._batch_streams: set[str] = set()
+        self._last_shared = False  # PostgreSQL: whether the last batch held more than one append
 
     # ---- writing ----
     def append(self, stream_id: str, new_events: Sequence[NewEvent], *, actor: str,
@@ -217,26 +218,40 @@ class EventStore:
             if request is not None:
                 taken.append(request)
             return request
+
+        def shared() -> bool:
+            # Others queued already, or the last batch was shared (under concurrent load the others are usually
+            # still on their way back when the next batch begins): pipelines from the start.
+            return self._last_shared or self._group.waiting()
         try:
-            return self._write_taken(recording, deferring=True)
+            return self._write_taken(recording, deferring=True, waiting=shared)
         except DeferredWriteFailed:
             again = iter(taken)
             return self._write_taken(lambda: next(again, None), deferring=False, first_apart=True)
+        finally:
+            self._last_shared = len(taken) > 1
 
     def _write_taken(self, take: Callable[[], _Request | None], deferring: bool,
-                     first_apart: bool = False) -> list[Outcome[list[AppendResult]]]:
+                     first_apart: bool = False,
+                     waiting: Callable[[], bool] | None = None) -> list[Outcome[list[AppendResult]]]:
         """One transaction: the first append as a lone append would be (no savepoint: a lone append costs what it
         always did, and if it fails the transaction rolls back with it alone, before anyone else is taken), each
         later one in a savepoint of its own; `first_apart` puts the first in one too, for appends all taken
-        already."""
+        already.
+
+        `deferring` (PostgreSQL) sends the unanswered statements in pipelines; with `waiting`, only once another
+        append shares the transaction: when nobody else waits as it begins, the first append answers each
+        statement as it goes, which costs a lone append less client CPU than a pipeline does, and the pipelines
+        start with the second append."""
         outcomes: list[Outcome[list[AppendResult]]] = []
         contexts: list[AppendContext | None] = []
         savepoint = OPEN_SAVEPOINT
         # Sent as separate statements where they are deferred (a pipeline takes one statement at a time).
         next_savepoint = NEXT_SAVEPOINT_POSTGRES if self._postgres and not deferring else NEXT_SAVEPOINT
         first = take()
+        deferring_now = deferring and (waiting is None or waiting())
         try:
-            with appending_raw(self.engine, deferring) as (conn, raw):
+            with appending_raw(self.engine, deferring_now) as (conn, raw):
                 if self._postgres:
                     raw.later("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK_KEY})
                 else:
@@ -250,6 +265,8 @@ class EventStore:
                     contexts.append(first.context)
                     request = take()
                 if request is not None:  # others are waiting (or all were taken already): they share this commit
+                    if deferring and not deferring_now:
+                        raw.defer()
                     try:
                         if not first_apart:
                             self._stage(first)

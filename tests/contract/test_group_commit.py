@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from events.case_projections import CaseProjections
+from events.fastsql import Raw
 from events.store import ConcurrencyConflict, EventStore, NewEvent
 
 from ..integration.helpers.store_checks import assert_sound
@@ -251,9 +252,10 @@ def test_a_write_sent_ahead_that_fails_fails_only_its_own_append(engine, clock, 
             results[0] = exc
     results[1:] = gathered(store, first, [lambda sid=sid: store.append(sid, [note("n")], actor="a")
                                           for sid in sids[1:]])
-    # On SQLite the failure is the first append's own at once (as a lone one's is); on PostgreSQL it surfaces
-    # with a later statement of the batch, whose appends taken so far are then written again.
-    alone = failing == 0 and engine.dialect.name == "sqlite"
+    # The first append began alone (nobody waited yet), so on both databases each of its statements is answered
+    # as it goes: its failure is its own at once, as a lone one's is. A later one's, on PostgreSQL, surfaces with
+    # a later statement of the batch (sent in a pipeline), whose appends taken so far are then written again.
+    alone = failing == 0
     assert sizes == [1, 3] if alone else (sum(sizes) == 4 and sizes[0] > 1)
     for i, sid in enumerate(sids):
         if i == failing:
@@ -264,4 +266,39 @@ def test_a_write_sent_ahead_that_fails_fails_only_its_own_append(engine, clock, 
             assert [e.version for e in store.read_stream(sid)] == [1, 2]
     assert_sound(engine, store)
     store.append(sids[(failing + 1) % 4], [note("after")], actor="a", expected_version=2)  # the store goes on
+    assert_sound(engine, store)
+
+
+def test_a_lone_append_answers_each_statement_and_a_shared_batch_uses_pipelines(engine, clock, monkeypatch):
+    """PostgreSQL: an append that begins alone sends no pipeline (psycopg's pipeline mode costs a lone append more
+    client CPU than the round trips it saves); the appends that join a batch send theirs in pipelines, and so
+    does the batch after a shared one (its mates are on their way back). SQLite never pipelines."""
+    pipelines: list[int] = []
+    with_deferred = Raw._with_deferred
+
+    def counting(self, then):
+        pipelines.append(1)
+        return with_deferred(self, then)
+    monkeypatch.setattr(Raw, "_with_deferred", counting)
+    store = EventStore(engine, clock, projection=CaseProjections())
+    sids = [str(uuid.uuid4()) for _ in range(4)]
+    for sid in sids:
+        store.append(sid, [opened()], actor="a", new_stream=True)
+    store.append(sids[0], [note("alone")], actor="a")
+    assert pipelines == []
+    sizes = batch_sizes(store)
+
+    def first(hold) -> None:
+        store.append(sids[0], [note("0")], actor="a", before_insert=hold)
+    outcomes = gathered(store, first, [lambda sid=sid: store.append(sid, [note("x")], actor="a") for sid in sids[1:]])
+    assert sizes == [1, 3] or sizes == [4]  # the others joined the first, or the batch right after it
+    assert [[r.version for r in o] for o in outcomes] == [[2], [2], [2]]
+    postgres = engine.dialect.name == "postgresql"
+    shared = len(pipelines)
+    assert shared >= 3 if postgres else shared == 0  # the three that joined: each insert in a pipeline
+    store.append(sids[1], [note("after a shared batch")], actor="a")
+    assert len(pipelines) > shared if postgres else pipelines == []
+    after = len(pipelines)
+    store.append(sids[1], [note("alone again")], actor="a")
+    assert len(pipelines) == after
     assert_sound(engine, store)
