@@ -61,6 +61,16 @@ class Raw:
         if deferring and self.postgres:
             self._deferring, self._pending = True, []
 
+    def begin(self, first: str | None = None) -> None:
+        """PostgreSQL, on a driver in autocommit mode: BEGIN, and `first` (no parameters) in the same round trip
+        (one simple query; kept for the next pipeline when deferring, where each statement goes alone)."""
+        if self._deferring:
+            self.later("BEGIN")
+            if first is not None:
+                self.later(first)
+            return
+        self.run("BEGIN" if first is None else f"BEGIN; {first}")
+
     def defer(self) -> None:
         """From now on, keep `later` statements (PostgreSQL only): a transaction begun answering each statement
         (a lone append, cheapest so) that others then joined sends theirs in pipelines."""

@@ -22,6 +22,7 @@ from .records import AppendResult, StoredEvent, canonical_event, stored_event
 from .tables import events as events_table
 
 APPEND_LOCK_KEY = 0x56494749  # "VIGI": the advisory lock that orders appends on PostgreSQL
+TAKE_APPEND_LOCK = f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})"  # no parameters: it rides with BEGIN
 
 
 INSERT_EVENT = (
@@ -251,10 +252,8 @@ class EventStore:
         first = take()
         deferring_now = deferring and (waiting is None or waiting())
         try:
-            with appending_raw(self.engine, deferring_now) as (conn, raw):
-                if self._postgres:
-                    raw.later("SELECT pg_advisory_xact_lock(:k)", {"k": APPEND_LOCK_KEY})
-                else:
+            with appending_raw(self.engine, deferring_now, TAKE_APPEND_LOCK if self._postgres else None) as (conn, raw):
+                if not self._postgres:
                     driver, data_version = conn.connection.driver_connection, raw.one("PRAGMA data_version")[0]
                     if self._others_wrote(driver, data_version):
                         self._heads.clear()

@@ -50,8 +50,13 @@ class _AppendConnection:
             if stale or getattr(driver, "closed", False) or getattr(driver, "broken", False):
                 self.discard()
         if self.conn is None:
-            self.conn = self.engine.connect()
-            self.opened_at = time.monotonic()
+            conn = self.engine.connect()
+            if self.engine.dialect.name == "postgresql":
+                # `appending_raw` sends BEGIN itself, with the append's first statement in the same round trip
+                # (psycopg's implicit BEGIN would be a round trip of its own). Kept off the pool: `discard`
+                # invalidates it, so no other user ever gets a connection in this mode.
+                conn.connection.driver_connection.autocommit = True
+            self.conn, self.opened_at = conn, time.monotonic()
         return self.conn
 
     def discard(self) -> None:
@@ -88,10 +93,12 @@ def appending(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def appending_raw(engine: Engine, deferring: bool = False) -> Iterator[tuple[Connection, Raw]]:
+def appending_raw(engine: Engine, deferring: bool = False,
+                  first: str | None = None) -> Iterator[tuple[Connection, Raw]]:
     """The append transaction: like `writing`, on a connection kept open for appends, begun and committed on
     the driver itself; with the Raw that runs its fast statements (`deferring`: see `Raw.later`), whose kept
-    statements go with the COMMIT.
+    statements go with the COMMIT. `first`, a statement without parameters (PostgreSQL: the append lock), runs
+    right after BEGIN, in the same round trip.
 
     Appends are serialised anyway (SQLite's single writer; the advisory lock on PostgreSQL), so one connection
     per process loses nothing, and skipping the pool checkout and SQLAlchemy's transaction bookkeeping halves
@@ -112,7 +119,11 @@ def appending_raw(engine: Engine, deferring: bool = False) -> Iterator[tuple[Con
         committing = False
         try:
             if engine.dialect.name == "sqlite":
-                driver.execute("BEGIN IMMEDIATE")  # psycopg begins by itself at the first statement
+                driver.execute("BEGIN IMMEDIATE")
+                if first is not None:
+                    raw.run(first)
+            else:
+                raw.begin(first)
             yield conn, raw
             committing = True
             raw.commit()
