@@ -48,11 +48,19 @@ class Raw:
     With `deferring` (PostgreSQL only), `later` keeps statements whose answer nobody waits for and sends them in
     pipeline mode together with the next statement that needs an answer, or with the COMMIT: one round trip for
     all. A failure among them surfaces there as DeferredWriteFailed, and every later statement fails the same way,
-    so the transaction cannot commit."""
+    so the transaction cannot commit.
+
+    Without `deferring`, in a transaction `begin` opened on PostgreSQL, `later` keeps its statements as text with
+    their values bound by psycopg (ClientCursor) and sends them, in one simple query, before the next statement
+    or together with the COMMIT: a lone append's projection write costs no round trip of its own, and no
+    pipeline (whose client CPU costs a lone append more than the round trips it saves)."""
 
     _deferring = False
-    _pending: list[tuple[str, Mapping[str, Any]]] | tuple = ()  # a list of its own once deferring
+    _pending: list[tuple[str, Mapping[str, Any] | None]] | tuple = ()  # a list of its own once deferring
     _failed: BaseException | None = None
+    _keeping = False  # PostgreSQL, not deferring: `later` statements kept as bound text in `_kept`
+    _kept: list[str] | tuple = ()
+    _binder: Any = None
 
     def __init__(self, conn: Connection, deferring: bool = False):
         self.postgres = conn.dialect.name == "postgresql"
@@ -61,21 +69,32 @@ class Raw:
         if deferring and self.postgres:
             self._deferring, self._pending = True, []
 
-    def begin(self, first: str | None = None) -> None:
+    def begin(self, first: str | None = None, keeping: bool = False) -> None:
         """PostgreSQL, on a driver in autocommit mode: BEGIN, and `first` (no parameters) in the same round trip
-        (one simple query; kept for the next pipeline when deferring, where each statement goes alone)."""
+        (one simple query; kept for the next pipeline when deferring, where each statement goes alone).
+
+        `keeping`: without deferring, `later` keeps its statements as bound text (see the class). Only for a
+        transaction whose every failure is all of its own (one append): a kept statement's failure surfaces with
+        the next statement, whoever sent it."""
         if self._deferring:
             self.later("BEGIN")
             if first is not None:
                 self.later(first)
             return
         self.run("BEGIN" if first is None else f"BEGIN; {first}")
+        if keeping:
+            self._keeping, self._kept = True, []
 
     def defer(self) -> None:
         """From now on, keep `later` statements (PostgreSQL only): a transaction begun answering each statement
-        (a lone append, cheapest so) that others then joined sends theirs in pipelines."""
+        (a lone append, cheapest so) that others then joined sends theirs in pipelines, beginning with those
+        kept so far (a failure among them is then told apart as any in a pipeline is)."""
         if self.postgres and not self._deferring:
-            self._deferring, self._pending = True, []
+            kept = self._kept
+            self._keeping, self._kept = False, ()
+            self._deferring, self._pending = True, [(text, None) for text in kept]
+            if kept:
+                _WAITING[id(self._driver)] = self
 
     @classmethod
     def on_driver(cls, driver: Any, postgres: bool) -> "Raw":
@@ -95,7 +114,27 @@ class Raw:
     def execute(self, sql: str, params: Mapping[str, Any] | None = None):
         if self._pending or self._failed is not None:
             return self._with_deferred(lambda: self._execute(sql, params))
+        if self._kept:
+            self._send_kept()
         return self._execute(sql, params)
+
+    def _bind(self, sql: str, params: Mapping[str, Any] | None) -> str:
+        """The statement as text with its values bound and quoted by psycopg, as its ClientCursor sends it."""
+        if self._binder is None:
+            from psycopg import ClientCursor  # PostgreSQL only: SQLite never keeps
+            self._binder = ClientCursor(self._driver)
+        return self._binder.mogrify(for_dialect(sql, True), params or {})
+
+    def _send_kept(self, then: str | None = None) -> None:
+        """The kept statements, and `then` after them, in one simple query (one round trip)."""
+        kept = self._kept
+        self.discard_deferred()
+        self._keeping = True
+        cursor = self._driver.cursor()
+        try:
+            cursor.execute(";".join(kept if then is None else [*kept, then]))  # no parameters: simple query
+        finally:
+            cursor.close()
 
     def _execute(self, sql: str, params: Mapping[str, Any] | None):
         cursor = self._driver.cursor()
@@ -105,7 +144,11 @@ class Raw:
     def later(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         """Run a statement whose answer nobody needs: when deferring, it goes with the next one that is answered."""
         if not self._deferring:
-            self.run(sql, params)
+            if not self._keeping:
+                self.run(sql, params)
+                return
+            self._kept.append(self._bind(sql, params))
+            _WAITING[id(self._driver)] = self
             return
         self._pending.append((for_dialect(sql, True), params or {}))
         _WAITING[id(self._driver)] = self
@@ -114,9 +157,14 @@ class Raw:
         """Send the statements kept by `later` now (a round trip), before something else reads or writes."""
         if self._pending or self._failed is not None:
             self._with_deferred(lambda: None)
+        elif self._kept:
+            self._send_kept()
 
     def commit(self) -> None:
         """COMMIT, with any statements `later` kept in the same round trip."""
+        if self._kept:
+            self._send_kept("COMMIT")
+            return
         if not self._pending and self._failed is None:
             self._driver.commit()
             return
@@ -125,6 +173,8 @@ class Raw:
     def discard_deferred(self) -> None:
         """The transaction rolls back: what `later` kept is never sent."""
         self._pending = []
+        if self._keeping:
+            self._kept = []
         if _WAITING.get(id(self._driver)) is self:
             del _WAITING[id(self._driver)]
 

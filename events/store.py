@@ -252,7 +252,10 @@ class EventStore:
         first = take()
         deferring_now = deferring and (waiting is None or waiting())
         try:
-            with appending_raw(self.engine, deferring_now, TAKE_APPEND_LOCK if self._postgres else None) as (conn, raw):
+            # A first append begun alone keeps its unanswered statements for the COMMIT (see `Raw.begin`); if
+            # others join, they go into the batch's first pipeline (`raw.defer`).
+            with appending_raw(self.engine, deferring_now, TAKE_APPEND_LOCK if self._postgres else None,
+                               keeping=deferring and not deferring_now) as (conn, raw):
                 if not self._postgres:
                     driver, data_version = conn.connection.driver_connection, raw.one("PRAGMA data_version")[0]
                     if self._others_wrote(driver, data_version):

@@ -93,12 +93,12 @@ def appending(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def appending_raw(engine: Engine, deferring: bool = False,
-                  first: str | None = None) -> Iterator[tuple[Connection, Raw]]:
+def appending_raw(engine: Engine, deferring: bool = False, first: str | None = None,
+                  keeping: bool = False) -> Iterator[tuple[Connection, Raw]]:
     """The append transaction: like `writing`, on a connection kept open for appends, begun and committed on
     the driver itself; with the Raw that runs its fast statements (`deferring`: see `Raw.later`), whose kept
     statements go with the COMMIT. `first`, a statement without parameters (PostgreSQL: the append lock), runs
-    right after BEGIN, in the same round trip.
+    right after BEGIN, in the same round trip. `keeping`: see `Raw.begin`.
 
     Appends are serialised anyway (SQLite's single writer; the advisory lock on PostgreSQL), so one connection
     per process loses nothing, and skipping the pool checkout and SQLAlchemy's transaction bookkeeping halves
@@ -123,7 +123,7 @@ def appending_raw(engine: Engine, deferring: bool = False,
                 if first is not None:
                     raw.run(first)
             else:
-                raw.begin(first)
+                raw.begin(first, keeping)
             yield conn, raw
             committing = True
             raw.commit()

@@ -354,8 +354,8 @@ def test_another_store_writing_just_after_the_append_lock_is_released_is_seen(en
     inner, cut_in = store_module.appending_raw, [True]
 
     @contextmanager
-    def b_cuts_in(engine, *args):
-        with inner(engine, *args) as pair:
+    def b_cuts_in(engine, *args, **kwargs):
+        with inner(engine, *args, **kwargs) as pair:
             yield pair
         if cut_in:  # A's transaction has committed and its lock is free: B gets in first
             cut_in.clear()
