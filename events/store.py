@@ -66,6 +66,10 @@ Head = tuple[int, str]  # (version, hash) of a stream's last event
 OPEN_SAVEPOINT = ("SAVEPOINT vigil_append",)
 NEXT_SAVEPOINT_POSTGRES = ("RELEASE SAVEPOINT vigil_append; SAVEPOINT vigil_append",)
 NEXT_SAVEPOINT = ("RELEASE SAVEPOINT vigil_append", "SAVEPOINT vigil_append")
+# PostgreSQL in pipelines: the next savepoint opens inside the one before, never released (a statement fewer per
+# append; the COMMIT commits them all, and ROLLBACK TO names the innermost, the failing append's own). A batch
+# nests MAX_BATCH deep at most.
+NEXT_SAVEPOINT_PIPELINED = OPEN_SAVEPOINT
 
 
 class StoreError(Exception):
@@ -248,7 +252,10 @@ class EventStore:
         contexts: list[AppendContext | None] = []
         savepoint = OPEN_SAVEPOINT
         # Sent as separate statements where they are deferred (a pipeline takes one statement at a time).
-        next_savepoint = NEXT_SAVEPOINT_POSTGRES if self._postgres and not deferring else NEXT_SAVEPOINT
+        if self._postgres:
+            next_savepoint = NEXT_SAVEPOINT_PIPELINED if deferring else NEXT_SAVEPOINT_POSTGRES
+        else:
+            next_savepoint = NEXT_SAVEPOINT
         first = take()
         deferring_now = deferring and (waiting is None or waiting())
         try:
@@ -327,7 +334,8 @@ class EventStore:
         """One append of a batch, in a savepoint: rolled back alone if it fails, its error kept for its caller.
 
         The savepoint is left open, kept or rolled back to: the next append's `savepoint` statements release it
-        (the previous append is then kept for good) and the batch's COMMIT releases the last one."""
+        (the previous append is then kept for good), or in pipelines open the next inside it (the next append's
+        ROLLBACK TO then reaches its own only), and the batch's COMMIT releases the rest."""
         for statement in savepoint:
             raw.later(statement)
         try:
