@@ -15,7 +15,7 @@ from typing import Sequence
 from sqlalchemy import Connection, select
 
 from . import merkle
-from .fastsql import Raw
+from .fastsql import Raw, positional
 from .records import StoredEvent
 from .tables import events as events_table, log_nodes
 
@@ -150,7 +150,9 @@ class LogTree:
         nodes: list[Node] = []
         for data in canonicals:
             nodes.extend(frontier.add(merkle.leaf_hash(data)))
-        raw.run(_insert_sql(len(nodes)), _node_params(nodes))
+        # Bound by position: one flat list, no parameter names made and looked up per node.
+        raw.run(positional(_insert_sql(len(nodes)), raw.postgres),
+                [value for level, idx, digest in nodes for value in ((idx + 1) << level, level, idx, digest)])
         return frontier
 
     def extend_many(self, raw: Raw, first_index: int, canonicals: Sequence[bytes]) -> Frontier:
