@@ -71,19 +71,19 @@ def append_cost(repeats: int, streams: int, per_stream: int, postgres: bool) -> 
 def _fill(engine, leaves: int) -> float:
     """Write every complete subtree of a tree over `leaves` synthetic leaf hashes; returns the seconds it took."""
     from events import merkle
-    from events.log_tree import Frontier
+    from events.log_tree import Frontier, node_rows
 
     start = time.perf_counter()
     frontier = Frontier()
-    batch: list[tuple[int, int, bytes]] = []
+    batch: list[tuple[int, int, int, bytes]] = []
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         cursor.execute("BEGIN")  # make_engine's SQLite connections commit each statement unless begun
         for i in range(leaves):
-            batch.extend(frontier.add(merkle.leaf_hash(i.to_bytes(8, "big"))))
+            batch.extend(node_rows(frontier.add(merkle.leaf_hash(i.to_bytes(8, "big")))))
             if len(batch) >= 50_000 or i == leaves - 1:
-                cursor.executemany("INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)", batch)
+                cursor.executemany("INSERT INTO log_nodes (tree_size, level, idx, hash) VALUES (?, ?, ?, ?)", batch)
                 batch.clear()
         raw.commit()
     finally:

@@ -1,9 +1,10 @@
 """The transparency log's storage: every event a leaf of one RFC 6962 Merkle tree whose complete subtrees are kept.
 
 Leaf `i` is the event whose `log_index` is `i`; its hash is `merkle.leaf_hash` of the event's canonical bytes
-(the bytes its chain hash covers). `log_nodes(level, idx, hash)` keeps the hash of every complete subtree
+(the bytes its chain hash covers). `log_nodes(tree_size, level, idx, hash)` keeps the hash of every complete subtree
 (`merkle.completed_pieces`), written in the append's own transaction under the lock that orders appends, so the
-root of any size and any proof come from O(log n) stored hashes.
+root of any size and any proof come from O(log n) stored hashes. A node is keyed by the tree size at which it is
+complete, `(idx + 1) << level`, then its level: the nodes one leaf finishes are neighbours in the key.
 """
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from typing import Sequence
 from sqlalchemy import Connection, select
 
 from . import merkle
-from .fastsql import Raw
+from .fastsql import Raw, positional
 from .records import StoredEvent
 from .tables import events as events_table, log_nodes
 
 Node = tuple[int, int, bytes]  # (level, idx, hash)
 
 NEXT_INDEX = "SELECT COALESCE(MAX(log_index), -1) + 1 AS i FROM events"  # the unique index answers it
-LAST_LEAF = "SELECT idx FROM log_nodes WHERE level = 0 ORDER BY idx DESC LIMIT 1"
+STORED_SIZE = "SELECT MAX(tree_size) FROM log_nodes"  # the key's first column: one step down the b-tree
 CHECK_BATCH = 5000
 
 
@@ -57,31 +58,45 @@ class Frontier:
         return Frontier(self.size, self.edge)
 
 
+def tree_size(level: int, idx: int) -> int:
+    """The size of the tree in which node (level, idx) is first complete: the first column of its key."""
+    return (idx + 1) << level
+
+
+def node_rows(nodes: Sequence[Node]) -> list[tuple[int, int, int, bytes]]:
+    """(tree_size, level, idx, hash) rows for INSERT_NODE, in its column order."""
+    return [((idx + 1) << level, level, idx, digest) for level, idx, digest in nodes]
+
+
+INSERT_NODE = "INSERT INTO log_nodes (tree_size, level, idx, hash) VALUES (:s, :l, :i, :h)"
+
+
 @lru_cache(maxsize=128)
 def _lookup_sql(count: int) -> str:
-    terms = " OR ".join(f"(level = :l{i} AND idx = :i{i})" for i in range(count))
+    terms = " OR ".join(f"(tree_size = :s{i} AND level = :l{i})" for i in range(count))
     return f"SELECT level, idx, hash FROM log_nodes WHERE {terms}"
 
 
 @lru_cache(maxsize=128)
 def _insert_sql(count: int) -> str:
-    values = ", ".join(f"(:l{i}, :i{i}, :h{i})" for i in range(count))
-    return f"INSERT INTO log_nodes (level, idx, hash) VALUES {values}"
+    values = ", ".join(f"(:s{i}, :l{i}, :i{i}, :h{i})" for i in range(count))
+    return f"INSERT INTO log_nodes (tree_size, level, idx, hash) VALUES {values}"
 
 
 def _node_params(nodes: Sequence[Node]) -> dict[str, object]:
     params: dict[str, object] = {}
     for i, (level, idx, digest) in enumerate(nodes):
-        params[f"l{i}"], params[f"i{i}"], params[f"h{i}"] = level, idx, digest
+        params[f"s{i}"], params[f"l{i}"], params[f"i{i}"], params[f"h{i}"] = (idx + 1) << level, level, idx, digest
     return params
 
 
 @lru_cache(maxsize=128)
 def planned_nodes_sql(count: int) -> str:
     """PostgreSQL: insert `count` nodes only if the common table `next` says the leaf lands at `:planned`."""
-    values = ", ".join(f"(CAST(:l{i} AS smallint), CAST(:i{i} AS bigint), CAST(:h{i} AS bytea))" for i in range(count))
-    return ("INSERT INTO log_nodes (level, idx, hash) SELECT v.level, v.idx, v.hash FROM (VALUES "
-            f"{values}) AS v(level, idx, hash), next WHERE next.i = :planned")
+    values = ", ".join(f"(CAST(:s{i} AS bigint), CAST(:l{i} AS smallint), CAST(:i{i} AS bigint), "
+                       f"CAST(:h{i} AS bytea))" for i in range(count))
+    return ("INSERT INTO log_nodes (tree_size, level, idx, hash) SELECT v.tree_size, v.level, v.idx, v.hash FROM "
+            f"(VALUES {values}) AS v(tree_size, level, idx, hash), next WHERE next.i = :planned")
 
 
 def read_pieces(raw: Raw, pieces: Sequence[merkle.Piece]) -> dict[merkle.Piece, bytes]:
@@ -90,7 +105,7 @@ def read_pieces(raw: Raw, pieces: Sequence[merkle.Piece]) -> dict[merkle.Piece, 
         return {}
     params: dict[str, int] = {}
     for i, (level, idx) in enumerate(pieces):
-        params[f"l{i}"], params[f"i{i}"] = level, idx
+        params[f"s{i}"], params[f"l{i}"] = (idx + 1) << level, level
     found = {(row[0], row[1]): bytes(row[2]) for row in raw.all(_lookup_sql(len(pieces)), params)}
     missing = [p for p in pieces if p not in found]
     if missing:
@@ -99,8 +114,8 @@ def read_pieces(raw: Raw, pieces: Sequence[merkle.Piece]) -> dict[merkle.Piece, 
 
 
 def stored_size(raw: Raw) -> int:
-    last = raw.one(LAST_LEAF)
-    return 0 if last is None else last[0] + 1
+    last = raw.one(STORED_SIZE)
+    return 0 if last is None or last[0] is None else last[0]
 
 
 @dataclass(frozen=True)
@@ -135,7 +150,9 @@ class LogTree:
         nodes: list[Node] = []
         for data in canonicals:
             nodes.extend(frontier.add(merkle.leaf_hash(data)))
-        raw.run(_insert_sql(len(nodes)), _node_params(nodes))
+        # Bound by position: one flat list, no parameter names made and looked up per node.
+        raw.run(positional(_insert_sql(len(nodes)), raw.postgres),
+                [value for level, idx, digest in nodes for value in ((idx + 1) << level, level, idx, digest)])
         return frontier
 
     def extend_many(self, raw: Raw, first_index: int, canonicals: Sequence[bytes]) -> Frontier:
@@ -149,8 +166,8 @@ class LogTree:
             stored = read_pieces(raw, pieces)
             frontier = Frontier(first_index, [(level, stored[(level, idx)]) for level, idx in pieces])
         leaf_hash, add = merkle.leaf_hash, frontier.add
-        rows = [node for data in canonicals for node in add(leaf_hash(data))]  # (level, idx, hash) tuples
-        raw.many_tuples("INSERT INTO log_nodes (level, idx, hash) VALUES (:l, :i, :h)", rows)
+        rows = node_rows([node for data in canonicals for node in add(leaf_hash(data))])
+        raw.many_tuples(INSERT_NODE, rows)
         return frontier
 
     def planned(self) -> Frontier | None:
@@ -222,14 +239,17 @@ def _events_from(conn: Connection, lo: int, hi: int) -> list[StoredEvent]:
     return [row_to_event(r) for r in conn.execute(query)]
 
 
-def _nodes(conn: Connection, level: int, lo: int, hi: int) -> list[tuple[int, bytes]]:
+def _nodes_completed(conn: Connection, lo: int, hi: int) -> dict[tuple[int, int], bytes]:
+    """The stored nodes completed by leaves lo .. hi - 1 (tree sizes lo + 1 .. hi), by (level, idx)."""
     n = log_nodes.c
-    rows = conn.execute(select(n.idx, n.hash).where(n.level == level, n.idx >= lo, n.idx < hi).order_by(n.idx))
-    return [(r.idx, bytes(r.hash)) for r in rows]
+    rows = conn.execute(select(n.level, n.idx, n.hash).where(n.tree_size > lo, n.tree_size <= hi))
+    return {(r.level, r.idx): bytes(r.hash) for r in rows}
 
 
 def check_tree(conn: Connection) -> TreeCheck:
-    """The full check (cold: `vigil verify`), on SQLAlchemy statements with named columns."""
+    """The full check (cold: `vigil verify`), on SQLAlchemy statements with named columns: every leaf hashed again
+    from its event, and every node above it recomputed from those leaves, against what is stored, in one pass in
+    the order the nodes were written."""
     e = events_table
     raw = Raw(conn)
     size = stored_size(raw)
@@ -239,19 +259,21 @@ def check_tree(conn: Connection) -> TreeCheck:
         return TreeCheck(False, size, b"", f"the event at position {unindexed} has no log_index: it is not "
                                           "in the log")
     frontier = Frontier()
-    # Level 0: every event, in log_index order, against the stored leaf hashes.
     for lo in range(0, size, CHECK_BATCH):
         hi = min(size, lo + CHECK_BATCH)
         events = _events_from(conn, lo, hi)
-        stored = dict(_nodes(conn, 0, lo, hi))
+        stored = _nodes_completed(conn, lo, hi)
         for expected, event in enumerate(events, lo):
             if event.log_index != expected:
                 return TreeCheck(False, size, b"", f"log_index {expected} is missing: the log has a gap")
-            leaf = merkle.leaf_hash(event.canonical())
-            if stored.get(expected) != leaf:
+            finished = frontier.add(merkle.leaf_hash(event.canonical()))
+            if stored.get((0, expected)) != finished[0][2]:
                 return TreeCheck(False, size, b"", f"leaf {expected} (event {event.event_id} of case "
                                                    f"{event.stream_id}) does not match the stored tree")
-            frontier.add(leaf)
+            for level, idx, digest in finished[1:]:  # above leaves already found to match their events
+                if stored.get((level, idx)) != digest:
+                    return TreeCheck(False, size, b"", f"the stored node at level {level}, index {idx} does not "
+                                                       "match the leaves under it")
         if len(events) < hi - lo:
             return TreeCheck(False, size, b"", f"log_index {lo + len(events)} is missing: the log has a gap")
     beyond = conn.execute(select(e.c.log_index).where(e.c.log_index >= size).order_by(e.c.log_index)
@@ -261,22 +283,7 @@ def check_tree(conn: Connection) -> TreeCheck:
         problem = (f"log_index {size} is missing: the log has a gap" if beyond > size else
                    f"the event at log_index {size} has no leaf in the stored tree")
         return TreeCheck(False, size, b"", problem)
-    # Each higher level against the level below, which is already checked.
-    level = 1
-    while size >> level:
-        count = size >> level
-        for lo in range(0, count, CHECK_BATCH):
-            hi = min(count, lo + CHECK_BATCH)
-            children = dict(_nodes(conn, level - 1, 2 * lo, 2 * hi))
-            stored = dict(_nodes(conn, level, lo, hi))
-            for idx in range(lo, hi):
-                left, right = children.get(2 * idx), children.get(2 * idx + 1)
-                if left is None or right is None or stored.get(idx) != merkle.node_hash(left, right):
-                    return TreeCheck(False, size, b"", f"the stored node at level {level}, index {idx} does not "
-                                                       "match the leaves under it")
-        level += 1
     return TreeCheck(True, size, frontier.root())
-
 
 
 def recomputed_root(conn: Connection, size: int) -> bytes | None:

@@ -14,11 +14,12 @@ from .clock import Clock
 from .transactions import AppendConnectionLost, appending_raw
 from .fastsql import DeferredWriteFailed, Raw
 from .compact_json import compact_sorted
-from .hashchain import GENESIS, ChainLink, VerifyResult, chain_hash, verify_chain
+from .hashchain import GENESIS, ChainLink, VerifyResult, canonical_bytes, chain_hash, verify_chain
 from .group_commit import GroupCommit, Outcome
 from .log_tree import NEXT_INDEX, Frontier, LogTree
 from .recent import Recent
-from .records import AppendResult, StoredEvent, canonical_event, stored_event
+from .records import AppendResult, StoredEvent, stored_event
+from .utc import iso, iso_and_db
 from .tables import events as events_table
 
 APPEND_LOCK_KEY = 0x56494749  # "VIGI": the advisory lock that orders appends on PostgreSQL
@@ -416,7 +417,8 @@ class EventStore:
         idempotency_key, request_hash = request.idempotency_key, request.request_hash
         version, prev_hash = head if head is not None else (0, GENESIS)
         recorded_at = self.clock.now()
-        recorded_db = raw.time(recorded_at)
+        recorded_db = raw.time(recorded_at)  # kept by `raw` for the projection's row too
+        recorded_iso = iso(recorded_at)
         stored: list[StoredEvent] = []
         unplanned: list[tuple[int, bytes]] = []  # (log_index, canonical bytes) of leaves still to write
         insert = INSERT_LOGGED if self.log is not None else INSERT_UNLOGGED
@@ -428,12 +430,13 @@ class EventStore:
             data_text = _dumps(new.data)
             source_text = _dumps(new.source) if new.source is not None else None
             schema = schema_version(new.type)
-            canonical = canonical_event(event_id, stream_id, version, new.type, schema, new.occurred_at,
-                                        new.date_precision, recorded_at, actor, data_text, source_text)
+            occurred_iso, occurred_db = iso_and_db(new.occurred_at, raw.postgres)  # one conversion for both
+            canonical = canonical_bytes([event_id, stream_id, version, new.type, schema, occurred_iso,
+                                         new.date_precision, recorded_iso, actor, data_text, source_text])
             digest = chain_hash(prev_hash, canonical)
             params = {
                 "event_id": event_id, "stream_id": stream_id, "version": version, "type": new.type,
-                "schema_version": schema, "occurred_at": raw.time(new.occurred_at),
+                "schema_version": schema, "occurred_at": occurred_db,
                 "date_precision": new.date_precision, "recorded_at": recorded_db, "actor": actor, "data": data_text, "source": source_text,
                 "idempotency_key": idempotency_key if index == 0 else None,
                 "request_hash": request_hash if index == 0 and idempotency_key is not None else None,

@@ -63,11 +63,15 @@ events = Table(
           sqlite_where=text("idempotency_key IS NOT NULL"), postgresql_where=text("idempotency_key IS NOT NULL")),
 )
 
-# The hash of every complete subtree of the Merkle log: (level, idx) covers leaves [idx * 2**level, (idx + 1) * 2**level).
+# The hash of every complete subtree of the Merkle log: (level, idx) covers leaves [idx * 2**level, (idx + 1) * 2**level),
+# and is complete once the tree holds tree_size = (idx + 1) * 2**level leaves. Keyed by (tree_size, level) (0025): the
+# nodes one append finishes share its tree_size, so they land side by side at the b-tree's right edge (one page
+# written, not one per level), and the largest tree_size is the stored tree's size.
 log_nodes = Table(
     "log_nodes", metadata,
+    Column("tree_size", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
     Column("level", SmallInteger, primary_key=True, autoincrement=False),
-    Column("idx", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("idx", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
     Column("hash", LargeBinary(32), nullable=False),
     sqlite_with_rowid=False,  # the primary key's b-tree is the table: one b-tree written per node, not two (0023)
 )

@@ -285,3 +285,44 @@ def test_0012_builds_the_tree_of_an_existing_database_in_position_order_and_appe
                     conn.execute(text(statement))
     finally:
         engine.dispose()
+
+
+def test_0025_keys_the_nodes_by_tree_size_and_level_and_goes_back_with_every_node(empty_url, clock):
+    """0025 re-keys log_nodes by (tree_size, level): downgraded and upgraded again, every node comes through, the
+    append-only guard holds, the full check passes and appends go on from the stored edge."""
+    from alembic import command
+
+    from events.log_tree import stored_size
+    from events.fastsql import Raw
+    from events.migrations import alembic_config, upgrade
+
+    engine = make_engine(empty_url)
+    try:
+        upgrade(engine)
+        store = EventStore(engine, clock, projection=CaseProjections())
+        case = str(uuid.uuid4())
+        store.append(case, [opened()], actor="t", new_stream=True)
+        for k in range(12):
+            store.append(case, [note(f"note {k}")], actor="t")
+        nodes = "SELECT level, idx, hash FROM log_nodes ORDER BY level, idx"
+        with engine.connect() as conn:
+            before = [tuple(r) for r in conn.execute(text(nodes))]
+            keys = conn.execute(text("SELECT tree_size, level, idx FROM log_nodes")).all()
+        assert keys and all(size == (idx + 1) << level for size, level, idx in keys)
+        config = alembic_config(engine.url.render_as_string(hide_password=False))
+        for step in (lambda: command.downgrade(config, "0024"), lambda: upgrade(engine)):
+            with engine.begin() as conn:
+                config.attributes["connection"] = conn
+                step()
+            with engine.connect() as conn:
+                assert [tuple(r) for r in conn.execute(text(nodes))] == before
+        with engine.connect() as conn:
+            assert stored_size(Raw(conn)) == 13 and check_tree(conn).ok
+        EventStore(engine, clock, projection=CaseProjections()).append(case, [note("after")], actor="t")
+        with engine.connect() as conn:
+            assert stored_size(Raw(conn)) == 14 and check_tree(conn).ok
+        with pytest.raises(DBAPIError, match="append-only"):
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE log_nodes SET hash = hash"))
+    finally:
+        engine.dispose()

@@ -179,7 +179,8 @@ def _rewrite_history(engine, case_id: str, version: int) -> None:
                 stored[(level, position)] = leaf if level == 0 else merkle.node_hash(
                     stored[(level - 1, 2 * position)], stored[(level - 1, 2 * position + 1)])
         conn.execute(delete(log_nodes))
-        conn.execute(insert(log_nodes), [{"level": lv, "idx": ix, "hash": h} for (lv, ix), h in stored.items()])
+        conn.execute(insert(log_nodes), [{"tree_size": (ix + 1) << lv, "level": lv, "idx": ix, "hash": h}
+                                           for (lv, ix), h in stored.items()])
 
 
 def test_an_insider_who_rewrites_history_and_re_signs_with_the_stolen_key_is_caught(
