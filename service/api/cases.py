@@ -112,10 +112,11 @@ async def append_answer(request: Request, case_id: str, body: EventIn) -> tuple[
     idempotency_key, if_match = request.headers.get(IDEMPOTENCY_KEY.name), request.headers.get(IF_MATCH.name)
 
     def check_and_append():
-        with shared_reads(caller.box.engine) as reads:  # the key and the case's teams on one pooled connection
-            who = caller.check()
+        with shared_reads(caller.box.engine) as reads:  # the key and the case's teams: one statement
+            who, teams = caller.check_for_case(case_id)
+            reads.close()  # back before the append waits for its commit
             return caller.box.cases.append(who, case_id, body, parse_if_match(if_match), idempotency_key,
-                                           done_reading=reads.close)
+                                           teams=teams)
     result = await in_thread(check_and_append)
     headers = [] if result.created else [("Idempotent-Replayed", "true")]
     headers.append(("ETag", f'"{result.version}"'))

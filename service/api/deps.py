@@ -36,15 +36,17 @@ def _too_many(seconds: int) -> HTTPException:
     return HTTPException(429, "too many failed sign-ins from this address", headers={"Retry-After": str(seconds)})
 
 
-def authenticated(box: Container, authorization: str, address: str | None) -> Principal:
+def authenticated(box: Container, authorization: str, address: str | None,
+                  lookup: Callable[[str], Principal | None] | None = None) -> Principal:
     """The principal a request's Authorization header names, or the HTTPException that refuses it (blocking: it
-    reads the database, and counts a failure there)."""
+    reads the database, and counts a failure there). `lookup` finds a presented key's principal (by default
+    `box.keys.authenticate`)."""
     scheme, _, key = authorization.partition(" ")
     key = key.strip()
     refused = box.auth_throttle.blocked(address)
     if refused is not None:
         raise _too_many(refused)
-    who = box.keys.authenticate(key) if scheme.lower() == "bearer" and key else None
+    who = (lookup or box.keys.authenticate)(key) if scheme.lower() == "bearer" and key else None
     if who is None:
         refused = box.auth_throttle.failed(address)
         if refused is not None:
@@ -108,6 +110,18 @@ class DeferredWriter:
         if self.invalid_headers:
             raise InputError(self.invalid_headers)
         return who
+
+    def check_for_case(self, case_id: str) -> tuple[Principal, list[str] | None]:
+        """`check()`, and the teams of the case `case_id` (None: no such case), read in the key's own statement."""
+        found: list[list[str] | None] = [None]
+
+        def lookup(key: str) -> Principal | None:
+            who, found[0] = self.box.keys.authenticate_for_case(key, case_id)
+            return who
+        who = _may_write(authenticated(self.box, self.authorization, self.address, lookup))
+        if self.invalid_headers:
+            raise InputError(self.invalid_headers)
+        return who, found[0]
 
 
 def checks_its_caller(*headers: HeaderParam) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
