@@ -7,7 +7,6 @@ anyio's. The hot write routes go one step further (`deferred_writer`): the key i
 worker-thread call as the write itself."""
 from __future__ import annotations
 
-import asyncio
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -17,6 +16,7 @@ from fastapi import Depends, HTTPException, Request
 from service.access import Principal
 from service.container import Container
 from service.errors import InputError
+from service.thread_hop import in_thread
 
 from .header_params import HeaderParam, header_errors
 
@@ -29,7 +29,6 @@ async def container(request: Request) -> Container:
     return request.app.state.container
 
 
-in_thread = asyncio.to_thread
 
 
 def _too_many(seconds: int) -> HTTPException:
