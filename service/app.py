@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -19,7 +20,6 @@ from .http_metrics import ObservedRequests
 from .metrics import process_exit
 from .scheduler import start_scheduler
 from .security_headers import SecurityHeadersMiddleware
-from .thread_hop import POOL
 from .web import ack_pages, live, pages, passkey_pages
 
 log = logging.getLogger("vigil.api")
@@ -39,8 +39,10 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        # Blocking reads and appends go to thread_hop.POOL (deps.in_thread); the loop's other blocking calls too.
-        asyncio.get_running_loop().set_default_executor(POOL)
+        # Blocking reads and appends go to thread_hop.POOL (deps.in_thread). The loop's other blocking calls go to
+        # its default pool; asyncio sizes it at cores + 4, which a database slow to grant its write lock could
+        # fill, stalling every read behind it.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=40, thread_name_prefix="vigil"))
         box.keys.bootstrap_admin(box.settings.bootstrap_admin_key)
         stop = asyncio.Event()
         task = asyncio.create_task(box.worker.run_forever(stop)) if run_worker else None

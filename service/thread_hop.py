@@ -3,15 +3,25 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
 
-# Blocking reads and appends run here; the app also makes it its loop's default executor (service/app.py). Sized at
-# 40, not asyncio's cores + 4, which a database slow to grant its write lock could fill, stalling every read behind
-# it. Threads start as they are first needed.
+# Blocking reads and appends run here. Sized at 40, not asyncio's cores + 4, which a database slow to grant its
+# write lock could fill, stalling every read behind it. Threads start as they are first needed. Not any loop's
+# default executor: a loop shuts that down when it closes, and this pool outlives loops (tests run many). A child
+# forked after its threads started gets a pool of its own (those threads do not exist there).
 POOL = ThreadPoolExecutor(max_workers=40, thread_name_prefix="vigil")
+
+
+def _new_pool() -> None:
+    global POOL
+    POOL = ThreadPoolExecutor(max_workers=40, thread_name_prefix="vigil")
+
+
+os.register_at_fork(after_in_child=_new_pool)
 
 
 def _settle(future: asyncio.Future, ok: bool, value: Any) -> None:

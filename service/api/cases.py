@@ -109,7 +109,7 @@ async def append_answer(request: Request, case_id: str, body: EventIn) -> tuple[
     # The write paths are the hot ones: the key check and the append in one hop to the loop's thread pool
     # (see deps.py).
     caller = deferred_writer(request)
-    idempotency_key, if_match = request.headers.get(IDEMPOTENCY_KEY.name), request.headers.get(IF_MATCH.name)
+    idempotency_key, if_match = caller.values.get(IDEMPOTENCY_KEY.name), caller.values.get(IF_MATCH.name)
 
     def check_and_append():
         with shared_reads(caller.box.engine) as reads:  # the key and the case's teams: one statement

@@ -8,7 +8,7 @@ worker-thread call as the write itself."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from fastapi import Depends, HTTPException, Request
@@ -59,7 +59,8 @@ def authenticated(box: Container, authorization: str, address: str | None,
 
 
 def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    client = request.scope.get("client")  # what `request.client.host` gives, without building the Address
+    return client[0] if client else None
 
 
 async def principal(request: Request, box: Container = Depends(container)) -> Principal:
@@ -100,6 +101,7 @@ class DeferredWriter:
     authorization: str
     address: str | None
     invalid_headers: list[dict[str, Any]]
+    values: dict[str, str] = field(default_factory=dict)  # the headers its route reads itself, by their names
 
     def principal(self) -> Principal:
         return _may_write(authenticated(self.box, self.authorization, self.address))
@@ -140,9 +142,15 @@ def deferred_writer(request: Request) -> DeferredWriter:
     thread hop per request; taken from the request in the handler, not as a dependency, which FastAPI would solve
     at some 20 us a request. FastAPI validates the body before the handler runs; if that fails, the validation
     answer checks the key first (`checked_before_invalid`), so every answer is the one `writer` gives."""
-    headers = request.headers
-    return DeferredWriter(request.app.state.container, headers.get("authorization", ""), _address(request),
-                          header_errors(_route_headers(request) or (), headers))
+    params = _route_headers(request) or ()
+    wanted = {param.name.lower().encode("latin-1"): param.name for param in params}
+    wanted[b"authorization"] = "authorization"
+    values: dict[str, str] = {}
+    for name, value in request.scope["headers"]:  # one pass, first value of each (as `request.headers.get`)
+        if name in wanted and wanted[name] not in values:
+            values[wanted[name]] = value.decode("latin-1")
+    return DeferredWriter(request.app.state.container, values.pop("authorization", ""), _address(request),
+                          header_errors(params, values), values)
 
 
 async def checked_before_invalid(request: Request) -> HTTPException | None:
