@@ -39,8 +39,9 @@ def create_app(box: Container, run_worker: bool | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        # Blocking reads and appends go to the loop's default pool (deps.in_thread); asyncio sizes it at
-        # cores + 4, which a database slow to grant its write lock could fill, stalling every read behind it.
+        # Blocking reads and appends go to thread_hop.POOL (deps.in_thread). The loop's other blocking calls go to
+        # its default pool; asyncio sizes it at cores + 4, which a database slow to grant its write lock could
+        # fill, stalling every read behind it.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=40, thread_name_prefix="vigil"))
         box.keys.bootstrap_admin(box.settings.bootstrap_admin_key)
         stop = asyncio.Event()

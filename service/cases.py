@@ -37,6 +37,13 @@ from .views import case_view, event_item, merge_person
 PERSONAL_TYPES = ("CaseOpened", "PersonDetailsUpdated")
 
 
+class Unread:
+    """The type of UNREAD: an append whose caller has not read the case's teams (the access check reads them)."""
+
+
+UNREAD = Unread()
+
+
 def caller_key(who: Principal, key: str | None) -> str | None:
     """An Idempotency-Key as stored: bound to the caller's API key, so two callers' keys never meet, and hashed,
     so the stored value says nothing of what the client sent."""
@@ -178,16 +185,22 @@ class CaseService:
         return event
 
     def append(self, who: Principal, case_id: str, body: EventIn, expected_version: int | None = None,
-               idempotency_key: str | None = None, done_reading: Callable[[], None] | None = None) -> AppendResult:
+               idempotency_key: str | None = None, done_reading: Callable[[], None] | None = None,
+               teams: list[str] | None | Unread = UNREAD) -> AppendResult:
         """`done_reading` is called once the case's access is checked (the caller's shared read connection goes
-        back before the append waits for its commit)."""
+        back before the append waits for its commit). `teams`, if given, are the case's teams as the caller just
+        read them (None: no such case), so the access check reads nothing itself."""
         return counted(body.type, lambda: self._append(who, case_id, body, expected_version, idempotency_key,
-                                                       done_reading))
+                                                       done_reading, teams))
 
     def _append(self, who: Principal, case_id: str, body: EventIn, expected_version: int | None,
-                idempotency_key: str | None, done_reading: Callable[[], None] | None) -> AppendResult:
+                idempotency_key: str | None, done_reading: Callable[[], None] | None,
+                teams: list[str] | None | Unread = UNREAD) -> AppendResult:
         try:
-            self.require_access(who, case_id)
+            if isinstance(teams, Unread):
+                self.require_access(who, case_id)
+            elif teams is None or not who.may_see(teams):
+                raise NotFound("case", case_id)
         finally:
             if done_reading is not None:
                 done_reading()

@@ -27,6 +27,10 @@ class StoredKey:
 # as the append path's reads are. Through SQLAlchemy it cost a BEGIN of its own on SQLite and about a tenth of an
 # append's CPU; a Connection around the driver cost more than the query.
 BY_HASH = "SELECT id, name, role, team, key_hash, revoked_at FROM api_keys WHERE key_hash = :digest"
+# The append's two reads in one statement: the key and the teams of the case it writes to (NULL: no such case).
+BY_HASH_WITH_TEAMS = ("SELECT id, name, role, team, key_hash, revoked_at, "
+                      "(SELECT teams FROM case_projections WHERE case_id = :case_id) "
+                      "FROM api_keys WHERE key_hash = :digest")
 
 
 class KeyRepository:
@@ -40,6 +44,16 @@ class KeyRepository:
             return None
         key_id, name, role, team, key_hash, revoked_at = row
         return StoredKey(key_id, name, role, team, key_hash, revoked_at is not None)
+
+    def by_hash_with_teams(self, digest: str, case_id: str) -> tuple[StoredKey | None, str | None]:
+        """The key as `by_hash` gives it and, read in the same statement, the case's teams as stored (JSON), None
+        for no such case (or no such key: then nobody asks)."""
+        with reading(self.engine) as raw:
+            row = raw.one(BY_HASH_WITH_TEAMS, {"digest": digest, "case_id": case_id})
+        if row is None:
+            return None, None
+        key_id, name, role, team, key_hash, revoked_at, teams = row
+        return StoredKey(key_id, name, role, team, key_hash, revoked_at is not None), teams
 
     def by_id(self, key_id: str) -> StoredKey | None:
         with self.engine.connect() as conn:

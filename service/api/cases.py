@@ -109,13 +109,14 @@ async def append_answer(request: Request, case_id: str, body: EventIn) -> tuple[
     # The write paths are the hot ones: the key check and the append in one hop to the loop's thread pool
     # (see deps.py).
     caller = deferred_writer(request)
-    idempotency_key, if_match = request.headers.get(IDEMPOTENCY_KEY.name), request.headers.get(IF_MATCH.name)
+    idempotency_key, if_match = caller.values.get(IDEMPOTENCY_KEY.name), caller.values.get(IF_MATCH.name)
 
     def check_and_append():
-        with shared_reads(caller.box.engine) as reads:  # the key and the case's teams on one pooled connection
-            who = caller.check()
+        with shared_reads(caller.box.engine) as reads:  # the key and the case's teams: one statement
+            who, teams = caller.check_for_case(case_id)
+            reads.close()  # back before the append waits for its commit
             return caller.box.cases.append(who, case_id, body, parse_if_match(if_match), idempotency_key,
-                                           done_reading=reads.close)
+                                           teams=teams)
     result = await in_thread(check_and_append)
     headers = [] if result.created else [("Idempotent-Replayed", "true")]
     headers.append(("ETag", f'"{result.version}"'))

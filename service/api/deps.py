@@ -7,9 +7,8 @@ anyio's. The hot write routes go one step further (`deferred_writer`): the key i
 worker-thread call as the write itself."""
 from __future__ import annotations
 
-import asyncio
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from fastapi import Depends, HTTPException, Request
@@ -17,6 +16,7 @@ from fastapi import Depends, HTTPException, Request
 from service.access import Principal
 from service.container import Container
 from service.errors import InputError
+from service.thread_hop import in_thread
 
 from .header_params import HeaderParam, header_errors
 
@@ -29,22 +29,23 @@ async def container(request: Request) -> Container:
     return request.app.state.container
 
 
-in_thread = asyncio.to_thread
 
 
 def _too_many(seconds: int) -> HTTPException:
     return HTTPException(429, "too many failed sign-ins from this address", headers={"Retry-After": str(seconds)})
 
 
-def authenticated(box: Container, authorization: str, address: str | None) -> Principal:
+def authenticated(box: Container, authorization: str, address: str | None,
+                  lookup: Callable[[str], Principal | None] | None = None) -> Principal:
     """The principal a request's Authorization header names, or the HTTPException that refuses it (blocking: it
-    reads the database, and counts a failure there)."""
+    reads the database, and counts a failure there). `lookup` finds a presented key's principal (by default
+    `box.keys.authenticate`)."""
     scheme, _, key = authorization.partition(" ")
     key = key.strip()
     refused = box.auth_throttle.blocked(address)
     if refused is not None:
         raise _too_many(refused)
-    who = box.keys.authenticate(key) if scheme.lower() == "bearer" and key else None
+    who = (lookup or box.keys.authenticate)(key) if scheme.lower() == "bearer" and key else None
     if who is None:
         refused = box.auth_throttle.failed(address)
         if refused is not None:
@@ -58,7 +59,8 @@ def authenticated(box: Container, authorization: str, address: str | None) -> Pr
 
 
 def _address(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    client = request.scope.get("client")  # what `request.client.host` gives, without building the Address
+    return client[0] if client else None
 
 
 async def principal(request: Request, box: Container = Depends(container)) -> Principal:
@@ -99,6 +101,7 @@ class DeferredWriter:
     authorization: str
     address: str | None
     invalid_headers: list[dict[str, Any]]
+    values: dict[str, str] = field(default_factory=dict)  # the headers its route reads itself, by their names
 
     def principal(self) -> Principal:
         return _may_write(authenticated(self.box, self.authorization, self.address))
@@ -108,6 +111,18 @@ class DeferredWriter:
         if self.invalid_headers:
             raise InputError(self.invalid_headers)
         return who
+
+    def check_for_case(self, case_id: str) -> tuple[Principal, list[str] | None]:
+        """`check()`, and the teams of the case `case_id` (None: no such case), read in the key's own statement."""
+        found: list[list[str] | None] = [None]
+
+        def lookup(key: str) -> Principal | None:
+            who, found[0] = self.box.keys.authenticate_for_case(key, case_id)
+            return who
+        who = _may_write(authenticated(self.box, self.authorization, self.address, lookup))
+        if self.invalid_headers:
+            raise InputError(self.invalid_headers)
+        return who, found[0]
 
 
 def checks_its_caller(*headers: HeaderParam) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -127,9 +142,15 @@ def deferred_writer(request: Request) -> DeferredWriter:
     thread hop per request; taken from the request in the handler, not as a dependency, which FastAPI would solve
     at some 20 us a request. FastAPI validates the body before the handler runs; if that fails, the validation
     answer checks the key first (`checked_before_invalid`), so every answer is the one `writer` gives."""
-    headers = request.headers
-    return DeferredWriter(request.app.state.container, headers.get("authorization", ""), _address(request),
-                          header_errors(_route_headers(request) or (), headers))
+    params = _route_headers(request) or ()
+    wanted = {param.name.lower().encode("latin-1"): param.name for param in params}
+    wanted[b"authorization"] = "authorization"
+    values: dict[str, str] = {}
+    for name, value in request.scope["headers"]:  # one pass, first value of each (as `request.headers.get`)
+        if name in wanted and wanted[name] not in values:
+            values[wanted[name]] = value.decode("latin-1")
+    return DeferredWriter(request.app.state.container, values.pop("authorization", ""), _address(request),
+                          header_errors(params, values), values)
 
 
 async def checked_before_invalid(request: Request) -> HTTPException | None:

@@ -82,3 +82,23 @@ def test_the_rate_limit_comes_before_the_body_and_counts_each_request_once(clien
     for body in (NOTE, BAD_NOTE):
         limited = client.post(path, json=body, headers=editor)
         assert limited.status_code == 429 and limited.headers["retry-after"] == "30"
+
+
+def test_the_cases_teams_read_with_the_key_decide_the_append_as_the_access_check_did(client, box, keys, case_id,
+                                                                                       engine):
+    """The append reads its key and its case's teams in one statement (KeyService.authenticate_for_case): another
+    team's editor and an unknown case get the 404 the access check gives, an admin of another team writes."""
+    service = KeyService(box.engine, box.clock)
+    other = {"Authorization": f"Bearer {service.create('editor', 'paris', 'other team')}"}
+    admin = {"Authorization": f"Bearer {service.create('admin', 'paris', 'admin elsewhere')}"}
+    editor = {"Authorization": f"Bearer {keys['editor']}"}
+    before = _count(engine)
+    hidden = client.post(f"/v1/cases/{case_id}/events", json=NOTE, headers=other)
+    missing = client.post("/v1/cases/no-such-case/events", json=NOTE, headers=editor)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["detail"] == missing.json()["detail"].replace("no-such-case", case_id)
+    assert _count(engine) == before
+    assert client.post(f"/v1/cases/{case_id}/events", json=NOTE, headers=admin).status_code == 201
+    assert client.post(f"/v1/cases/{case_id}/events", json=NOTE, headers=editor).status_code == 201
+    assert service.authenticate_for_case("vgl_wrong", case_id) == (None, None)  # no teams without a key
+    assert service.authenticate_for_case(keys["revoked"], case_id) == (None, None)
