@@ -28,7 +28,7 @@ from .subscriptions import Subscriptions
 log = logging.getLogger("vigil.worker")
 OPENED_CHANNELS = 2048  # opened subscription channels kept, most recently used
 RECORD_BATCH = 500  # attempts recorded in one transaction, at most
-LINGER_FROM = 4  # sends still running for the recorder to wait for their outcomes (record_linger)
+LINGER_FROM = 4  # outcomes taken plus sends still running that make a burst, whose recording waits record_linger
 
 
 @dataclass
@@ -60,7 +60,7 @@ class DeliveryWorker:
                  case_zones: Callable[[Collection[str]], dict[str, str | None]] | None = None,
                  beat_seconds: float = 1.0, stale_after: timedelta = timedelta(seconds=5),
                  checkpoint_copy: Callable[[int], dict | None] | None = None, ack_key: bytes | None = None,
-                 record_linger: float = 0.01):
+                 record_linger: float = 0.02):
         self.store = DeliveryStore(engine, lease, rng, stale_after=stale_after)
         self.engine, self.clock, self.subs = engine, clock, subs
         self.public_url, self.smtp, self.person_name = public_url.rstrip("/"), smtp, person_name
@@ -93,9 +93,10 @@ class DeliveryWorker:
         # When recording fails (the database blinked), try again before the lease runs out: an outcome already
         # known is kept, instead of the delivery being sent a second time once its lease has expired.
         self.record_retry_delays: tuple[float, ...] = (0.5, 1, 2, 4, 8)
-        # While several other sends are on the wire (a burst), the recorder waits this long for their outcomes to join
-        # the same transaction: a commit costs far more CPU than a row. Otherwise (sequential alerts, a lone one) an
-        # outcome is recorded at once, so the window in which a crash makes a delivery be sent again stays as short.
+        # In a burst (several outcomes at once, or several sends still on the wire) the recorder waits this long for
+        # more outcomes to join the same transaction: a commit costs far more CPU than a row. Otherwise (sequential
+        # alerts, a lone one) an outcome is recorded at once, so the window in which a crash makes a delivery be sent
+        # again (under its own webhook-id) stays as short as before.
         self.record_linger = record_linger
 
     @property
@@ -380,7 +381,7 @@ class DeliveryWorker:
             while not results.empty() and len(batch) < RECORD_BATCH:
                 batch.append(results.get_nowait())
             if (self.record_linger > 0 and inflight is not None and None not in batch and len(batch) < RECORD_BATCH
-                    and self._busy(inflight)):
+                    and self._busy(inflight, len(batch))):
                 await asyncio.sleep(self.record_linger)
                 while not results.empty() and len(batch) < RECORD_BATCH:
                     batch.append(results.get_nowait())
@@ -390,15 +391,15 @@ class DeliveryWorker:
                 await self._record_known(attempts)
 
     @staticmethod
-    def _busy(inflight: set[asyncio.Task]) -> bool:
-        """Whether enough sends are still running for waiting on their outcomes to pay (a task is done as soon as
-        it has queued its outcome)."""
-        running = 0
+    def _busy(inflight: set[asyncio.Task], taken: int) -> bool:
+        """Whether this is a burst: the outcomes just taken and the sends still running (a task is done as soon as
+        it has queued its outcome) are LINGER_FROM or more, so waiting on more outcomes saves transactions."""
+        running = taken
         for task in inflight:
-            running += not task.done()
             if running >= LINGER_FROM:
-                return True
-        return False
+                break
+            running += not task.done()
+        return running >= LINGER_FROM
 
     async def _record_known(self, attempts: list[Attempt]) -> None:
         """Record attempts whose outcome is known, trying again a few times (well within the lease) before giving

@@ -62,3 +62,21 @@ def test_a_lone_outcome_is_recorded_without_waiting():
         return recorded
 
     assert asyncio.run(scenario()) == [["a1"], ["a2"]]
+
+
+def test_a_burst_of_outcomes_waits_for_the_next_ones_though_nothing_is_running():
+    async def scenario():
+        worker, recorded = make_worker(linger=0.2)
+        results: asyncio.Queue = asyncio.Queue()
+        for n in range(worker_module.LINGER_FROM):
+            results.put_nowait(f"a{n}")
+        recorder = asyncio.create_task(worker._record_from(results, set()))
+        await asyncio.sleep(0)  # the recorder takes the burst and waits for more
+        await asyncio.sleep(0)
+        await results.put("late")
+        await until(lambda: recorded)
+        await results.put(None)
+        await recorder
+        return recorded
+
+    assert asyncio.run(scenario()) == [[*(f"a{n}" for n in range(worker_module.LINGER_FROM)), "late"]]
