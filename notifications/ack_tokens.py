@@ -41,7 +41,7 @@ class TokenRefused(Exception):
 
 
 def _mac(key: bytes, payload: str) -> str:
-    digest = hmac.digest(key, payload.encode("ascii"), hashlib.sha256)
+    digest = hmac.new(key, payload.encode("ascii"), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
