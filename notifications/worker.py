@@ -27,6 +27,8 @@ from .subscriptions import Subscriptions
 
 log = logging.getLogger("vigil.worker")
 OPENED_CHANNELS = 2048  # opened subscription channels kept, most recently used
+RECORD_BATCH = 500  # attempts recorded in one transaction, at most
+LINGER_FROM = 4  # outcomes taken plus sends still running that make a burst, whose recording waits record_linger
 
 
 @dataclass
@@ -57,7 +59,8 @@ class DeliveryWorker:
                  on_recorded: Callable[[Sequence[Attempt], list[str]], None] | None = None,
                  case_zones: Callable[[Collection[str]], dict[str, str | None]] | None = None,
                  beat_seconds: float = 1.0, stale_after: timedelta = timedelta(seconds=5),
-                 checkpoint_copy: Callable[[int], dict | None] | None = None, ack_key: bytes | None = None):
+                 checkpoint_copy: Callable[[int], dict | None] | None = None, ack_key: bytes | None = None,
+                 record_linger: float = 0.02):
         self.store = DeliveryStore(engine, lease, rng, stale_after=stale_after)
         self.engine, self.clock, self.subs = engine, clock, subs
         self.public_url, self.smtp, self.person_name = public_url.rstrip("/"), smtp, person_name
@@ -90,6 +93,11 @@ class DeliveryWorker:
         # When recording fails (the database blinked), try again before the lease runs out: an outcome already
         # known is kept, instead of the delivery being sent a second time once its lease has expired.
         self.record_retry_delays: tuple[float, ...] = (0.5, 1, 2, 4, 8)
+        # In a burst (several outcomes at once, or several sends still on the wire) the recorder waits this long for
+        # more outcomes to join the same transaction: a commit costs far more CPU than a row. Otherwise (sequential
+        # alerts, a lone one) an outcome is recorded at once, so the window in which a crash makes a delivery be sent
+        # again (under its own webhook-id) stays as short as before.
+        self.record_linger = record_linger
 
     @property
     def allow_private_networks(self) -> bool:
@@ -241,7 +249,7 @@ class DeliveryWorker:
         listener = self._start_listener(stop) if self._postgres else None
         stopper = asyncio.create_task(self._wake_when(stop))
         beater = asyncio.create_task(self._beat_until(stop))
-        recorder = asyncio.create_task(self._record_from(results))
+        recorder = asyncio.create_task(self._record_from(results, inflight))
         try:
             while not stop.is_set():
                 # Cleared before claiming, never after: a commit that lands while the claim runs sets it again, so
@@ -364,17 +372,34 @@ class DeliveryWorker:
             except asyncio.TimeoutError:
                 pass
 
-    async def _record_from(self, results: asyncio.Queue) -> None:
-        """Write attempts as they come, many per transaction."""
+    async def _record_from(self, results: asyncio.Queue, inflight: set[asyncio.Task] | None = None) -> None:
+        """Write attempts as they come, many per transaction: while more sends are in flight, after a short wait
+        for their outcomes (record_linger)."""
         done = False
         while not done:
             batch = [await results.get()]
-            while not results.empty() and len(batch) < 500:
+            while not results.empty() and len(batch) < RECORD_BATCH:
                 batch.append(results.get_nowait())
+            if (self.record_linger > 0 and inflight is not None and None not in batch and len(batch) < RECORD_BATCH
+                    and self._busy(inflight, len(batch))):
+                await asyncio.sleep(self.record_linger)
+                while not results.empty() and len(batch) < RECORD_BATCH:
+                    batch.append(results.get_nowait())
             done = None in batch
             attempts = [a for a in batch if a is not None]
             if attempts:
                 await self._record_known(attempts)
+
+    @staticmethod
+    def _busy(inflight: set[asyncio.Task], taken: int) -> bool:
+        """Whether this is a burst: the outcomes just taken and the sends still running (a task is done as soon as
+        it has queued its outcome) are LINGER_FROM or more, so waiting on more outcomes saves transactions."""
+        running = taken
+        for task in inflight:
+            if running >= LINGER_FROM:
+                break
+            running += not task.done()
+        return running >= LINGER_FROM
 
     async def _record_known(self, attempts: list[Attempt]) -> None:
         """Record attempts whose outcome is known, trying again a few times (well within the lease) before giving
