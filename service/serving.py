@@ -41,6 +41,7 @@ def prepare(settings: Settings, host: str, port: int) -> None:
 
     ensure_port_free(host, port)
     read_master_key(settings)
+    bootstrap.configure_logging()  # a migration's progress is logged, as when the server migrated itself
     bootstrap.open_database(settings, create=True).dispose()
 
 
