@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import socket
 import sys
 from typing import Optional
 
@@ -20,11 +19,12 @@ from evidence.checkpoints import latest, stored_verifier
 
 from . import bootstrap, metrics_setup
 from .access import ROLES, SYSTEM
-from .cli_errors import ExplainingGroup, PortBusy
+from .cli_errors import ExplainingGroup
 from .settings import Settings, load_settings
 from .transparency_log import TransparencyLog
 from .import_cli import import_command
 from .malloc_arenas import limit_arenas
+from .serving import _serve, ensure_port_free, exec_server, prepare, warn_unusable_channels
 from .log_cli import log_app
 from .witness_cli import witness_app
 
@@ -64,57 +64,13 @@ def db_upgrade() -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000,
+def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000,
           workers: int = typer.Option(1, min=1, max=64, help="server processes sharing the port")) -> None:
     """Run the API (migrating the database first)."""
-    limit_arenas()  # before any thread starts
-    settings = load_settings()
-    # Before the app (and prometheus_client) is imported here or in the server processes it starts.
-    done = metrics_setup.configure(settings.metrics_dir, workers, wipe_stale=True)
-    try:
-        _serve(settings, host, port, workers)
-    finally:
-        done()
-
-
-def ensure_port_free(host: str, port: int) -> None:
-    """Bind the address once, as uvicorn will, so a busy port is told before anything is created."""
-    try:
-        with socket.socket(socket.AF_INET6 if host and ":" in host else socket.AF_INET) as probe:  # as uvicorn
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind((host, port))
-    except OSError as exc:
-        raise PortBusy(host, port, exc.strerror or str(exc)) from exc
-
-
-def warn_unusable_channels(settings: Settings) -> None:
-    """One warning at start for each channel kind this configuration cannot send through."""
-    if not settings.smtp_host:
-        logging.getLogger("vigil").warning("VIGIL_SMTP_HOST is not set: email subscriptions will be refused")
-
-
-def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
-    import uvicorn
-
-    from .app import create_app
-    from .container import read_master_key
-
-    ensure_port_free(host, port)
-    read_master_key(settings)  # before the database is created: a missing key creates nothing
-    bootstrap.configure_logging()
-    warn_unusable_channels(settings)
-    # uvicorn's own access log prints query strings, which can carry a searched name: ours does not.
-    # A live page's event stream never ends by itself: a stop waits at most this long for it, then closes it.
-    options = {"host": host, "port": port, "log_level": "info", "access_log": False, "timeout_graceful_shutdown": 3}
-    if workers == 1:
-        uvicorn.run(create_app(bootstrap.container(settings, create=True)), **options)
-        return
-    # Done once here, so the worker processes' own start-up finds the admin key and none of them races to add it.
-    parts = bootstrap.tools(settings, create=True)
-    parts.keys.bootstrap_admin(settings.bootstrap_admin_key)
-    parts.close()
-    # Each process builds its app from the same environment.
-    uvicorn.run("service.bootstrap:app_from_environment", factory=True, workers=workers, **options)
+    # A busy port, a missing master key or database problem is told here, in one line; then this process becomes
+    # the server (service/serving.py), which never imports typer, click or Alembic.
+    prepare(load_settings(), host, port)
+    exec_server(host, port, workers, verbose=bool(ctx.parent and ctx.parent.params.get("verbose")))
 
 
 @app.command()

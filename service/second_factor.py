@@ -9,7 +9,6 @@ import secrets
 from datetime import datetime
 
 import pyotp
-import segno
 
 ISSUER = "Vigil"
 RECOVERY_CODES = 10
@@ -27,6 +26,8 @@ def provisioning_uri(secret: str, account: str) -> str:
 
 def qr_svg(uri: str) -> str:
     """The otpauth:// URI as an inline SVG QR code (no image leaves the server; nothing is fetched)."""
+    import segno  # about 1 MiB, wanted only while someone enrolls: not kept by every server from its start
+
     out = io.BytesIO()
     segno.make(uri, error="m").save(out, kind="svg", scale=5, xmldecl=False, svgns=True, title="TOTP QR code")
     return out.getvalue().decode()
