@@ -36,11 +36,16 @@ def warn_unusable_channels(settings: Settings) -> None:
 
 def prepare(settings: Settings, host: str, port: int) -> None:
     """What `vigil serve` checks and creates before it execs the server: the port is free, the master key can be
-    read (before the database is created: a missing key creates nothing), the database exists at the latest schema."""
+    read and opens the keyring if there is one (before the database is created: a missing or wrong key creates
+    nothing), the database exists at the latest schema."""
+    from events.keyring import Keyring
+
     from .container import read_master_key
+    from .settings import keyring_path
 
     ensure_port_free(host, port)
-    read_master_key(settings)
+    # A wrong key would otherwise start the server and fail every request that touches a person's data.
+    Keyring(keyring_path(settings), read_master_key(settings)).generations()
     bootstrap.configure_logging()  # a migration's progress is logged, as when the server migrated itself
     bootstrap.open_database(settings, create=True).dispose()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -82,4 +83,22 @@ def test_a_busy_port_is_still_one_line_before_the_exec(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]
     assert done.stderr.startswith(f"vigil: cannot listen on 127.0.0.1:{port}")
+    assert not (tmp_path / "fresh.db").exists()
+
+
+def test_a_master_key_that_does_not_open_the_keyring_is_one_line_before_the_exec(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+    env.update({"VIGIL_DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db", "VIGIL_MASTER_KEY": new_master_key()})
+    from events.keyring import Keyring
+    from events.personal_data import parse_master_key
+
+    Keyring(tmp_path / "vigil_keyring", parse_master_key(env["VIGIL_MASTER_KEY"])).current()  # seals generation 1
+    env["VIGIL_MASTER_KEY"] = new_master_key()  # another key than the one that sealed the keyring
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    done = subprocess.run([VIGIL, "serve", "--port", str(port)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert "does not open with this master key" in done.stderr
     assert not (tmp_path / "fresh.db").exists()
