@@ -24,7 +24,7 @@ from .settings import Settings, load_settings
 from .transparency_log import TransparencyLog
 from .import_cli import import_command
 from .malloc_arenas import limit_arenas
-from .serving import _serve, ensure_port_free, exec_server, prepare, warn_unusable_channels
+from .serving import _serve, check_keyring, ensure_port_free, exec_server, prepare, warn_unusable_channels
 from .log_cli import log_app
 from .witness_cli import witness_app
 
@@ -86,6 +86,7 @@ def worker() -> None:
     from .metrics import process_exit
     from .scheduler import start_scheduler
 
+    check_keyring(settings)  # a wrong master key stops here, in one line, before anything is created
     bootstrap.configure_logging()
     warn_unusable_channels(settings)
     box = bootstrap.container(settings, create=True)

@@ -34,18 +34,23 @@ def warn_unusable_channels(settings: Settings) -> None:
         logging.getLogger("vigil").warning("VIGIL_SMTP_HOST is not set: email subscriptions will be refused")
 
 
-def prepare(settings: Settings, host: str, port: int) -> None:
-    """What `vigil serve` checks and creates before it execs the server: the port is free, the master key can be
-    read and opens the keyring if there is one (before the database is created: a missing or wrong key creates
-    nothing), the database exists at the latest schema."""
+def check_keyring(settings: Settings) -> None:
+    """The master key can be read and opens the keyring, if there is one yet (it raises MasterKeyError if not): a
+    wrong key would otherwise start a process that fails every piece of work touching a person's data."""
     from events.keyring import Keyring
 
     from .container import read_master_key
     from .settings import keyring_path
 
-    ensure_port_free(host, port)
-    # A wrong key would otherwise start the server and fail every request that touches a person's data.
     Keyring(keyring_path(settings), read_master_key(settings)).generations()
+
+
+def prepare(settings: Settings, host: str, port: int) -> None:
+    """What `vigil serve` checks and creates before it execs the server: the port is free, the master key can be
+    read and opens the keyring if there is one (before the database is created: a missing or wrong key creates
+    nothing), the database exists at the latest schema."""
+    ensure_port_free(host, port)
+    check_keyring(settings)
     bootstrap.configure_logging()  # a migration's progress is logged, as when the server migrated itself
     bootstrap.open_database(settings, create=True).dispose()
 

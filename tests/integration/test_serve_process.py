@@ -102,3 +102,17 @@ def test_a_master_key_that_does_not_open_the_keyring_is_one_line_before_the_exec
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]
     assert "does not open with this master key" in done.stderr
     assert not (tmp_path / "fresh.db").exists()
+
+
+def test_the_worker_refuses_a_master_key_that_does_not_open_the_keyring(tmp_path):
+    from events.keyring import Keyring
+    from events.personal_data import parse_master_key
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+    env.update({"VIGIL_DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db", "VIGIL_MASTER_KEY": new_master_key()})
+    Keyring(tmp_path / "vigil_keyring", parse_master_key(env["VIGIL_MASTER_KEY"])).current()
+    env["VIGIL_MASTER_KEY"] = new_master_key()
+    done = subprocess.run([VIGIL, "worker"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "does not open with this master key" in done.stderr
+    assert not (tmp_path / "fresh.db").exists()
