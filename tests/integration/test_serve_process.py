@@ -72,10 +72,26 @@ def test_the_serving_process_imports_neither_typer_nor_alembic(tmp_path):
     assert held == []
 
 
-def test_a_busy_port_is_still_one_line_before_the_exec(tmp_path):
+def _fresh_env(tmp_path) -> dict[str, str]:
+    """This machine's environment without any VIGIL_ setting, a new database file and a new master key."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
     env.update({"VIGIL_DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db", "VIGIL_MASTER_KEY": new_master_key()})
-    import socket
+    return env
+
+
+def _keyring_sealed_by_another_key(tmp_path) -> dict[str, str]:
+    """A keyring sealed with one master key, and an environment that names another."""
+    from events.keyring import Keyring
+    from events.personal_data import parse_master_key
+
+    env = _fresh_env(tmp_path)
+    Keyring(tmp_path / "vigil_keyring", parse_master_key(env["VIGIL_MASTER_KEY"])).current()  # seals generation 1
+    env["VIGIL_MASTER_KEY"] = new_master_key()
+    return env
+
+
+def test_a_busy_port_is_still_one_line_before_the_exec(tmp_path):
+    env = _fresh_env(tmp_path)
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
         done = subprocess.run([VIGIL, "serve", "--port", str(port)], cwd=tmp_path, env=env, capture_output=True,
@@ -87,13 +103,7 @@ def test_a_busy_port_is_still_one_line_before_the_exec(tmp_path):
 
 
 def test_a_master_key_that_does_not_open_the_keyring_is_one_line_before_the_exec(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-    env.update({"VIGIL_DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db", "VIGIL_MASTER_KEY": new_master_key()})
-    from events.keyring import Keyring
-    from events.personal_data import parse_master_key
-
-    Keyring(tmp_path / "vigil_keyring", parse_master_key(env["VIGIL_MASTER_KEY"])).current()  # seals generation 1
-    env["VIGIL_MASTER_KEY"] = new_master_key()  # another key than the one that sealed the keyring
+    env = _keyring_sealed_by_another_key(tmp_path)
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]
     done = subprocess.run([VIGIL, "serve", "--port", str(port)], cwd=tmp_path, env=env, capture_output=True,
@@ -105,13 +115,7 @@ def test_a_master_key_that_does_not_open_the_keyring_is_one_line_before_the_exec
 
 
 def test_the_worker_refuses_a_master_key_that_does_not_open_the_keyring(tmp_path):
-    from events.keyring import Keyring
-    from events.personal_data import parse_master_key
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
-    env.update({"VIGIL_DATABASE_URL": f"sqlite:///{tmp_path}/fresh.db", "VIGIL_MASTER_KEY": new_master_key()})
-    Keyring(tmp_path / "vigil_keyring", parse_master_key(env["VIGIL_MASTER_KEY"])).current()
-    env["VIGIL_MASTER_KEY"] = new_master_key()
+    env = _keyring_sealed_by_another_key(tmp_path)
     done = subprocess.run([VIGIL, "worker"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "does not open with this master key" in done.stderr
