@@ -72,10 +72,9 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from .app import create_app
-    from .container import read_master_key
 
     ensure_port_free(host, port)
-    read_master_key(settings)  # before the database is created: a missing key creates nothing
+    check_keyring(settings)  # before the database is created: a missing or wrong key creates nothing
     bootstrap.configure_logging()
     warn_unusable_channels(settings)
     # uvicorn's own access log prints query strings, which can carry a searched name: ours does not.
