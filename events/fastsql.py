@@ -5,12 +5,14 @@ once per dialect. Times are bound by `utc.to_db`, as SQLAlchemy's own types stor
 """
 from __future__ import annotations
 
+import itertools
 import re
 import threading
+import weakref
 from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Literal, Mapping, TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -21,6 +23,18 @@ Answer = TypeVar("Answer")
 # The Raw on each driver connection (by id) whose `later` statements are not yet sent: SQLAlchemy statements on
 # that connection send them first (see `send_deferred_first`), so nothing runs out of order.
 _WAITING: dict[int, "Raw"] = {}
+# PostgreSQL: the statements each append connection has prepared by name (SQL PREPARE), so one bound as text in
+# a simple query (see `Raw.begin`) still runs the server's parsed statement: sql -> (name, its parameters in
+# order), or None where it could not be prepared (it then goes as a statement of its own, values inlined).
+_PREPARED: "weakref.WeakKeyDictionary[Any, dict[str, tuple[str, tuple[str, ...]] | None]]" = (
+    weakref.WeakKeyDictionary())
+_NAMES = itertools.count()  # never reused in a process: a name forgotten here may still be prepared there
+
+
+def forget_prepared(driver: Any) -> None:
+    """The driver rolled back: psycopg then deallocates every prepared statement of the session (DEALLOCATE ALL,
+    if it had any of its own), so this connection's are prepared again when next needed."""
+    _PREPARED.pop(driver, None)
 
 
 class DeferredWriteFailed(Exception):
@@ -33,6 +47,17 @@ class DeferredWriteFailed(Exception):
 def for_dialect(sql: str, postgres: bool) -> str:
     """SQL written with `:name` parameters, in the driver's own parameter style."""
     return _NAMED.sub(r"%(\1)s", sql) if postgres else sql
+
+
+@lru_cache(maxsize=256)
+def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """SQL written with `:name` parameters as PostgreSQL's PREPARE takes it ($1, $2, ...: a name used twice is one
+    parameter), and the names in that order."""
+    names: dict[str, int] = {}
+
+    def number(match: re.Match) -> str:
+        return f"${names.setdefault(match.group(1), len(names) + 1)}"
+    return _NAMED.sub(number, sql), tuple(names)
 
 
 @lru_cache(maxsize=64)
@@ -61,6 +86,7 @@ class Raw:
     _keeping = False  # PostgreSQL, not deferring: `later` statements kept as bound text in `_kept`
     _kept: list[str] | tuple = ()
     _binder: Any = None
+    _shared = False  # keeping for appends that share the transaction: a failure is nobody's in particular
 
     def __init__(self, conn: Connection, deferring: bool = False):
         self.postgres = conn.dialect.name == "postgresql"
@@ -70,20 +96,25 @@ class Raw:
             self._deferring, self._pending = True, []
 
     def begin(self, first: str | None = None, keeping: bool = False) -> None:
-        """PostgreSQL, on a driver in autocommit mode: BEGIN, and `first` (no parameters) in the same round trip
-        (one simple query; kept for the next pipeline when deferring, where each statement goes alone).
+        """PostgreSQL, on a driver in autocommit mode: BEGIN, and `first` (no parameters) right after it (kept for
+        the next pipeline when deferring, where each statement goes alone).
 
-        `keeping`: without deferring, `later` keeps its statements as bound text (see the class). Only for a
-        transaction whose every failure is all of its own (one append): a kept statement's failure surfaces with
-        the next statement, whoever sent it."""
+        `keeping`: without deferring, BEGIN and `first` are kept, and so are the statements `later` is given, as
+        text with their values bound by psycopg; they all go in one simple query with the next statement that is
+        answered (itself bound as text: the EXECUTE of a statement prepared once per connection), or with the
+        COMMIT. A lone append: BEGIN, its lock and its insert in one round trip, its projection's write and the
+        COMMIT in another. Only for a transaction whose every failure is all of its own (one append): a kept
+        statement's failure surfaces with the next statement, whoever sent it."""
         if self._deferring:
             self.later("BEGIN")
             if first is not None:
                 self.later(first)
             return
-        self.run("BEGIN" if first is None else f"BEGIN; {first}")
-        if keeping:
-            self._keeping, self._kept = True, []
+        if not keeping:
+            self.run("BEGIN" if first is None else f"BEGIN; {first}")
+            return
+        self._keeping, self._kept = True, ["BEGIN"] if first is None else ["BEGIN", first]
+        _WAITING[id(self._driver)] = self
 
     def defer(self) -> None:
         """From now on, keep `later` statements (PostgreSQL only): a transaction begun answering each statement
@@ -95,6 +126,14 @@ class Raw:
             self._deferring, self._pending = True, [(text, None) for text in kept]
             if kept:
                 _WAITING[id(self._driver)] = self
+
+    def share(self) -> None:
+        """Others join a transaction begun `keeping` (PostgreSQL only): their statements are kept and sent as
+        before, but a failure among them, surfacing with the next answered statement, can no longer be told to
+        be that statement's: it raises DeferredWriteFailed (the transaction is aborted, nothing of it commits),
+        as a failure in a pipeline does, and every later statement fails the same way."""
+        if self._keeping:
+            self._shared = True
 
     @classmethod
     def on_driver(cls, driver: Any, postgres: bool) -> "Raw":
@@ -114,8 +153,8 @@ class Raw:
     def execute(self, sql: str, params: Mapping[str, Any] | None = None):
         if self._pending or self._failed is not None:
             return self._with_deferred(lambda: self._execute(sql, params))
-        if self._kept:
-            self._send_kept()
+        if self._keeping:  # with what is kept, if anything: one simple query either way
+            return self._send_kept(sql, params)
         return self._execute(sql, params)
 
     def _bind(self, sql: str, params: Mapping[str, Any] | None) -> str:
@@ -125,16 +164,86 @@ class Raw:
             self._binder = ClientCursor(self._driver)
         return self._binder.mogrify(for_dialect(sql, True), params or {})
 
-    def _send_kept(self, then: str | None = None) -> None:
-        """The kept statements, and `then` after them, in one simple query (one round trip)."""
+    def _prepared_text(self, sql: str, params: Mapping[str, Any] | None) -> str:
+        """`sql` as text to send with kept statements: the EXECUTE of its prepared form, its values bound by
+        psycopg (prepared first if need be: a round trip, once per connection and statement); the statement with
+        its values inlined where it cannot be prepared."""
+        known = _PREPARED.get(self._driver)
+        if known is None:
+            known = _PREPARED[self._driver] = {}
+        entry = known.get(sql, False)
+        if entry is False:
+            if not params:  # a statement without values (SAVEPOINT, ROLLBACK TO ...): sent as written
+                return for_dialect(sql, True)
+            entry = self._prepare(sql)
+            if entry is False:
+                return self._bind(sql, params)
+            known[sql] = entry
+        if entry is None:
+            return self._bind(sql, params)
+        name, names = entry
+        if self._binder is None:
+            from psycopg import ClientCursor  # PostgreSQL only: SQLite never keeps
+            self._binder = ClientCursor(self._driver)
+        values = params or {}
+        return self._binder.mogrify(f"EXECUTE {name}({', '.join(['%s'] * len(names))})" if names
+                                    else f"EXECUTE {name}", [values[n] for n in names])
+
+    def _prepare(self, sql: str) -> tuple[str, tuple[str, ...]] | None | Literal[False]:
+        """PREPARE `sql` on the session, and what to EXECUTE it by; None if it cannot be prepared (a type PREPARE
+        cannot infer: it goes inlined from now on); False if not now (the transaction has failed already). In an
+        open transaction it goes in a savepoint of its own, so that its failure fails nothing else (PREPARE itself
+        is not undone by a rollback)."""
+        from psycopg.pq import TransactionStatus  # PostgreSQL only
+        status = self._driver.info.transaction_status
+        if status not in (TransactionStatus.IDLE, TransactionStatus.INTRANS):
+            return False
+        text, names = numbered(sql)
+        name = f"vigil_{next(_NAMES)}"
+        inside = status == TransactionStatus.INTRANS
+        cursor = self._driver.cursor()
+        try:
+            if inside:  # alone: a statement that does not parse fails the whole simple query it is in
+                cursor.execute("SAVEPOINT vigil_prepare")
+            cursor.execute(f"PREPARE {name} AS {text}; RELEASE SAVEPOINT vigil_prepare" if inside
+                           else f"PREPARE {name} AS {text}")
+            return name, names
+        except self._driver.Error:
+            if self._driver.broken or self._driver.closed:
+                raise
+            if inside:
+                cursor.execute("ROLLBACK TO SAVEPOINT vigil_prepare; RELEASE SAVEPOINT vigil_prepare")
+            return None
+        finally:
+            cursor.close()
+
+    def _send_kept(self, sql: str | None = None, params: Mapping[str, Any] | None = None,
+                   then: str | None = None):
+        """The kept statements, then `sql` bound as text (its answer: the cursor returned, on its result) or
+        `then` (no parameters), in one simple query: one round trip."""
         kept = self._kept
+        if sql is not None:
+            then = self._prepared_text(sql, params)
         self.discard_deferred()
         self._keeping = True
         cursor = self._driver.cursor()
         try:
             cursor.execute(";".join(kept if then is None else [*kept, then]))  # no parameters: simple query
-        finally:
+            while cursor.nextset():  # to the last statement's result
+                pass
+        except BaseException as exc:
             cursor.close()
+            if getattr(exc, "sqlstate", None) == "26000":  # a prepared statement gone (DEALLOCATE): prepared again
+                _PREPARED.pop(self._driver, None)
+            if (self._shared and isinstance(exc, self._driver.Error) and not self._driver.broken
+                    and not self._driver.closed and self._aborted()):
+                self._failed = exc
+                raise DeferredWriteFailed(str(exc)) from exc
+            raise
+        if sql is not None:
+            return cursor
+        cursor.close()
+        return None
 
     def _execute(self, sql: str, params: Mapping[str, Any] | None):
         cursor = self._driver.cursor()
@@ -147,7 +256,7 @@ class Raw:
             if not self._keeping:
                 self.run(sql, params)
                 return
-            self._kept.append(self._bind(sql, params))
+            self._kept.append(sql if params is None else self._prepared_text(sql, params))  # none: as written
             _WAITING[id(self._driver)] = self
             return
         self._pending.append((for_dialect(sql, True), params or {}))
@@ -163,7 +272,7 @@ class Raw:
     def commit(self) -> None:
         """COMMIT, with any statements `later` kept in the same round trip."""
         if self._kept:
-            self._send_kept("COMMIT")
+            self._send_kept(then="COMMIT")
             return
         if not self._pending and self._failed is None:
             self._driver.commit()

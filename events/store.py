@@ -57,6 +57,7 @@ INSERT_LOGGED_ON_HEAD = INSERT_WHERE.format(log_index=f"({NEXT_INDEX})", where=f
 INSERT_UNLOGGED_ON_HEAD = INSERT_WHERE.format(log_index="NULL", where=f"WHERE {HEAD_IS_REMEMBERED}")
 NEXT_INDEX_ON_HEAD = f"SELECT i FROM ({NEXT_INDEX}) AS n WHERE {HEAD_IS_REMEMBERED}"
 READ_HEAD = "SELECT version, hash FROM events WHERE stream_id = :s ORDER BY version DESC LIMIT 1"
+PIPELINES = False  # PostgreSQL batches: psycopg's pipeline mode, or statements kept as text (`Raw.share`)
 KNOWN_HEADS = 10_000  # streams whose head each store remembers, so an append need not read it back
 
 Head = tuple[int, str]  # (version, hash) of a stream's last event
@@ -258,10 +259,10 @@ class EventStore:
         else:
             next_savepoint = NEXT_SAVEPOINT
         first = take()
-        deferring_now = deferring and (waiting is None or waiting())
+        deferring_now = deferring and PIPELINES and (waiting is None or waiting())
         try:
-            # A first append begun alone keeps its unanswered statements for the COMMIT (see `Raw.begin`); if
-            # others join, they go into the batch's first pipeline (`raw.defer`).
+            # The first append keeps its unanswered statements for the next answered one or the COMMIT (see
+            # `Raw.begin`); if others join, they share that (`raw.share`).
             with appending_raw(self.engine, deferring_now, TAKE_APPEND_LOCK if self._postgres else None,
                                keeping=deferring and not deferring_now) as (conn, raw):
                 if not self._postgres:
@@ -276,7 +277,7 @@ class EventStore:
                     request = take()
                 if request is not None:  # others are waiting (or all were taken already): they share this commit
                     if deferring and not deferring_now:
-                        raw.defer()
+                        raw.defer() if PIPELINES else raw.share()
                     try:
                         if not first_apart:
                             self._stage(first)

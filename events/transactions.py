@@ -10,7 +10,7 @@ from typing import Iterator
 
 from sqlalchemy import Connection, Engine, event
 
-from .fastsql import Raw, send_deferred_first
+from .fastsql import Raw, forget_prepared, send_deferred_first
 from .writer_lock import write_lock
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,11 @@ class _AppendConnection:
                 # `appending_raw` sends BEGIN itself, with the append's first statement in the same round trip
                 # (psycopg's implicit BEGIN would be a round trip of its own). Kept off the pool: `discard`
                 # invalidates it, so no other user ever gets a connection in this mode.
-                conn.connection.driver_connection.autocommit = True
+                driver = conn.connection.driver_connection
+                driver.autocommit = True
+                # Its statements are prepared by `Raw` (SQL PREPARE, for statements sent as text): psycopg's own
+                # preparing would DEALLOCATE ALL after any ROLLBACK (TO SAVEPOINT, too), and those with them.
+                driver.prepare_threshold = None
             self.conn, self.opened_at = conn, time.monotonic()
         return self.conn
 
@@ -131,6 +135,8 @@ def appending_raw(engine: Engine, deferring: bool = False, first: str | None = N
                 conn.commit()
         except BaseException as failure:
             raw.discard_deferred()
+            if engine.dialect.name == "postgresql":
+                forget_prepared(driver)
             try:
                 conn.rollback() if conn.in_transaction() else driver.rollback()
             except Exception:
