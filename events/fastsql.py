@@ -28,6 +28,9 @@ _WAITING: dict[int, "Raw"] = {}
 # order), or None where it could not be prepared (it then goes as a statement of its own, values inlined).
 _PREPARED: "weakref.WeakKeyDictionary[Any, dict[str, tuple[str, tuple[str, ...]] | None]]" = (
     weakref.WeakKeyDictionary())
+# PostgreSQL: psycopg's Transformer of each append connection, kept: it binds an EXECUTE's values as
+# ClientCursor.mogrify does, without a new Transformer (and its dumper look-ups) per statement.
+_LITERALS: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
 _NAMES = itertools.count()  # never reused in a process: a name forgotten here may still be prepared there
 
 
@@ -182,12 +185,16 @@ class Raw:
         if entry is None:
             return self._bind(sql, params)
         name, names = entry
-        if self._binder is None:
-            from psycopg import ClientCursor  # PostgreSQL only: SQLite never keeps
-            self._binder = ClientCursor(self._driver)
-        values = params or {}
-        return self._binder.mogrify(f"EXECUTE {name}({', '.join(['%s'] * len(names))})" if names
-                                    else f"EXECUTE {name}", [values[n] for n in names])
+        if not names:
+            return f"EXECUTE {name}"
+        tx = _LITERALS.get(self._driver)
+        if tx is None:
+            from psycopg.adapt import Transformer  # PostgreSQL only: SQLite never keeps
+            tx = _LITERALS[self._driver] = Transformer(self._driver)
+        # Each value quoted by psycopg's dumpers, exactly as ClientCursor.mogrify quotes it.
+        literal, values = tx.as_literal, params or {}
+        args = b",".join([b"NULL" if values[n] is None else literal(values[n]) for n in names])
+        return f"EXECUTE {name}({args.decode(tx.encoding)})"
 
     def _prepare(self, sql: str) -> tuple[str, tuple[str, ...]] | None | Literal[False]:
         """PREPARE `sql` on the session, and what to EXECUTE it by; None if it cannot be prepared (a type PREPARE
