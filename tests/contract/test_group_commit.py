@@ -348,10 +348,14 @@ def test_values_bound_into_kept_statements_are_quoted(engine, clock):
 
 
 def rolls_back_a_savepoint(conn, sid, appended, folded, context) -> None:
-    """A step that reads, then rolls back to a savepoint of its own, as the reminder planner may (psycopg would
-    prepare the read once it has run five times, and its ROLLBACK, the first not prepared, then clears them all)."""
+    """A step that reads, then rolls back to a savepoint of its own, as the reminder planner may. Left to prepare
+    statements itself, psycopg would prepare the read once it has run five times, and a ROLLBACK it sees for the
+    first time (the savepoint is named anew each time) would then make it DEALLOCATE ALL."""
+    # Rows: psycopg prepares their statement itself.
+    context.raw.many("UPDATE case_projections SET version = version WHERE case_id = :c", [{"c": sid}] * 2)
     context.raw.send_deferred()  # each statement then goes alone
-    for statement in ("SELECT 1", "SAVEPOINT step", "ROLLBACK TO SAVEPOINT step", "RELEASE SAVEPOINT step"):
+    name = f"step_{appended[-1].version}"
+    for statement in ("SELECT 1", f"SAVEPOINT {name}", f"ROLLBACK TO SAVEPOINT {name}", f"RELEASE SAVEPOINT {name}"):
         context.raw.run(statement)
 
 
