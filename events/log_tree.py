@@ -170,6 +170,17 @@ class LogTree:
         raw.many_tuples(INSERT_NODE, rows)
         return frontier
 
+    def next_index(self) -> int | None:
+        """The next leaf's index as this process knows the tree (the batch's staged edge, else the last committed
+        one), or None if it does not. Exact only while nobody else has appended since (the caller's to know: on
+        SQLite, `EventStore._others_wrote`); the unique index on log_index refuses a stale one."""
+        known = self._staged or self._frontier
+        return known.size if known is not None else None
+
+    def forget(self) -> None:
+        """Someone else may have appended: the next append reads the tree's edge from the database."""
+        self._frontier = None
+
     def planned(self) -> Frontier | None:
         """A copy of the committed right edge, to plan the next leaf at its size (see `insert_planned`)."""
         known = self._staged or self._frontier
