@@ -36,7 +36,6 @@ INSERT_EVENT = (
 # hold the lock that orders them.
 INSERT_LOGGED = INSERT_EVENT.format(log_index=f"({NEXT_INDEX})")
 INSERT_UNLOGGED = INSERT_EVENT.format(log_index="NULL")
-# The same row inserted only where a condition holds (no row returned, nothing written, where it does not).
 # SQLite: the same row with its leaf's index bound (known to the store while only it writes, see
 # `EventStore._others_wrote`) and its values by position; its position is the cursor's lastrowid, so nothing is
 # returned or looked up by the insert.
@@ -44,6 +43,7 @@ INSERT_KNOWN_SQLITE = (
     "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, date_precision, "
     "recorded_at, actor, data, source, idempotency_key, request_hash, prev_hash, hash, log_index) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+# The same row inserted only where a condition holds (no row returned, nothing written, where it does not).
 INSERT_WHERE = (
     "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, date_precision, "
     "recorded_at, actor, data, source, idempotency_key, request_hash, prev_hash, hash, log_index) SELECT :event_id, "
