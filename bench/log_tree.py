@@ -71,19 +71,20 @@ def append_cost(repeats: int, streams: int, per_stream: int, postgres: bool) -> 
 def _fill(engine, leaves: int) -> float:
     """Write every complete subtree of a tree over `leaves` synthetic leaf hashes; returns the seconds it took."""
     from events import merkle
-    from events.log_tree import Frontier, node_rows
+    from events.fastsql import positional
+    from events.log_tree import INSERT_NODE_SQLITE, Frontier, node_rows_sqlite
 
     start = time.perf_counter()
     frontier = Frontier()
-    batch: list[tuple[int, int, int, bytes]] = []
+    batch: list[tuple[int, int, int, int, bytes]] = []
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         cursor.execute("BEGIN")  # make_engine's SQLite connections commit each statement unless begun
         for i in range(leaves):
-            batch.extend(node_rows(frontier.add(merkle.leaf_hash(i.to_bytes(8, "big")))))
+            batch.extend(node_rows_sqlite(frontier.add(merkle.leaf_hash(i.to_bytes(8, "big")))))
             if len(batch) >= 50_000 or i == leaves - 1:
-                cursor.executemany("INSERT INTO log_nodes (tree_size, level, idx, hash) VALUES (?, ?, ?, ?)", batch)
+                cursor.executemany(positional(INSERT_NODE_SQLITE, False), batch)  # as the store writes them
                 batch.clear()
         raw.commit()
     finally:

@@ -23,6 +23,12 @@ Node = tuple[int, int, bytes]  # (level, idx, hash)
 
 NEXT_INDEX = "SELECT COALESCE(MAX(log_index), -1) + 1 AS i FROM events"  # the unique index answers it
 STORED_SIZE = "SELECT MAX(tree_size) FROM log_nodes"  # the key's first column: one step down the b-tree
+# SQLite (0026): log_nodes is keyed by node_key = (tree_size << 6) + level, its INTEGER PRIMARY KEY (the rowid; a
+# CHECK holds it to that), so an append's nodes go at the right edge of an integer-keyed b-tree, which SQLite
+# extends by a fresh page when the last is full. Keyed by (tree_size, level) WITHOUT ROWID (an index b-tree), it
+# rebalanced its last three pages every few appends (4 to 5 pages written in one commit of 8).
+LEVEL_BITS = 6  # levels 0 .. 63: more than any 64-bit leaf count needs
+STORED_SIZE_SQLITE = f"SELECT MAX(node_key) >> {LEVEL_BITS} FROM log_nodes"
 CHECK_BATCH = 5000
 
 
@@ -63,12 +69,24 @@ def tree_size(level: int, idx: int) -> int:
     return (idx + 1) << level
 
 
+def node_key(tree_size: int, level: int) -> int:
+    """SQLite: the node_key of the node complete at `tree_size` on `level` (see LEVEL_BITS)."""
+    return (tree_size << LEVEL_BITS) + level
+
+
 def node_rows(nodes: Sequence[Node]) -> list[tuple[int, int, int, bytes]]:
     """(tree_size, level, idx, hash) rows for INSERT_NODE, in its column order."""
     return [((idx + 1) << level, level, idx, digest) for level, idx, digest in nodes]
 
 
+def node_rows_sqlite(nodes: Sequence[Node]) -> list[tuple[int, int, int, int, bytes]]:
+    """(node_key, tree_size, level, idx, hash) rows for INSERT_NODE_SQLITE."""
+    return [((((idx + 1) << level) << LEVEL_BITS) + level, (idx + 1) << level, level, idx, digest)
+            for level, idx, digest in nodes]
+
+
 INSERT_NODE = "INSERT INTO log_nodes (tree_size, level, idx, hash) VALUES (:s, :l, :i, :h)"
+INSERT_NODE_SQLITE = "INSERT INTO log_nodes (node_key, tree_size, level, idx, hash) VALUES (:k, :s, :l, :i, :h)"
 
 
 @lru_cache(maxsize=128)
@@ -78,9 +96,20 @@ def _lookup_sql(count: int) -> str:
 
 
 @lru_cache(maxsize=128)
+def _lookup_sql_sqlite(count: int) -> str:
+    return f"SELECT level, idx, hash FROM log_nodes WHERE node_key IN ({', '.join('?' * count)})"
+
+
+@lru_cache(maxsize=128)
 def _insert_sql(count: int) -> str:
     values = ", ".join(f"(:s{i}, :l{i}, :i{i}, :h{i})" for i in range(count))
     return f"INSERT INTO log_nodes (tree_size, level, idx, hash) VALUES {values}"
+
+
+@lru_cache(maxsize=128)
+def _insert_sql_sqlite(count: int) -> str:
+    values = ", ".join(["(?, ?, ?, ?, ?)"] * count)
+    return f"INSERT INTO log_nodes (node_key, tree_size, level, idx, hash) VALUES {values}"
 
 
 def _node_params(nodes: Sequence[Node]) -> dict[str, object]:
@@ -103,6 +132,13 @@ def read_pieces(raw: Raw, pieces: Sequence[merkle.Piece]) -> dict[merkle.Piece, 
     """The stored hashes of `pieces`, in one statement; LogCorrupt if any is missing."""
     if not pieces:
         return {}
+    if not raw.postgres:
+        keys = [node_key((idx + 1) << level, level) for level, idx in pieces]
+        found = {(row[0], row[1]): bytes(row[2]) for row in raw.all(_lookup_sql_sqlite(len(keys)), keys)}
+        missing = [p for p in pieces if p not in found]
+        if missing:
+            raise LogCorrupt(f"the stored tree has no node at level {missing[0][0]}, index {missing[0][1]}")
+        return found
     params: dict[str, int] = {}
     for i, (level, idx) in enumerate(pieces):
         params[f"s{i}"], params[f"l{i}"] = (idx + 1) << level, level
@@ -114,7 +150,7 @@ def read_pieces(raw: Raw, pieces: Sequence[merkle.Piece]) -> dict[merkle.Piece, 
 
 
 def stored_size(raw: Raw) -> int:
-    last = raw.one(STORED_SIZE)
+    last = raw.one(STORED_SIZE if raw.postgres else STORED_SIZE_SQLITE)
     return 0 if last is None or last[0] is None else last[0]
 
 
@@ -151,8 +187,11 @@ class LogTree:
         for data in canonicals:
             nodes.extend(frontier.add(merkle.leaf_hash(data)))
         # Bound by position: one flat list, no parameter names made and looked up per node.
-        raw.run(positional(_insert_sql(len(nodes)), raw.postgres),
-                [value for level, idx, digest in nodes for value in ((idx + 1) << level, level, idx, digest)])
+        if raw.postgres:
+            raw.run(positional(_insert_sql(len(nodes)), True),
+                    [value for level, idx, digest in nodes for value in ((idx + 1) << level, level, idx, digest)])
+        else:
+            raw.run(_insert_sql_sqlite(len(nodes)), [value for row in node_rows_sqlite(nodes) for value in row])
         return frontier
 
     def extend_many(self, raw: Raw, first_index: int, canonicals: Sequence[bytes]) -> Frontier:
@@ -166,9 +205,23 @@ class LogTree:
             stored = read_pieces(raw, pieces)
             frontier = Frontier(first_index, [(level, stored[(level, idx)]) for level, idx in pieces])
         leaf_hash, add = merkle.leaf_hash, frontier.add
-        rows = node_rows([node for data in canonicals for node in add(leaf_hash(data))])
-        raw.many_tuples(INSERT_NODE, rows)
+        nodes = [node for data in canonicals for node in add(leaf_hash(data))]
+        if raw.postgres:
+            raw.many_tuples(INSERT_NODE, node_rows(nodes))
+        else:
+            raw.many_tuples(INSERT_NODE_SQLITE, node_rows_sqlite(nodes))
         return frontier
+
+    def next_index(self) -> int | None:
+        """The next leaf's index as this process knows the tree (the batch's staged edge, else the last committed
+        one), or None if it does not. Exact only while nobody else has appended since (the caller's to know: on
+        SQLite, `EventStore._others_wrote`); the unique index on log_index refuses a stale one."""
+        known = self._staged or self._frontier
+        return known.size if known is not None else None
+
+    def forget(self) -> None:
+        """Someone else may have appended: the next append reads the tree's edge from the database."""
+        self._frontier = None
 
     def planned(self) -> Frontier | None:
         """A copy of the committed right edge, to plan the next leaf at its size (see `insert_planned`)."""
@@ -242,7 +295,11 @@ def _events_from(conn: Connection, lo: int, hi: int) -> list[StoredEvent]:
 def _nodes_completed(conn: Connection, lo: int, hi: int) -> dict[tuple[int, int], bytes]:
     """The stored nodes completed by leaves lo .. hi - 1 (tree sizes lo + 1 .. hi), by (level, idx)."""
     n = log_nodes.c
-    rows = conn.execute(select(n.level, n.idx, n.hash).where(n.tree_size > lo, n.tree_size <= hi))
+    if conn.dialect.name == "sqlite":  # by its key (see LEVEL_BITS): tree sizes lo + 1 .. hi
+        rows = conn.execute(select(n.level, n.idx, n.hash).where(n.node_key >= node_key(lo + 1, 0),
+                                                                 n.node_key < node_key(hi + 1, 0)))
+    else:
+        rows = conn.execute(select(n.level, n.idx, n.hash).where(n.tree_size > lo, n.tree_size <= hi))
     return {(r.level, r.idx): bytes(r.hash) for r in rows}
 
 

@@ -36,6 +36,13 @@ INSERT_EVENT = (
 # hold the lock that orders them.
 INSERT_LOGGED = INSERT_EVENT.format(log_index=f"({NEXT_INDEX})")
 INSERT_UNLOGGED = INSERT_EVENT.format(log_index="NULL")
+# SQLite: the same row with its leaf's index bound (known to the store while only it writes, see
+# `EventStore._others_wrote`) and its values by position; its position is the cursor's lastrowid, so nothing is
+# returned or looked up by the insert.
+INSERT_KNOWN_SQLITE = (
+    "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, date_precision, "
+    "recorded_at, actor, data, source, idempotency_key, request_hash, prev_hash, hash, log_index) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 # The same row inserted only where a condition holds (no row returned, nothing written, where it does not).
 INSERT_WHERE = (
     "INSERT INTO events (event_id, stream_id, version, type, schema_version, occurred_at, date_precision, "
@@ -273,6 +280,8 @@ class EventStore:
                     driver, data_version = conn.connection.driver_connection, raw.one("PRAGMA data_version")[0]
                     if self._others_wrote(driver, data_version):
                         self._heads.clear()
+                        if self.log is not None:
+                            self.log.forget()
                 self._batch_streams.clear()
                 request = first
                 if not first_apart:
@@ -429,6 +438,10 @@ class EventStore:
         insert = INSERT_LOGGED if self.log is not None else INSERT_UNLOGGED
         insert_on_head = INSERT_LOGGED_ON_HEAD if self.log is not None else INSERT_UNLOGGED_ON_HEAD
         planned = self.log.planned() if self.log is not None and self._postgres else None
+        # SQLite: the leaves' indexes as this store knows them (None: read in the insert), or no leaves at all.
+        known_leaf = None
+        if not self._postgres:
+            known_leaf = self.log.next_index() if self.log is not None else -1
         for index, new in enumerate(new_events):
             version += 1
             event_id = new.event_id or str(uuid.uuid4())
@@ -439,6 +452,22 @@ class EventStore:
             canonical = canonical_bytes([event_id, stream_id, version, new.type, schema, occurred_iso,
                                          new.date_precision, recorded_iso, actor, data_text, source_text])
             digest = chain_hash(prev_hash, canonical)
+            if known_leaf is not None:
+                log_index = known_leaf + index if known_leaf >= 0 else None
+                first_key = index == 0 and idempotency_key is not None
+                cursor = raw.execute(INSERT_KNOWN_SQLITE, (
+                    event_id, stream_id, version, new.type, schema, occurred_db, new.date_precision, recorded_db,
+                    actor, data_text, source_text, idempotency_key if first_key else None,
+                    request_hash if first_key else None, prev_hash, digest, log_index))
+                position = cursor.lastrowid
+                cursor.close()
+                if log_index is not None:
+                    unplanned.append((log_index, canonical))
+                stored.append(stored_event((position, event_id, stream_id, version, new.type, schema,
+                                            new.occurred_at, new.date_precision, recorded_at, actor, data_text,
+                                            source_text, prev_hash, digest, log_index)))
+                prev_hash = digest
+                continue
             params = {
                 "event_id": event_id, "stream_id": stream_id, "version": version, "type": new.type,
                 "schema_version": schema, "occurred_at": occurred_db,

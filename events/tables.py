@@ -67,13 +67,16 @@ events = Table(
 # and is complete once the tree holds tree_size = (idx + 1) * 2**level leaves. Keyed by (tree_size, level) (0025): the
 # nodes one append finishes share its tree_size, so they land side by side at the b-tree's right edge (one page
 # written, not one per level), and the largest tree_size is the stored tree's size.
+# On SQLite (0026) the key is node_key = (tree_size << 6) + level instead, the table's INTEGER PRIMARY KEY, with a
+# CHECK that holds it to that (see events/log_tree.py, LEVEL_BITS): the same order in an integer-keyed b-tree, which
+# SQLite grows at its right edge a page at a time. PostgreSQL keeps (tree_size, level) and leaves node_key NULL.
 log_nodes = Table(
     "log_nodes", metadata,
     Column("tree_size", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
     Column("level", SmallInteger, primary_key=True, autoincrement=False),
     Column("idx", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
     Column("hash", LargeBinary(32), nullable=False),
-    sqlite_with_rowid=False,  # the primary key's b-tree is the table: one b-tree written per node, not two (0023)
+    Column("node_key", BigInteger().with_variant(Integer, "sqlite"), nullable=True),
 )
 
 case_projections = Table(

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from events import merkle
 from events.hashchain import GENESIS, chain_hash
-from events.log_tree import recomputed_root
+from events.log_tree import node_key, recomputed_root
 from events.tables import events as events_table, log_nodes
 from evidence import notes
 from evidence.checkpoints import LogRewritten
@@ -179,8 +179,10 @@ def _rewrite_history(engine, case_id: str, version: int) -> None:
                 stored[(level, position)] = leaf if level == 0 else merkle.node_hash(
                     stored[(level - 1, 2 * position)], stored[(level - 1, 2 * position + 1)])
         conn.execute(delete(log_nodes))
-        conn.execute(insert(log_nodes), [{"tree_size": (ix + 1) << lv, "level": lv, "idx": ix, "hash": h}
-                                           for (lv, ix), h in stored.items()])
+        keyed = conn.dialect.name == "sqlite"  # SQLite's key, node_key (0026); PostgreSQL leaves it NULL
+        conn.execute(insert(log_nodes), [{"tree_size": (ix + 1) << lv, "level": lv, "idx": ix, "hash": h,
+                                          "node_key": node_key((ix + 1) << lv, lv) if keyed else None}
+                                         for (lv, ix), h in stored.items()])
 
 
 def test_an_insider_who_rewrites_history_and_re_signs_with_the_stolen_key_is_caught(
