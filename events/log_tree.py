@@ -156,8 +156,8 @@ class LogTree:
         return frontier
 
     def extend_many(self, raw: Raw, first_index: int, canonicals: Sequence[bytes]) -> Frontier:
-        """As `extend`, for a bulk load: the nodes go in one executemany, however many there are (a single
-        multi-row statement would pass the databases' limits on bound parameters)."""
+        """As `extend`, for a bulk load: the nodes go in as few statements as the database allows (one multi-row
+        statement for them all would pass its limit on bound parameters: see `Raw.insert_rows`)."""
         known = self._frontier
         if known is not None and known.size == first_index:
             frontier = Frontier(known.size, known.edge)
@@ -167,7 +167,7 @@ class LogTree:
             frontier = Frontier(first_index, [(level, stored[(level, idx)]) for level, idx in pieces])
         leaf_hash, add = merkle.leaf_hash, frontier.add
         rows = node_rows([node for data in canonicals for node in add(leaf_hash(data))])
-        raw.many_tuples(INSERT_NODE, rows)
+        raw.insert_rows(INSERT_NODE, rows)
         return frontier
 
     def planned(self) -> Frontier | None:
