@@ -162,7 +162,7 @@ def _bulk(store: EventStore, batches: Sequence[StreamBatch], actor: str, quiet: 
                     next_leaf += 1
                 prev_hash = digest
             result.stored[stream_id] = stored
-        raw.many_tuples(INSERT_MANY, rows)
+        raw.insert_rows(INSERT_MANY, rows)
         if store.log is not None:
             frontier = store.log.extend_many(raw, first_leaf, canonicals)
             context.after_commit.append(lambda: store.log.remember(frontier))

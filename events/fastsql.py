@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import sqlite3
 import threading
 import weakref
 from contextlib import contextmanager
@@ -342,6 +343,22 @@ class Raw:
         self.send_deferred()
         self._executemany(for_dialect(sql, self.postgres), list(rows))
 
+    def insert_rows(self, sql: str, rows: list[tuple]) -> None:
+        """As `many_tuples` for a one-row `INSERT ... VALUES (...)` (no RETURNING, nothing after VALUES): on SQLite
+        as few multi-row statements as its limit on bound parameters allows, in the same row order."""
+        if self.postgres or len(rows) < 2:
+            self.many_tuples(sql, rows)
+            return
+        self.send_deferred()
+        per = _rows_per_statement(self._driver, len(rows[0]))
+        cursor = self._driver.cursor()
+        try:
+            for start in range(0, len(rows), per):
+                chunk = rows[start:start + per]
+                cursor.execute(_rows_sql(sql, len(chunk)), [value for row in chunk for value in row])
+        finally:
+            cursor.close()
+
     def many_tuples(self, sql: str, rows: list[tuple]) -> None:
         """As `many`, each row a tuple of the values in the order `sql` names them (see `positional`)."""
         self.send_deferred()
@@ -364,6 +381,27 @@ class Raw:
                 cursor.executemany(sql, rows)
         finally:
             cursor.close()
+
+
+# SQLite statements that insert many rows at once: the rows of one statement bound as one flat list. Fewer and
+# larger statements cost less per row than executemany (which steps, resets and binds each row from Python), and
+# the driver lets go of the GIL once per statement instead of once per row, which matters when another thread
+# runs Python meanwhile (a bulk import reads the next batch while this one is written).
+_ROWS_CAP = 2000
+
+
+@lru_cache(maxsize=64)
+def _rows_sql(sql: str, count: int) -> str:
+    head, _, group = positional(sql, False).rpartition(" VALUES ")
+    return f"{head} VALUES {', '.join([group] * count)}"
+
+
+def _rows_per_statement(driver: Any, width: int) -> int:
+    try:
+        limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    except AttributeError:  # a driver without getlimit: SQLite's smallest default
+        limit = 999
+    return max(1, min(_ROWS_CAP, limit // width))
 
 
 def send_deferred_first(conn: Connection, *_args: Any) -> None:

@@ -195,8 +195,8 @@ class LogTree:
         return frontier
 
     def extend_many(self, raw: Raw, first_index: int, canonicals: Sequence[bytes]) -> Frontier:
-        """As `extend`, for a bulk load: the nodes go in one executemany, however many there are (a single
-        multi-row statement would pass the databases' limits on bound parameters)."""
+        """As `extend`, for a bulk load: the nodes go in as few statements as the database allows (one multi-row
+        statement for them all would pass its limit on bound parameters: see `Raw.insert_rows`)."""
         known = self._frontier
         if known is not None and known.size == first_index:
             frontier = Frontier(known.size, known.edge)
@@ -207,9 +207,9 @@ class LogTree:
         leaf_hash, add = merkle.leaf_hash, frontier.add
         nodes = [node for data in canonicals for node in add(leaf_hash(data))]
         if raw.postgres:
-            raw.many_tuples(INSERT_NODE, node_rows(nodes))
+            raw.insert_rows(INSERT_NODE, node_rows(nodes))
         else:
-            raw.many_tuples(INSERT_NODE_SQLITE, node_rows_sqlite(nodes))
+            raw.insert_rows(INSERT_NODE_SQLITE, node_rows_sqlite(nodes))
         return frontier
 
     def next_index(self) -> int | None:

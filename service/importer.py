@@ -22,11 +22,9 @@ from .cases import PERSONAL_TYPES, TARGETS, CaseService, opening_data
 from .import_fast import new_event
 from .import_lines import CaseLine, EventLine, Problem, Read, parse_read
 from .views import merge_person
-from .write_ahead import WriteAhead
 
 BATCH_EVENTS = 2000  # events per transaction: large enough to share each commit, small enough to hold in memory
 MAX_PROBLEMS = 1000  # bad lines reported in full; beyond that only counted
-MAX_HELD = 1000  # problems held back while a batch is being written (see _Run._report)
 ID_SPACE = uuid.UUID("6f1d3c52-57a1-4c39-9a43-2b4c8f1e0a77")  # uuid5 namespace of ids derived from line content
 _SPACE_BYTES = ID_SPACE.bytes
 _TARGETED = frozenset(t for _, t in TARGETS.values() if t)  # types another event may name
@@ -133,50 +131,28 @@ class _Run:
         self.kinds: dict[tuple[str, str], str] = {}  # (case, event id) -> type, for events that name another
         self.occurrences: dict[tuple[str, str], int] = {}
         self.pending: list[_Pending] = []
-        self.held: list[Problem] = []  # problems of lines read since the last batch was handed to the writer
         self.bytes = 0
         self.done = 0
-        # Each batch is written on a second thread while this one reads the next: the database's own work and
-        # the commit's fsync run outside the GIL.
-        self.writer: WriteAhead[_Written] = WriteAhead(self._written, name="import-writer")
 
     def go(self, lines: Iterator[Read]) -> ImportSummary:
-        try:
-            for number, obj, size, raw in lines:
-                self.bytes += size
-                parsed = parse_read(number, obj, self.now, raw)
-                if isinstance(parsed, list):
-                    self._report(parsed)
-                    continue
-                problem = self._resolve(parsed)
-                if problem is not None:
-                    self._report([problem])
-                if len(self.pending) >= self.s.batch_events:
-                    self._flush()
-            self._flush()
-            self._settle()
-        finally:
-            self.writer.close()
+        # Each batch is written here, before the next line is read. A second thread writing one batch while this
+        # one read the next overlapped almost nothing: the writer let go of the GIL at every statement and row,
+        # then waited for this thread's switch interval to get it back, and the two threads' hand-offs cost
+        # about a tenth more CPU than writing in turn (bench/results.md, section 9).
+        add = self.summary.add
+        for number, obj, size, raw in lines:
+            self.bytes += size
+            parsed = parse_read(number, obj, self.now, raw)
+            if isinstance(parsed, list):
+                add(parsed)
+                continue
+            problem = self._resolve(parsed)
+            if problem is not None:
+                add([problem])
+            if len(self.pending) >= self.s.batch_events:
+                self._flush()
+        self._flush()
         return self.summary
-
-    def _report(self, problems: list[Problem]) -> None:
-        # Held while a batch is being written: its own problems (found when writing) come first, as they would
-        # had it been written before these lines were read. A run of bad lines waits for it rather than pile up.
-        if not self.writer.busy:
-            self.summary.add(problems)
-            return
-        self.held.extend(problems)
-        if len(self.held) >= MAX_HELD:
-            self._settle()
-
-    def _settle(self) -> None:
-        """Until the batch in flight is written and every problem found so far is told, in line order."""
-        self.writer.wait()
-        self._release()
-
-    def _release(self) -> None:
-        held, self.held = self.held, []
-        self.summary.add(held)
 
     # ---- resolving each line to its case and its event id ----
     def _resolve(self, line: CaseLine | EventLine) -> Problem | None:
@@ -236,7 +212,6 @@ class _Run:
         target = str(event.data[name])
         kind = self.kinds.get((case_id, target))
         if kind is None and case_id not in self.opened:
-            self._settle()  # the stored events as a run without a writer thread would read them here
             found = next((e for e in self.s.store.read_stream(case_id) if e.event_id == target), None)
             kind = found.type if found is not None else None
         if kind is None or (wanted is not None and kind != wanted):
@@ -250,12 +225,10 @@ class _Run:
         if not pending:
             return
         if self.check:
-            self._release()
             self.done += len(pending)
             self._tell()
             return
-        self.writer.submit(self._write, pending)  # after the batch before it is written and its problems told
-        self._release()
+        self._written(self._write(pending))
 
     def _written(self, outcome: _Written) -> None:
         self.summary.add(outcome.erased)
@@ -267,7 +240,7 @@ class _Run:
         self._tell()
 
     def _write(self, pending: list[_Pending]) -> _Written:
-        """On the writer thread: seal, then append the batch in one transaction; reads nothing this run changes."""
+        """Seal, then append the batch in one transaction."""
         case_ids = list(dict.fromkeys(p.case_id for p in pending))
         wrapped = self.s.cases.repository.wrapped_keys(case_ids)
         keys = {c: self.s.cases.data_keys.unwrap(c, w) for c, w in wrapped.items()}

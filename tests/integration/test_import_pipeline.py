@@ -1,5 +1,5 @@
-"""The import writes each batch on a second thread while it reads the next: problems still come in line order,
-counts add up, and a failed write fails the import."""
+"""The import writes each batch before it reads the next line: problems come in line order (a batch's own, found
+while writing, before those of later lines), counts add up, and a failed write fails the import."""
 from __future__ import annotations
 
 import json

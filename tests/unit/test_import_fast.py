@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from events.catalogue import EVENT_TYPES
+from service.import_fast import _BARE_DATE
 from service.import_lines import UNDECODED, EventLine, _decoded, _fast_line, parse_object, parse_read
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
@@ -114,3 +115,37 @@ def test_lines_the_one_pass_leaves_to_the_api_path():
                 b'{"event": {"case_ref": "C-1", "type": "Released", "occurred_at": "2027-01-02"}}'):
         assert _fast_line(1, raw, NOW) is None
         assert _same(parse_read(1, UNDECODED, NOW, raw), _api_path(raw))
+
+
+FULL_MOMENTS = st.sampled_from(["2024-01-02T10:00:00+00:00", "2024-01-02T10:00:00", "2026-12-03T11:00:00+00:00",
+                                "2024-05-01T09:00:00+02:00", "1899-12-31T23:00:00Z", "2024-01-02T00:00Z", 20240102,
+                                "1704189600", "not a date", None])
+
+
+@st.composite
+def timed_lines(draw) -> bytes:
+    """Lines whose occurred_at is no bare date (or none at all): the reader without schemas.dated takes them."""
+    line = json.loads(draw(event_lines()))
+    event = line.get("event")
+    if isinstance(event, dict):
+        if draw(st.integers(0, 9)):
+            event["occurred_at"] = draw(FULL_MOMENTS)
+        else:
+            event.pop("occurred_at", None)
+    return json.dumps(line).encode()
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(timed_lines())
+def test_the_reader_without_bare_dates_agrees_with_the_api_path(raw):
+    assert not _BARE_DATE.search(raw)
+    assert _same(parse_read(1, UNDECODED, NOW, raw), _api_path(raw))
+
+
+def test_a_bare_date_the_byte_search_misses_is_still_read_as_the_api_reads_it():
+    for moment in (b'"\\u0032024-01-02"', b'"2024\\u002d01-02"'):
+        raw = b'{"event": {"case_ref": "C-1", "type": "Released", "occurred_at": ' + moment + b'}}'
+        assert not _BARE_DATE.search(raw)
+        api = _api_path(raw)
+        assert isinstance(api, EventLine) and api.event.date_precision == "day"
+        assert _same(parse_read(1, UNDECODED, NOW, raw), api)
