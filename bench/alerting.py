@@ -287,15 +287,17 @@ def throughput(s: Started, receiver: Receiver, clients: int) -> dict:
     n = len(s.requests)
     batches = [s.requests[i::clients] for i in range(clients)]
     pids = [p.pid for p in s.procs]
-    cpu0, t0 = sum(map(_tree_cpu_seconds, pids)), time.monotonic()
+    cpu0, t0 = [_tree_cpu_seconds(p) for p in pids], time.monotonic()
     errors = asyncio.run(_blast(s.base, batches))
     got = wait_for(receiver, lambda g: len(g["arrivals"]) >= n, 120)
-    cpu = sum(map(_tree_cpu_seconds, pids)) - cpu0
+    each = [_tree_cpu_seconds(p) - c for p, c in zip(pids, cpu0)]  # the server's tree, then a `vigil worker`
+    cpu = sum(each)
     delivered = len(got["arrivals"])
     last = max((t for times in got["arrivals"].values() for t in times), default=t0)
     time.sleep(1)  # idle before reading memory
     return {"rate": delivered / (last - t0) if delivered == n else None, "delivered": delivered, "errors": errors,
-            "cpu_ms": cpu * 1000 / delivered if delivered else None, "rss_mib": tree_rss_mib(*pids)}
+            "cpu_ms": cpu * 1000 / delivered if delivered else None, "rss_mib": tree_rss_mib(*pids),
+            "cpu_ms_each": [round(c * 1000 / delivered, 3) if delivered else None for c in each]}
 
 
 def kill_tree(proc: subprocess.Popen) -> None:
