@@ -60,7 +60,7 @@ class DeliveryWorker:
                  case_zones: Callable[[Collection[str]], dict[str, str | None]] | None = None,
                  beat_seconds: float = 1.0, stale_after: timedelta = timedelta(seconds=5),
                  checkpoint_copy: Callable[[int], dict | None] | None = None, ack_key: bytes | None = None,
-                 record_linger: float = 0.02):
+                 record_linger: float = 0.02, claim_linger: float = 0.01):
         self.store = DeliveryStore(engine, lease, rng, stale_after=stale_after)
         self.engine, self.clock, self.subs = engine, clock, subs
         self.public_url, self.smtp, self.person_name = public_url.rstrip("/"), smtp, person_name
@@ -102,6 +102,11 @@ class DeliveryWorker:
         # alerts, a lone one) an outcome is recorded at once, so the window in which a crash makes a delivery be sent
         # again (under its own webhook-id) stays as short as before.
         self.record_linger = record_linger
+        # Likewise for claims: after a claim that found a burst (several deliveries: appends of another process
+        # come faster than claims, each commit waking this worker), the next claim waits until this long after it,
+        # so one claim's transaction (and its fsync) leases several appends' deliveries. Sequential alerts, each
+        # claimed alone, are claimed at once.
+        self.claim_linger = claim_linger
 
     @property
     def allow_private_networks(self) -> bool:
@@ -257,8 +262,11 @@ class DeliveryWorker:
         stopper = asyncio.create_task(self._wake_when(stop))
         beater = asyncio.create_task(self._beat_until(stop))
         recorder = asyncio.create_task(self._record_from(results, inflight))
+        burst_at = -1e9  # time.monotonic() of the last claim that found a burst
         try:
             while not stop.is_set():
+                if self.claim_linger > 0 and (wait := burst_at + self.claim_linger - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)  # a burst: let more commits join this claim
                 # Cleared before claiming, never after: a commit that lands while the claim runs sets it again, so
                 # its wake-up is not erased and the wait below returns at once.
                 self._wake.clear()
@@ -267,7 +275,10 @@ class DeliveryWorker:
                     room = self.prefetch - len(inflight)
                     self._starved = room <= 0
                     if room > 0:
+                        claimed_at = time.monotonic()
                         ready = await asyncio.to_thread(self.claim_ready, self.clock.now(), room)
+                        if len(ready) > 1:
+                            burst_at = claimed_at
                         self._start_sending(ready)
                         more = self._starved = len(ready) == room
                 except Exception:  # database down: log, wait, go on (the rows keep the state)
