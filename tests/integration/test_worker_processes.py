@@ -197,3 +197,13 @@ def test_a_worker_stopped_cleanly_gives_back_what_it_did_not_send(client, box, s
             rows = conn.execute(select(deliveries.c.state, deliveries.c.lease_until, deliveries.c.leased_by)).all()
             beating = conn.execute(select(worker_heartbeats)).all()
         assert [tuple(r) for r in rows] == [("pending", None, None)] * 3 and beating == []
+
+
+def test_case_zones_as_the_worker_reads_them(client, box):
+    """The worker's one read of a claim's case zones (pre-written SQL): each asked case's zone, None for a case
+    without one, nothing for an unknown id or an empty ask."""
+    with_zone = client.post("/v1/cases", json={"person": {"name": "Z"}, "country": "FR", "origin_country": "UZ",
+                                               "timezone": "Asia/Tashkent"}).json()["id"]
+    without = open_case(client)
+    assert box.cases.zones([with_zone, without, "no-such-case"]) == {with_zone: "Asia/Tashkent", without: None}
+    assert box.cases.zones([]) == {}
