@@ -27,6 +27,9 @@ from .delivery import Receiver, start_server
 from .http_append import ADMIN_KEY, RawClient, Server, open_cases
 from .run import _children, _tree_cpu_seconds
 
+SPLIT = "vigil-worker"  # `vigil serve` with VIGIL_RUN_WORKER=false and a `vigil worker` process beside it
+VIGILS = ("vigil", SPLIT)
+COLUMNS = {"vigil": "Vigil", SPLIT: "Vigil, serve + worker process", "alertmanager": "Alertmanager"}
 STALL_MS = 500  # "stalled about 1 s": a poll-driven delivery waits for the next poll
 AM_NAMES = ("prometheus-alertmanager", "alertmanager")
 
@@ -58,14 +61,49 @@ class Started(Server):
     requests: list[tuple[str, bytes]]
     key: Callable[[int, bytes], str]
     restart: Callable[[], "Started"]
+    others: tuple[subprocess.Popen, ...] = ()  # processes besides the server's tree (a `vigil worker`)
+
+    @property
+    def procs(self) -> tuple[subprocess.Popen, ...]:
+        return (self.proc, *self.others)
+
+    def stop(self) -> None:
+        for other in self.others:
+            Server(other, self.base, "").stop()
+        super().stop()
 
 
-def start_vigil(workdir: str, receiver: Receiver, subscriptions: int, alerts: int) -> Started:
-    """`vigil serve` (SQLite, worker in-process) with N webhook subscriptions to Detained and one case per alert."""
+def start_worker(workdir: str, settings: dict[str, str]) -> subprocess.Popen:
+    """`vigil worker` on workdir/vigil.db (the server's environment), once it says it runs."""
+    env = {**os.environ, "VIGIL_DATABASE_URL": f"sqlite:///{workdir}/vigil.db",
+           "VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", **settings}
+    worker = subprocess.Popen([str(Path(sys.executable).parent / "vigil"), "worker"], env=env, cwd=workdir,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    if "delivery worker running" not in (worker.stdout.readline() if worker.stdout else ""):
+        worker.kill()
+        raise RuntimeError("vigil worker did not start")
+    worker.stdout.close()
+    return worker
+
+
+def start_vigil(workdir: str, receiver: Receiver, subscriptions: int, alerts: int, split: bool = False) -> Started:
+    """`vigil serve` (SQLite) with N webhook subscriptions to Detained and one case per alert; its worker runs
+    in-process, or (split) in a `vigil worker` process of its own, started once the server is up."""
     from events.personal_data import new_master_key
 
     settings = {"VIGIL_MASTER_KEY": new_master_key(), "VIGIL_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}
-    proc, base = start_server(Path(workdir), settings)
+    if split:
+        settings["VIGIL_RUN_WORKER"] = "false"
+
+    def start() -> tuple[subprocess.Popen, str, tuple[subprocess.Popen, ...]]:
+        proc, base = start_server(Path(workdir), settings)
+        try:
+            return proc, base, (start_worker(workdir, settings),) if split else ()
+        except BaseException:
+            Server(proc, base, "").stop()
+            raise
+
+    proc, base, others = start()
     try:
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=60) as client:
             for i in range(subscriptions):
@@ -76,17 +114,17 @@ def start_vigil(workdir: str, receiver: Receiver, subscriptions: int, alerts: in
                     receiver.verify_with(sub.json()["secret"])
         cases = open_cases(base, alerts, opened_at=None)
     except BaseException:
-        Server(proc, base, "").stop()
+        Started(proc, base, "", [], event_id, lambda: None, others).stop()
         raise
     body = json.dumps({"type": "Detained", "occurred_at": datetime.now(timezone.utc).isoformat(),
                        "data": {"place": "Almaty"}}).encode()
     requests = [(f"/v1/cases/{case}/events", body) for case in cases]
 
     def restart() -> Started:
-        again, again_base = start_server(Path(workdir), settings)
-        return Started(again, again_base, "", requests, event_id, restart)
+        again, again_base, again_others = start()
+        return Started(again, again_base, "", requests, event_id, restart, again_others)
 
-    return Started(proc, base, "", requests, event_id, restart)
+    return Started(proc, base, "", requests, event_id, restart, others)
 
 
 def event_id(_: int, answer: bytes) -> str:
@@ -235,9 +273,9 @@ async def _blast(base: str, batches: list[list[tuple[str, bytes]]]) -> int:
     return errors
 
 
-def tree_rss_mib(pid: int) -> float:
+def tree_rss_mib(*pids: int) -> float:
     kib = 0
-    for p in [pid, *_children(pid)]:
+    for p in [q for pid in pids for q in (pid, *_children(pid))]:
         status = Path(f"/proc/{p}/status").read_text()
         kib += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
     return kib / 1024
@@ -248,15 +286,18 @@ def throughput(s: Started, receiver: Receiver, clients: int) -> dict:
     CPU over that span per delivered alert; its resident memory once idle."""
     n = len(s.requests)
     batches = [s.requests[i::clients] for i in range(clients)]
-    cpu0, t0 = _tree_cpu_seconds(s.proc.pid), time.monotonic()
+    pids = [p.pid for p in s.procs]
+    cpu0, t0 = [_tree_cpu_seconds(p) for p in pids], time.monotonic()
     errors = asyncio.run(_blast(s.base, batches))
     got = wait_for(receiver, lambda g: len(g["arrivals"]) >= n, 120)
-    cpu = _tree_cpu_seconds(s.proc.pid) - cpu0
+    each = [_tree_cpu_seconds(p) - c for p, c in zip(pids, cpu0)]  # the server's tree, then a `vigil worker`
+    cpu = sum(each)
     delivered = len(got["arrivals"])
     last = max((t for times in got["arrivals"].values() for t in times), default=t0)
     time.sleep(1)  # idle before reading memory
     return {"rate": delivered / (last - t0) if delivered == n else None, "delivered": delivered, "errors": errors,
-            "cpu_ms": cpu * 1000 / delivered if delivered else None, "rss_mib": tree_rss_mib(s.proc.pid)}
+            "cpu_ms": cpu * 1000 / delivered if delivered else None, "rss_mib": tree_rss_mib(*pids),
+            "cpu_ms_each": [round(c * 1000 / delivered, 3) if delivered else None for c in each]}
 
 
 def kill_tree(proc: subprocess.Popen) -> None:
@@ -272,7 +313,8 @@ def sigkill(s: Started, receiver: Receiver, wait: float) -> tuple[dict, Started]
     """Alerts sent one by one, SIGKILL right after the last answer, restart on the same data, wait `wait` seconds
     (the whole time: a copy sent twice may come late), count arrivals per alert."""
     sent = send_sequential(s)
-    kill_tree(s.proc)
+    for proc in s.procs:
+        kill_tree(proc)
     killed = time.monotonic()
     again = s.restart()
     try:
@@ -300,8 +342,8 @@ def run_side(side: str, am: str | None, sz: Sizes, measure: str) -> dict:
         receiver = Receiver()
         started = None
         try:
-            if side == "vigil":
-                started = start_vigil(d, receiver, receivers, alerts)
+            if side in VIGILS:
+                started = start_vigil(d, receiver, receivers, alerts, split=side == SPLIT)
             else:
                 started = start_am(am, d, receiver, receivers, alerts)
             if measure == "sequential":
@@ -339,7 +381,7 @@ def run_again_once(side: str, am: str | None, sz: Sizes, measure: str, retried: 
 
 
 def measure_all(sz: Sizes, am: str | None, retried: list[str]) -> dict[str, dict[str, list[dict]]]:
-    sides = ["vigil"] + (["alertmanager"] if am else [])
+    sides = [*VIGILS] + (["alertmanager"] if am else [])
     runs: dict[str, dict[str, list[dict]]] = {m: {s: [] for s in sides} for m in MEASURES}
     for measure in MEASURES:
         for i in range(sz.repeats):
@@ -372,7 +414,7 @@ def report(runs: dict[str, dict[str, list[dict]]], sz: Sizes, am_note: str, am_v
         kills = runs["sigkill"].get(side, [])
         said = (f"runs with a loss {sum(1 for r in kills if r['lost'])}, with a duplicate "
                 f"{sum(1 for r in kills if r['duplicated'])}, of {len(kills)}")
-        if side == "vigil":  # Alertmanager sends no webhook-id to compare
+        if side in VIGILS:  # Alertmanager sends no webhook-id to compare
             said += f"; duplicates under a new webhook-id: {sum(r.get('new_ids', 0) for r in kills)}"
         return said
 
@@ -400,24 +442,30 @@ def report(runs: dict[str, dict[str, list[dict]]], sz: Sizes, am_note: str, am_v
                                  f"({_num(med('sigkill', side, 'last_after_kill'), '+.1f')}); " + runs_with(side),
          lambda r: f"{r['lost']}/{r['duplicated']} ({r['last_after_kill']:+.1f})"),
     ]
+    sides = list(COLUMNS)
     lines = ["## 6. Alerting side by side: Vigil and Prometheus Alertmanager", "",
-             "| measure | Vigil (median) | Alertmanager (median) | Vigil runs | Alertmanager runs |",
-             "| --- | ---: | ---: | --- | --- |"]
+             "| measure | " + " | ".join(f"{COLUMNS[s]} (median)" for s in sides) + " | "
+             + " | ".join(f"{COLUMNS[s]} runs" for s in sides) + " |",
+             "| --- | " + "---: | " * len(sides) + "--- | " * len(sides)]
+    lines[-1] = lines[-1].rstrip()
     for label, measure, summary, show in rows:
-        v = _cell(runs[measure]["vigil"], show, summary("vigil"))
-        a = _cell(runs[measure].get("alertmanager", []), show, summary("alertmanager"))
-        lines.append(f"| {label} | {v[0]} | {a[0]} | {v[1]} | {a[1]} |")
-    bad = sum(r["bad_signatures"] for r in runs["sequential"]["vigil"])
+        cells = [_cell(runs[measure].get(side, []), show, summary(side)) for side in sides]
+        lines.append(f"| {label} | " + " | ".join(c[0] for c in cells) + " | " + " | ".join(c[1] for c in cells)
+                     + " |")
+    bad = sum(r["bad_signatures"] for side in VIGILS for r in runs["sequential"].get(side, []))
     errors = {s: sum(r["errors"] for r in rs) for s, rs in runs["throughput"].items()}
     lines += [
         "",
         f"- Alertmanager: {am_note}" + (f"; `{am_ver}`." if am_ver else ". Its column is empty: it did not run."),
-        f"- Method: this machine, {sz.repeats} run(s) per measure and side, Vigil and Alertmanager alternating (who "
-        "goes first swaps every run), a fresh server and a fresh receiver per run; medians, runs in order. The "
+        f"- Method: this machine, {sz.repeats} run(s) per measure and side, the sides rotating (who "
+        "goes first changes every run), a fresh server and a fresh receiver per run; medians, runs in order. The "
         "receiver (bench/receiver.py, uvicorn) runs in its own process and timestamps each alert on arrival with "
         f"the system-wide monotonic clock; latency runs from just before the request is sent. Load average "
         f"(1 min) {load}: the machine may be shared.",
-        "- Vigil: `vigil serve`, SQLite, worker in-process (VIGIL_RUN_WORKER=true), default lease and poll; an alert "
+        "- Vigil: `vigil serve`, SQLite, worker in-process (VIGIL_RUN_WORKER=true), default lease and poll; "
+        "'serve + worker process': `vigil serve` with VIGIL_RUN_WORKER=false and one `vigil worker` on the same "
+        "file, woken after each commit that leaves deliveries by a datagram (notifications/wake.py), CPU and memory "
+        "of both processes summed; an alert "
         "is an appended `Detained` event (one case per alert, cases and webhook subscriptions created before "
         "timing) through POST /v1/cases/{id}/events; every sequential-run webhook is checked with "
         f"`standardwebhooks` ({bad} bad signatures). Fan-out: {sz.fanout:,} webhook subscriptions, each its own "

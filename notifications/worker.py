@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from events.clock import Clock
 from events.i18n import from_json, translated
 
-from . import ack_tokens, channels
+from . import ack_tokens, channels, wake as cross_process
 from .channels.base import Failed, Outcome, unprepared
 from .channels.email import SmtpSettings
 from .delivery_store import Attempt, Claimed, DeliveryStore
@@ -60,7 +60,7 @@ class DeliveryWorker:
                  case_zones: Callable[[Collection[str]], dict[str, str | None]] | None = None,
                  beat_seconds: float = 1.0, stale_after: timedelta = timedelta(seconds=5),
                  checkpoint_copy: Callable[[int], dict | None] | None = None, ack_key: bytes | None = None,
-                 record_linger: float = 0.02):
+                 record_linger: float = 0.02, claim_linger: float = 0.01):
         self.store = DeliveryStore(engine, lease, rng, stale_after=stale_after)
         self.engine, self.clock, self.subs = engine, clock, subs
         self.public_url, self.smtp, self.person_name = public_url.rstrip("/"), smtp, person_name
@@ -90,6 +90,10 @@ class DeliveryWorker:
         self._starved = False  # the last claim was cut short by the prefetch limit: a freed slot claims again
         self._opened: dict[tuple[str, str, str], tuple] = {}
         self._postgres = engine.dialect.name == "postgresql"
+        # SQLite: a process whose worker does not run pokes the one that does (notifications/wake.py).
+        self._wake_address = (cross_process.address(engine.url.database) if engine.dialect.name == "sqlite"
+                              else None)
+        self._poker = cross_process.Poker(self._wake_address) if self._wake_address else None
         # When recording fails (the database blinked), try again before the lease runs out: an outcome already
         # known is kept, instead of the delivery being sent a second time once its lease has expired.
         self.record_retry_delays: tuple[float, ...] = (0.5, 1, 2, 4, 8)
@@ -98,6 +102,11 @@ class DeliveryWorker:
         # alerts, a lone one) an outcome is recorded at once, so the window in which a crash makes a delivery be sent
         # again (under its own webhook-id) stays as short as before.
         self.record_linger = record_linger
+        # Likewise for claims: after a claim that found a burst (several deliveries: appends of another process
+        # come faster than claims, each commit waking this worker), the next claim waits until this long after it,
+        # so one claim's transaction (and its fsync) leases several appends' deliveries. Sequential alerts, each
+        # claimed alone, are claimed at once.
+        self.claim_linger = claim_linger
 
     @property
     def allow_private_networks(self) -> bool:
@@ -247,11 +256,17 @@ class DeliveryWorker:
         sending = asyncio.Semaphore(self.concurrency)
         self._running = _Run(inflight, results, sending, stop)
         listener = self._start_listener(stop) if self._postgres else None
+        datagrams = cross_process.Listener(self._wake_address, self._wake.set) if self._wake_address else None
+        if datagrams is not None and not datagrams.open(self._loop):
+            log.info("another worker listens for wake-ups on this database; this one claims at each poll")
         stopper = asyncio.create_task(self._wake_when(stop))
         beater = asyncio.create_task(self._beat_until(stop))
         recorder = asyncio.create_task(self._record_from(results, inflight))
+        burst_at = -1e9  # time.monotonic() of the last claim that found a burst
         try:
             while not stop.is_set():
+                if self.claim_linger > 0 and (wait := burst_at + self.claim_linger - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)  # a burst: let more commits join this claim
                 # Cleared before claiming, never after: a commit that lands while the claim runs sets it again, so
                 # its wake-up is not erased and the wait below returns at once.
                 self._wake.clear()
@@ -260,7 +275,10 @@ class DeliveryWorker:
                     room = self.prefetch - len(inflight)
                     self._starved = room <= 0
                     if room > 0:
+                        claimed_at = time.monotonic()
                         ready = await asyncio.to_thread(self.claim_ready, self.clock.now(), room)
+                        if len(ready) > 1:
+                            burst_at = claimed_at
                         self._start_sending(ready)
                         more = self._starved = len(ready) == room
                 except Exception:  # database down: log, wait, go on (the rows keep the state)
@@ -270,9 +288,12 @@ class DeliveryWorker:
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
                 except asyncio.TimeoutError:
-                    pass
+                    if datagrams is not None and not datagrams.listening:
+                        datagrams.open(self._loop)  # the worker that listened may have stopped
         finally:
             self._running = None
+            if datagrams is not None:
+                datagrams.close()
             stopper.cancel()
             if inflight:  # give sends a moment; the leases of unrecorded ones are given back below
                 _, pending = await asyncio.wait(inflight, timeout=2)
@@ -291,6 +312,11 @@ class DeliveryWorker:
             if listener:
                 listener.join(timeout=5)
             await self.aclose()
+
+    def close(self) -> None:
+        """Let go of the wake-up socket (the container's close)."""
+        if self._poker is not None:
+            self._poker.close()
 
     def _start_sending(self, ready: list[tuple[Claimed, Message]]) -> None:
         run = self._running
@@ -420,9 +446,12 @@ class DeliveryWorker:
         self._wake.set()
 
     def wake(self, *_args) -> None:
-        """Called after a commit, from any thread: start sending now rather than at the next poll."""
+        """Called after a commit, from any thread: start sending now rather than at the next poll; when this
+        process runs no worker, tell the `vigil worker` on the same SQLite file instead."""
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
+        elif self._poker is not None:
+            self._poker.poke()
 
     def _start_listener(self, stop: asyncio.Event) -> threading.Thread:
         import psycopg

@@ -100,6 +100,7 @@ class Container:
     def close(self) -> None:
         for callback in self.on_shutdown:
             callback()
+        self.worker.close()
         self.engine.dispose()
 
 

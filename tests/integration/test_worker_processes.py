@@ -14,9 +14,10 @@ from ..receiver import Receiver
 from .helpers.delivery import REMOVED, append, clock, open_case, subscribe, wait_for  # noqa: F401 - clock: a fixture
 from .helpers.processes import VIGIL
 
-def start_worker(settings, lease_seconds: float, tick_seconds: float = 15) -> subprocess.Popen:
+def start_worker(settings, lease_seconds: float, tick_seconds: float = 15, poll_seconds: float = 0.2
+                 ) -> subprocess.Popen:
     env = {**os.environ, "VIGIL_DATABASE_URL": settings.database_url, "VIGIL_MASTER_KEY": settings.master_key,
-           "VIGIL_DELIVERY_LEASE_SECONDS": str(lease_seconds), "VIGIL_WORKER_POLL_SECONDS": "0.2",
+           "VIGIL_DELIVERY_LEASE_SECONDS": str(lease_seconds), "VIGIL_WORKER_POLL_SECONDS": str(poll_seconds),
            "VIGIL_SCHEDULER_TICK_SECONDS": str(tick_seconds), "VIGIL_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"}
     worker = subprocess.Popen([VIGIL, "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert "delivery worker running" in worker.stdout.readline()  # started, schema checked
@@ -65,6 +66,29 @@ def test_worker_killed_mid_send_loses_nothing_and_keeps_webhook_ids(client, box,
         received = Counter(r.headers["webhook-id"] for r in receiver.at("/hook"))
         assert set(received) == delivery_ids(box)  # every delivery arrived under its own id
         assert in_flight <= set(received) and all(received[i] == 2 for i in in_flight)  # resent, same id
+
+
+def test_sqlite_server_without_worker_wakes_the_worker_process(client, box, settings):
+    """`vigil serve` with VIGIL_RUN_WORKER=false on SQLite pokes the `vigil worker` after each commit that left
+    deliveries: with a 30 s poll, each of several back-to-back alerts still arrives within seconds."""
+    import time
+
+    import pytest
+
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL wakes workers with LISTEN/NOTIFY")
+    with Receiver() as receiver:
+        subscribe(client, receiver.url("/hook"))
+        worker = start_worker(settings, lease_seconds=30, poll_seconds=30)
+        try:
+            wait_for(lambda: box.engine.connect().execute(select(worker_heartbeats.c.worker_id)).first() is not None)
+            time.sleep(0.5)  # its first claim (which found nothing) is over: only a wake-up claims again
+            for sent in range(1, 6):
+                append(client, open_case(client), "Removed", REMOVED)
+                wait_for(lambda: len(receiver.at("/hook")) == sent, timeout=5)  # not the 30 s poll
+        finally:
+            worker.terminate()
+            worker.wait(timeout=10)
 
 
 def test_three_workers_send_each_delivery_once(db_url, clock, tmp_path):
@@ -173,3 +197,13 @@ def test_a_worker_stopped_cleanly_gives_back_what_it_did_not_send(client, box, s
             rows = conn.execute(select(deliveries.c.state, deliveries.c.lease_until, deliveries.c.leased_by)).all()
             beating = conn.execute(select(worker_heartbeats)).all()
         assert [tuple(r) for r in rows] == [("pending", None, None)] * 3 and beating == []
+
+
+def test_case_zones_as_the_worker_reads_them(client, box):
+    """The worker's one read of a claim's case zones (pre-written SQL): each asked case's zone, None for a case
+    without one, nothing for an unknown id or an empty ask."""
+    with_zone = client.post("/v1/cases", json={"person": {"name": "Z"}, "country": "FR", "origin_country": "UZ",
+                                               "timezone": "Asia/Tashkent"}).json()["id"]
+    without = open_case(client)
+    assert box.cases.zones([with_zone, without, "no-such-case"]) == {with_zone: "Asia/Tashkent", without: None}
+    assert box.cases.zones([]) == {}
