@@ -355,7 +355,7 @@ class Raw:
         try:
             for start in range(0, len(rows), per):
                 chunk = rows[start:start + per]
-                cursor.execute(_rows_sql(sql, len(chunk)), [value for row in chunk for value in row])
+                cursor.execute(multi_row_sql(sql, len(chunk)), [value for row in chunk for value in row])
         finally:
             cursor.close()
 
@@ -390,8 +390,9 @@ class Raw:
 _ROWS_CAP = 2000
 
 
-@lru_cache(maxsize=64)
-def _rows_sql(sql: str, count: int) -> str:
+@lru_cache(maxsize=128)
+def multi_row_sql(sql: str, count: int) -> str:
+    """SQLite: a one-row `INSERT ... VALUES (...)` written with `:name` parameters, as `count` rows by position."""
     head, _, group = positional(sql, False).rpartition(" VALUES ")
     return f"{head} VALUES {', '.join([group] * count)}"
 

@@ -15,7 +15,7 @@ from typing import Sequence
 from sqlalchemy import Connection, select
 
 from . import merkle
-from .fastsql import Raw, positional
+from .fastsql import Raw, multi_row_sql, positional
 from .records import StoredEvent
 from .tables import events as events_table, log_nodes
 
@@ -106,12 +106,6 @@ def _insert_sql(count: int) -> str:
     return f"INSERT INTO log_nodes (tree_size, level, idx, hash) VALUES {values}"
 
 
-@lru_cache(maxsize=128)
-def _insert_sql_sqlite(count: int) -> str:
-    values = ", ".join(["(?, ?, ?, ?, ?)"] * count)
-    return f"INSERT INTO log_nodes (node_key, tree_size, level, idx, hash) VALUES {values}"
-
-
 def _node_params(nodes: Sequence[Node]) -> dict[str, object]:
     params: dict[str, object] = {}
     for i, (level, idx, digest) in enumerate(nodes):
@@ -191,7 +185,7 @@ class LogTree:
             raw.run(positional(_insert_sql(len(nodes)), True),
                     [value for level, idx, digest in nodes for value in ((idx + 1) << level, level, idx, digest)])
         else:
-            raw.run(_insert_sql_sqlite(len(nodes)), [value for row in node_rows_sqlite(nodes) for value in row])
+            raw.run(multi_row_sql(INSERT_NODE_SQLITE, len(nodes)), [value for row in node_rows_sqlite(nodes) for value in row])
         return frontier
 
     def extend_many(self, raw: Raw, first_index: int, canonicals: Sequence[bytes]) -> Frontier:

@@ -228,6 +228,19 @@ def test_concurrent_writers_on_postgresql_keep_log_index_dense_and_the_tree_exac
 
 # ---- the migration builds the tree for an existing database ----
 
+def _migrated_case_with_notes(engine, clock, notes: int) -> str:
+    """A database migrated to head holding one case: CaseOpened, then `notes` notes, each its own append."""
+    from events.migrations import upgrade
+
+    upgrade(engine)
+    store = EventStore(engine, clock, projection=CaseProjections())
+    case = str(uuid.uuid4())
+    store.append(case, [opened()], actor="t", new_stream=True)
+    for k in range(notes):
+        store.append(case, [note(f"note {k}")], actor="t")
+    return case
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def empty_url(request, tmp_path):
     if request.param == "sqlite":
@@ -298,12 +311,7 @@ def test_0025_keys_the_nodes_by_tree_size_and_level_and_goes_back_with_every_nod
 
     engine = make_engine(empty_url)
     try:
-        upgrade(engine)
-        store = EventStore(engine, clock, projection=CaseProjections())
-        case = str(uuid.uuid4())
-        store.append(case, [opened()], actor="t", new_stream=True)
-        for k in range(12):
-            store.append(case, [note(f"note {k}")], actor="t")
+        case = _migrated_case_with_notes(engine, clock, 12)
         nodes = "SELECT level, idx, hash FROM log_nodes ORDER BY level, idx"
         with engine.connect() as conn:
             before = [tuple(r) for r in conn.execute(text(nodes))]
@@ -342,12 +350,7 @@ def test_0026_keys_sqlite_nodes_by_one_integer_and_goes_back_with_every_node(emp
     engine = make_engine(empty_url)
     sqlite = engine.dialect.name == "sqlite"
     try:
-        upgrade(engine)
-        store = EventStore(engine, clock, projection=CaseProjections())
-        case = str(uuid.uuid4())
-        store.append(case, [opened()], actor="t", new_stream=True)
-        for k in range(20):
-            store.append(case, [note(f"note {k}")], actor="t")
+        case = _migrated_case_with_notes(engine, clock, 20)
         nodes = "SELECT tree_size, level, idx, hash FROM log_nodes ORDER BY level, idx"
         with engine.connect() as conn:
             before = [tuple(r) for r in conn.execute(text(nodes))]
