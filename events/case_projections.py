@@ -141,10 +141,15 @@ class CaseProjections:
         return decode_row(row) if row else None
 
     @staticmethod
-    def zones(conn: Connection, case_ids: Iterable[str]) -> dict[str, str | None]:
-        """Each case's time zone, read from its stored state without decoding the rest."""
+    def zones(raw: Raw, case_ids: Iterable[str]) -> dict[str, str | None]:
+        """Each case's time zone, read from its stored state without decoding the rest (on the driver: a built
+        SQLAlchemy query cost a claim of a few deliveries more CPU than the claim's own statements)."""
         wanted = list(case_ids)
-        rows = conn.execute(select(proj.c.case_id, proj.c.state).where(proj.c.case_id.in_(wanted))) if wanted else []
+        if not wanted:
+            return {}
+        names = ", ".join(f":c{i}" for i in range(len(wanted)))
+        rows = raw.all(f"SELECT case_id, state FROM case_projections WHERE case_id IN ({names})",
+                       {f"c{i}": case_id for i, case_id in enumerate(wanted)})
         return {case_id: json.loads(state)["state"].get("timezone") for case_id, state in rows}
 
     @staticmethod
